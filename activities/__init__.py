@@ -1,0 +1,1 @@
+"""Activities: everything with I/O (store, rules engine, calendar). Grouped by dependency."""

@@ -1,0 +1,69 @@
+"""Rules activities: green-channel triage, SLA target and coverage, evaluated by durable_rules.
+
+durable_rules is a C extension with global state: it runs here, never in workflow code.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from claims.logging import get_logger
+from claims.models import (
+    CoverageDecision,
+    CoverageRequest,
+    SlaTarget,
+    SlaTargetRequest,
+    TriageRequest,
+    TriageResult,
+)
+from rules.sla import SlaPolicy, load_sla_policy
+
+
+class RulesActivities:
+    """Activities that need the rules engine (one per worker process).
+
+    Args:
+        engine: a ``rules.engine.RulesEngine`` (or anything with the same two methods).
+        sla_policy: the SLA policy; default ``rules/sla_policy.json``.
+    """
+
+    def __init__(self, engine: object, sla_policy: SlaPolicy | None = None) -> None:
+        self._engine = engine
+        self._sla = sla_policy or load_sla_policy()
+
+    @activity.defn
+    def triage_claim(self, req: TriageRequest) -> TriageResult:
+        """Green channel (绿色通道), case class and investigation need, with the rule ids that fired."""
+        result: TriageResult = self._engine.triage(req)  # type: ignore[attr-defined]
+        get_logger("claims.rules", claim_number=req.claim_number).info(
+            "triaged", green_channel=result.green_channel, case_class=result.case_class.value,
+            rule_ids=result.rule_ids)
+        return result
+
+    @activity.defn
+    def choose_sla_target(self, req: SlaTargetRequest) -> SlaTarget:
+        """The working-day target from the SLA policy (data) for a triaged claim.
+
+        Raises:
+            ApplicationError(type="SlaPolicyError", non_retryable): no target for the class.
+        """
+        try:
+            return self._sla.choose(req)
+        except KeyError as e:
+            raise ApplicationError(str(e), type="SlaPolicyError", non_retryable=True) from e
+
+    @activity.defn
+    def evaluate_coverage(self, req: CoverageRequest) -> CoverageDecision:
+        """Judge an event under every policy that may answer it (核定).
+
+        Returns the decision with amounts (yuan), formulas, clause ids that fired, refusals
+        with reasons, terms versions and hashes. Facts that cannot be judged come back in
+        ``needs_handler``; they never raise.
+        """
+        decision: CoverageDecision = self._engine.evaluate_coverage(req)  # type: ignore[attr-defined]
+        get_logger("claims.rules", claim_number=req.claim_number).info(
+            "coverage evaluated", total=str(decision.total),
+            lines=[ln.benefit_id for ln in decision.lines],
+            refusals=[r.clause_id for r in decision.refusals], needs_handler=decision.needs_handler)
+        return decision

@@ -1,0 +1,52 @@
+"""Store activities: reporting projection, payout ledger, escalation outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity
+
+from claims import store
+from claims.logging import get_logger
+from claims.models import Ack, ClaimProjection, EscalationInput, PayoutRequest, PayoutResult
+
+
+class StoreActivities:
+    """Activities that write the SQL store.
+
+    Args:
+        sessions: a SQLAlchemy ``sessionmaker`` (one per worker process).
+    """
+
+    def __init__(self, sessions: Any) -> None:
+        self._sessions = sessions
+
+    @activity.defn
+    def project_claim(self, proj: ClaimProjection) -> Ack:
+        """Write the claim's reporting row (stage, handler, SLA state and deadline, times)."""
+        with self._sessions() as s:
+            store.update_projection(s, proj, store.utcnow())
+        return Ack()
+
+    @activity.defn
+    def record_payout(self, req: PayoutRequest) -> PayoutResult:
+        """Write one ledger row per benefit line (赔付), idempotent on (claim, payment number):
+        a retried activity never writes a second row."""
+        with self._sessions() as s:
+            payments = store.record_payout(s, req)
+        get_logger("claims.payout", claim_number=req.claim_number).info(
+            "payout recorded", payments=len(payments), total=str(sum(p.amount for p in payments)))
+        return PayoutResult(payments=payments)
+
+    @activity.defn
+    def escalate_breach(self, inp: EscalationInput) -> Ack:
+        """Queue a breach notice to the county's supervisors (outbox) and log it."""
+        msg = (f"claim {inp.claim_number} ({inp.county} {inp.township}) breached its "
+               f"{inp.clock} target due {inp.deadline.isoformat()}; handler {inp.assigned_handler}")
+        with self._sessions() as s:
+            queued = store.add_notification(
+                s, inp.claim_number, "sla_breach", inp.county, msg,
+                dedupe_key=f"{inp.claim_number}:{inp.clock}:breach", now=store.utcnow())
+        get_logger("claims.sla", claim_number=inp.claim_number).warning(
+            "sla breach escalated", clock=inp.clock, county=inp.county, queued=queued)
+        return Ack()

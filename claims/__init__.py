@@ -1,0 +1,1 @@
+"""Shared package of the claims engine: boundary models, store schema, calendar, settings, logging."""

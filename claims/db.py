@@ -1,0 +1,235 @@
+"""The store's SQLAlchemy 2 schema (typed ``Mapped[]``) and engine set-up.
+
+Tables:
+- ``households``, ``insured_persons``, ``policies``, ``policy_insured``: the policy register.
+- ``claims``: one row per claim (intake record and reporting projection: stage, county,
+  township, handler, SLA state and deadline, times to pay).
+- ``payouts``: the payout ledger, one row per payment, unique per claim and payment number.
+- ``notifications``: an outbox of escalations to supervisors.
+
+Schema changes go through Alembic migrations (``migrations/``); :func:`upgrade_database`
+applies them. ``create_all`` is never used on production paths.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC ``datetime`` on every database (SQLite keeps no offset: it is restored)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the store keeps aware UTC instants only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Money = Numeric(14, 2, asdecimal=True)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the store."""
+
+
+class Household(Base):
+    """A registered household (计生家庭) with the flags the green channel reads."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_no: Mapped[str] = mapped_column(String(32), unique=True)
+    county: Mapped[str] = mapped_column(String(64), index=True)
+    township: Mapped[str] = mapped_column(String(64))
+    village: Mapped[str] = mapped_column(String(64))
+    registered_poor: Mapped[bool] = mapped_column(Boolean, default=False)
+    special_family: Mapped[bool] = mapped_column(Boolean, default=False)
+    hardship: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    members: Mapped[list[InsuredPerson]] = relationship(back_populates="household")
+
+
+class InsuredPerson(Base):
+    """An insured person. ``person_ref`` is the opaque id used outside the store."""
+
+    __tablename__ = "insured_persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_ref: Mapped[str] = mapped_column(String(32), unique=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    bank_account: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    household: Mapped[Household] = relationship(back_populates="members")
+
+
+class Policy(Base):
+    """A policy: product, terms version, period, premium and sum insured per insured person (yuan)."""
+
+    __tablename__ = "policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_number: Mapped[str] = mapped_column(String(32), unique=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    product_code: Mapped[str] = mapped_column(String(64))
+    terms_version: Mapped[str] = mapped_column(String(96))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    issued_on: Mapped[date] = mapped_column(Date)
+    premium: Mapped[Decimal] = mapped_column(Money)
+    sum_insured: Mapped[Decimal] = mapped_column(Money)
+
+    insured: Mapped[list[InsuredPerson]] = relationship(secondary="policy_insured")
+
+
+class PolicyInsured(Base):
+    """Which persons a policy insures."""
+
+    __tablename__ = "policy_insured"
+
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_persons.id"), primary_key=True)
+
+
+class Claim(Base):
+    """One claim: intake facts and the reporting projection the workflow keeps up to date.
+
+    The claim number is derived from the event (``JS<accident date>-<person_ref>``), so a
+    second report of the same event for the same insured person finds this row.
+    """
+
+    __tablename__ = "claims"
+    __table_args__ = (UniqueConstraint("person_id", "accident_date", name="uq_claim_event"),)
+
+    claim_number: Mapped[str] = mapped_column(String(48), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_persons.id"))
+    accident_date: Mapped[date] = mapped_column(Date)
+    reported_on: Mapped[date] = mapped_column(Date)
+    policy_numbers: Mapped[str] = mapped_column(Text)  # comma-separated, in report order
+    outcome: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(16), index=True)
+    county: Mapped[str] = mapped_column(String(64), index=True)
+    township: Mapped[str] = mapped_column(String(64))
+    village: Mapped[str] = mapped_column(String(64))
+    assigned_handler: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    green_channel: Mapped[bool] = mapped_column(Boolean, default=False)
+    case_class: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sla_state: Mapped[str] = mapped_column(String(16), default="on_track", index=True)
+    sla_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+    target_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    total_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Payout(Base):
+    """The payout ledger: one row per payment; (claim_number, payment_number) is unique,
+    so a retried activity can never pay twice."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (
+        UniqueConstraint("claim_number", "payment_number", name="uq_payout_payment"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_number: Mapped[str] = mapped_column(ForeignKey("claims.claim_number"), index=True)
+    payment_number: Mapped[int] = mapped_column(Integer)
+    policy_number: Mapped[str] = mapped_column(String(32))
+    benefit_id: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    transfer_ref: Mapped[str] = mapped_column(String(64))
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Notification(Base):
+    """Outbox of notices to supervisors (SLA breach escalations)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_number: Mapped[str] = mapped_column(String(48), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient_role: Mapped[str] = mapped_column(String(32))
+    county: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``; SQLite files get WAL mode and a busy timeout so a
+    worker and the command line can share one file."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:
+    """One session factory per process, ``expire_on_commit=False``."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def upgrade_database(url: str) -> None:
+    """Apply every Alembic migration to ``url`` (``alembic upgrade head``).
+
+    Creates the SQLite file's folder when needed. Idempotent.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(cfg, "head")

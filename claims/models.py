@@ -1,0 +1,514 @@
+"""Boundary models: every value that crosses the workflow/activity/CLI/file boundary.
+
+Import-light on purpose (pydantic and the standard library only), so workflow code can
+import it inside the Temporal sandbox.
+
+Conventions:
+- Money is ``Decimal`` yuan with at most two decimals (fen), never float.
+- ``datetime`` values are timezone-aware; the engine stores and passes UTC, and shows
+  Asia/Shanghai to people.
+- ``date`` values are calendar dates in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+TASK_QUEUE = "jisheng-claims"
+"""The Temporal task queue the claim worker polls."""
+
+
+def _two_decimals(v: Decimal) -> Decimal:
+    if v != v.quantize(Decimal("0.01")):
+        raise ValueError("amounts are in yuan with at most two decimals (fen)")
+    return v
+
+
+Yuan = Annotated[Decimal, AfterValidator(_two_decimals)]
+"""An amount of money in yuan, exact to the fen."""
+
+NonNegativeYuan = Annotated[Decimal, Field(ge=0), AfterValidator(_two_decimals)]
+
+
+class Frozen(BaseModel):
+    """Base for boundary models: unknown fields are rejected, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- actors
+
+
+class Role(StrEnum):
+    """Who performs a step. Permissions per role are enforced by the workflow's validators."""
+
+    VILLAGE_SECRETARY = "village_secretary"  # 村计生协秘书长: reports, uploads documents
+    HANDLER = "handler"  # 理赔员: registers, requests documents, adjudicates, pays
+    INVESTIGATOR = "investigator"  # 调查员: records investigation findings
+    SUPERVISOR = "supervisor"  # 主管: may do any handler step, reassigns
+    AUDITOR = "auditor"  # 审计: reads and replays only
+    SYSTEM = "system"  # the engine itself (timers, rules)
+
+
+class Actor(Frozen):
+    """The person (or the engine) behind a step: an opaque staff id and a role."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-@]+$")
+    role: Role
+
+
+# --------------------------------------------------------------------------- stages
+
+
+class Stage(StrEnum):
+    """Where a claim stands. Terminal stages: ``closed`` and ``declined``."""
+
+    REPORTED = "reported"  # 报案: waiting for registration (立案)
+    DOCUMENTS = "documents"  # 资料收集: registered, collecting documents
+    INVESTIGATION = "investigation"  # 调查
+    ADJUDICATION = "adjudication"  # 核定: documents complete, waiting for the decision
+    PAYOUT = "payout"  # 赔付: approved, waiting for the money to be paid
+    CLOSED = "closed"  # 结案: paid
+    DECLINED = "declined"  # 拒赔: declined with reasons
+
+    @property
+    def terminal(self) -> bool:
+        """True for ``closed`` and ``declined``."""
+        return self in (Stage.CLOSED, Stage.DECLINED)
+
+
+class CaseClass(StrEnum):
+    """Case class chosen by the triage rules; it selects the SLA target."""
+
+    CLEAR = "clear"  # clear facts, complete documents: 3 working days (Changde)
+    ORDINARY = "ordinary"  # 5 working days (provincial report)
+    DISPUTED = "disputed"  # 疑难: 15 working days (Changde)
+    INVESTIGATION = "investigation"  # needs investigation: 30 working days (province)
+
+
+class SlaState(StrEnum):
+    """SLA state of a claim's open clocks, as shown to supervisors."""
+
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    MET = "met"  # all clocks stopped within target
+
+
+# --------------------------------------------------------------------------- register
+
+
+class Sex(StrEnum):
+    MALE = "M"
+    FEMALE = "F"
+
+
+class PolicySnapshot(Frozen):
+    """A policy as it stood at the time of the claim, copied from the policy register.
+
+    ``sum_insured`` is per insured person, in yuan. ``terms_version`` names the product
+    terms file version the policy was issued under (e.g. ``family_accident_40k@2020``).
+    """
+
+    policy_number: str
+    product_code: str
+    terms_version: str
+    sum_insured: NonNegativeYuan
+    start_date: date
+    end_date: date
+    issued_on: date
+
+
+class InsuredSnapshot(Frozen):
+    """The insured person's facts the rules need: no names or identity numbers."""
+
+    person_ref: str  # opaque register id, never the identity number
+    sex: Sex
+    birth_date: date
+
+
+class HouseholdFlags(Frozen):
+    """Household facts used by green-channel triage (绿色通道)."""
+
+    registered_poor: bool = False  # 建档立卡户
+    special_family: bool = False  # 计生特殊家庭: 失独 / 伤残独生子女家庭
+    hardship: bool = False  # 计生特困家庭
+
+
+# --------------------------------------------------------------------------- loss facts
+
+
+class Outcome(StrEnum):
+    """What the event caused, for the benefit that answers it."""
+
+    DEATH = "death"
+    DISABILITY = "disability"
+    MEDICAL = "medical"
+
+
+class LossFacts(Frozen):
+    """Facts established by the handler at adjudication (核定).
+
+    ``disability_grades`` lists one JR/T 0083-2013 grade (1 = most severe … 10) per
+    injury; required when ``outcome`` is ``disability``. ``circumstances`` lists codes such
+    as ``drink_driving`` that exclusions test.
+    """
+
+    outcome: Outcome
+    cause: str = Field(min_length=1, max_length=64)
+    disability_grades: list[int] = Field(default_factory=list)
+    circumstances: list[str] = Field(default_factory=list)
+    medical_expenses: NonNegativeYuan = Decimal("0")
+
+
+# --------------------------------------------------------------------------- rules I/O
+
+
+class CoverageRequest(Frozen):
+    """Input of ``evaluate_coverage``: one event, every policy that may answer it."""
+
+    claim_number: str
+    accident_date: date
+    reported_on: date
+    insured: InsuredSnapshot
+    facts: LossFacts
+    policies: list[PolicySnapshot]
+
+
+class BenefitLine(Frozen):
+    """One payable benefit of one policy: amount in yuan and how it was computed."""
+
+    policy_number: str
+    product_code: str
+    terms_version: str
+    terms_hash: str
+    benefit_id: str
+    kind: str
+    amount: NonNegativeYuan
+    formula: str
+    rule_ids: list[str]
+
+
+class Refusal(Frozen):
+    """A policy or benefit that does not pay, with the clause and the reason shown to the claimant."""
+
+    policy_number: str
+    clause_id: str
+    reason: str
+
+
+class CoverageDecision(Frozen):
+    """Result of ``evaluate_coverage``, recorded in the workflow history for auditors.
+
+    ``needs_handler`` is non-empty when the facts cannot be judged (e.g. a grade outside
+    1–10): the claim is then routed back to a handler, never paid or refused silently.
+    """
+
+    claim_number: str
+    lines: list[BenefitLine]
+    refusals: list[Refusal]
+    total: NonNegativeYuan
+    needs_handler: list[str] = Field(default_factory=list)
+    engine: str = "durable_rules"
+
+    @property
+    def payable(self) -> bool:
+        """True when at least one benefit pays and nothing needs a handler."""
+        return self.total > 0 and not self.needs_handler
+
+
+class TriageRequest(Frozen):
+    """Input of ``triage_claim``: the facts known at report time."""
+
+    claim_number: str
+    accident_date: date
+    reported_on: date
+    household: HouseholdFlags
+    reported_outcome: Outcome
+    reported_disability_grade: int | None = None
+    nominated_green_channel: bool = False
+    third_party_record: bool = True  # e.g. a traffic-police certificate exists
+    policies: list[PolicySnapshot]
+
+
+class TriageResult(Frozen):
+    """Green channel, case class and investigation need, with the rule ids that fired."""
+
+    green_channel: bool
+    case_class: CaseClass
+    needs_investigation: bool
+    rule_ids: list[str]
+    reasons: list[str]
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+class DeadlineRequest(Frozen):
+    """Input of ``compute_deadline``: a start instant and a target in working days.
+
+    ``working_days == 0`` means "the same working day" (by the closing hour).
+    """
+
+    start: datetime
+    working_days: int = Field(ge=0, le=366)
+
+
+class Deadline(Frozen):
+    """An absolute deadline, computed on the Chinese working-day calendar.
+
+    ``due_at`` is an aware UTC instant (the closing hour, Asia/Shanghai, of ``due_date``).
+    ``provisional`` is true when any day counted lies in a year with no published holiday
+    schedule: such a deadline is recomputed when the schedule is loaded.
+    """
+
+    start: datetime
+    working_days: int
+    due_date: date
+    due_at: datetime
+    calendar_version: str
+    provisional: bool
+
+
+# --------------------------------------------------------------------------- claim report
+
+
+class ClaimReport(Frozen):
+    """A claim report (报案) as filed by a village secretary, a claimant or a handler.
+
+    ``id_number`` is the insured person's 18-character resident identity number
+    (GB 11643-1999); it is used to find the person on the register and never leaves the
+    store (workflows get an opaque ``person_ref``).
+    """
+
+    policy_numbers: list[str] = Field(min_length=1)
+    id_number: str
+    accident_date: date
+    reported_on: date | None = None  # defaults to today (Asia/Shanghai)
+    outcome: Outcome
+    cause: str = Field(min_length=1, max_length=64)
+    description: str = Field(default="", max_length=2000)
+    disability_grade: int | None = None
+    claimed_amount: NonNegativeYuan | None = None
+    nominate_green_channel: bool = False
+    third_party_record: bool = True
+    reporter: Actor
+
+
+# --------------------------------------------------------------------------- workflow I/O
+
+
+class ClaimInput(Frozen):
+    """Start input of the claim workflow: the report as accepted by intake."""
+
+    claim_number: str
+    reported_at: datetime  # when the engine received the report (UTC)
+    reported_on: date  # the report date stated by the claimant (limitation, late report)
+    accident_date: date
+    county: str
+    township: str
+    village: str
+    insured: InsuredSnapshot
+    household: HouseholdFlags
+    policies: list[PolicySnapshot]
+    outcome: Outcome
+    cause: str
+    disability_grade: int | None = None
+    nominate_green_channel: bool = False
+    third_party_record: bool = True
+    reporter: Actor
+
+
+class StepInput(Frozen):
+    """Base of every handler step (a Temporal Update): who does it and a free note."""
+
+    actor: Actor
+    note: str = Field(default="", max_length=2000)
+
+
+class RegisterInput(StepInput):
+    """立案: accept the claim; the registering handler becomes the assigned handler unless named."""
+
+    assign_to: str | None = None
+
+
+class RequestDocumentsInput(StepInput):
+    """One-time notice of every missing document (一次性通知, Insurance Law art. 22)."""
+
+    documents: list[str] = Field(min_length=1)
+
+
+class ReceiveDocumentsInput(StepInput):
+    """Documents received from the claimant or the village secretary."""
+
+    documents: list[str] = Field(min_length=1)
+
+
+class InvestigationRequestInput(StepInput):
+    """A handler asks for an investigation (调查)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class InvestigationResultInput(StepInput):
+    """An investigator's findings; ``covered_event`` false means the event did not happen as reported."""
+
+    findings: str = Field(min_length=1, max_length=4000)
+    covered_event: bool = True
+
+
+class AdjudicateInput(StepInput):
+    """核定: the facts established; the rules decide the amount."""
+
+    facts: LossFacts
+
+
+class PayInput(StepInput):
+    """赔付: the transfer was made (bank reference of the transfer batch)."""
+
+    transfer_ref: str = Field(min_length=1, max_length=64)
+
+
+class TimelineEntry(Frozen):
+    """One line of a claim's story: what happened, when (UTC), who did it, under which rules."""
+
+    at: datetime
+    event: str
+    actor: Actor
+    stage: Stage
+    detail: str = ""
+    rule_ids: list[str] = Field(default_factory=list)
+
+
+class SlaClock(Frozen):
+    """One programme-target clock in working days."""
+
+    name: str  # "registration" or "resolution"
+    target_working_days: int
+    deadline: Deadline
+    stopped_at: datetime | None = None
+    breached: bool = False
+
+
+class PaymentRecord(Frozen):
+    """One payout row as written to the ledger."""
+
+    claim_number: str
+    payment_number: int
+    policy_number: str
+    amount: NonNegativeYuan
+    transfer_ref: str
+    paid_at: datetime
+
+
+class ClaimState(Frozen):
+    """The claim's state, as returned by the ``state`` query and by every accepted step."""
+
+    claim_number: str
+    stage: Stage
+    county: str
+    township: str
+    village: str
+    accident_date: date
+    reported_at: datetime
+    policies: list[str]
+    assigned_handler: str | None = None
+    triage: TriageResult | None = None
+    green_channel: bool = False
+    case_class: CaseClass | None = None
+    investigation_requested: bool = False
+    documents_requested: list[str] = Field(default_factory=list)
+    documents_received: list[str] = Field(default_factory=list)
+    decision: CoverageDecision | None = None
+    decline_reasons: list[str] = Field(default_factory=list)
+    payments: list[PaymentRecord] = Field(default_factory=list)
+    clocks: list[SlaClock] = Field(default_factory=list)
+    sla_state: SlaState = SlaState.ON_TRACK
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class ClaimProjection(Frozen):
+    """The reporting row for one claim, written by the ``project_claim`` activity."""
+
+    claim_number: str
+    workflow_id: str
+    stage: Stage
+    county: str
+    township: str
+    village: str
+    assigned_handler: str | None
+    green_channel: bool
+    case_class: CaseClass | None
+    sla_state: SlaState
+    sla_deadline: datetime | None
+    target_working_days: int | None
+    reported_at: datetime
+    registered_at: datetime | None = None
+    decided_at: datetime | None = None
+    paid_at: datetime | None = None
+    total_paid: NonNegativeYuan = Decimal("0")
+
+
+class PayoutRequest(Frozen):
+    """Input of ``record_payout``: every line of the decision becomes one payment."""
+
+    claim_number: str
+    transfer_ref: str
+    lines: list[BenefitLine]
+    paid_at: datetime
+
+
+class Ack(Frozen):
+    """An empty-ish result for activities that only record."""
+
+    ok: Literal[True] = True
+
+
+class SlaTargetRequest(Frozen):
+    """Input of ``choose_sla_target``: the triage outcome of a claim."""
+
+    green_channel: bool
+    case_class: CaseClass
+
+
+class SlaTarget(Frozen):
+    """The programme target chosen for a claim's resolution clock, with the policy version."""
+
+    policy_version: str
+    working_days: int
+    registration_working_days: int
+    reason: str
+
+
+class EscalationInput(Frozen):
+    """Input of ``escalate_breach``: a breached clock to report to the county's supervisors."""
+
+    claim_number: str
+    county: str
+    township: str
+    clock: str
+    deadline: datetime
+    assigned_handler: str | None
+
+
+class PayoutResult(Frozen):
+    """Result of ``record_payout``: the claim's ledger rows after the call."""
+
+    payments: list[PaymentRecord]
+
+
+class DeclineInput(StepInput):
+    """拒赔: decline the claim with reasons shown to the claimant (Insurance Law art. 24)."""
+
+    reasons: list[str] = Field(min_length=1)
+
+
+class ReassignInput(StepInput):
+    """A supervisor gives the claim to another handler."""
+
+    handler: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-@]+$")

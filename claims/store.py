@@ -1,0 +1,493 @@
+"""Store operations: the policy register, claim intake, the reporting projection, the payout ledger.
+
+Every function takes a SQLAlchemy ``Session`` and commits its own unit of work, so a
+failure leaves what was already recorded untouched.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from claims.db import Claim, Household, InsuredPerson, Notification, Payout, Policy
+from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
+from claims.models import (
+    Actor,
+    ClaimInput,
+    ClaimProjection,
+    ClaimReport,
+    HouseholdFlags,
+    InsuredSnapshot,
+    NonNegativeYuan,
+    PaymentRecord,
+    PayoutRequest,
+    PolicySnapshot,
+    Sex,
+    Stage,
+)
+
+
+class ReportError(ValueError):
+    """A claim report that cannot be accepted. ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class RegisterError(ValueError):
+    """A policy register file that cannot be loaded; nothing of it is written."""
+
+
+# --------------------------------------------------------------------------- register file
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberIn(_FileModel):
+    """An insured person in a register file. ``id_number`` is checked against GB 11643."""
+
+    person_ref: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str = Field(min_length=1, max_length=64)
+    id_number: str
+    phone: str | None = Field(default=None, max_length=20)
+    bank_account: str | None = Field(default=None, max_length=32)
+
+    @field_validator("id_number")
+    @classmethod
+    def _check_id(cls, v: str) -> str:
+        return validate_id_number(v)
+
+
+class PolicyIn(_FileModel):
+    """A policy in a register file: amounts in yuan, ``insured`` lists ``person_ref``s."""
+
+    policy_number: str = Field(min_length=1, max_length=32)
+    product_code: str
+    terms_version: str
+    start_date: date
+    end_date: date
+    issued_on: date
+    premium: NonNegativeYuan
+    sum_insured: NonNegativeYuan
+    insured: list[str] = Field(min_length=1)
+
+
+class HouseholdIn(_FileModel):
+    """A household with its members and policies."""
+
+    household_no: str = Field(min_length=1, max_length=32)
+    county: str
+    township: str
+    village: str
+    registered_poor: bool = False
+    special_family: bool = False
+    hardship: bool = False
+    members: list[MemberIn] = Field(min_length=1)
+    policies: list[PolicyIn] = Field(default_factory=list)
+
+
+class RegisterFile(_FileModel):
+    """A policy register file (``data/demo/register.json`` is an example)."""
+
+    households: list[HouseholdIn]
+
+
+def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
+    """Insert or update households, insured persons and policies (keyed by their numbers).
+
+    Returns:
+        Counts: ``{"households": n, "persons": n, "policies": n}``.
+
+    Raises:
+        RegisterError: a policy names a person not in its household, or its period is
+            reversed; nothing is written.
+    """
+    counts = {"households": 0, "persons": 0, "policies": 0}
+    try:
+        for h_in in register.households:
+            h = session.scalar(select(Household).where(Household.household_no == h_in.household_no))
+            if h is None:
+                h = Household(household_no=h_in.household_no)
+                session.add(h)
+            for attr in ("county", "township", "village", "registered_poor", "special_family",
+                         "hardship"):
+                setattr(h, attr, getattr(h_in, attr))
+            session.flush()
+            counts["households"] += 1
+            persons: dict[str, InsuredPerson] = {}
+            for m in h_in.members:
+                p = session.scalar(select(InsuredPerson).where(InsuredPerson.person_ref == m.person_ref))
+                if p is None:
+                    p = InsuredPerson(person_ref=m.person_ref)
+                    session.add(p)
+                p.household_id = h.id
+                p.name, p.id_number = m.name, m.id_number
+                p.sex, p.birth_date = sex_of(m.id_number), birth_date_of(m.id_number)
+                p.phone, p.bank_account = m.phone, m.bank_account
+                persons[m.person_ref] = p
+                counts["persons"] += 1
+            session.flush()
+            for pol_in in h_in.policies:
+                if pol_in.end_date < pol_in.start_date:
+                    raise RegisterError(
+                        f"policy {pol_in.policy_number}: end_date {pol_in.end_date} is before "
+                        f"start_date {pol_in.start_date}"
+                    )
+                missing = [r for r in pol_in.insured if r not in persons]
+                if missing:
+                    raise RegisterError(
+                        f"policy {pol_in.policy_number}: insured {missing} are not members of "
+                        f"household {h_in.household_no}; add them to its members"
+                    )
+                pol = session.scalar(select(Policy).where(Policy.policy_number == pol_in.policy_number))
+                if pol is None:
+                    pol = Policy(policy_number=pol_in.policy_number)
+                    session.add(pol)
+                pol.household_id = h.id
+                for attr in ("product_code", "terms_version", "start_date", "end_date",
+                             "issued_on", "premium", "sum_insured"):
+                    setattr(pol, attr, getattr(pol_in, attr))
+                pol.insured = [persons[r] for r in pol_in.insured]
+                counts["policies"] += 1
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return counts
+
+
+# --------------------------------------------------------------------------- intake
+
+
+class IntakeResult(BaseModel):
+    """What intake decided: the workflow input, and whether the claim is new."""
+
+    model_config = ConfigDict(frozen=True)
+
+    claim: ClaimInput
+    created: bool
+
+    @property
+    def workflow_id(self) -> str:
+        return workflow_id_for(self.claim.claim_number)
+
+
+def claim_number_for(accident_date: date, person_ref: str) -> str:
+    """The claim number of an event: ``JS<accident yyyymmdd>-<person_ref>``.
+
+    Derived from the event, so a second report of it finds the same claim.
+    """
+    return f"JS{accident_date:%Y%m%d}-{person_ref}"
+
+
+def workflow_id_for(claim_number: str) -> str:
+    """The Temporal workflow id of a claim: ``claim-<claim number>``."""
+    return f"claim-{claim_number}"
+
+
+def _snapshot(pol: Policy) -> PolicySnapshot:
+    return PolicySnapshot(
+        policy_number=pol.policy_number,
+        product_code=pol.product_code,
+        terms_version=pol.terms_version,
+        sum_insured=Decimal(pol.sum_insured).quantize(Decimal("0.01")),
+        start_date=pol.start_date,
+        end_date=pol.end_date,
+        issued_on=pol.issued_on,
+    )
+
+
+def intake_report(session: Session, report: ClaimReport, now: datetime, today: date) -> IntakeResult:
+    """Check a claim report against the policy register and record it (立案前的报案登记).
+
+    Args:
+        report: the report, already validated by pydantic.
+        now: the time of receipt (aware, UTC).
+        today: today's date in Asia/Shanghai (future-date checks).
+
+    Returns:
+        The workflow input and ``created``; ``created`` is false when the same event of the
+        same insured person was already reported (the existing claim is returned).
+
+    Raises:
+        ReportError: naming the field: malformed identity number, unknown person or policy,
+            person not insured by the policy, accident in the future or outside the policy
+            period, report date in the future or before the accident, grade outside 1–10.
+    """
+    try:
+        id_number = validate_id_number(report.id_number)
+    except ValueError as e:
+        raise ReportError("id_number", str(e).split(": ", 1)[-1]) from None
+    person = session.scalar(select(InsuredPerson).where(InsuredPerson.id_number == id_number))
+    if person is None:
+        raise ReportError(
+            "id_number",
+            f"no insured person {mask_id_number(id_number)} on the policy register; "
+            "check the number or load the household's register first",
+        )
+    existing = session.scalar(
+        select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date)
+    )
+    if existing is not None:
+        return IntakeResult(claim=_claim_input(session, existing, person, report.reporter), created=False)
+
+    if report.accident_date > today:
+        raise ReportError("accident_date", f"{report.accident_date} is in the future (today is {today})")
+    reported_on = report.reported_on or today
+    if reported_on > today:
+        raise ReportError("reported_on", f"{reported_on} is in the future (today is {today})")
+    if reported_on < report.accident_date:
+        raise ReportError(
+            "reported_on", f"{reported_on} is before the accident date {report.accident_date}"
+        )
+    if report.disability_grade is not None and not 1 <= report.disability_grade <= 10:
+        raise ReportError(
+            "disability_grade", f"{report.disability_grade} is not a JR/T 0083-2013 grade (1 to 10)"
+        )
+    if len(set(report.policy_numbers)) != len(report.policy_numbers):
+        raise ReportError("policy_numbers", "a policy number is listed twice")
+    policies: list[Policy] = []
+    for i, number in enumerate(report.policy_numbers):
+        pol = session.scalar(select(Policy).where(Policy.policy_number == number))
+        if pol is None:
+            raise ReportError(f"policy_numbers[{i}]", f"unknown policy {number!r}")
+        if person not in pol.insured:
+            raise ReportError(
+                f"policy_numbers[{i}]",
+                f"the insured person {person.person_ref} is not insured by policy {number}",
+            )
+        if not pol.start_date <= report.accident_date <= pol.end_date:
+            raise ReportError(
+                "accident_date",
+                f"{report.accident_date} is outside the period of policy {number} "
+                f"({pol.start_date} to {pol.end_date})",
+            )
+        policies.append(pol)
+
+    number = claim_number_for(report.accident_date, person.person_ref)
+    household = person.household
+    row = Claim(
+        claim_number=number,
+        workflow_id=workflow_id_for(number),
+        person_id=person.id,
+        accident_date=report.accident_date,
+        reported_on=reported_on,
+        policy_numbers=",".join(p.policy_number for p in policies),
+        outcome=report.outcome.value,
+        stage=Stage.REPORTED.value,
+        county=household.county,
+        township=household.township,
+        village=household.village,
+        reported_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same event was reported at the same moment by someone else: return theirs.
+        session.rollback()
+        existing = session.scalar(
+            select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date)
+        )
+        if existing is None:
+            raise
+        return IntakeResult(claim=_claim_input(session, existing, person, report.reporter), created=False)
+    claim = ClaimInput(
+        claim_number=number,
+        reported_at=now,
+        reported_on=reported_on,
+        accident_date=report.accident_date,
+        county=household.county,
+        township=household.township,
+        village=household.village,
+        insured=InsuredSnapshot(person_ref=person.person_ref, sex=Sex(person.sex), birth_date=person.birth_date),
+        household=HouseholdFlags(
+            registered_poor=household.registered_poor,
+            special_family=household.special_family,
+            hardship=household.hardship,
+        ),
+        policies=[_snapshot(p) for p in policies],
+        outcome=report.outcome,
+        cause=report.cause,
+        disability_grade=report.disability_grade,
+        nominate_green_channel=report.nominate_green_channel,
+        third_party_record=report.third_party_record,
+        reporter=report.reporter,
+    )
+    return IntakeResult(claim=claim, created=True)
+
+
+def _claim_input(session: Session, row: Claim, person: InsuredPerson, reporter: Actor) -> ClaimInput:
+    """Rebuild the workflow input of an already recorded claim (for a repeated report)."""
+    numbers = row.policy_numbers.split(",")
+    pols = [session.scalar(select(Policy).where(Policy.policy_number == n)) for n in numbers]
+    household = person.household
+    return ClaimInput(
+        claim_number=row.claim_number,
+        reported_at=row.reported_at,
+        reported_on=row.reported_on,
+        accident_date=row.accident_date,
+        county=row.county,
+        township=row.township,
+        village=row.village,
+        insured=InsuredSnapshot(person_ref=person.person_ref, sex=Sex(person.sex), birth_date=person.birth_date),
+        household=HouseholdFlags(
+            registered_poor=household.registered_poor,
+            special_family=household.special_family,
+            hardship=household.hardship,
+        ),
+        policies=[_snapshot(p) for p in pols if p is not None],
+        outcome=row.outcome,  # type: ignore[arg-type]
+        cause="(as first reported)",
+        reporter=reporter,
+    )
+
+
+# --------------------------------------------------------------------------- projection
+
+
+def update_projection(session: Session, proj: ClaimProjection, now: datetime) -> None:
+    """Write the workflow's view of a claim into its reporting row (upsert by claim number).
+
+    Raises:
+        KeyError: no intake row for the claim number (it was never reported through intake).
+    """
+    row = session.get(Claim, proj.claim_number)
+    if row is None:
+        raise KeyError(f"claim {proj.claim_number} has no intake record")
+    for field in ("stage", "assigned_handler", "green_channel", "case_class", "sla_state",
+                  "sla_deadline", "target_working_days", "registered_at", "decided_at", "paid_at",
+                  "total_paid"):
+        value: Any = getattr(proj, field)
+        if hasattr(value, "value"):
+            value = value.value
+        setattr(row, field, value)
+    row.updated_at = now
+    session.commit()
+
+
+# --------------------------------------------------------------------------- payouts
+
+
+def record_payout(session: Session, req: PayoutRequest) -> list[PaymentRecord]:
+    """Write one ledger row per benefit line, numbered 1..n in the decision's order.
+
+    Idempotent: the key is (claim number, payment number); a retried or duplicated call
+    finds the rows already written and writes nothing more.
+
+    Returns:
+        The ledger rows of the claim, in payment-number order.
+    """
+    for number, line in enumerate(req.lines, start=1):
+        exists = session.scalar(
+            select(Payout.id).where(Payout.claim_number == req.claim_number,
+                                    Payout.payment_number == number)
+        )
+        if exists is not None:
+            continue
+        session.add(Payout(
+            claim_number=req.claim_number,
+            payment_number=number,
+            policy_number=line.policy_number,
+            benefit_id=line.benefit_id,
+            amount=line.amount,
+            transfer_ref=req.transfer_ref,
+            paid_at=req.paid_at,
+        ))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # written concurrently by a duplicate attempt: keep theirs
+    return payments_of(session, req.claim_number)
+
+
+def payments_of(session: Session, claim_number: str) -> list[PaymentRecord]:
+    """The ledger rows of one claim, in payment-number order."""
+    rows = session.scalars(
+        select(Payout).where(Payout.claim_number == claim_number).order_by(Payout.payment_number)
+    )
+    return [
+        PaymentRecord(
+            claim_number=r.claim_number,
+            payment_number=r.payment_number,
+            policy_number=r.policy_number,
+            amount=Decimal(r.amount).quantize(Decimal("0.01")),
+            transfer_ref=r.transfer_ref,
+            paid_at=r.paid_at,
+        )
+        for r in rows
+    ]
+
+
+def add_notification(session: Session, claim_number: str, kind: str, county: str, message: str,
+                     dedupe_key: str, now: datetime) -> bool:
+    """Queue a notice to the county's supervisors; returns False when already queued."""
+    if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):
+        return False
+    session.add(Notification(claim_number=claim_number, kind=kind, recipient_role="supervisor",
+                             county=county, message=message, dedupe_key=dedupe_key, created_at=now))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def overdue_claims(
+    session: Session,
+    now: datetime,
+    due_within: timedelta | None = None,
+    county: str | None = None,
+    township: str | None = None,
+    handler: str | None = None,
+    green_channel: bool | None = None,
+) -> list[Claim]:
+    """Open claims that breached their SLA, or whose deadline falls before ``now + due_within``.
+
+    Sorted most late first (earliest deadline first).
+    """
+    horizon = now + (due_within or timedelta(0))
+    q = select(Claim).where(
+        Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value]),
+        (Claim.sla_state == "breached") | (Claim.sla_deadline <= horizon),
+    )
+    if county:
+        q = q.where(Claim.county == county)
+    if township:
+        q = q.where(Claim.township == township)
+    if handler:
+        q = q.where(Claim.assigned_handler == handler)
+    if green_channel is not None:
+        q = q.where(Claim.green_channel == green_channel)
+    return list(session.scalars(q.order_by(Claim.sla_deadline.asc())))
+
+
+def open_tasks(session: Session, handler: str | None = None) -> list[Claim]:
+    """Open claims, optionally only those assigned to ``handler``; earliest deadline first.
+
+    Claims not yet registered (no handler) are listed for every handler.
+    """
+    q = select(Claim).where(Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value]))
+    if handler:
+        q = q.where((Claim.assigned_handler == handler) | (Claim.assigned_handler.is_(None)))
+    return list(session.scalars(q.order_by(Claim.sla_deadline.asc(), Claim.reported_at.asc())))
+
+
+def utcnow() -> datetime:
+    """Now, aware UTC (outside workflow code only)."""
+    return datetime.now(UTC)

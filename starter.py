@@ -1,0 +1,586 @@
+"""The ``claims`` command line for handlers, supervisors and auditors.
+
+Identity: ``--actor``/``--role`` (or ``CLAIMS_ACTOR``/``CLAIMS_ROLE``) name the person at
+the keyboard; it is recorded on every step. Temporal: ``TEMPORAL_ADDRESS`` for a cluster,
+else the embedded dev server (``claims up`` starts it with a worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import BaseModel, ValidationError
+
+from claims.db import make_engine, make_sessionmaker, upgrade_database
+from claims.logging import configure_logging
+from claims.models import (
+    TASK_QUEUE,
+    Actor,
+    AdjudicateInput,
+    ClaimReport,
+    ClaimState,
+    DeclineInput,
+    InvestigationRequestInput,
+    InvestigationResultInput,
+    LossFacts,
+    PayInput,
+    ReassignInput,
+    ReceiveDocumentsInput,
+    RegisterInput,
+    RequestDocumentsInput,
+    Role,
+    StepInput,
+)
+from claims.settings import REPO_ROOT, Settings, get_settings
+from claims.timeutil import local
+
+T = TypeVar("T")
+DEMO_DIR = REPO_ROOT / "data" / "demo"
+
+
+class UsageError(click.ClickException):
+    """A command-line error shown as ``error: ...`` with exit code 2."""
+
+    exit_code = 2
+
+
+def _fmt_validation(e: ValidationError, source: str = "") -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(input)"
+        parts.append(f"{source}{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _actor(ctx: click.Context) -> Actor:
+    s = _settings(ctx)
+    actor_id, role = ctx.obj.get("actor") or s.actor, ctx.obj.get("role") or s.role
+    if not actor_id or not role:
+        raise UsageError("who are you? give --actor ID --role ROLE (or set CLAIMS_ACTOR and CLAIMS_ROLE)")
+    try:
+        return Actor(id=actor_id, role=Role(role))
+    except ValueError:
+        raise UsageError(f"--role: {role!r} is not a role; roles: {', '.join(r.value for r in Role)}") from None
+
+
+def _sessions(settings: Settings) -> Any:
+    url = settings.sqlalchemy_url()
+    upgrade_database(url)
+    return make_sessionmaker(make_engine(url))
+
+
+async def _client(settings: Settings) -> Any:
+    from claims.temporal import TemporalUnavailable, connect
+
+    try:
+        return await connect(settings)
+    except TemporalUnavailable as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _parse_duration(text: str) -> timedelta:
+    m = re.fullmatch(r"(\d+)\s*([dh])", text.strip())
+    if not m:
+        raise UsageError(f"--due-within: {text!r} is not a duration; write e.g. 2d or 12h")
+    n = int(m.group(1))
+    return timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n)
+
+
+def _print_state(state: ClaimState, as_json: bool = False) -> None:
+    if as_json:
+        click.echo(state.model_dump_json(indent=2))
+        return
+    click.echo(f"claim {state.claim_number}  stage {state.stage.value}  SLA {state.sla_state.value}")
+    click.echo(f"  {state.county} {state.township} {state.village}; accident {state.accident_date}; "
+               f"policies {', '.join(state.policies)}")
+    click.echo(f"  handler {state.assigned_handler or '-'}; green channel {'yes' if state.green_channel else 'no'}; "
+               f"case class {state.case_class.value if state.case_class else '-'}")
+    for c in state.clocks:
+        status = ("BREACHED" if c.breached else "stopped " + local(c.stopped_at)) if (c.breached or c.stopped_at) \
+            else "running"
+        prov = " provisional" if c.deadline.provisional else ""
+        click.echo(f"  clock {c.name}: {c.target_working_days} working days, due "
+                   f"{local(c.deadline.due_at)} Asia/Shanghai{prov}, {status}")
+    if state.decision:
+        for ln in state.decision.lines:
+            click.echo(f"  benefit {ln.policy_number} {ln.benefit_id}: {ln.formula} = {ln.amount} yuan "
+                       f"[{', '.join(ln.rule_ids)}]")
+        for r in state.decision.refusals:
+            click.echo(f"  refused {r.policy_number} [{r.clause_id}]: {r.reason}")
+        click.echo(f"  decision total {state.decision.total} yuan")
+    for p in state.payments:
+        click.echo(f"  payment {p.payment_number}: {p.amount} yuan on {p.policy_number}, transfer {p.transfer_ref}")
+    if state.decline_reasons:
+        click.echo("  declined: " + "; ".join(state.decline_reasons))
+    click.echo("  timeline (Asia/Shanghai):")
+    for t in state.timeline:
+        rules = f" [{', '.join(t.rule_ids)}]" if t.rule_ids else ""
+        click.echo(f"    {local(t.at)}  {t.event:<28} {t.actor.role.value}:{t.actor.id}  {t.detail}{rules}")
+
+
+@click.group()
+@click.option("--actor", help="your staff id (or CLAIMS_ACTOR)")
+@click.option("--role", help="your role: " + ", ".join(r.value for r in Role) + " (or CLAIMS_ROLE)")
+@click.option("--log-format", type=click.Choice(["json", "console"]), default=None)
+@click.pass_context
+def cli(ctx: click.Context, actor: str | None, role: str | None, log_format: str | None) -> None:
+    """Claims workflow engine for family-planning household insurance (计生保险理赔)."""
+    settings = get_settings()
+    configure_logging(log_format or settings.log_format, settings.log_level)
+    ctx.obj = {"settings": settings, "actor": actor, "role": role}
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+@cli.group()
+def db() -> None:
+    """The SQL store."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply the store's migrations (Alembic) to DATABASE_URL or the local SQLite file."""
+    url = _settings(ctx).sqlalchemy_url()
+    upgrade_database(url)
+    click.echo(f"store at head: {url.split('@')[-1]}")
+
+
+@cli.group()
+def register() -> None:
+    """The policy register."""
+
+
+@register.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def register_load(ctx: click.Context, file: Path) -> None:
+    """Load households, insured persons and policies from a register FILE (JSON)."""
+    from claims.store import RegisterError, RegisterFile, load_register
+
+    try:
+        data = RegisterFile.model_validate(json.loads(file.read_text(encoding="utf-8")))
+    except UnicodeDecodeError:
+        raise UsageError(f"{file}: not UTF-8; save the file as UTF-8 (it looks like GBK)") from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{file}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except ValidationError as e:
+        raise UsageError(f"{file}: {_fmt_validation(e)}") from None
+    with _sessions(_settings(ctx))() as s:
+        try:
+            counts = load_register(s, data)
+        except RegisterError as e:
+            raise UsageError(f"{file}: {e}") from None
+    click.echo(f"loaded {counts['households']} households, {counts['persons']} insured persons, "
+               f"{counts['policies']} policies")
+
+
+@cli.command()
+@click.option("--headless", is_flag=True, help="no web UI")
+@click.pass_context
+@_async
+async def up(ctx: click.Context, headless: bool) -> None:
+    """Start the embedded Temporal server (unless TEMPORAL_ADDRESS is set) and a worker; Ctrl-C stops both."""
+    from worker import run_worker
+
+    settings = _settings(ctx)
+    if not settings.temporal_address:
+        click.echo(f"Temporal web UI: http://127.0.0.1:{settings.ui_port}  (data in {settings.data_dir})")
+    await run_worker(settings)
+
+
+@cli.command("worker")
+@click.pass_context
+@_async
+async def worker_cmd(ctx: click.Context) -> None:
+    """Run a worker only (uses the embedded server, starting it if needed, or TEMPORAL_ADDRESS)."""
+    from worker import run_worker
+
+    await run_worker(_settings(ctx))
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _read_report(data: dict[str, Any], where: str, reporter: Actor | None) -> ClaimReport:
+    if reporter is not None and "reporter" not in data:
+        data = {**data, "reporter": reporter.model_dump()}
+    try:
+        return ClaimReport.model_validate(data)
+    except ValidationError as e:
+        raise UsageError(_fmt_validation(e, where)) from None
+
+
+@cli.command()
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a JSON claim report (fields as in data/demo/claims.json 'report')")
+@click.option("--policy", "policies", multiple=True, help="policy number (repeat for several)")
+@click.option("--id-number", help="the insured person's identity number")
+@click.option("--accident-date", help="YYYY-MM-DD")
+@click.option("--reported-on", help="YYYY-MM-DD, default today")
+@click.option("--outcome", type=click.Choice(["death", "disability", "medical"]))
+@click.option("--cause", help="e.g. fall_from_height, drowning, road_accident")
+@click.option("--grade", "disability_grade", type=int, help="reported disability grade 1-10")
+@click.option("--description", default="")
+@click.option("--green-channel", "nominate", is_flag=True, help="nominate for the green channel")
+@click.pass_context
+@_async
+async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
+    """Report a claim (报案), from flags or a JSON file; prints the claim number.
+
+    A second report of the same event for the same insured person returns the existing claim.
+    """
+    from claims.client import report_claim
+    from claims.store import ReportError
+
+    actor = _actor(ctx)
+    if file:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise UsageError(f"{file}: not UTF-8; save the file as UTF-8") from None
+        except json.JSONDecodeError as e:
+            raise UsageError(f"{file}: not valid JSON at line {e.lineno}: {e.msg}") from None
+    else:
+        data = {"policy_numbers": list(fields.pop("policies")), "nominate_green_channel": fields.pop("nominate")}
+        data.update({k: v for k, v in fields.items() if v not in (None, "")})
+        missing = [f for f in ("id_number", "accident_date", "outcome", "cause") if f not in data]
+        if missing or not data["policy_numbers"]:
+            names = [f"--{m.replace('_', '-')}" for m in missing] + ([] if data["policy_numbers"] else ["--policy"])
+            raise UsageError(f"missing {', '.join(names)} (or give --file)")
+    rep = _read_report(data, f"{file}: " if file else "", actor)
+    settings = _settings(ctx)
+    client = await _client(settings)
+    with _sessions(settings)() as s:
+        try:
+            result = await report_claim(client, s, rep)
+        except ReportError as e:
+            raise UsageError(str(e)) from None
+    word = "reported" if result.created else "already reported"
+    click.echo(f"{word}: claim {result.claim.claim_number} (workflow {result.workflow_id})")
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--all-or-nothing", is_flag=True,
+              help="import nothing if any row is bad (default: import the good rows, report the bad)")
+@click.pass_context
+@_async
+async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> None:
+    """Import a batch FILE of claim reports: JSON Lines, one report per line.
+
+    Every bad row is reported with its line number; the good rows are imported, or none
+    with --all-or-nothing. Exit code 1 when any row was bad.
+    """
+    from claims.client import report_claim
+    from claims.store import ReportError, intake_report, utcnow
+    from claims.timeutil import today_in_shanghai
+
+    actor = _actor(ctx)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{file}: not UTF-8; save the file as UTF-8") from None
+    rows: list[tuple[int, ClaimReport]] = []
+    errors: list[str] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError("a row must be a JSON object")
+            rows.append((n, _read_report(data, "", actor)))
+        except (ValueError, click.ClickException) as e:
+            msg = e.message if isinstance(e, click.ClickException) else str(e)
+            errors.append(f"line {n}: {msg}")
+    settings = _settings(ctx)
+    sessions = _sessions(settings)
+    if all_or_nothing:
+        # Check every row against the register inside one transaction that is rolled back.
+        with sessions() as s:
+            for n, rep in rows:
+                try:
+                    with s.begin_nested():
+                        intake_report(s, rep, utcnow(), today_in_shanghai())
+                except ReportError as e:
+                    errors.append(f"line {n}: {e}")
+            s.rollback()
+        if errors:
+            for e in sorted(errors, key=lambda x: int(x.split()[1].rstrip(":"))):
+                click.echo(e, err=True)
+            raise click.ClickException(f"{len(errors)} bad row(s); nothing imported (--all-or-nothing)")
+    client = await _client(settings)
+    imported = 0
+    for n, rep in rows:
+        with sessions() as s:
+            try:
+                result = await report_claim(client, s, rep)
+                imported += result.created
+                click.echo(f"line {n}: {'reported' if result.created else 'already reported'} "
+                           f"claim {result.claim.claim_number}")
+            except ReportError as e:
+                errors.append(f"line {n}: {e}")
+    for e in sorted(errors, key=lambda x: int(x.split()[1].rstrip(":"))):
+        click.echo(e, err=True)
+    click.echo(f"{imported} imported, {len(errors)} bad row(s)")
+    if errors:
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _step_command(name: str, build: Callable[..., BaseModel], *options: Callable[[Any], Any],
+                  help_text: str) -> None:
+    @click.argument("claim_number")
+    @click.option("--note", default="")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_context
+    @_async
+    async def command(ctx: click.Context, claim_number: str, note: str, as_json: bool, **kw: Any) -> None:
+        from claims.client import StepError, UnknownClaim, perform_step
+
+        try:
+            inp = build(actor=_actor(ctx), note=note, **kw)
+        except ValidationError as e:
+            raise UsageError(_fmt_validation(e)) from None
+        client = await _client(_settings(ctx))
+        try:
+            state = await perform_step(client, claim_number, name, inp)
+        except (StepError, UnknownClaim) as e:
+            raise click.ClickException(str(e)) from None
+        _print_state(state, as_json)
+
+    for opt in reversed(options):
+        command = opt(command)
+    command.__doc__ = help_text
+    step.command(name.replace("_", "-"), help=help_text)(command)
+
+
+@cli.group()
+def step() -> None:
+    """Perform a handler step on a claim (a workflow Update; rejected with a reason if it does not fit)."""
+
+
+def _facts(outcome: str, cause: str, grade: tuple[int, ...], circumstance: tuple[str, ...],
+           medical: str | None) -> LossFacts:
+    return LossFacts(outcome=outcome, cause=cause, disability_grades=list(grade),  # type: ignore[arg-type]
+                     circumstances=list(circumstance), medical_expenses=medical or "0")  # type: ignore[arg-type]
+
+
+_step_command("register", lambda actor, note, assign_to: RegisterInput(actor=actor, note=note, assign_to=assign_to),
+              click.option("--assign-to", default=None, help="handler id (default: you)"),
+              help_text="立案: register the claim and take (or assign) it.")
+_step_command("request_documents",
+              lambda actor, note, doc: RequestDocumentsInput(actor=actor, note=note, documents=list(doc)),
+              click.option("--doc", multiple=True, required=True, help="a missing document (repeat)"),
+              help_text="Notify every missing document at once (Insurance Law art. 22).")
+_step_command("receive_documents",
+              lambda actor, note, doc: ReceiveDocumentsInput(actor=actor, note=note, documents=list(doc)),
+              click.option("--doc", multiple=True, required=True, help="a received document (repeat)"),
+              help_text="Record documents received.")
+_step_command("complete_documents", lambda actor, note: StepInput(actor=actor, note=note),
+              help_text="资料齐全: documents complete; on to investigation or adjudication.")
+_step_command("request_investigation",
+              lambda actor, note, reason: InvestigationRequestInput(actor=actor, note=note, reason=reason),
+              click.option("--reason", required=True), help_text="Ask for an investigation (调查).")
+_step_command("record_investigation",
+              lambda actor, note, findings, not_covered: InvestigationResultInput(
+                  actor=actor, note=note, findings=findings, covered_event=not not_covered),
+              click.option("--findings", required=True),
+              click.option("--not-covered", is_flag=True, help="the event did not happen as reported"),
+              help_text="Record the investigation's findings.")
+_step_command("adjudicate",
+              lambda actor, note, outcome, cause, grade, circumstance, medical: AdjudicateInput(
+                  actor=actor, note=note, facts=_facts(outcome, cause, grade, circumstance, medical)),
+              click.option("--outcome", type=click.Choice(["death", "disability", "medical"]), required=True),
+              click.option("--cause", required=True),
+              click.option("--grade", type=int, multiple=True, help="disability grade per injury (repeat)"),
+              click.option("--circumstance", multiple=True, help="e.g. drink_driving (repeat)"),
+              click.option("--medical", default=None, help="medical expenses, yuan"),
+              help_text="核定: establish the facts; the rules decide the amount.")
+_step_command("decline", lambda actor, note, reason: DeclineInput(actor=actor, note=note, reasons=list(reason)),
+              click.option("--reason", multiple=True, required=True),
+              help_text="拒赔: decline with reasons (Insurance Law art. 24).")
+_step_command("pay", lambda actor, note, transfer_ref: PayInput(actor=actor, note=note, transfer_ref=transfer_ref),
+              click.option("--transfer-ref", required=True, help="bank transfer reference"),
+              help_text="赔付: record the payment and close the claim.")
+_step_command("reassign", lambda actor, note, handler: ReassignInput(actor=actor, note=note, handler=handler),
+              click.option("--handler", required=True), help_text="Give the claim to another handler (supervisor).")
+
+
+# --------------------------------------------------------------------------- views
+
+
+@cli.command()
+@click.argument("claim_number")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_async
+async def show(ctx: click.Context, claim_number: str, as_json: bool) -> None:
+    """Show one claim: stage, amounts, deadlines (Asia/Shanghai) and timeline."""
+    from claims.client import UnknownClaim, claim_state
+
+    client = await _client(_settings(ctx))
+    try:
+        state = await claim_state(client, claim_number)
+    except UnknownClaim as e:
+        raise click.ClickException(str(e)) from None
+    _print_state(state, as_json)
+
+
+@cli.command()
+@click.option("--handler", help="only claims assigned to this handler (default: you, if you are a handler)")
+@click.pass_context
+def tasks(ctx: click.Context, handler: str | None) -> None:
+    """A handler's open claims, earliest deadline first (unregistered claims included)."""
+    from claims.store import open_tasks
+
+    if handler is None and (ctx.obj.get("actor") or _settings(ctx).actor):
+        handler = ctx.obj.get("actor") or _settings(ctx).actor
+    with _sessions(_settings(ctx))() as s:
+        rows = open_tasks(s, handler)
+        click.echo(f"{'claim number':<22} {'stage':<13} {'handler':<20} {'due (Asia/Shanghai)':<19} sla")
+        for r in rows:
+            due = local(r.sla_deadline) if r.sla_deadline else "-"
+            click.echo(f"{r.claim_number:<22} {r.stage:<13} {r.assigned_handler or '-':<20} {due:<19} {r.sla_state}")
+        click.echo(f"{len(rows)} open claim(s)")
+
+
+@cli.command()
+@click.option("--county")
+@click.option("--township")
+@click.option("--handler")
+@click.option("--green/--not-green", "green", default=None, help="only green-channel claims, or only others")
+@click.option("--due-within", default=None, help="also list claims due within this time, e.g. 2d")
+@click.pass_context
+def overdue(ctx: click.Context, county: str | None, township: str | None, handler: str | None,
+            green: bool | None, due_within: str | None) -> None:
+    """Breached and at-risk open claims, most late first, with the responsible handler.
+
+    Also prints the same filter as a Temporal visibility query for the web UI.
+    """
+    from claims.store import overdue_claims
+    from claims.workdays import get_calendar
+
+    within = _parse_duration(due_within) if due_within else None
+    now = datetime.now(UTC)
+    cal = get_calendar()
+    with _sessions(_settings(ctx))() as s:
+        rows = overdue_claims(s, now, within, county, township, handler, green)
+        click.echo(f"{'claim number':<22} {'county':<10} {'township':<8} {'handler':<20} {'stage':<13} "
+                   f"{'due (Asia/Shanghai)':<19} {'wd late':>7} sla")
+        for r in rows:
+            late = cal.working_days_between(r.sla_deadline, now) if r.sla_deadline and r.sla_deadline < now else 0
+            due = local(r.sla_deadline) if r.sla_deadline else "-"
+            click.echo(f"{r.claim_number:<22} {r.county:<10} {r.township:<8} {r.assigned_handler or '-':<20} "
+                       f"{r.stage:<13} {due:<19} {late:>7} {r.sla_state}")
+        click.echo(f"{len(rows)} claim(s)")
+    clauses = ["ExecutionStatus = 'Running'"]
+    horizon = (now + within) if within else now
+    clauses.append(f"(SlaState = 'breached' OR SlaDeadline <= '{horizon.strftime('%Y-%m-%dT%H:%M:%SZ')}')")
+    for attr, value in (("ClaimCounty", county), ("ClaimTownship", township), ("AssignedHandler", handler)):
+        if value:
+            clauses.append(f"{attr} = '{value}'")
+    if green is not None:
+        clauses.append(f"GreenChannel = {'true' if green else 'false'}")
+    click.echo("visibility query: " + " AND ".join(clauses))
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@cli.command()
+@click.option("--register", "register_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEMO_DIR / "register.json", show_default=True)
+@click.option("--claims", "claims_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEMO_DIR / "claims.json", show_default=True)
+@click.pass_context
+@_async
+async def demo(ctx: click.Context, register_path: Path, claims_path: Path) -> None:
+    """Carry the seed's three real cases end to end and print the table.
+
+    Starts the embedded Temporal server (unless TEMPORAL_ADDRESS is set) and a worker in
+    this process, and stops both at the end.
+    """
+    from claims.demo import format_table, run_demo
+    from claims.temporal import TemporalUnavailable, connect, embedded_mode, start_embedded_server
+    from claims.workdays import get_calendar
+    from worker import build_worker
+
+    settings = _settings(ctx)
+    url = settings.sqlalchemy_url()
+    upgrade_database(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    server = None
+    try:
+        if embedded_mode(settings):
+            try:
+                server = start_embedded_server(settings)
+            except TemporalUnavailable as e:
+                raise click.ClickException(str(e)) from None
+            click.echo(f"Temporal dev server at {server.address}, web UI {server.ui_url} "
+                       f"(data in {settings.data_dir})")
+        client = await connect(settings, server.address if server else None)
+        async with build_worker(client, sessions, task_queue=TASK_QUEUE):
+            try:
+                rows = await run_demo(client, sessions, register_path, claims_path, get_calendar(), TASK_QUEUE)
+            except ValueError as e:
+                raise click.ClickException(str(e)) from None
+        click.echo(format_table(rows))
+    finally:
+        engine.dispose()
+        if server:
+            server.stop()
+
+
+def main() -> None:
+    """Entry point of the ``claims`` command. Exits with the command's code.
+
+    Leaves through ``os._exit`` after flushing: short processes that used a Temporal client
+    can otherwise abort at interpreter shutdown (sdk-python issue #300).
+    """
+    try:
+        cli.main(standalone_mode=False)
+        code = 0
+    except click.ClickException as e:
+        click.echo(f"error: {e.format_message()}", err=True)
+        code = e.exit_code
+    except click.exceptions.Abort:
+        code = 130
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""The claim workflow on the time-skipping server, with the real rules engine, calendar and store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from claims.client import StepError, claim_state, perform_step, report_claim, wait_until_open
+from claims.db import Claim, Notification, Payout
+from claims.demo import DemoClaim, DemoFile, drive_claim
+from claims.models import (
+    Actor,
+    AdjudicateInput,
+    CaseClass,
+    ClaimState,
+    LossFacts,
+    RegisterInput,
+    RequestDocumentsInput,
+    Role,
+    SlaState,
+    Stage,
+    StepInput,
+)
+from claims.store import RegisterFile, load_register
+from claims.workdays import WorkingCalendar
+from rules.engine import RulesEngine
+from tests.conftest import BIN, REPO, new_task_queue
+from worker import build_worker
+
+CALENDAR = WorkingCalendar()
+
+
+def unique_cases() -> tuple[RegisterFile, list[DemoClaim]]:
+    """The demo register and cases with person refs made unique, so claim numbers (and so
+    workflow ids) are never shared between tests on the one server."""
+    tag = uuid.uuid4().hex[:6]
+    reg = json.loads((REPO / "data/demo/register.json").read_text("utf-8"))
+    for h in reg["households"]:
+        h["household_no"] += f"-{tag}"
+        for m in h["members"]:
+            m["person_ref"] += f"-{tag}"
+        for p in h["policies"]:
+            p["insured"] = [r + f"-{tag}" for r in p["insured"]]
+    cases = DemoFile.model_validate(json.loads((REPO / "data/demo/claims.json").read_text("utf-8"))).claims
+    return RegisterFile.model_validate(reg), cases
+
+
+class Harness:
+    """A worker on a fresh task queue over a fresh store, with the demo register loaded."""
+
+    def __init__(self, client: Client, sessions: Any) -> None:
+        self.client = client
+        self.sessions = sessions
+        self.task_queue = new_task_queue()
+        self.register, self.cases = unique_cases()
+        with sessions() as s:
+            load_register(s, self.register)
+
+    async def drive(self, case: DemoClaim) -> ClaimState:
+        with self.sessions() as s:
+            return await drive_claim(self.client, s, case, self.task_queue)
+
+    async def report(self, case: DemoClaim) -> str:
+        with self.sessions() as s:
+            result = await report_claim(self.client, s, case.report, task_queue=self.task_queue)
+        await wait_until_open(self.client, result.claim.claim_number)
+        return result.claim.claim_number
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def harness(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
+    h = Harness(env.client, sqlite_sessions)
+    async with build_worker(env.client, sqlite_sessions, task_queue=h.task_queue,
+                            rules_engine=RulesEngine.shared(), calendar=CALENDAR):
+        yield h
+
+
+def resolution(state: ClaimState) -> Any:
+    return next(c for c in state.clocks if c.name == "resolution")
+
+
+def registered_at(state: ClaimState) -> datetime:
+    return next(t.at for t in state.timeline if t.event == "registered")
+
+
+async def test_late_reported_greenhouse_fall_is_investigated_and_pays_40000(harness: Harness) -> None:
+    state = await harness.drive(harness.cases[0])
+    assert state.stage == Stage.CLOSED
+    assert state.case_class == CaseClass.INVESTIGATION
+    assert state.triage is not None and "class.investigation.late_report" in state.triage.rule_ids
+    events = [t.event for t in state.timeline]
+    assert events.index("investigation_recorded") < events.index("adjudicated") < events.index("paid")
+    assert state.decision is not None and state.decision.total == Decimal("40000.00")
+    assert [(p.policy_number, p.amount) for p in state.payments] == [("FA2021NX0001", Decimal("40000.00"))]
+    # 30 working days from registration, on the official calendar.
+    clock = resolution(state)
+    assert clock.target_working_days == 30
+    assert clock.deadline.due_at == CALENDAR.add_working_days(registered_at(state), 30).due_at
+    assert clock.stopped_at is not None and not clock.breached
+    assert state.sla_state == SlaState.MET
+    with harness.sessions() as s:
+        row = s.get(Claim, state.claim_number)
+        assert row is not None
+        assert (row.stage, row.total_paid, row.case_class, row.assigned_handler) == \
+            ("closed", Decimal("40000.00"), "investigation", "handler.ningxiang")
+
+
+async def test_drowned_farmer_of_a_hardship_family_is_paid_132000_under_two_policies(harness: Harness) -> None:
+    state = await harness.drive(harness.cases[1])
+    assert state.stage == Stage.CLOSED
+    assert state.green_channel
+    assert state.triage is not None and {"green.hardship", "green.death"} <= set(state.triage.rule_ids)
+    assert [(p.payment_number, p.policy_number, p.amount) for p in state.payments] == [
+        (1, "HC2022LL0002", Decimal("100000.00")), (2, "EA2022LL0002", Decimal("32000.00"))]
+    assert resolution(state).target_working_days == 2
+    with harness.sessions() as s:
+        rows = s.scalars(select(Payout).where(Payout.claim_number == state.claim_number)).all()
+        assert sum(r.amount for r in rows) == Decimal("132000.00")
+
+
+async def test_road_accident_grade_one_goes_through_the_green_channel_and_pays_45000(harness: Harness) -> None:
+    state = await harness.drive(harness.cases[2])
+    assert state.stage == Stage.CLOSED
+    assert state.green_channel and state.case_class == CaseClass.ORDINARY
+    assert "green.grade1_disability" in (state.triage.rule_ids if state.triage else [])
+    clock = resolution(state)
+    assert clock.target_working_days == 2
+    assert clock.deadline.due_at == CALENDAR.add_working_days(registered_at(state), 2).due_at
+    assert state.payments[0].amount == Decimal("45000.00")
+    assert state.decision is not None
+    assert "100%" in state.decision.lines[0].formula
+
+
+async def test_steps_that_do_not_fit_are_rejected_with_the_reason_and_leave_no_trace(harness: Harness) -> None:
+    number = await harness.report(harness.cases[2])
+    auditor = Actor(id="aud.1", role=Role.AUDITOR)
+    with pytest.raises(StepError, match="role 'auditor' may not do this"):
+        await perform_step(harness.client, number, "register", RegisterInput(actor=auditor))
+    handler = Actor(id="handler.yuhua", role=Role.HANDLER)
+    facts = LossFacts(outcome="disability", cause="road_accident", disability_grades=[1])  # type: ignore[arg-type]
+    with pytest.raises(StepError, match="not allowed at stage 'reported'"):
+        await perform_step(harness.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=facts))
+    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    other = Actor(id="handler.other", role=Role.HANDLER)
+    with pytest.raises(StepError, match="assigned to handler.yuhua, not handler.other"):
+        await perform_step(harness.client, number, "request_documents",
+                           RequestDocumentsInput(actor=other, documents=["claim_form"]))
+    await perform_step(harness.client, number, "request_documents",
+                       RequestDocumentsInput(actor=handler, documents=["claim_form", "bank_card"]))
+    with pytest.raises(StepError, match="still missing claim_form, bank_card"):
+        await perform_step(harness.client, number, "complete_documents", StepInput(actor=handler))
+    state = await claim_state(harness.client, number)
+    assert [t.event for t in state.timeline] == [
+        "reported", "triaged", "sla_started", "sla_stopped", "registered", "sla_started", "documents_requested"]
+    assert state.stage == Stage.DOCUMENTS
+
+
+async def test_two_handlers_registering_at_once_register_the_claim_once(harness: Harness) -> None:
+    number = await harness.report(harness.cases[0])
+    a = Actor(id="handler.a", role=Role.HANDLER)
+    b = Actor(id="handler.b", role=Role.HANDLER)
+    results = await asyncio.gather(
+        perform_step(harness.client, number, "register", RegisterInput(actor=a)),
+        perform_step(harness.client, number, "register", RegisterInput(actor=b)),
+        return_exceptions=True)
+    ok = [r for r in results if isinstance(r, ClaimState)]
+    failed = [r for r in results if isinstance(r, StepError)]
+    assert len(ok) == 1 and len(failed) == 1, results
+    assert "register" in str(failed[0])
+    state = await claim_state(harness.client, number)
+    assert [t.event for t in state.timeline].count("registered") == 1
+    assert state.assigned_handler in ("handler.a", "handler.b")
+
+
+async def test_second_report_of_the_same_event_returns_the_running_claim(harness: Harness) -> None:
+    first = await harness.report(harness.cases[1])
+    again = harness.cases[1].report.model_copy(update={"description": "reported again by phone"})
+    with harness.sessions() as s:
+        result = await report_claim(harness.client, s, again, task_queue=harness.task_queue)
+    assert not result.created and result.claim.claim_number == first
+    state = await claim_state(harness.client, first)
+    assert [t.event for t in state.timeline].count("reported") == 1
+
+
+async def test_unregistered_claim_breaches_its_same_day_target_and_escalates(sqlite_sessions: Any) -> None:
+    # Its own server: skipping days ahead must not move the clock of other tests.
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter)
+    try:
+        from tests.conftest import _INDEXED
+        from claims import search
+        from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+        await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={n: _INDEXED[k] for n, k in search.CLI_TYPES.items()}))
+        h = Harness(env.client, sqlite_sessions)
+        async with build_worker(env.client, sqlite_sessions, task_queue=h.task_queue,
+                                rules_engine=RulesEngine.shared(), calendar=CALENDAR):
+            number = await h.report(h.cases[2])
+            state = await claim_state(env.client, number)
+            reg = next(c for c in state.clocks if c.name == "registration")
+            assert reg.target_working_days == 0
+            assert reg.deadline.due_at == CALENDAR.add_working_days(state.reported_at, 0).due_at
+            await env.sleep(reg.deadline.due_at - datetime.now(UTC) + timedelta(hours=1))
+            for _ in range(100):
+                state = await claim_state(env.client, number)
+                if state.sla_state == SlaState.BREACHED:
+                    break
+                await asyncio.sleep(0.1)
+            assert state.sla_state == SlaState.BREACHED
+            assert state.stage == Stage.REPORTED
+            assert "sla_breached" in [t.event for t in state.timeline]
+            await asyncio.sleep(0.3)
+            with sqlite_sessions() as s:
+                note = s.scalars(select(Notification).where(Notification.claim_number == number)).one()
+                assert note.kind == "sla_breach" and note.county == "长沙市雨花区"
+                row = s.get(Claim, number)
+                assert row is not None and row.sla_state == "breached"
+    finally:
+        await env.shutdown()
+
+
+def test_workflow_code_does_not_load_the_rules_engine() -> None:
+    # durable_rules has global state: it must only ever run in activities.
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", "import sys, workflows.claim; "
+                          "print(sorted(m for m in sys.modules if m.startswith(('durable', 'rules.engine'))))"],
+                         capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "[]"

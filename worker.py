@@ -1,0 +1,104 @@
+"""The claim worker: connects, registers the claim workflow and its activities, runs until SIGTERM.
+
+Run it with ``claims worker`` (or ``python worker.py``). With no ``TEMPORAL_ADDRESS`` it
+uses the embedded dev server, starting it if nothing listens on the embedded port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.deadlines import CalendarActivities
+from activities.rules import RulesActivities
+from activities.store import StoreActivities
+from claims.db import make_engine, make_sessionmaker, upgrade_database
+from claims.logging import configure_logging, get_logger
+from claims.models import TASK_QUEUE
+from claims.settings import Settings, get_settings
+from claims.temporal import connect, embedded_mode, start_embedded_server
+from workflows.claim import ClaimWorkflow
+
+ACTIVITY_THREADS = 16
+"""Threads for the synchronous activities (store, rules, calendar)."""
+
+
+def build_worker(
+    client: Client,
+    sessions: Any,
+    task_queue: str = TASK_QUEUE,
+    rules_engine: Any = None,
+    calendar: Any = None,
+    executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    """A worker for the claim workflow with the store, rules and calendar activities.
+
+    Args:
+        client: a client with the pydantic data converter.
+        sessions: a SQLAlchemy ``sessionmaker`` for the store.
+        rules_engine: default ``rules.engine.RulesEngine.shared()`` (one per process).
+        calendar: default ``claims.workdays.get_calendar()``.
+    """
+    if rules_engine is None:
+        from rules.engine import RulesEngine
+
+        rules_engine = RulesEngine.shared()
+    if calendar is None:
+        from claims.workdays import get_calendar
+
+        calendar = get_calendar()
+    rules = RulesActivities(rules_engine)
+    cal = CalendarActivities(calendar)
+    store = StoreActivities(sessions)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ClaimWorkflow],
+        activities=[rules.triage_claim, rules.choose_sla_target, rules.evaluate_coverage,
+                    cal.compute_deadline, store.project_claim, store.record_payout,
+                    store.escalate_breach],
+        activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
+        max_concurrent_activities=ACTIVITY_THREADS,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run a worker until ``stop`` is set or SIGTERM/SIGINT arrives, then shut down cleanly."""
+    log = get_logger("claims.worker")
+    url = settings.sqlalchemy_url()
+    upgrade_database(url)
+    server = start_embedded_server(settings) if embedded_mode(settings) else None
+    engine = make_engine(url)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        client = await connect(settings, server.address if server else None)
+        worker = build_worker(client, make_sessionmaker(engine))
+        async with worker:
+            log.info("worker started", task_queue=TASK_QUEUE,
+                     temporal=server.address if server else settings.temporal_address,
+                     web_ui=server.ui_url if server else None)
+            await stop.wait()
+            log.info("worker stopping")
+    finally:
+        engine.dispose()
+        if server:
+            server.stop()
+
+
+def main() -> None:
+    """Entry point of ``python worker.py``."""
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()
