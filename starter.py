@@ -82,7 +82,9 @@ def _actor(ctx: click.Context) -> Actor:
     try:
         return Actor(id=actor_id, role=Role(role))
     except ValueError:
-        raise UsageError(f"--role: {role!r} is not a role; roles: {', '.join(r.value for r in Role)}") from None
+        raise UsageError(
+            f"--role: {role!r} is not a role; roles: {', '.join(r.value for r in Role)}"
+        ) from None
 
 
 def _sessions(settings: Settings) -> Any:
@@ -113,25 +115,38 @@ def _print_state(state: ClaimState, as_json: bool = False) -> None:
         click.echo(state.model_dump_json(indent=2))
         return
     click.echo(f"claim {state.claim_number}  stage {state.stage.value}  SLA {state.sla_state.value}")
-    click.echo(f"  {state.county} {state.township} {state.village}; accident {state.accident_date}; "
-               f"policies {', '.join(state.policies)}")
-    click.echo(f"  handler {state.assigned_handler or '-'}; green channel {'yes' if state.green_channel else 'no'}; "
-               f"case class {state.case_class.value if state.case_class else '-'}")
+    click.echo(
+        f"  {state.county} {state.township} {state.village}; accident {state.accident_date}; "
+        f"policies {', '.join(state.policies)}"
+    )
+    click.echo(
+        f"  handler {state.assigned_handler or '-'}; green channel {'yes' if state.green_channel else 'no'}; "
+        f"case class {state.case_class.value if state.case_class else '-'}"
+    )
     for c in state.clocks:
-        status = ("BREACHED" if c.breached else "stopped " + local(c.stopped_at)) if (c.breached or c.stopped_at) \
+        status = (
+            ("BREACHED" if c.breached else "stopped " + local(c.stopped_at))
+            if (c.breached or c.stopped_at)
             else "running"
+        )
         prov = " provisional" if c.deadline.provisional else ""
-        click.echo(f"  clock {c.name}: {c.target_working_days} working days, due "
-                   f"{local(c.deadline.due_at)} Asia/Shanghai{prov}, {status}")
+        click.echo(
+            f"  clock {c.name}: {c.target_working_days} working days, due "
+            f"{local(c.deadline.due_at)} Asia/Shanghai{prov}, {status}"
+        )
     if state.decision:
         for ln in state.decision.lines:
-            click.echo(f"  benefit {ln.policy_number} {ln.benefit_id}: {ln.formula} = {ln.amount} yuan "
-                       f"[{', '.join(ln.rule_ids)}]")
+            click.echo(
+                f"  benefit {ln.policy_number} {ln.benefit_id}: {ln.formula} = {ln.amount} yuan "
+                f"[{', '.join(ln.rule_ids)}]"
+            )
         for r in state.decision.refusals:
             click.echo(f"  refused {r.policy_number} [{r.clause_id}]: {r.reason}")
         click.echo(f"  decision total {state.decision.total} yuan")
     for p in state.payments:
-        click.echo(f"  payment {p.payment_number}: {p.amount} yuan on {p.policy_number}, transfer {p.transfer_ref}")
+        click.echo(
+            f"  payment {p.payment_number}: {p.amount} yuan on {p.policy_number}, transfer {p.transfer_ref}"
+        )
     if state.decline_reasons:
         click.echo("  declined: " + "; ".join(state.decline_reasons))
     click.echo("  timeline (Asia/Shanghai):")
@@ -194,8 +209,10 @@ def register_load(ctx: click.Context, file: Path) -> None:
             counts = load_register(s, data)
         except RegisterError as e:
             raise UsageError(f"{file}: {e}") from None
-    click.echo(f"loaded {counts['households']} households, {counts['persons']} insured persons, "
-               f"{counts['policies']} policies")
+    click.echo(
+        f"loaded {counts['households']} households, {counts['persons']} insured persons, "
+        f"{counts['policies']} policies"
+    )
 
 
 @cli.command()
@@ -235,8 +252,12 @@ def _read_report(data: dict[str, Any], where: str, reporter: Actor | None) -> Cl
 
 
 @cli.command()
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="a JSON claim report (fields as in data/demo/claims.json 'report')")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="a JSON claim report (fields as in data/demo/claims.json 'report')",
+)
 @click.option("--policy", "policies", multiple=True, help="policy number (repeat for several)")
 @click.option("--id-number", help="the insured person's identity number")
 @click.option("--accident-date", help="YYYY-MM-DD")
@@ -265,11 +286,16 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
         except json.JSONDecodeError as e:
             raise UsageError(f"{file}: not valid JSON at line {e.lineno}: {e.msg}") from None
     else:
-        data = {"policy_numbers": list(fields.pop("policies")), "nominate_green_channel": fields.pop("nominate")}
+        data = {
+            "policy_numbers": list(fields.pop("policies")),
+            "nominate_green_channel": fields.pop("nominate"),
+        }
         data.update({k: v for k, v in fields.items() if v not in (None, "")})
         missing = [f for f in ("id_number", "accident_date", "outcome", "cause") if f not in data]
         if missing or not data["policy_numbers"]:
-            names = [f"--{m.replace('_', '-')}" for m in missing] + ([] if data["policy_numbers"] else ["--policy"])
+            names = [f"--{m.replace('_', '-')}" for m in missing] + (
+                [] if data["policy_numbers"] else ["--policy"]
+            )
             raise UsageError(f"missing {', '.join(names)} (or give --file)")
     rep = _read_report(data, f"{file}: " if file else "", actor)
     settings = _settings(ctx)
@@ -285,8 +311,11 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
 
 @cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--all-or-nothing", is_flag=True,
-              help="import nothing if any row is bad (default: import the good rows, report the bad)")
+@click.option(
+    "--all-or-nothing",
+    is_flag=True,
+    help="import nothing if any row is bad (default: import the good rows, report the bad)",
+)
 @click.pass_context
 @_async
 async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> None:
@@ -340,8 +369,10 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
             try:
                 result = await report_claim(client, s, rep)
                 imported += result.created
-                click.echo(f"line {n}: {'reported' if result.created else 'already reported'} "
-                           f"claim {result.claim.claim_number}")
+                click.echo(
+                    f"line {n}: {'reported' if result.created else 'already reported'} "
+                    f"claim {result.claim.claim_number}"
+                )
             except ReportError as e:
                 errors.append(f"line {n}: {e}")
     for e in sorted(errors, key=lambda x: int(x.split()[1].rstrip(":"))):
@@ -354,8 +385,9 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
 # --------------------------------------------------------------------------- steps
 
 
-def _step_command(name: str, build: Callable[..., BaseModel], *options: Callable[[Any], Any],
-                  help_text: str) -> None:
+def _step_command(
+    name: str, build: Callable[..., BaseModel], *options: Callable[[Any], Any], help_text: str
+) -> None:
     @click.argument("claim_number")
     @click.option("--note", default="")
     @click.option("--json", "as_json", is_flag=True)
@@ -386,51 +418,86 @@ def step() -> None:
     """Perform a handler step on a claim (a workflow Update; rejected with a reason if it does not fit)."""
 
 
-def _facts(outcome: str, cause: str, grade: tuple[int, ...], circumstance: tuple[str, ...],
-           medical: str | None) -> LossFacts:
-    return LossFacts(outcome=outcome, cause=cause, disability_grades=list(grade),  # type: ignore[arg-type]
-                     circumstances=list(circumstance), medical_expenses=medical or "0")  # type: ignore[arg-type]
+def _facts(
+    outcome: str, cause: str, grade: tuple[int, ...], circumstance: tuple[str, ...], medical: str | None
+) -> LossFacts:
+    return LossFacts(
+        outcome=outcome,
+        cause=cause,
+        disability_grades=list(grade),  # type: ignore[arg-type]
+        circumstances=list(circumstance),
+        medical_expenses=medical or "0",
+    )  # type: ignore[arg-type]
 
 
-_step_command("register", lambda actor, note, assign_to: RegisterInput(actor=actor, note=note, assign_to=assign_to),
-              click.option("--assign-to", default=None, help="handler id (default: you)"),
-              help_text="立案: register the claim and take (or assign) it.")
-_step_command("request_documents",
-              lambda actor, note, doc: RequestDocumentsInput(actor=actor, note=note, documents=list(doc)),
-              click.option("--doc", multiple=True, required=True, help="a missing document (repeat)"),
-              help_text="Notify every missing document at once (Insurance Law art. 22).")
-_step_command("receive_documents",
-              lambda actor, note, doc: ReceiveDocumentsInput(actor=actor, note=note, documents=list(doc)),
-              click.option("--doc", multiple=True, required=True, help="a received document (repeat)"),
-              help_text="Record documents received.")
-_step_command("complete_documents", lambda actor, note: StepInput(actor=actor, note=note),
-              help_text="资料齐全: documents complete; on to investigation or adjudication.")
-_step_command("request_investigation",
-              lambda actor, note, reason: InvestigationRequestInput(actor=actor, note=note, reason=reason),
-              click.option("--reason", required=True), help_text="Ask for an investigation (调查).")
-_step_command("record_investigation",
-              lambda actor, note, findings, not_covered: InvestigationResultInput(
-                  actor=actor, note=note, findings=findings, covered_event=not not_covered),
-              click.option("--findings", required=True),
-              click.option("--not-covered", is_flag=True, help="the event did not happen as reported"),
-              help_text="Record the investigation's findings.")
-_step_command("adjudicate",
-              lambda actor, note, outcome, cause, grade, circumstance, medical: AdjudicateInput(
-                  actor=actor, note=note, facts=_facts(outcome, cause, grade, circumstance, medical)),
-              click.option("--outcome", type=click.Choice(["death", "disability", "medical"]), required=True),
-              click.option("--cause", required=True),
-              click.option("--grade", type=int, multiple=True, help="disability grade per injury (repeat)"),
-              click.option("--circumstance", multiple=True, help="e.g. drink_driving (repeat)"),
-              click.option("--medical", default=None, help="medical expenses, yuan"),
-              help_text="核定: establish the facts; the rules decide the amount.")
-_step_command("decline", lambda actor, note, reason: DeclineInput(actor=actor, note=note, reasons=list(reason)),
-              click.option("--reason", multiple=True, required=True),
-              help_text="拒赔: decline with reasons (Insurance Law art. 24).")
-_step_command("pay", lambda actor, note, transfer_ref: PayInput(actor=actor, note=note, transfer_ref=transfer_ref),
-              click.option("--transfer-ref", required=True, help="bank transfer reference"),
-              help_text="赔付: record the payment and close the claim.")
-_step_command("reassign", lambda actor, note, handler: ReassignInput(actor=actor, note=note, handler=handler),
-              click.option("--handler", required=True), help_text="Give the claim to another handler (supervisor).")
+_step_command(
+    "register",
+    lambda actor, note, assign_to: RegisterInput(actor=actor, note=note, assign_to=assign_to),
+    click.option("--assign-to", default=None, help="handler id (default: you)"),
+    help_text="立案: register the claim and take (or assign) it.",
+)
+_step_command(
+    "request_documents",
+    lambda actor, note, doc: RequestDocumentsInput(actor=actor, note=note, documents=list(doc)),
+    click.option("--doc", multiple=True, required=True, help="a missing document (repeat)"),
+    help_text="Notify every missing document at once (Insurance Law art. 22).",
+)
+_step_command(
+    "receive_documents",
+    lambda actor, note, doc: ReceiveDocumentsInput(actor=actor, note=note, documents=list(doc)),
+    click.option("--doc", multiple=True, required=True, help="a received document (repeat)"),
+    help_text="Record documents received.",
+)
+_step_command(
+    "complete_documents",
+    lambda actor, note: StepInput(actor=actor, note=note),
+    help_text="资料齐全: documents complete; on to investigation or adjudication.",
+)
+_step_command(
+    "request_investigation",
+    lambda actor, note, reason: InvestigationRequestInput(actor=actor, note=note, reason=reason),
+    click.option("--reason", required=True),
+    help_text="Ask for an investigation (调查).",
+)
+_step_command(
+    "record_investigation",
+    lambda actor, note, findings, not_covered: InvestigationResultInput(
+        actor=actor, note=note, findings=findings, covered_event=not not_covered
+    ),
+    click.option("--findings", required=True),
+    click.option("--not-covered", is_flag=True, help="the event did not happen as reported"),
+    help_text="Record the investigation's findings.",
+)
+_step_command(
+    "adjudicate",
+    lambda actor, note, outcome, cause, grade, circumstance, medical: AdjudicateInput(
+        actor=actor, note=note, facts=_facts(outcome, cause, grade, circumstance, medical)
+    ),
+    click.option("--outcome", type=click.Choice(["death", "disability", "medical"]), required=True),
+    click.option("--cause", required=True),
+    click.option("--grade", type=int, multiple=True, help="disability grade per injury (repeat)"),
+    click.option("--circumstance", multiple=True, help="e.g. drink_driving (repeat)"),
+    click.option("--medical", default=None, help="medical expenses, yuan"),
+    help_text="核定: establish the facts; the rules decide the amount.",
+)
+_step_command(
+    "decline",
+    lambda actor, note, reason: DeclineInput(actor=actor, note=note, reasons=list(reason)),
+    click.option("--reason", multiple=True, required=True),
+    help_text="拒赔: decline with reasons (Insurance Law art. 24).",
+)
+_step_command(
+    "pay",
+    lambda actor, note, transfer_ref: PayInput(actor=actor, note=note, transfer_ref=transfer_ref),
+    click.option("--transfer-ref", required=True, help="bank transfer reference"),
+    help_text="赔付: record the payment and close the claim.",
+)
+_step_command(
+    "reassign",
+    lambda actor, note, handler: ReassignInput(actor=actor, note=note, handler=handler),
+    click.option("--handler", required=True),
+    help_text="Give the claim to another handler (supervisor).",
+)
 
 
 # --------------------------------------------------------------------------- views
@@ -467,7 +534,9 @@ def tasks(ctx: click.Context, handler: str | None) -> None:
         click.echo(f"{'claim number':<22} {'stage':<13} {'handler':<20} {'due (Asia/Shanghai)':<19} sla")
         for r in rows:
             due = local(r.sla_deadline) if r.sla_deadline else "-"
-            click.echo(f"{r.claim_number:<22} {r.stage:<13} {r.assigned_handler or '-':<20} {due:<19} {r.sla_state}")
+            click.echo(
+                f"{r.claim_number:<22} {r.stage:<13} {r.assigned_handler or '-':<20} {due:<19} {r.sla_state}"
+            )
         click.echo(f"{len(rows)} open claim(s)")
 
 
@@ -478,8 +547,14 @@ def tasks(ctx: click.Context, handler: str | None) -> None:
 @click.option("--green/--not-green", "green", default=None, help="only green-channel claims, or only others")
 @click.option("--due-within", default=None, help="also list claims due within this time, e.g. 2d")
 @click.pass_context
-def overdue(ctx: click.Context, county: str | None, township: str | None, handler: str | None,
-            green: bool | None, due_within: str | None) -> None:
+def overdue(
+    ctx: click.Context,
+    county: str | None,
+    township: str | None,
+    handler: str | None,
+    green: bool | None,
+    due_within: str | None,
+) -> None:
     """Breached and at-risk open claims, most late first, with the responsible handler.
 
     Also prints the same filter as a Temporal visibility query for the web UI.
@@ -492,13 +567,21 @@ def overdue(ctx: click.Context, county: str | None, township: str | None, handle
     cal = get_calendar()
     with _sessions(_settings(ctx))() as s:
         rows = overdue_claims(s, now, within, county, township, handler, green)
-        click.echo(f"{'claim number':<22} {'county':<10} {'township':<8} {'handler':<20} {'stage':<13} "
-                   f"{'due (Asia/Shanghai)':<19} {'wd late':>7} sla")
+        click.echo(
+            f"{'claim number':<22} {'county':<10} {'township':<8} {'handler':<20} {'stage':<13} "
+            f"{'due (Asia/Shanghai)':<19} {'wd late':>7} sla"
+        )
         for r in rows:
-            late = cal.working_days_between(r.sla_deadline, now) if r.sla_deadline and r.sla_deadline < now else 0
+            late = (
+                cal.working_days_between(r.sla_deadline, now)
+                if r.sla_deadline and r.sla_deadline < now
+                else 0
+            )
             due = local(r.sla_deadline) if r.sla_deadline else "-"
-            click.echo(f"{r.claim_number:<22} {r.county:<10} {r.township:<8} {r.assigned_handler or '-':<20} "
-                       f"{r.stage:<13} {due:<19} {late:>7} {r.sla_state}")
+            click.echo(
+                f"{r.claim_number:<22} {r.county:<10} {r.township:<8} {r.assigned_handler or '-':<20} "
+                f"{r.stage:<13} {due:<19} {late:>7} {r.sla_state}"
+            )
         click.echo(f"{len(rows)} claim(s)")
     clauses = ["ExecutionStatus = 'Running'"]
     horizon = (now + within) if within else now
@@ -515,10 +598,20 @@ def overdue(ctx: click.Context, county: str | None, township: str | None, handle
 
 
 @cli.command()
-@click.option("--register", "register_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=DEMO_DIR / "register.json", show_default=True)
-@click.option("--claims", "claims_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=DEMO_DIR / "claims.json", show_default=True)
+@click.option(
+    "--register",
+    "register_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEMO_DIR / "register.json",
+    show_default=True,
+)
+@click.option(
+    "--claims",
+    "claims_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEMO_DIR / "claims.json",
+    show_default=True,
+)
 @click.pass_context
 @_async
 async def demo(ctx: click.Context, register_path: Path, claims_path: Path) -> None:
@@ -544,12 +637,16 @@ async def demo(ctx: click.Context, register_path: Path, claims_path: Path) -> No
                 server = start_embedded_server(settings)
             except TemporalUnavailable as e:
                 raise click.ClickException(str(e)) from None
-            click.echo(f"Temporal dev server at {server.address}, web UI {server.ui_url} "
-                       f"(data in {settings.data_dir})")
+            click.echo(
+                f"Temporal dev server at {server.address}, web UI {server.ui_url} "
+                f"(data in {settings.data_dir})"
+            )
         client = await connect(settings, server.address if server else None)
         async with build_worker(client, sessions, task_queue=TASK_QUEUE):
             try:
-                rows = await run_demo(client, sessions, register_path, claims_path, get_calendar(), TASK_QUEUE)
+                rows = await run_demo(
+                    client, sessions, register_path, claims_path, get_calendar(), TASK_QUEUE
+                )
             except ValueError as e:
                 raise click.ClickException(str(e)) from None
         click.echo(format_table(rows))

@@ -59,9 +59,15 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[ClaimWorkflow],
-        activities=[rules.triage_claim, rules.choose_sla_target, rules.evaluate_coverage,
-                    cal.compute_deadline, store.project_claim, store.record_payout,
-                    store.escalate_breach],
+        activities=[
+            rules.triage_claim,
+            rules.choose_sla_target,
+            rules.evaluate_coverage,
+            cal.compute_deadline,
+            store.project_claim,
+            store.record_payout,
+            store.escalate_breach,
+        ],
         activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
     )
@@ -82,9 +88,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         client = await connect(settings, server.address if server else None)
         worker = build_worker(client, make_sessionmaker(engine))
         async with worker:
-            log.info("worker started", task_queue=TASK_QUEUE,
-                     temporal=server.address if server else settings.temporal_address,
-                     web_ui=server.ui_url if server else None)
+            log.info(
+                "worker started",
+                task_queue=TASK_QUEUE,
+                temporal=server.address if server else settings.temporal_address,
+                web_ui=server.ui_url if server else None,
+            )
             await stop.wait()
             log.info("worker stopping")
     finally:

@@ -37,8 +37,11 @@ class RulesActivities:
         """Green channel (绿色通道), case class and investigation need, with the rule ids that fired."""
         result: TriageResult = self._engine.triage(req)  # type: ignore[attr-defined]
         get_logger("claims.rules", claim_number=req.claim_number).info(
-            "triaged", green_channel=result.green_channel, case_class=result.case_class.value,
-            rule_ids=result.rule_ids)
+            "triaged",
+            green_channel=result.green_channel,
+            case_class=result.case_class.value,
+            rule_ids=result.rule_ids,
+        )
         return result
 
     @activity.defn
@@ -63,7 +66,10 @@ class RulesActivities:
         """
         decision: CoverageDecision = self._engine.evaluate_coverage(req)  # type: ignore[attr-defined]
         get_logger("claims.rules", claim_number=req.claim_number).info(
-            "coverage evaluated", total=str(decision.total),
+            "coverage evaluated",
+            total=str(decision.total),
             lines=[ln.benefit_id for ln in decision.lines],
-            refusals=[r.clause_id for r in decision.refusals], needs_handler=decision.needs_handler)
+            refusals=[r.clause_id for r in decision.refusals],
+            needs_handler=decision.needs_handler,
+        )
         return decision

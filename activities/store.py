@@ -35,18 +35,28 @@ class StoreActivities:
         with self._sessions() as s:
             payments = store.record_payout(s, req)
         get_logger("claims.payout", claim_number=req.claim_number).info(
-            "payout recorded", payments=len(payments), total=str(sum(p.amount for p in payments)))
+            "payout recorded", payments=len(payments), total=str(sum(p.amount for p in payments))
+        )
         return PayoutResult(payments=payments)
 
     @activity.defn
     def escalate_breach(self, inp: EscalationInput) -> Ack:
         """Queue a breach notice to the county's supervisors (outbox) and log it."""
-        msg = (f"claim {inp.claim_number} ({inp.county} {inp.township}) breached its "
-               f"{inp.clock} target due {inp.deadline.isoformat()}; handler {inp.assigned_handler}")
+        msg = (
+            f"claim {inp.claim_number} ({inp.county} {inp.township}) breached its "
+            f"{inp.clock} target due {inp.deadline.isoformat()}; handler {inp.assigned_handler}"
+        )
         with self._sessions() as s:
             queued = store.add_notification(
-                s, inp.claim_number, "sla_breach", inp.county, msg,
-                dedupe_key=f"{inp.claim_number}:{inp.clock}:breach", now=store.utcnow())
+                s,
+                inp.claim_number,
+                "sla_breach",
+                inp.county,
+                msg,
+                dedupe_key=f"{inp.claim_number}:{inp.clock}:breach",
+                now=store.utcnow(),
+            )
         get_logger("claims.sla", claim_number=inp.claim_number).warning(
-            "sla breach escalated", clock=inp.clock, county=inp.county, queued=queued)
+            "sla breach escalated", clock=inp.clock, county=inp.county, queued=queued
+        )
         return Ack()

@@ -81,8 +81,7 @@ def main() -> int:
 
     print(f"floor (naive chinese_calendar walk, due date only): {floor:12,.0f} /s")
     print(
-        f"add_working_days -> Deadline:                        {ours:12,.0f} /s  "
-        f"({ours / floor:.1f}x floor)"
+        f"add_working_days -> Deadline:                        {ours:12,.0f} /s  ({ours / floor:.1f}x floor)"
     )
     print(
         f"working_days_between:                                {between:12,.0f} /s  "

@@ -31,14 +31,23 @@ class UnknownClaim(LookupError):
 
 
 STEP_NAMES = (
-    "register", "request_documents", "receive_documents", "complete_documents",
-    "request_investigation", "record_investigation", "adjudicate", "decline", "pay", "reassign",
+    "register",
+    "request_documents",
+    "receive_documents",
+    "complete_documents",
+    "request_investigation",
+    "record_investigation",
+    "adjudicate",
+    "decline",
+    "pay",
+    "reassign",
 )
 """The claim workflow's Update names (handler steps)."""
 
 
-async def report_claim(client: Client, session: Session, report: ClaimReport,
-                       task_queue: str = TASK_QUEUE) -> IntakeResult:
+async def report_claim(
+    client: Client, session: Session, report: ClaimReport, task_queue: str = TASK_QUEUE
+) -> IntakeResult:
     """Record a claim report and start (or find) its workflow.
 
     A second report of the same event for the same insured person returns the existing
@@ -51,8 +60,12 @@ async def report_claim(client: Client, session: Session, report: ClaimReport,
     result = intake_report(session, report, utcnow(), today_in_shanghai())
     try:
         await client.start_workflow(
-            ClaimWorkflow.run, result.claim, id=workflow_id_for(result.claim.claim_number),
-            task_queue=task_queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+            ClaimWorkflow.run,
+            result.claim,
+            id=workflow_id_for(result.claim.claim_number),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
     except WorkflowAlreadyStartedError:
         pass
     return result
@@ -82,12 +95,15 @@ async def wait_until_open(client: Client, claim_number: str, timeout: float = 30
         if state.clocks:
             return state
         if loop.time() > end:
-            raise StepError(f"claim {claim_number} was not opened within {timeout:.0f} s; is a worker running?")
+            raise StepError(
+                f"claim {claim_number} was not opened within {timeout:.0f} s; is a worker running?"
+            )
         await asyncio.sleep(0.1)
 
 
-async def perform_step(client: Client, claim_number: str, step: str, inp: BaseModel,
-                       timeout: timedelta = timedelta(seconds=60)) -> ClaimState:
+async def perform_step(
+    client: Client, claim_number: str, step: str, inp: BaseModel, timeout: timedelta = timedelta(seconds=60)
+) -> ClaimState:
     """Perform one handler step (a workflow Update) and return the claim's new state.
 
     Raises:
@@ -99,7 +115,8 @@ async def perform_step(client: Client, claim_number: str, step: str, inp: BaseMo
     handle = client.get_workflow_handle(workflow_id_for(claim_number))
     try:
         return await asyncio.wait_for(
-            handle.execute_update(step, inp, result_type=ClaimState), timeout.total_seconds())
+            handle.execute_update(step, inp, result_type=ClaimState), timeout.total_seconds()
+        )
     except WorkflowUpdateFailedError as e:
         cause: Any = e.cause
         while cause is not None and not isinstance(cause, ApplicationError) and getattr(cause, "cause", None):

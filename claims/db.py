@@ -167,9 +167,7 @@ class Payout(Base):
     so a retried activity can never pay twice."""
 
     __tablename__ = "payouts"
-    __table_args__ = (
-        UniqueConstraint("claim_number", "payment_number", name="uq_payout_payment"),
-    )
+    __table_args__ = (UniqueConstraint("claim_number", "payment_number", name="uq_payout_payment"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_number: Mapped[str] = mapped_column(ForeignKey("claims.claim_number"), index=True)

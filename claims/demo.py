@@ -106,24 +106,43 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
         state = await perform_step(client, number, "register", RegisterInput(actor=handler))
     if state.stage == Stage.DOCUMENTS:
         if not state.documents_requested:
-            state = await perform_step(client, number, "request_documents",
-                                       RequestDocumentsInput(actor=handler, documents=case.documents))
+            state = await perform_step(
+                client,
+                number,
+                "request_documents",
+                RequestDocumentsInput(actor=handler, documents=case.documents),
+            )
         missing = [d for d in state.documents_requested if d not in state.documents_received]
         if missing:
-            state = await perform_step(client, number, "receive_documents",
-                                       ReceiveDocumentsInput(actor=case.report.reporter, documents=missing))
+            state = await perform_step(
+                client,
+                number,
+                "receive_documents",
+                ReceiveDocumentsInput(actor=case.report.reporter, documents=missing),
+            )
         state = await perform_step(client, number, "complete_documents", StepInput(actor=handler))
     if state.stage == Stage.INVESTIGATION:
         if case.investigation is None:
             raise ValueError(f"{case.title}: the claim needs an investigation but the demo file has none")
         inv = case.investigation
-        state = await perform_step(client, number, "record_investigation", InvestigationResultInput(
-            actor=Actor(id=inv.investigator, role=Role.INVESTIGATOR), findings=inv.findings,
-            covered_event=inv.covered_event))
+        state = await perform_step(
+            client,
+            number,
+            "record_investigation",
+            InvestigationResultInput(
+                actor=Actor(id=inv.investigator, role=Role.INVESTIGATOR),
+                findings=inv.findings,
+                covered_event=inv.covered_event,
+            ),
+        )
     if state.stage == Stage.ADJUDICATION:
-        state = await perform_step(client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts))
+        state = await perform_step(
+            client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts)
+        )
     if state.stage == Stage.PAYOUT:
-        state = await perform_step(client, number, "pay", PayInput(actor=handler, transfer_ref=case.transfer_ref))
+        state = await perform_step(
+            client, number, "pay", PayInput(actor=handler, transfer_ref=case.transfer_ref)
+        )
     return state
 
 
@@ -137,34 +156,59 @@ def row_of(state: ClaimState, calendar: Any) -> DemoRow:
     benefits = sorted({ln.kind for ln in state.decision.lines}) if state.decision else []
     paid = sum((p.amount for p in state.payments), Decimal("0"))
     return DemoRow(
-        claim_number=state.claim_number, policies="+".join(state.policies),
-        benefit=",".join(benefits) or "-", amount=paid, stage=state.stage.value,
-        green_channel=state.green_channel, working_days_taken=taken,
-        target=resolution.target_working_days if resolution else None, met=met)
+        claim_number=state.claim_number,
+        policies="+".join(state.policies),
+        benefit=",".join(benefits) or "-",
+        amount=paid,
+        stage=state.stage.value,
+        green_channel=state.green_channel,
+        working_days_taken=taken,
+        target=resolution.target_working_days if resolution else None,
+        met=met,
+    )
 
 
 def format_table(rows: list[DemoRow]) -> str:
     """The demo table as fixed-width text."""
-    head = ("claim number", "policies", "benefit", "amount (yuan)", "stage", "green", "taken (wd)",
-            "target (wd)", "met")
+    head = (
+        "claim number",
+        "policies",
+        "benefit",
+        "amount (yuan)",
+        "stage",
+        "green",
+        "taken (wd)",
+        "target (wd)",
+        "met",
+    )
     cells = [head] + [
-        (r.claim_number, r.policies, r.benefit, f"{r.amount:,.2f}", r.stage, "yes" if r.green_channel else "no",
-         "-" if r.working_days_taken is None else str(r.working_days_taken),
-         "-" if r.target is None else str(r.target),
-         "-" if r.met is None else ("yes" if r.met else "no"))
+        (
+            r.claim_number,
+            r.policies,
+            r.benefit,
+            f"{r.amount:,.2f}",
+            r.stage,
+            "yes" if r.green_channel else "no",
+            "-" if r.working_days_taken is None else str(r.working_days_taken),
+            "-" if r.target is None else str(r.target),
+            "-" if r.met is None else ("yes" if r.met else "no"),
+        )
         for r in rows
     ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
-    lines = ["  ".join(c[i].ljust(widths[i]) if i != 3 else c[i].rjust(widths[i]) for i in range(len(head)))
-             for c in cells]
+    lines = [
+        "  ".join(c[i].ljust(widths[i]) if i != 3 else c[i].rjust(widths[i]) for i in range(len(head)))
+        for c in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     total = sum((r.amount for r in rows), Decimal("0"))
     lines.append(f"{len(rows)} claims, {total:,.2f} yuan paid")
     return "\n".join(lines)
 
 
-async def run_demo(client: Client, sessions: Any, register_path: Path, claims_path: Path,
-                   calendar: Any, task_queue: str) -> list[DemoRow]:
+async def run_demo(
+    client: Client, sessions: Any, register_path: Path, claims_path: Path, calendar: Any, task_queue: str
+) -> list[DemoRow]:
     """Load the register, carry every case end to end, return the table rows."""
     register, demo = load_files(register_path, claims_path)
     with sessions() as s:

@@ -119,8 +119,7 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
             if h is None:
                 h = Household(household_no=h_in.household_no)
                 session.add(h)
-            for attr in ("county", "township", "village", "registered_poor", "special_family",
-                         "hardship"):
+            for attr in ("county", "township", "village", "registered_poor", "special_family", "hardship"):
                 setattr(h, attr, getattr(h_in, attr))
             session.flush()
             counts["households"] += 1
@@ -154,8 +153,15 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
                     pol = Policy(policy_number=pol_in.policy_number)
                     session.add(pol)
                 pol.household_id = h.id
-                for attr in ("product_code", "terms_version", "start_date", "end_date",
-                             "issued_on", "premium", "sum_insured"):
+                for attr in (
+                    "product_code",
+                    "terms_version",
+                    "start_date",
+                    "end_date",
+                    "issued_on",
+                    "premium",
+                    "sum_insured",
+                ):
                     setattr(pol, attr, getattr(pol_in, attr))
                 pol.insured = [persons[r] for r in pol_in.insured]
                 counts["policies"] += 1
@@ -247,9 +253,7 @@ def intake_report(session: Session, report: ClaimReport, now: datetime, today: d
     if reported_on > today:
         raise ReportError("reported_on", f"{reported_on} is in the future (today is {today})")
     if reported_on < report.accident_date:
-        raise ReportError(
-            "reported_on", f"{reported_on} is before the accident date {report.accident_date}"
-        )
+        raise ReportError("reported_on", f"{reported_on} is before the accident date {report.accident_date}")
     if report.disability_grade is not None and not 1 <= report.disability_grade <= 10:
         raise ReportError(
             "disability_grade", f"{report.disability_grade} is not a JR/T 0083-2013 grade (1 to 10)"
@@ -311,7 +315,9 @@ def intake_report(session: Session, report: ClaimReport, now: datetime, today: d
         county=household.county,
         township=household.township,
         village=household.village,
-        insured=InsuredSnapshot(person_ref=person.person_ref, sex=Sex(person.sex), birth_date=person.birth_date),
+        insured=InsuredSnapshot(
+            person_ref=person.person_ref, sex=Sex(person.sex), birth_date=person.birth_date
+        ),
         household=HouseholdFlags(
             registered_poor=household.registered_poor,
             special_family=household.special_family,
@@ -341,7 +347,9 @@ def _claim_input(session: Session, row: Claim, person: InsuredPerson, reporter: 
         county=row.county,
         township=row.township,
         village=row.village,
-        insured=InsuredSnapshot(person_ref=person.person_ref, sex=Sex(person.sex), birth_date=person.birth_date),
+        insured=InsuredSnapshot(
+            person_ref=person.person_ref, sex=Sex(person.sex), birth_date=person.birth_date
+        ),
         household=HouseholdFlags(
             registered_poor=household.registered_poor,
             special_family=household.special_family,
@@ -366,9 +374,19 @@ def update_projection(session: Session, proj: ClaimProjection, now: datetime) ->
     row = session.get(Claim, proj.claim_number)
     if row is None:
         raise KeyError(f"claim {proj.claim_number} has no intake record")
-    for field in ("stage", "assigned_handler", "green_channel", "case_class", "sla_state",
-                  "sla_deadline", "target_working_days", "registered_at", "decided_at", "paid_at",
-                  "total_paid"):
+    for field in (
+        "stage",
+        "assigned_handler",
+        "green_channel",
+        "case_class",
+        "sla_state",
+        "sla_deadline",
+        "target_working_days",
+        "registered_at",
+        "decided_at",
+        "paid_at",
+        "total_paid",
+    ):
         value: Any = getattr(proj, field)
         if hasattr(value, "value"):
             value = value.value
@@ -391,20 +409,21 @@ def record_payout(session: Session, req: PayoutRequest) -> list[PaymentRecord]:
     """
     for number, line in enumerate(req.lines, start=1):
         exists = session.scalar(
-            select(Payout.id).where(Payout.claim_number == req.claim_number,
-                                    Payout.payment_number == number)
+            select(Payout.id).where(Payout.claim_number == req.claim_number, Payout.payment_number == number)
         )
         if exists is not None:
             continue
-        session.add(Payout(
-            claim_number=req.claim_number,
-            payment_number=number,
-            policy_number=line.policy_number,
-            benefit_id=line.benefit_id,
-            amount=line.amount,
-            transfer_ref=req.transfer_ref,
-            paid_at=req.paid_at,
-        ))
+        session.add(
+            Payout(
+                claim_number=req.claim_number,
+                payment_number=number,
+                policy_number=line.policy_number,
+                benefit_id=line.benefit_id,
+                amount=line.amount,
+                transfer_ref=req.transfer_ref,
+                paid_at=req.paid_at,
+            )
+        )
         try:
             session.commit()
         except IntegrityError:
@@ -430,13 +449,23 @@ def payments_of(session: Session, claim_number: str) -> list[PaymentRecord]:
     ]
 
 
-def add_notification(session: Session, claim_number: str, kind: str, county: str, message: str,
-                     dedupe_key: str, now: datetime) -> bool:
+def add_notification(
+    session: Session, claim_number: str, kind: str, county: str, message: str, dedupe_key: str, now: datetime
+) -> bool:
     """Queue a notice to the county's supervisors; returns False when already queued."""
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):
         return False
-    session.add(Notification(claim_number=claim_number, kind=kind, recipient_role="supervisor",
-                             county=county, message=message, dedupe_key=dedupe_key, created_at=now))
+    session.add(
+        Notification(
+            claim_number=claim_number,
+            kind=kind,
+            recipient_role="supervisor",
+            county=county,
+            message=message,
+            dedupe_key=dedupe_key,
+            created_at=now,
+        )
+    )
     try:
         session.commit()
     except IntegrityError:

@@ -75,7 +75,9 @@ class EmbeddedServer:
             self.process.wait()
 
 
-def start_embedded_server(settings: Settings, headless: bool = False, timeout: float = 30.0) -> EmbeddedServer:
+def start_embedded_server(
+    settings: Settings, headless: bool = False, timeout: float = 30.0
+) -> EmbeddedServer:
     """Start ``temporal server start-dev`` persisted under ``settings.data_dir``, or reuse one
     already listening on the configured port.
 
@@ -90,25 +92,41 @@ def start_embedded_server(settings: Settings, headless: bool = False, timeout: f
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "temporal-server.log"
-    cmd = [temporal_cli_path(), "server", "start-dev", "--ip", host, "--port", str(port),
-           "--db-filename", str(data_dir / "temporal.db"), "--log-level", "warn",
-           "--namespace", settings.temporal_namespace]
+    cmd = [
+        temporal_cli_path(),
+        "server",
+        "start-dev",
+        "--ip",
+        host,
+        "--port",
+        str(port),
+        "--db-filename",
+        str(data_dir / "temporal.db"),
+        "--log-level",
+        "warn",
+        "--namespace",
+        settings.temporal_namespace,
+    ]
     cmd += ["--headless"] if headless else ["--ui-port", str(settings.ui_port)]
     for name, kind in search.CLI_TYPES.items():
         cmd += ["--search-attribute", f"{name}={kind}"]
     log = log_path.open("ab")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise TemporalUnavailable(
-                f"the embedded Temporal server exited with code {proc.returncode}; see {log_path}")
+                f"the embedded Temporal server exited with code {proc.returncode}; see {log_path}"
+            )
         if _port_open(host, port):
             return EmbeddedServer(address=f"{host}:{port}", ui_url=ui_url, process=proc, log_path=log_path)
         time.sleep(0.1)
     proc.kill()
-    raise TemporalUnavailable(f"the embedded Temporal server did not answer in {timeout:.0f} s; see {log_path}")
+    raise TemporalUnavailable(
+        f"the embedded Temporal server did not answer in {timeout:.0f} s; see {log_path}"
+    )
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
@@ -120,16 +138,23 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
     target = address or settings.temporal_address or f"127.0.0.1:{settings.embedded_port}"
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
-        tls = TLSConfig(client_cert=settings.temporal_tls_cert.read_bytes(),
-                        client_private_key=settings.temporal_tls_key.read_bytes())
+        tls = TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_key.read_bytes(),
+        )
     try:
         return await asyncio.wait_for(
-            Client.connect(target, namespace=settings.temporal_namespace,
-                           data_converter=pydantic_data_converter, tls=tls),
-            timeout=15)
+            Client.connect(
+                target, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter, tls=tls
+            ),
+            timeout=15,
+        )
     except Exception as e:  # noqa: BLE001 - connection errors come in many types
-        hint = ("" if settings.temporal_address else
-                "; start the embedded server and a worker with `claims up`, or set TEMPORAL_ADDRESS")
+        hint = (
+            ""
+            if settings.temporal_address
+            else "; start the embedded server and a worker with `claims up`, or set TEMPORAL_ADDRESS"
+        )
         raise TemporalUnavailable(f"cannot reach Temporal at {target}: {e}{hint}") from e
 
 

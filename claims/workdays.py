@@ -220,8 +220,7 @@ def _check_shape(ov: CalendarOverride, source: str) -> dict[dt.date, bool]:
     for h in ov.holidays:
         if h.date in seen_holidays:
             raise CalendarError(
-                f"{source}: {_fmt(h.date)} is listed twice under holidays. "
-                "Fix: keep one entry per date.",
+                f"{source}: {_fmt(h.date)} is listed twice under holidays. Fix: keep one entry per date.",
                 source=source,
                 day=h.date,
             )
@@ -239,8 +238,7 @@ def _check_shape(ov: CalendarOverride, source: str) -> dict[dt.date, bool]:
             )
         if w in seen_workdays:
             raise CalendarError(
-                f"{source}: {_fmt(w)} is listed twice under workdays. "
-                "Fix: keep one entry per date.",
+                f"{source}: {_fmt(w)} is listed twice under workdays. Fix: keep one entry per date.",
                 source=source,
                 day=w,
             )
@@ -410,9 +408,7 @@ class WorkingCalendar:
 
     def __init__(self, closing_time: dt.time = DEFAULT_CLOSING_TIME) -> None:
         if closing_time.tzinfo is not None:
-            raise ValueError(
-                "closing_time is a local Asia/Shanghai wall-clock time: pass a naive time"
-            )
+            raise ValueError("closing_time is a local Asia/Shanghai wall-clock time: pass a naive time")
         self._closing = closing_time
         self._state = _Schedule()
         self._lock = threading.Lock()

@@ -99,9 +99,7 @@ class RulesEngine:
     _shared: ClassVar[RulesEngine | None] = None
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(
-        self, catalogue: Catalogue | None = None, triage_rules: TriageRules | None = None
-    ) -> None:
+    def __init__(self, catalogue: Catalogue | None = None, triage_rules: TriageRules | None = None) -> None:
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self.triage_rules = triage_rules if triage_rules is not None else load_triage()
         self._lock = threading.Lock()
@@ -260,9 +258,7 @@ class RulesEngine:
             verdicts.append((policy, loaded, problems, verdict))
         return assemble(req, verdicts, issues, self.name)
 
-    def _policy(
-        self, req: CoverageRequest, policy: PolicySnapshot, cs: _CoverageSet
-    ) -> PolicyVerdict:
+    def _policy(self, req: CoverageRequest, policy: PolicySnapshot, cs: _CoverageSet) -> PolicyVerdict:
         flat = coverage_fact(req, policy, cs.loaded.terms)
         fired = self._fire(cs.name, flat)
         v = PolicyVerdict(refusals=[rid for rid in cs.refusal_ids if rid in fired])

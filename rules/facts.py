@@ -197,21 +197,13 @@ def policy_rules(terms: Terms) -> list[PolicyRule]:
             (Cond("days_from_start", "lt", 0),),
             _period,
         ),
-        PolicyRule(
-            "policy.period.after_end", "policy.period", (Cond("days_to_end", "lt", 0),), _period
-        ),
-        PolicyRule(
-            "eligibility.age.below_min", "eligibility.age", (Cond("age", "lt", e.min_age),), _age
-        ),
-        PolicyRule(
-            "eligibility.age.above_max", "eligibility.age", (Cond("age", "gt", e.max_age),), _age
-        ),
+        PolicyRule("policy.period.after_end", "policy.period", (Cond("days_to_end", "lt", 0),), _period),
+        PolicyRule("eligibility.age.below_min", "eligibility.age", (Cond("age", "lt", e.min_age),), _age),
+        PolicyRule("eligibility.age.above_max", "eligibility.age", (Cond("age", "gt", e.max_age),), _age),
     ]
     if e.sex is not None:
         rules.append(
-            PolicyRule(
-                "eligibility.sex", "eligibility.sex", (Cond("sex", "ne", e.sex.value),), _sex
-            )
+            PolicyRule("eligibility.sex", "eligibility.sex", (Cond("sex", "ne", e.sex.value),), _sex)
         )
     rules.append(
         PolicyRule(
@@ -243,8 +235,7 @@ def request_problems(req: CoverageRequest) -> list[str]:
         out.append("no policy given: attach the policies that may answer the event")
     if req.reported_on < req.accident_date:
         out.append(
-            f"reported_on {req.reported_on} is before accident_date {req.accident_date}: "
-            "check both dates"
+            f"reported_on {req.reported_on} is before accident_date {req.accident_date}: check both dates"
         )
     if req.insured.birth_date > req.accident_date:
         out.append(
@@ -258,9 +249,7 @@ def request_problems(req: CoverageRequest) -> list[str]:
     return out
 
 
-def policy_problems(
-    policy: PolicySnapshot, catalogue: Catalogue
-) -> tuple[LoadedTerms | None, list[str]]:
+def policy_problems(policy: PolicySnapshot, catalogue: Catalogue) -> tuple[LoadedTerms | None, list[str]]:
     """Find the policy's terms and the facts that stop judging it.
 
     Returns:

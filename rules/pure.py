@@ -38,9 +38,7 @@ class PureEvaluator:
 
     name = "pure"
 
-    def __init__(
-        self, catalogue: Catalogue | None = None, triage_rules: TriageRules | None = None
-    ) -> None:
+    def __init__(self, catalogue: Catalogue | None = None, triage_rules: TriageRules | None = None) -> None:
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self.triage_rules = triage_rules if triage_rules is not None else load_triage()
 

@@ -141,10 +141,7 @@ def random_coverage(rng: random.Random, n: int = 0) -> CoverageRequest:
 
 def random_triage(rng: random.Random) -> TriageRequest:
     """A random triage request."""
-    pols = [
-        policy(p, number=f"P{i}")
-        for i, p in enumerate(rng.sample(list(PRODUCTS), k=rng.randint(1, 3)))
-    ]
+    pols = [policy(p, number=f"P{i}") for i, p in enumerate(rng.sample(list(PRODUCTS), k=rng.randint(1, 3)))]
     return triage_request(
         *pols,
         outcome=rng.choice(list(Outcome)),

@@ -49,8 +49,12 @@ class SlaPolicy(BaseModel):
         else:
             days = self.targets[req.case_class]
             reason = f"case class {req.case_class.value}: {days} working days"
-        return SlaTarget(policy_version=self.version, working_days=days,
-                         registration_working_days=self.registration_working_days, reason=reason)
+        return SlaTarget(
+            policy_version=self.version,
+            working_days=days,
+            registration_working_days=self.registration_working_days,
+            reason=reason,
+        )
 
 
 @lru_cache(maxsize=4)

@@ -305,9 +305,7 @@ class AccidentalDeath(BenefitBase):
             )
         ]
 
-    def assess(
-        self, terms: Terms, req: CoverageRequest, policy: PolicySnapshot
-    ) -> list[Assessment]:
+    def assess(self, terms: Terms, req: CoverageRequest, policy: PolicySnapshot) -> list[Assessment]:
         """Death pays the sum insured, in fen."""
         if req.facts.outcome is not Outcome.DEATH:
             return []
@@ -390,23 +388,15 @@ class AccidentalDisability(BenefitBase):
                 )
         return out
 
-    def assess(
-        self, terms: Terms, req: CoverageRequest, policy: PolicySnapshot
-    ) -> list[Assessment]:
+    def assess(self, terms: Terms, req: CoverageRequest, policy: PolicySnapshot) -> list[Assessment]:
         """The JR/T 0083-2013 several-injuries rule, computed with ``Decimal``."""
         if req.facts.outcome is not Outcome.DISABILITY:
             return []
         grades = req.facts.disability_grades
         if not grades:
-            return [
-                Assessment(f"{self.id}.no_grades", "needs_handler", message=self._no_grades(req))
-            ]
+            return [Assessment(f"{self.id}.no_grades", "needs_handler", message=self._no_grades(req))]
         if any(not 1 <= g <= 10 for g in grades):
-            return [
-                Assessment(
-                    f"{self.id}.invalid_grade", "needs_handler", message=self._bad_grades(req)
-                )
-            ]
+            return [Assessment(f"{self.id}.invalid_grade", "needs_handler", message=self._bad_grades(req))]
         worst = min(grades)
         if grades.count(worst) >= 2 and worst > 1:
             grade, rid, label = (
@@ -451,9 +441,7 @@ class Eligibility(_TermsModel):
     @model_validator(mode="after")
     def _order(self) -> Eligibility:
         if self.min_age > self.max_age:
-            raise ValueError(
-                f"min_age {self.min_age} is above max_age {self.max_age}; fix: swap them"
-            )
+            raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}; fix: swap them")
         return self
 
 
@@ -524,9 +512,7 @@ class Terms(_TermsModel):
     @classmethod
     def _table(cls, v: dict[int, Decimal]) -> dict[int, Decimal]:
         if sorted(v) != list(range(1, 11)):
-            raise ValueError(
-                f"grades {sorted(v)} given; fix: give exactly grades 1 to 10 (JR/T 0083-2013)"
-            )
+            raise ValueError(f"grades {sorted(v)} given; fix: give exactly grades 1 to 10 (JR/T 0083-2013)")
         for g in range(2, 11):
             if not v[g] < v[g - 1]:
                 raise ValueError(
@@ -557,9 +543,7 @@ class Terms(_TermsModel):
             ("benefits", b.id) for b in self.benefits
         ]:
             if cid in RESERVED_CLAUSES:
-                raise ValueError(
-                    f"clause id {cid!r} in {where} is reserved for the engine; fix: rename it"
-                )
+                raise ValueError(f"clause id {cid!r} in {where} is reserved for the engine; fix: rename it")
             if cid in seen:
                 raise ValueError(
                     f"clause id {cid!r} is used in {seen[cid]} and again in {where}; "
@@ -644,9 +628,7 @@ def load_terms_file(path: str | Path) -> LoadedTerms:
     try:
         raw = json.loads(data.decode("utf-8"), parse_float=Decimal)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TermsError(
-            f"{p.name}: not valid UTF-8 JSON ({exc}); fix: correct the syntax"
-        ) from exc
+        raise TermsError(f"{p.name}: not valid UTF-8 JSON ({exc}); fix: correct the syntax") from exc
     try:
         terms = Terms.model_validate(raw)
     except ValidationError as exc:

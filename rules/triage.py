@@ -171,9 +171,7 @@ def load_triage(path: str | Path | None = None) -> TriageRules:
         raw = json.loads(data.decode("utf-8"), parse_float=Decimal)
         return TriageRules.model_validate(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TermsError(
-            f"{p.name}: not valid UTF-8 JSON ({exc}); fix: correct the syntax"
-        ) from exc
+        raise TermsError(f"{p.name}: not valid UTF-8 JSON ({exc}); fix: correct the syntax") from exc
     except ValidationError as exc:
         raise TermsError(_describe(exc, p.name, raw)) from None
 

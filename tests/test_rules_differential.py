@@ -80,33 +80,27 @@ def coverage_requests(draw: st.DrawFn) -> CoverageRequest:
     pols = [draw(policies(accident, f"P{i}")) for i in range(n)]
     outcome = draw(st.sampled_from(list(Outcome)))
     grades = draw(
-        st.lists(st.integers(1, 10), min_size=1, max_size=4)
-        | st.lists(st.integers(-1, 12), max_size=4)
+        st.lists(st.integers(1, 10), min_size=1, max_size=4) | st.lists(st.integers(-1, 12), max_size=4)
     )
     return CoverageRequest(
         claim_number="C-h",
         accident_date=accident,
         reported_on=accident
         + timedelta(
-            days=draw(
-                st.integers(0, 60) | st.sampled_from([-1, 729, 730, 731]) | st.integers(0, 900)
-            )
+            days=draw(st.integers(0, 60) | st.sampled_from([-1, 729, 730, 731]) | st.integers(0, 900))
         ),
         insured=InsuredSnapshot(
             person_ref="R",
             sex=draw(st.sampled_from(list(Sex))),
             birth_date=accident
-            - timedelta(
-                days=draw(st.integers(365 * 60, 365 * 64 + 20) | st.integers(-10, 365 * 90))
-            ),
+            - timedelta(days=draw(st.integers(365 * 60, 365 * 64 + 20) | st.integers(-10, 365 * 90))),
         ),
         facts=LossFacts(
             outcome=outcome,
             cause="x",
             disability_grades=grades,
             circumstances=draw(
-                st.just([])
-                | st.lists(st.sampled_from(CIRCUMSTANCES + ["Unknown-Code"]), max_size=3)
+                st.just([]) | st.lists(st.sampled_from(CIRCUMSTANCES + ["Unknown-Code"]), max_size=3)
             ),
             medical_expenses=Decimal(draw(st.integers(0, 10_000_00))) / 100,
         ),
@@ -164,9 +158,7 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
             p = policy(t.product_code, f"{option:.2f}")
             ok = {"accident": acc, "birth": birth_ok}
             for x in t.exclusions:
-                cases.append(
-                    (f"{tv}:{x.id}", coverage(p, circumstances=[x.circumstance], **ok), x.id)
-                )
+                cases.append((f"{tv}:{x.id}", coverage(p, circumstances=[x.circumstance], **ok), x.id))
             cases += [
                 (
                     f"{tv}:before_start",
@@ -175,9 +167,7 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
                 ),
                 (
                     f"{tv}:after_end",
-                    coverage(
-                        policy(t.product_code, f"{option:.2f}", start=date(2020, 6, 26)), **ok
-                    ),
+                    coverage(policy(t.product_code, f"{option:.2f}", start=date(2020, 6, 26)), **ok),
                     "policy.period",
                 ),
                 (

@@ -108,9 +108,7 @@ def test_overlapping_versions_of_one_product_name_both_files(tmp_path):
     write(tmp_path, b)
     with pytest.raises(TermsError) as e:
         load_catalogue(tmp_path)
-    assert "family_accident@2020.json" in str(e.value) and "family_accident@2024.json" in str(
-        e.value
-    )
+    assert "family_accident@2020.json" in str(e.value) and "family_accident@2024.json" in str(e.value)
 
 
 def test_file_name_must_match_the_terms_version(tmp_path):

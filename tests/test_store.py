@@ -1,4 +1,4 @@
-"""The store: register, intake checks, duplicate reports, payout ledger, projection (SQLite and PostgreSQL)."""
+"""The store: register, intake checks, duplicate reports, payout ledger, projection (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -46,9 +46,15 @@ def demo_register() -> RegisterFile:
 
 def report(**over: Any) -> ClaimReport:
     fields: dict[str, Any] = dict(
-        policy_numbers=["FA2021NX0001"], id_number="430182197503120314",
-        accident_date=date(2021, 6, 26), reported_on=date(2022, 3, 8), outcome="disability",
-        cause="fall_from_height", disability_grade=1, reporter=SECRETARY)
+        policy_numbers=["FA2021NX0001"],
+        id_number="430182197503120314",
+        accident_date=date(2021, 6, 26),
+        reported_on=date(2022, 3, 8),
+        outcome="disability",
+        cause="fall_from_height",
+        disability_grade=1,
+        reporter=SECRETARY,
+    )
     fields.update(over)
     return ClaimReport(**fields)
 
@@ -62,12 +68,15 @@ def test_gb11643_check_digit_is_computed_with_iso7064_mod_11_2() -> None:
     assert validate_id_number("11010519491231002x") == "11010519491231002X"
 
 
-@pytest.mark.parametrize("bad, words", [
-    ("430182197503120315", "check digit does not match"),
-    ("43018219750312031", "17 digits followed by a digit or X"),
-    ("４３０１８２１９７５０３１２０３１４", "full-width"),
-    ("430182197502300314", "not a real date"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ("430182197503120315", "check digit does not match"),
+        ("43018219750312031", "17 digits followed by a digit or X"),
+        ("４３０１８２１９７５０３１２０３１４", "full-width"),
+        ("430182197502300314", "not a real date"),
+    ],
+)
 def test_malformed_identity_numbers_are_refused_with_the_reason(bad: str, words: str) -> None:
     with pytest.raises(IdentityNumberError, match=words):
         validate_id_number(bad)
@@ -75,8 +84,10 @@ def test_malformed_identity_numbers_are_refused_with_the_reason(bad: str, words:
 
 def test_identity_numbers_and_cards_are_masked_in_text() -> None:
     assert mask_id_number("430182197503120314") == "430182********0314"
-    assert mask_text("id 430182197503120314, card 6217001234567890121") == \
-        "id 430182********0314, card ***************0121"
+    assert (
+        mask_text("id 430182197503120314, card 6217001234567890121")
+        == "id 430182********0314, card ***************0121"
+    )
 
 
 # --------------------------------------------------------------------------- register and intake
@@ -115,25 +126,31 @@ def test_second_report_of_the_same_event_returns_the_existing_claim(store_sessio
     with store_sessions() as s:
         load_register(s, demo_register())
         first = intake_report(s, report(), NOW, TODAY)
-        second = intake_report(s, report(description="reported again by phone"), NOW + timedelta(hours=1), TODAY)
+        second = intake_report(
+            s, report(description="reported again by phone"), NOW + timedelta(hours=1), TODAY
+        )
         assert not second.created
         assert second.claim.claim_number == first.claim.claim_number
         assert s.scalar(select(func.count()).select_from(Claim)) == 1
 
 
-@pytest.mark.parametrize("over, field, words", [
-    ({"id_number": "430182197503120315"}, "id_number", "check digit"),
-    ({"id_number": "11010519491231002X"}, "id_number", "no insured person"),
-    ({"policy_numbers": ["NOPE"]}, "policy_numbers[0]", "unknown policy"),
-    ({"policy_numbers": ["FA2022YH0003"]}, "policy_numbers[0]", "not insured by policy"),
-    ({"accident_date": date(2022, 3, 9), "reported_on": None}, "accident_date", "in the future"),
-    ({"accident_date": date(2020, 12, 31)}, "accident_date", "outside the period"),
-    ({"reported_on": date(2022, 3, 9)}, "reported_on", "in the future"),
-    ({"reported_on": date(2021, 6, 25)}, "reported_on", "before the accident"),
-    ({"disability_grade": 11}, "disability_grade", "1 to 10"),
-])
-def test_bad_reports_name_the_field_and_record_nothing(store_sessions: Any, over: dict[str, Any],
-                                                       field: str, words: str) -> None:
+@pytest.mark.parametrize(
+    "over, field, words",
+    [
+        ({"id_number": "430182197503120315"}, "id_number", "check digit"),
+        ({"id_number": "11010519491231002X"}, "id_number", "no insured person"),
+        ({"policy_numbers": ["NOPE"]}, "policy_numbers[0]", "unknown policy"),
+        ({"policy_numbers": ["FA2022YH0003"]}, "policy_numbers[0]", "not insured by policy"),
+        ({"accident_date": date(2022, 3, 9), "reported_on": None}, "accident_date", "in the future"),
+        ({"accident_date": date(2020, 12, 31)}, "accident_date", "outside the period"),
+        ({"reported_on": date(2022, 3, 9)}, "reported_on", "in the future"),
+        ({"reported_on": date(2021, 6, 25)}, "reported_on", "before the accident"),
+        ({"disability_grade": 11}, "disability_grade", "1 to 10"),
+    ],
+)
+def test_bad_reports_name_the_field_and_record_nothing(
+    store_sessions: Any, over: dict[str, Any], field: str, words: str
+) -> None:
     with store_sessions() as s:
         load_register(s, demo_register())
         # An earlier good claim must survive the bad report untouched.
@@ -154,32 +171,61 @@ def test_negative_or_non_numeric_amounts_are_refused_by_the_report_model() -> No
     with pytest.raises(ValidationError, match="claimed_amount"):
         report(claimed_amount="40,000")
     with pytest.raises(ValidationError, match="cause"):
-        ClaimReport(policy_numbers=["X"], id_number="1", accident_date=date(2021, 1, 1),
-                    outcome="death", reporter=SECRETARY)  # type: ignore[call-arg]
+        ClaimReport(
+            policy_numbers=["X"],
+            id_number="1",
+            accident_date=date(2021, 1, 1),
+            outcome="death",
+            reporter=SECRETARY,
+        )  # type: ignore[call-arg]
 
 
 # --------------------------------------------------------------------------- payout ledger
 
 
 def _line(policy: str, amount: str) -> BenefitLine:
-    return BenefitLine(policy_number=policy, product_code="p", terms_version="p@1", terms_hash="h",
-                       benefit_id="death", kind="accidental_death", amount=Decimal(amount),
-                       formula="f", rule_ids=["r"])
+    return BenefitLine(
+        policy_number=policy,
+        product_code="p",
+        terms_version="p@1",
+        terms_hash="h",
+        benefit_id="death",
+        kind="accidental_death",
+        amount=Decimal(amount),
+        formula="f",
+        rule_ids=["r"],
+    )
 
 
 def test_payout_writes_one_row_per_payment_and_a_retry_writes_none(store_sessions: Any) -> None:
     with store_sessions() as s:
         load_register(s, demo_register())
-        claim = intake_report(s, report(policy_numbers=["HC2022LL0002", "EA2022LL0002"],
-                                        id_number="430281195402070717", accident_date=date(2022, 5, 18),
-                                        reported_on=date(2022, 5, 19), outcome="death", cause="drowning",
-                                        disability_grade=None), NOW + timedelta(days=80), date(2022, 5, 27))
-        req = PayoutRequest(claim_number=claim.claim.claim_number, transfer_ref="TRF-1",
-                            lines=[_line("HC2022LL0002", "100000.00"), _line("EA2022LL0002", "32000.00")],
-                            paid_at=NOW + timedelta(days=81))
+        claim = intake_report(
+            s,
+            report(
+                policy_numbers=["HC2022LL0002", "EA2022LL0002"],
+                id_number="430281195402070717",
+                accident_date=date(2022, 5, 18),
+                reported_on=date(2022, 5, 19),
+                outcome="death",
+                cause="drowning",
+                disability_grade=None,
+            ),
+            NOW + timedelta(days=80),
+            date(2022, 5, 27),
+        )
+        req = PayoutRequest(
+            claim_number=claim.claim.claim_number,
+            transfer_ref="TRF-1",
+            lines=[_line("HC2022LL0002", "100000.00"), _line("EA2022LL0002", "32000.00")],
+            paid_at=NOW + timedelta(days=81),
+        )
         first = record_payout(s, req)
         again = record_payout(s, req)  # the activity retried after its write
-    assert [(p.payment_number, p.amount) for p in first] == [(1, Decimal("100000.00")), (2, Decimal("32000.00"))]
+    assert [(p.payment_number, p.amount) for p in first] == [
+        (1, Decimal("100000.00")),
+        (2, Decimal("32000.00")),
+    ]
     assert again == first
     with store_sessions() as s:
         assert s.scalar(select(func.sum(Payout.amount))) == Decimal("132000.00")
@@ -190,19 +236,45 @@ def test_projection_feeds_the_overdue_list_most_late_first(store_sessions: Any) 
     with store_sessions() as s:
         load_register(s, demo_register())
         a = intake_report(s, report(), NOW, TODAY).claim
-        b = intake_report(s, report(id_number="430111198604230917", policy_numbers=["FA2022YH0003"],
-                                    accident_date=date(2022, 3, 7)), NOW, TODAY).claim
-        for claim, due, state in ((a, NOW + timedelta(days=1), SlaState.ON_TRACK),
-                                  (b, NOW - timedelta(days=2), SlaState.BREACHED)):
-            update_projection(s, ClaimProjection(
-                claim_number=claim.claim_number, workflow_id="w", stage=Stage.DOCUMENTS, county=claim.county,
-                township=claim.township, village=claim.village, assigned_handler="h1", green_channel=False,
-                case_class=CaseClass.ORDINARY, sla_state=state, sla_deadline=due, target_working_days=5,
-                reported_at=NOW), NOW)
+        b = intake_report(
+            s,
+            report(
+                id_number="430111198604230917",
+                policy_numbers=["FA2022YH0003"],
+                accident_date=date(2022, 3, 7),
+            ),
+            NOW,
+            TODAY,
+        ).claim
+        for claim, due, state in (
+            (a, NOW + timedelta(days=1), SlaState.ON_TRACK),
+            (b, NOW - timedelta(days=2), SlaState.BREACHED),
+        ):
+            update_projection(
+                s,
+                ClaimProjection(
+                    claim_number=claim.claim_number,
+                    workflow_id="w",
+                    stage=Stage.DOCUMENTS,
+                    county=claim.county,
+                    township=claim.township,
+                    village=claim.village,
+                    assigned_handler="h1",
+                    green_channel=False,
+                    case_class=CaseClass.ORDINARY,
+                    sla_state=state,
+                    sla_deadline=due,
+                    target_working_days=5,
+                    reported_at=NOW,
+                ),
+                NOW,
+            )
         now = NOW + timedelta(hours=1)
         assert [c.claim_number for c in overdue_claims(s, now)] == [b.claim_number]
-        assert [c.claim_number for c in overdue_claims(s, now, timedelta(days=2))] == \
-            [b.claim_number, a.claim_number]
+        assert [c.claim_number for c in overdue_claims(s, now, timedelta(days=2))] == [
+            b.claim_number,
+            a.claim_number,
+        ]
         assert overdue_claims(s, now, county="宁乡市") == []
         row = s.get(Claim, b.claim_number)
         assert row is not None and row.sla_deadline == NOW - timedelta(days=2)

@@ -32,9 +32,7 @@ FIXTURE_2027 = Path(__file__).parent / "data" / "calendar-2027-test.json"
 BASE_VERSION = "chinesecalendar-1.11.0"
 
 
-def sh(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> dt.datetime:
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> dt.datetime:
     """An Asia/Shanghai wall-clock instant."""
     return dt.datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
 
@@ -247,9 +245,9 @@ def test_working_days_taken_refuses_naive_or_reversed_instants(cal: WorkingCalen
         cal.working_days_between(sh(2026, 3, 3, 9), sh(2026, 3, 2, 9))
 
 
-instants = st.datetimes(
-    min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2026, 12, 31, 23, 59)
-).map(lambda d: d.replace(tzinfo=SHANGHAI))
+instants = st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2026, 12, 31, 23, 59)).map(
+    lambda d: d.replace(tzinfo=SHANGHAI)
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -369,9 +367,7 @@ def test_file_listing_a_date_as_holiday_and_working_day_is_refused_unchanged(
     path = write(
         tmp_path,
         "both.json",
-        override(
-            holidays=[{"date": "2027-02-06", "name": "Spring Festival"}], workdays=["2027-02-06"]
-        ),
+        override(holidays=[{"date": "2027-02-06", "name": "Spring Festival"}], workdays=["2027-02-06"]),
     )
     with pytest.raises(CalendarError) as err:
         cal.load_file(path)
@@ -414,9 +410,7 @@ def test_file_with_impossible_date_is_refused_with_location_and_fix(
     path = write(
         tmp_path,
         "bad-date.json",
-        override(
-            holidays=[{"date": "2027-01-01", "name": "x"}, {"date": "2026-02-30", "name": "x"}]
-        ),
+        override(holidays=[{"date": "2027-01-01", "name": "x"}, {"date": "2026-02-30", "name": "x"}]),
     )
     with pytest.raises(CalendarError) as err:
         cal.load_file(path)
@@ -565,9 +559,7 @@ def test_default_calendar_works_without_a_calendar_folder(fresh_default) -> None
     assert cal.calendar_version.startswith(BASE_VERSION)
 
 
-def test_default_calendar_refuses_a_configured_folder_that_is_missing(
-    fresh_default, tmp_path: Path
-) -> None:
+def test_default_calendar_refuses_a_configured_folder_that_is_missing(fresh_default, tmp_path: Path) -> None:
     fresh_default.setenv(CALENDAR_DIR_ENV, str(tmp_path / "nope"))
     with pytest.raises(CalendarError, match="does not exist"):
         get_calendar()

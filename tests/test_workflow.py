@@ -83,8 +83,13 @@ class Harness:
 @pytest_asyncio.fixture(loop_scope="session")
 async def harness(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
     h = Harness(env.client, sqlite_sessions)
-    async with build_worker(env.client, sqlite_sessions, task_queue=h.task_queue,
-                            rules_engine=RulesEngine.shared(), calendar=CALENDAR):
+    async with build_worker(
+        env.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=CALENDAR,
+    ):
         yield h
 
 
@@ -114,24 +119,34 @@ async def test_late_reported_greenhouse_fall_is_investigated_and_pays_40000(harn
     with harness.sessions() as s:
         row = s.get(Claim, state.claim_number)
         assert row is not None
-        assert (row.stage, row.total_paid, row.case_class, row.assigned_handler) == \
-            ("closed", Decimal("40000.00"), "investigation", "handler.ningxiang")
+        assert (row.stage, row.total_paid, row.case_class, row.assigned_handler) == (
+            "closed",
+            Decimal("40000.00"),
+            "investigation",
+            "handler.ningxiang",
+        )
 
 
-async def test_drowned_farmer_of_a_hardship_family_is_paid_132000_under_two_policies(harness: Harness) -> None:
+async def test_drowned_farmer_of_a_hardship_family_is_paid_132000_under_two_policies(
+    harness: Harness,
+) -> None:
     state = await harness.drive(harness.cases[1])
     assert state.stage == Stage.CLOSED
     assert state.green_channel
     assert state.triage is not None and {"green.hardship", "green.death"} <= set(state.triage.rule_ids)
     assert [(p.payment_number, p.policy_number, p.amount) for p in state.payments] == [
-        (1, "HC2022LL0002", Decimal("100000.00")), (2, "EA2022LL0002", Decimal("32000.00"))]
+        (1, "HC2022LL0002", Decimal("100000.00")),
+        (2, "EA2022LL0002", Decimal("32000.00")),
+    ]
     assert resolution(state).target_working_days == 2
     with harness.sessions() as s:
         rows = s.scalars(select(Payout).where(Payout.claim_number == state.claim_number)).all()
         assert sum(r.amount for r in rows) == Decimal("132000.00")
 
 
-async def test_road_accident_grade_one_goes_through_the_green_channel_and_pays_45000(harness: Harness) -> None:
+async def test_road_accident_grade_one_goes_through_the_green_channel_and_pays_45000(
+    harness: Harness,
+) -> None:
     state = await harness.drive(harness.cases[2])
     assert state.stage == Stage.CLOSED
     assert state.green_channel and state.case_class == CaseClass.ORDINARY
@@ -144,7 +159,9 @@ async def test_road_accident_grade_one_goes_through_the_green_channel_and_pays_4
     assert "100%" in state.decision.lines[0].formula
 
 
-async def test_steps_that_do_not_fit_are_rejected_with_the_reason_and_leave_no_trace(harness: Harness) -> None:
+async def test_steps_that_do_not_fit_are_rejected_with_the_reason_and_leave_no_trace(
+    harness: Harness,
+) -> None:
     number = await harness.report(harness.cases[2])
     auditor = Actor(id="aud.1", role=Role.AUDITOR)
     with pytest.raises(StepError, match="role 'auditor' may not do this"):
@@ -156,15 +173,30 @@ async def test_steps_that_do_not_fit_are_rejected_with_the_reason_and_leave_no_t
     await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
     other = Actor(id="handler.other", role=Role.HANDLER)
     with pytest.raises(StepError, match="assigned to handler.yuhua, not handler.other"):
-        await perform_step(harness.client, number, "request_documents",
-                           RequestDocumentsInput(actor=other, documents=["claim_form"]))
-    await perform_step(harness.client, number, "request_documents",
-                       RequestDocumentsInput(actor=handler, documents=["claim_form", "bank_card"]))
+        await perform_step(
+            harness.client,
+            number,
+            "request_documents",
+            RequestDocumentsInput(actor=other, documents=["claim_form"]),
+        )
+    await perform_step(
+        harness.client,
+        number,
+        "request_documents",
+        RequestDocumentsInput(actor=handler, documents=["claim_form", "bank_card"]),
+    )
     with pytest.raises(StepError, match="still missing claim_form, bank_card"):
         await perform_step(harness.client, number, "complete_documents", StepInput(actor=handler))
     state = await claim_state(harness.client, number)
     assert [t.event for t in state.timeline] == [
-        "reported", "triaged", "sla_started", "sla_stopped", "registered", "sla_started", "documents_requested"]
+        "reported",
+        "triaged",
+        "sla_started",
+        "sla_stopped",
+        "registered",
+        "sla_started",
+        "documents_requested",
+    ]
     assert state.stage == Stage.DOCUMENTS
 
 
@@ -175,7 +207,8 @@ async def test_two_handlers_registering_at_once_register_the_claim_once(harness:
     results = await asyncio.gather(
         perform_step(harness.client, number, "register", RegisterInput(actor=a)),
         perform_step(harness.client, number, "register", RegisterInput(actor=b)),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     ok = [r for r in results if isinstance(r, ClaimState)]
     failed = [r for r in results if isinstance(r, StepError)]
     assert len(ok) == 1 and len(failed) == 1, results
@@ -198,18 +231,28 @@ async def test_second_report_of_the_same_event_returns_the_running_claim(harness
 async def test_unregistered_claim_breaches_its_same_day_target_and_escalates(sqlite_sessions: Any) -> None:
     # Its own server: skipping days ahead must not move the clock of other tests.
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter)
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter
+    )
     try:
-        from tests.conftest import _INDEXED
-        from claims import search
         from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
-        await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={n: _INDEXED[k] for n, k in search.CLI_TYPES.items()}))
+        from claims import search
+        from tests.conftest import _INDEXED
+
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={n: _INDEXED[k] for n, k in search.CLI_TYPES.items()},
+            )
+        )
         h = Harness(env.client, sqlite_sessions)
-        async with build_worker(env.client, sqlite_sessions, task_queue=h.task_queue,
-                                rules_engine=RulesEngine.shared(), calendar=CALENDAR):
+        async with build_worker(
+            env.client,
+            sqlite_sessions,
+            task_queue=h.task_queue,
+            rules_engine=RulesEngine.shared(),
+            calendar=CALENDAR,
+        ):
             number = await h.report(h.cases[2])
             state = await claim_state(env.client, number)
             reg = next(c for c in state.clocks if c.name == "registration")
@@ -238,7 +281,16 @@ def test_workflow_code_does_not_load_the_rules_engine() -> None:
     # durable_rules has global state: it must only ever run in activities.
     import subprocess
 
-    out = subprocess.run([sys.executable, "-c", "import sys, workflows.claim; "
-                          "print(sorted(m for m in sys.modules if m.startswith(('durable', 'rules.engine'))))"],
-                         capture_output=True, text=True, cwd=REPO, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, workflows.claim; "
+            "print(sorted(m for m in sys.modules if m.startswith(('durable', 'rules.engine'))))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
     assert out.stdout.strip() == "[]"

@@ -7,7 +7,6 @@ recomputes them with newer data.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -36,8 +35,8 @@ with workflow.unsafe.imports_passed_through():
         EscalationInput,
         InvestigationRequestInput,
         InvestigationResultInput,
-        PaymentRecord,
         PayInput,
+        PaymentRecord,
         PayoutRequest,
         ReassignInput,
         ReceiveDocumentsInput,
@@ -84,8 +83,11 @@ STEPS: dict[str, tuple[frozenset[Stage], frozenset[Role], bool]] = {
     # step: (stages it fits, roles allowed, only the assigned handler (supervisors always may))
     "register": (frozenset({Stage.REPORTED}), HANDLER_ROLES, False),
     "request_documents": (frozenset({Stage.DOCUMENTS}), HANDLER_ROLES, True),
-    "receive_documents": (frozenset({Stage.DOCUMENTS, Stage.INVESTIGATION}),
-                          HANDLER_ROLES | {Role.VILLAGE_SECRETARY}, False),
+    "receive_documents": (
+        frozenset({Stage.DOCUMENTS, Stage.INVESTIGATION}),
+        HANDLER_ROLES | {Role.VILLAGE_SECRETARY},
+        False,
+    ),
     "complete_documents": (frozenset({Stage.DOCUMENTS}), HANDLER_ROLES, True),
     "request_investigation": (frozenset({Stage.DOCUMENTS, Stage.ADJUDICATION}), HANDLER_ROLES, True),
     "record_investigation": (frozenset({Stage.INVESTIGATION}), HANDLER_ROLES | {Role.INVESTIGATOR}, False),
@@ -137,11 +139,16 @@ class ClaimWorkflow:
     @workflow.run
     async def run(self, inp: ClaimInput) -> ClaimState:
         """Open the claim, then keep its SLA clocks until it is closed or declined."""
-        self._log("reported", inp.reporter,
-                  f"outcome {inp.outcome.value}, cause {inp.cause}, accident {inp.accident_date}, "
-                  f"policies {', '.join(p.policy_number for p in inp.policies)}")
+        self._log(
+            "reported",
+            inp.reporter,
+            f"outcome {inp.outcome.value}, cause {inp.cause}, accident {inp.accident_date}, "
+            f"policies {', '.join(p.policy_number for p in inp.policies)}",
+        )
         await self._triage_claim()
-        await self._start_clock(REGISTRATION, inp.reported_at, self._target_or_fail().registration_working_days)
+        await self._start_clock(
+            REGISTRATION, inp.reported_at, self._target_or_fail().registration_working_days
+        )
         self._opened = True
         await self._publish()
         await self._keep_clocks_until_closed()
@@ -153,26 +160,38 @@ class ClaimWorkflow:
         self._triage = await workflow.execute_activity_method(
             RulesActivities.triage_claim,
             TriageRequest(
-                claim_number=inp.claim_number, accident_date=inp.accident_date,
-                reported_on=inp.reported_on, household=inp.household,
-                reported_outcome=inp.outcome, reported_disability_grade=inp.disability_grade,
+                claim_number=inp.claim_number,
+                accident_date=inp.accident_date,
+                reported_on=inp.reported_on,
+                household=inp.household,
+                reported_outcome=inp.outcome,
+                reported_disability_grade=inp.disability_grade,
                 nominated_green_channel=inp.nominate_green_channel,
-                third_party_record=inp.third_party_record, policies=inp.policies),
-            start_to_close_timeout=SHORT, retry_policy=COMPUTE_RETRY)
+                third_party_record=inp.third_party_record,
+                policies=inp.policies,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=COMPUTE_RETRY,
+        )
         self._case_class = self._triage.case_class
         self._investigation = self._triage.needs_investigation
         await self._choose_target()
-        self._log("triaged", SYSTEM,
-                  f"green channel {'yes' if self._triage.green_channel else 'no'}, case class "
-                  f"{self._triage.case_class.value}; " + "; ".join(self._triage.reasons),
-                  rule_ids=self._triage.rule_ids)
+        self._log(
+            "triaged",
+            SYSTEM,
+            f"green channel {'yes' if self._triage.green_channel else 'no'}, case class "
+            f"{self._triage.case_class.value}; " + "; ".join(self._triage.reasons),
+            rule_ids=self._triage.rule_ids,
+        )
 
     async def _choose_target(self) -> None:
         assert self._triage is not None and self._case_class is not None
         self._target = await workflow.execute_activity_method(
             RulesActivities.choose_sla_target,
             SlaTargetRequest(green_channel=self._triage.green_channel, case_class=self._case_class),
-            start_to_close_timeout=SHORT, retry_policy=COMPUTE_RETRY)
+            start_to_close_timeout=SHORT,
+            retry_policy=COMPUTE_RETRY,
+        )
 
     def _target_or_fail(self) -> SlaTarget:
         if self._target is None:
@@ -183,7 +202,10 @@ class ClaimWorkflow:
         """Wait for the earliest open deadline; if the claim has not moved past it, breach."""
         while not self._stage.terminal:
             seen = self._clock_changes
-            changed = lambda: self._stage.terminal or self._clock_changes != seen  # noqa: E731
+
+            def changed(seen: int = seen) -> bool:
+                return self._stage.terminal or self._clock_changes != seen
+
             clock = self._next_due_clock()
             if clock is None:
                 await workflow.wait_condition(changed)
@@ -193,7 +215,7 @@ class ClaimWorkflow:
                 try:
                     await workflow.wait_condition(changed, timeout=remaining)
                     continue
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             if not self._stage.terminal and self._clocks[clock.name] == clock:
                 await self._breach(clock)
@@ -205,31 +227,50 @@ class ClaimWorkflow:
     async def _breach(self, clock: SlaClock) -> None:
         self._clocks[clock.name] = clock.model_copy(update={"breached": True})
         self._clock_changes += 1
-        self._log("sla_breached", SYSTEM,
-                  f"{clock.name} target of {clock.target_working_days} working days passed its "
-                  f"deadline {clock.deadline.due_at.isoformat()}; escalated to the supervisor")
+        self._log(
+            "sla_breached",
+            SYSTEM,
+            f"{clock.name} target of {clock.target_working_days} working days passed its "
+            f"deadline {clock.deadline.due_at.isoformat()}; escalated to the supervisor",
+        )
         await workflow.execute_activity_method(
             StoreActivities.escalate_breach,
-            EscalationInput(claim_number=self._inp.claim_number, county=self._inp.county,
-                            township=self._inp.township, clock=clock.name,
-                            deadline=clock.deadline.due_at, assigned_handler=self._handler),
-            start_to_close_timeout=SHORT, retry_policy=STORE_RETRY)
+            EscalationInput(
+                claim_number=self._inp.claim_number,
+                county=self._inp.county,
+                township=self._inp.township,
+                clock=clock.name,
+                deadline=clock.deadline.due_at,
+                assigned_handler=self._handler,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=STORE_RETRY,
+        )
         await self._publish()
 
     async def _start_clock(self, name: str, start: datetime, working_days: int) -> None:
         deadline: Deadline = await workflow.execute_activity_method(
             CalendarActivities.compute_deadline,
             DeadlineRequest(start=start, working_days=working_days),
-            start_to_close_timeout=SHORT, retry_policy=COMPUTE_RETRY)
+            start_to_close_timeout=SHORT,
+            retry_policy=COMPUTE_RETRY,
+        )
         previous = self._clocks.get(name)
-        self._clocks[name] = SlaClock(name=name, target_working_days=working_days, deadline=deadline,
-                                      breached=previous.breached if previous else False)
+        self._clocks[name] = SlaClock(
+            name=name,
+            target_working_days=working_days,
+            deadline=deadline,
+            breached=previous.breached if previous else False,
+        )
         self._clock_changes += 1
         provisional = " (provisional: no published holiday schedule)" if deadline.provisional else ""
-        self._log("sla_started" if previous is None else "sla_recomputed", SYSTEM,
-                  f"{name}: {working_days} working days from {start.isoformat()}, due "
-                  f"{deadline.due_at.isoformat()}{provisional}; calendar {deadline.calendar_version}"
-                  + (f"; policy {self._target.policy_version}" if self._target else ""))
+        self._log(
+            "sla_started" if previous is None else "sla_recomputed",
+            SYSTEM,
+            f"{name}: {working_days} working days from {start.isoformat()}, due "
+            f"{deadline.due_at.isoformat()}{provisional}; calendar {deadline.calendar_version}"
+            + (f"; policy {self._target.policy_version}" if self._target else ""),
+        )
 
     def _stop_clock(self, name: str) -> None:
         clock = self._clocks.get(name)
@@ -282,9 +323,12 @@ class ClaimWorkflow:
         async def body() -> None:
             again = bool(self._requested)
             self._requested.extend(d for d in step.documents if d not in self._requested)
-            self._log("documents_requested", step.actor,
-                      ("REPEATED REQUEST (art. 22 asks for one notice): " if again else "")
-                      + ", ".join(step.documents))
+            self._log(
+                "documents_requested",
+                step.actor,
+                ("REPEATED REQUEST (art. 22 asks for one notice): " if again else "")
+                + ", ".join(step.documents),
+            )
 
         return await self._step("request_documents", step, body)
 
@@ -299,8 +343,11 @@ class ClaimWorkflow:
         async def body() -> None:
             self._received.extend(d for d in step.documents if d not in self._received)
             missing = self._missing_documents()
-            self._log("documents_received", step.actor, ", ".join(step.documents)
-                      + (f"; still missing: {', '.join(missing)}" if missing else ""))
+            self._log(
+                "documents_received",
+                step.actor,
+                ", ".join(step.documents) + (f"; still missing: {', '.join(missing)}" if missing else ""),
+            )
 
         return await self._step("receive_documents", step, body)
 
@@ -356,9 +403,11 @@ class ClaimWorkflow:
 
         async def body() -> None:
             self._stage = Stage.ADJUDICATION
-            self._log("investigation_recorded", step.actor,
-                      f"{'event as reported' if step.covered_event else 'EVENT NOT AS REPORTED'}: "
-                      f"{step.findings}")
+            self._log(
+                "investigation_recorded",
+                step.actor,
+                f"{'event as reported' if step.covered_event else 'EVENT NOT AS REPORTED'}: {step.findings}",
+            )
 
         return await self._step("record_investigation", step, body)
 
@@ -379,28 +428,49 @@ class ClaimWorkflow:
             inp = self._inp
             decision = await workflow.execute_activity_method(
                 RulesActivities.evaluate_coverage,
-                CoverageRequest(claim_number=inp.claim_number, accident_date=inp.accident_date,
-                                reported_on=inp.reported_on, insured=inp.insured, facts=step.facts,
-                                policies=inp.policies),
-                start_to_close_timeout=SHORT, retry_policy=COMPUTE_RETRY)
+                CoverageRequest(
+                    claim_number=inp.claim_number,
+                    accident_date=inp.accident_date,
+                    reported_on=inp.reported_on,
+                    insured=inp.insured,
+                    facts=step.facts,
+                    policies=inp.policies,
+                ),
+                start_to_close_timeout=SHORT,
+                retry_policy=COMPUTE_RETRY,
+            )
             self._decision = decision
-            fired = sorted({r for ln in decision.lines for r in ln.rule_ids}
-                           | {r.clause_id for r in decision.refusals})
+            fired = sorted(
+                {r for ln in decision.lines for r in ln.rule_ids} | {r.clause_id for r in decision.refusals}
+            )
             if decision.needs_handler:
-                self._log("adjudication_needs_handler", step.actor, "; ".join(decision.needs_handler),
-                          rule_ids=fired)
+                self._log(
+                    "adjudication_needs_handler",
+                    step.actor,
+                    "; ".join(decision.needs_handler),
+                    rule_ids=fired,
+                )
             elif decision.total > 0:
                 self._decided_at = workflow.now()
                 self._stage = Stage.PAYOUT
-                self._log("adjudicated", step.actor,
-                          "; ".join(f"{ln.policy_number} {ln.benefit_id}: {ln.formula} = {ln.amount}"
-                                    for ln in decision.lines) + f"; total {decision.total} yuan",
-                          rule_ids=fired)
+                self._log(
+                    "adjudicated",
+                    step.actor,
+                    "; ".join(
+                        f"{ln.policy_number} {ln.benefit_id}: {ln.formula} = {ln.amount}"
+                        for ln in decision.lines
+                    )
+                    + f"; total {decision.total} yuan",
+                    rule_ids=fired,
+                )
             else:
                 self._decided_at = workflow.now()
-                self._decline([f"{r.clause_id}: {r.reason}" for r in decision.refusals]
-                              or ["no benefit of the policies answers the established facts"],
-                              step.actor, fired)
+                self._decline(
+                    [f"{r.clause_id}: {r.reason}" for r in decision.refusals]
+                    or ["no benefit of the policies answers the established facts"],
+                    step.actor,
+                    fired,
+                )
 
         return await self._step("adjudicate", step, body)
 
@@ -437,16 +507,25 @@ class ClaimWorkflow:
             now = workflow.now()
             result = await workflow.execute_activity_method(
                 StoreActivities.record_payout,
-                PayoutRequest(claim_number=self._inp.claim_number, transfer_ref=step.transfer_ref,
-                              lines=[ln for ln in self._decision.lines if ln.amount > 0], paid_at=now),
-                start_to_close_timeout=SHORT, retry_policy=STORE_RETRY)
+                PayoutRequest(
+                    claim_number=self._inp.claim_number,
+                    transfer_ref=step.transfer_ref,
+                    lines=[ln for ln in self._decision.lines if ln.amount > 0],
+                    paid_at=now,
+                ),
+                start_to_close_timeout=SHORT,
+                retry_policy=STORE_RETRY,
+            )
             self._payments = result.payments
             self._paid_at = now
             self._stage = Stage.CLOSED
             self._stop_clock(RESOLUTION)
             total = sum((p.amount for p in self._payments), Decimal("0"))
-            self._log("paid", step.actor,
-                      f"{len(self._payments)} payment(s), {total} yuan, transfer {step.transfer_ref}")
+            self._log(
+                "paid",
+                step.actor,
+                f"{len(self._payments)} payment(s), {total} yuan, transfer {step.transfer_ref}",
+            )
 
         return await self._step("pay", step, body)
 
@@ -459,7 +538,9 @@ class ClaimWorkflow:
         """A supervisor gives the claim to another handler."""
 
         async def body() -> None:
-            self._log("reassigned", step.actor, f"from {self._handler} to {step.handler}. {step.note}".strip())
+            self._log(
+                "reassigned", step.actor, f"from {self._handler} to {step.handler}. {step.note}".strip()
+            )
             self._handler = step.handler
 
         return await self._step("reassign", step, body)
@@ -492,14 +573,28 @@ class ClaimWorkflow:
         if step.actor.role not in roles:
             allowed = ", ".join(sorted(r.value for r in roles))
             raise reject(f"{name}: role '{step.actor.role.value}' may not do this (roles: {allowed})")
-        if (assigned_only and step.actor.role == Role.HANDLER and self._handler is not None
-                and step.actor.id != self._handler):
-            raise reject(f"{name}: claim is assigned to {self._handler}, not {step.actor.id}; "
-                         "ask a supervisor to reassign it")
+        if (
+            assigned_only
+            and step.actor.role == Role.HANDLER
+            and self._handler is not None
+            and step.actor.id != self._handler
+        ):
+            raise reject(
+                f"{name}: claim is assigned to {self._handler}, not {step.actor.id}; "
+                "ask a supervisor to reassign it"
+            )
 
     def _log(self, event: str, actor: Actor, detail: str = "", rule_ids: list[str] | None = None) -> None:
-        self._timeline.append(TimelineEntry(at=workflow.now(), event=event, actor=actor,
-                                            stage=self._stage, detail=detail, rule_ids=rule_ids or []))
+        self._timeline.append(
+            TimelineEntry(
+                at=workflow.now(),
+                event=event,
+                actor=actor,
+                stage=self._stage,
+                detail=detail,
+                rule_ids=rule_ids or [],
+            )
+        )
 
     def _sla_state(self) -> SlaState:
         clocks = list(self._clocks.values())
@@ -524,34 +619,57 @@ class ClaimWorkflow:
             search.GREEN_CHANNEL.value_set(bool(self._triage and self._triage.green_channel)),
             search.SLA_STATE.value_set(sla_state.value),
             search.HANDLER.value_set(self._handler) if self._handler else search.HANDLER.value_unset(),
-            search.SLA_DEADLINE.value_set(current.deadline.due_at) if current
+            search.SLA_DEADLINE.value_set(current.deadline.due_at)
+            if current
             else search.SLA_DEADLINE.value_unset(),
         ]
         workflow.upsert_search_attributes(updates)
         await workflow.execute_activity_method(
             StoreActivities.project_claim,
             ClaimProjection(
-                claim_number=self._inp.claim_number, workflow_id=workflow.info().workflow_id,
-                stage=self._stage, county=self._inp.county, township=self._inp.township,
-                village=self._inp.village, assigned_handler=self._handler,
+                claim_number=self._inp.claim_number,
+                workflow_id=workflow.info().workflow_id,
+                stage=self._stage,
+                county=self._inp.county,
+                township=self._inp.township,
+                village=self._inp.village,
+                assigned_handler=self._handler,
                 green_channel=bool(self._triage and self._triage.green_channel),
-                case_class=self._case_class, sla_state=sla_state,
+                case_class=self._case_class,
+                sla_state=sla_state,
                 sla_deadline=current.deadline.due_at if current else None,
                 target_working_days=self._target.working_days if self._target else None,
-                reported_at=self._inp.reported_at, registered_at=self._registered_at,
-                decided_at=self._decided_at, paid_at=self._paid_at,
-                total_paid=sum((p.amount for p in self._payments), Decimal("0"))),
-            start_to_close_timeout=SHORT, retry_policy=STORE_RETRY)
+                reported_at=self._inp.reported_at,
+                registered_at=self._registered_at,
+                decided_at=self._decided_at,
+                paid_at=self._paid_at,
+                total_paid=sum((p.amount for p in self._payments), Decimal("0")),
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=STORE_RETRY,
+        )
 
     def _state(self) -> ClaimState:
         return ClaimState(
-            claim_number=self._inp.claim_number, stage=self._stage, county=self._inp.county,
-            township=self._inp.township, village=self._inp.village,
-            accident_date=self._inp.accident_date, reported_at=self._inp.reported_at,
-            policies=[p.policy_number for p in self._inp.policies], assigned_handler=self._handler,
-            triage=self._triage, green_channel=bool(self._triage and self._triage.green_channel),
-            case_class=self._case_class, investigation_requested=self._investigation,
-            documents_requested=list(self._requested), documents_received=list(self._received),
-            decision=self._decision, decline_reasons=list(self._decline_reasons),
-            payments=list(self._payments), clocks=list(self._clocks.values()),
-            sla_state=self._sla_state(), timeline=list(self._timeline))
+            claim_number=self._inp.claim_number,
+            stage=self._stage,
+            county=self._inp.county,
+            township=self._inp.township,
+            village=self._inp.village,
+            accident_date=self._inp.accident_date,
+            reported_at=self._inp.reported_at,
+            policies=[p.policy_number for p in self._inp.policies],
+            assigned_handler=self._handler,
+            triage=self._triage,
+            green_channel=bool(self._triage and self._triage.green_channel),
+            case_class=self._case_class,
+            investigation_requested=self._investigation,
+            documents_requested=list(self._requested),
+            documents_received=list(self._received),
+            decision=self._decision,
+            decline_reasons=list(self._decline_reasons),
+            payments=list(self._payments),
+            clocks=list(self._clocks.values()),
+            sla_state=self._sla_state(),
+            timeline=list(self._timeline),
+        )
