@@ -7,20 +7,27 @@ else the embedded dev server (``claims up`` starts it with a worker).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from pydantic import BaseModel, ValidationError
 
+from claims.cli_common import (
+    UsageError,
+    actor_of,
+    client_for,
+    fmt_validation,
+    run_async,
+    sessions_for,
+    settings_of,
+)
 from claims.db import make_engine, make_sessionmaker, upgrade_database
 from claims.logging import configure_logging
 from claims.models import (
@@ -41,65 +48,10 @@ from claims.models import (
     Role,
     StepInput,
 )
-from claims.settings import REPO_ROOT, Settings, get_settings
+from claims.settings import REPO_ROOT, get_settings
 from claims.timeutil import local
 
-T = TypeVar("T")
 DEMO_DIR = REPO_ROOT / "data" / "demo"
-
-
-class UsageError(click.ClickException):
-    """A command-line error shown as ``error: ...`` with exit code 2."""
-
-    exit_code = 2
-
-
-def _fmt_validation(e: ValidationError, source: str = "") -> str:
-    parts = []
-    for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(input)"
-        parts.append(f"{source}{loc}: {err['msg']}")
-    return "; ".join(parts)
-
-
-def _async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        return asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj["settings"]
-
-
-def _actor(ctx: click.Context) -> Actor:
-    s = _settings(ctx)
-    actor_id, role = ctx.obj.get("actor") or s.actor, ctx.obj.get("role") or s.role
-    if not actor_id or not role:
-        raise UsageError("who are you? give --actor ID --role ROLE (or set CLAIMS_ACTOR and CLAIMS_ROLE)")
-    try:
-        return Actor(id=actor_id, role=Role(role))
-    except ValueError:
-        raise UsageError(
-            f"--role: {role!r} is not a role; roles: {', '.join(r.value for r in Role)}"
-        ) from None
-
-
-def _sessions(settings: Settings) -> Any:
-    url = settings.sqlalchemy_url()
-    upgrade_database(url)
-    return make_sessionmaker(make_engine(url))
-
-
-async def _client(settings: Settings) -> Any:
-    from claims.temporal import TemporalUnavailable, connect
-
-    try:
-        return await connect(settings)
-    except TemporalUnavailable as e:
-        raise click.ClickException(str(e)) from None
 
 
 def _parse_duration(text: str) -> timedelta:
@@ -179,7 +131,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply the store's migrations (Alembic) to DATABASE_URL or the local SQLite file."""
-    url = _settings(ctx).sqlalchemy_url()
+    url = settings_of(ctx).sqlalchemy_url()
     upgrade_database(url)
     click.echo(f"store at head: {url.split('@')[-1]}")
 
@@ -203,8 +155,8 @@ def register_load(ctx: click.Context, file: Path) -> None:
     except json.JSONDecodeError as e:
         raise UsageError(f"{file}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     except ValidationError as e:
-        raise UsageError(f"{file}: {_fmt_validation(e)}") from None
-    with _sessions(_settings(ctx))() as s:
+        raise UsageError(f"{file}: {fmt_validation(e)}") from None
+    with sessions_for(settings_of(ctx))() as s:
         try:
             counts = load_register(s, data)
         except RegisterError as e:
@@ -218,12 +170,12 @@ def register_load(ctx: click.Context, file: Path) -> None:
 @cli.command()
 @click.option("--headless", is_flag=True, help="no web UI")
 @click.pass_context
-@_async
+@run_async
 async def up(ctx: click.Context, headless: bool) -> None:
     """Start the embedded Temporal server (unless TEMPORAL_ADDRESS is set) and a worker; Ctrl-C stops both."""
     from worker import run_worker
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if not settings.temporal_address:
         click.echo(f"Temporal web UI: http://127.0.0.1:{settings.ui_port}  (data in {settings.data_dir})")
     await run_worker(settings)
@@ -231,12 +183,12 @@ async def up(ctx: click.Context, headless: bool) -> None:
 
 @cli.command("worker")
 @click.pass_context
-@_async
+@run_async
 async def worker_cmd(ctx: click.Context) -> None:
     """Run a worker only (uses the embedded server, starting it if needed, or TEMPORAL_ADDRESS)."""
     from worker import run_worker
 
-    await run_worker(_settings(ctx))
+    await run_worker(settings_of(ctx))
 
 
 # --------------------------------------------------------------------------- reporting
@@ -248,7 +200,7 @@ def _read_report(data: dict[str, Any], where: str, reporter: Actor | None) -> Cl
     try:
         return ClaimReport.model_validate(data)
     except ValidationError as e:
-        raise UsageError(_fmt_validation(e, where)) from None
+        raise UsageError(fmt_validation(e, where)) from None
 
 
 @cli.command()
@@ -268,7 +220,7 @@ def _read_report(data: dict[str, Any], where: str, reporter: Actor | None) -> Cl
 @click.option("--description", default="")
 @click.option("--green-channel", "nominate", is_flag=True, help="nominate for the green channel")
 @click.pass_context
-@_async
+@run_async
 async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
     """Report a claim (报案), from flags or a JSON file; prints the claim number.
 
@@ -277,7 +229,7 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
     from claims.client import report_claim
     from claims.store import ReportError
 
-    actor = _actor(ctx)
+    actor = actor_of(ctx)
     if file:
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
@@ -298,9 +250,9 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
             )
             raise UsageError(f"missing {', '.join(names)} (or give --file)")
     rep = _read_report(data, f"{file}: " if file else "", actor)
-    settings = _settings(ctx)
-    client = await _client(settings)
-    with _sessions(settings)() as s:
+    settings = settings_of(ctx)
+    client = await client_for(settings)
+    with sessions_for(settings)() as s:
         try:
             result = await report_claim(client, s, rep)
         except ReportError as e:
@@ -317,7 +269,7 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
     help="import nothing if any row is bad (default: import the good rows, report the bad)",
 )
 @click.pass_context
-@_async
+@run_async
 async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> None:
     """Import a batch FILE of claim reports: JSON Lines, one report per line.
 
@@ -328,7 +280,7 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
     from claims.store import ReportError, intake_report, utcnow
     from claims.timeutil import today_in_shanghai
 
-    actor = _actor(ctx)
+    actor = actor_of(ctx)
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -346,8 +298,8 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
         except (ValueError, click.ClickException) as e:
             msg = e.message if isinstance(e, click.ClickException) else str(e)
             errors.append(f"line {n}: {msg}")
-    settings = _settings(ctx)
-    sessions = _sessions(settings)
+    settings = settings_of(ctx)
+    sessions = sessions_for(settings)
     if all_or_nothing:
         # Check every row against the register inside one transaction that is rolled back.
         with sessions() as s:
@@ -362,7 +314,7 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
             for e in sorted(errors, key=lambda x: int(x.split()[1].rstrip(":"))):
                 click.echo(e, err=True)
             raise click.ClickException(f"{len(errors)} bad row(s); nothing imported (--all-or-nothing)")
-    client = await _client(settings)
+    client = await client_for(settings)
     imported = 0
     for n, rep in rows:
         with sessions() as s:
@@ -392,15 +344,15 @@ def _step_command(
     @click.option("--note", default="")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
-    @_async
+    @run_async
     async def command(ctx: click.Context, claim_number: str, note: str, as_json: bool, **kw: Any) -> None:
         from claims.client import StepError, UnknownClaim, perform_step
 
         try:
-            inp = build(actor=_actor(ctx), note=note, **kw)
+            inp = build(actor=actor_of(ctx), note=note, **kw)
         except ValidationError as e:
-            raise UsageError(_fmt_validation(e)) from None
-        client = await _client(_settings(ctx))
+            raise UsageError(fmt_validation(e)) from None
+        client = await client_for(settings_of(ctx))
         try:
             state = await perform_step(client, claim_number, name, inp)
         except (StepError, UnknownClaim) as e:
@@ -507,12 +459,12 @@ _step_command(
 @click.argument("claim_number")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_async
+@run_async
 async def show(ctx: click.Context, claim_number: str, as_json: bool) -> None:
     """Show one claim: stage, amounts, deadlines (Asia/Shanghai) and timeline."""
     from claims.client import UnknownClaim, claim_state
 
-    client = await _client(_settings(ctx))
+    client = await client_for(settings_of(ctx))
     try:
         state = await claim_state(client, claim_number)
     except UnknownClaim as e:
@@ -527,9 +479,9 @@ def tasks(ctx: click.Context, handler: str | None) -> None:
     """A handler's open claims, earliest deadline first (unregistered claims included)."""
     from claims.store import open_tasks
 
-    if handler is None and (ctx.obj.get("actor") or _settings(ctx).actor):
-        handler = ctx.obj.get("actor") or _settings(ctx).actor
-    with _sessions(_settings(ctx))() as s:
+    if handler is None and (ctx.obj.get("actor") or settings_of(ctx).actor):
+        handler = ctx.obj.get("actor") or settings_of(ctx).actor
+    with sessions_for(settings_of(ctx))() as s:
         rows = open_tasks(s, handler)
         click.echo(f"{'claim number':<22} {'stage':<13} {'handler':<20} {'due (Asia/Shanghai)':<19} sla")
         for r in rows:
@@ -565,7 +517,7 @@ def overdue(
     within = _parse_duration(due_within) if due_within else None
     now = datetime.now(UTC)
     cal = get_calendar()
-    with _sessions(_settings(ctx))() as s:
+    with sessions_for(settings_of(ctx))() as s:
         rows = overdue_claims(s, now, within, county, township, handler, green)
         click.echo(
             f"{'claim number':<22} {'county':<10} {'township':<8} {'handler':<20} {'stage':<13} "
@@ -613,7 +565,7 @@ def overdue(
     show_default=True,
 )
 @click.pass_context
-@_async
+@run_async
 async def demo(ctx: click.Context, register_path: Path, claims_path: Path) -> None:
     """Carry the seed's three real cases end to end and print the table.
 
@@ -625,7 +577,7 @@ async def demo(ctx: click.Context, register_path: Path, claims_path: Path) -> No
     from claims.workdays import get_calendar
     from worker import build_worker
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     url = settings.sqlalchemy_url()
     upgrade_database(url)
     engine = make_engine(url)
@@ -654,6 +606,10 @@ async def demo(ctx: click.Context, register_path: Path, claims_path: Path) -> No
         engine.dispose()
         if server:
             server.stop()
+
+
+# --------------------------------------------------------------------------- feature commands
+# Each feature module adds its commands here: one import and one cli.add_command line each.
 
 
 def main() -> None:

@@ -1,0 +1,71 @@
+"""Helpers shared by every ``claims`` subcommand module: identity, settings, store, client, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from claims.db import make_engine, make_sessionmaker, upgrade_database
+from claims.models import Actor, Role
+from claims.settings import Settings
+
+T = TypeVar("T")
+
+
+class UsageError(click.ClickException):
+    """A command-line error shown as ``error: ...`` with exit code 2."""
+
+    exit_code = 2
+
+
+def fmt_validation(e: ValidationError, source: str = "") -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(input)"
+        parts.append(f"{source}{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def actor_of(ctx: click.Context) -> Actor:
+    s = settings_of(ctx)
+    actor_id, role = ctx.obj.get("actor") or s.actor, ctx.obj.get("role") or s.role
+    if not actor_id or not role:
+        raise UsageError("who are you? give --actor ID --role ROLE (or set CLAIMS_ACTOR and CLAIMS_ROLE)")
+    try:
+        return Actor(id=actor_id, role=Role(role))
+    except ValueError:
+        raise UsageError(
+            f"--role: {role!r} is not a role; roles: {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def sessions_for(settings: Settings) -> Any:
+    url = settings.sqlalchemy_url()
+    upgrade_database(url)
+    return make_sessionmaker(make_engine(url))
+
+
+async def client_for(settings: Settings) -> Any:
+    from claims.temporal import TemporalUnavailable, connect
+
+    try:
+        return await connect(settings)
+    except TemporalUnavailable as e:
+        raise click.ClickException(str(e)) from None
