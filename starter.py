@@ -24,6 +24,7 @@ from claims.cli_common import (
     actor_of,
     client_for,
     fmt_validation,
+    ljust,
     run_async,
     sessions_for,
     settings_of,
@@ -254,7 +255,9 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
     client = await client_for(settings)
     with sessions_for(settings)() as s:
         try:
-            result = await report_claim(client, s, rep)
+            result = await report_claim(
+                client, s, rep, payout_authority_limit=settings.payout_authority_limit
+            )
         except ReportError as e:
             raise UsageError(str(e)) from None
     word = "reported" if result.created else "already reported"
@@ -319,7 +322,9 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
     for n, rep in rows:
         with sessions() as s:
             try:
-                result = await report_claim(client, s, rep)
+                result = await report_claim(
+                    client, s, rep, payout_authority_limit=settings.payout_authority_limit
+                )
                 imported += result.created
                 click.echo(
                     f"line {n}: {'reported' if result.created else 'already reported'} "
@@ -439,6 +444,11 @@ _step_command(
     help_text="拒赔: decline with reasons (Insurance Law art. 24).",
 )
 _step_command(
+    "approve_payout",
+    lambda actor, note: StepInput(actor=actor, note=note),
+    help_text="审批: approve a payout above the handlers' authority limit (supervisor).",
+)
+_step_command(
     "pay",
     lambda actor, note, transfer_ref: PayInput(actor=actor, note=note, transfer_ref=transfer_ref),
     click.option("--transfer-ref", required=True, help="bank transfer reference"),
@@ -520,18 +530,13 @@ def overdue(
     with sessions_for(settings_of(ctx))() as s:
         rows = overdue_claims(s, now, within, county, township, handler, green)
         click.echo(
-            f"{'claim number':<22} {'county':<10} {'township':<8} {'handler':<20} {'stage':<13} "
+            f"{'claim number':<22} {'county':<12} {'township':<10} {'handler':<20} {'stage':<13} "
             f"{'due (Asia/Shanghai)':<19} {'wd late':>7} sla"
         )
-        for r in rows:
-            late = (
-                cal.working_days_between(r.sla_deadline, now)
-                if r.sla_deadline and r.sla_deadline < now
-                else 0
-            )
+        for r, late in zip(rows, working_days_late(cal, [r.sla_deadline for r in rows], now), strict=True):
             due = local(r.sla_deadline) if r.sla_deadline else "-"
             click.echo(
-                f"{r.claim_number:<22} {r.county:<10} {r.township:<8} {r.assigned_handler or '-':<20} "
+                f"{r.claim_number:<22} {ljust(r.county, 12)} {ljust(r.township, 10)} {r.assigned_handler or '-':<20} "
                 f"{r.stage:<13} {due:<19} {late:>7} {r.sla_state}"
             )
         click.echo(f"{len(rows)} claim(s)")
@@ -610,6 +615,22 @@ async def demo(ctx: click.Context, register_path: Path, claims_path: Path) -> No
 
 # --------------------------------------------------------------------------- feature commands
 # Each feature module adds its commands here: one import and one cli.add_command line each.
+from rules.cli import terms  # noqa: E402
+
+cli.add_command(terms)
+from claims.cli_sla import calendar_group, sla_report, working_days_late  # noqa: E402
+
+cli.add_command(calendar_group)
+cli.add_command(sla_report)
+from claims.audit_cli import archive as archive_cmd  # noqa: E402
+from claims.audit_cli import audit as audit_cmd  # noqa: E402
+from claims.audit_cli import history as history_group  # noqa: E402
+from claims.audit_cli import replay as replay_cmd  # noqa: E402
+
+cli.add_command(audit_cmd)
+cli.add_command(history_group)
+cli.add_command(replay_cmd)
+cli.add_command(archive_cmd)
 
 
 def main() -> None:

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
+from activities.archive import ArchiveActivities
 from activities.deadlines import CalendarActivities
 from activities.rules import RulesActivities
 from activities.store import StoreActivities
+from claims.archive import run_archiver
 from claims.db import make_engine, make_sessionmaker, upgrade_database
 from claims.logging import configure_logging, get_logger
 from claims.models import TASK_QUEUE
+from claims.payments import PaymentSink
 from claims.settings import Settings, get_settings
 from claims.temporal import connect, embedded_mode, start_embedded_server
 from workflows.claim import ClaimWorkflow
@@ -35,6 +39,8 @@ def build_worker(
     rules_engine: Any = None,
     calendar: Any = None,
     executor: ThreadPoolExecutor | None = None,
+    payment_sink: PaymentSink | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """A worker for the claim workflow with the store, rules and calendar activities.
 
@@ -42,19 +48,19 @@ def build_worker(
         client: a client with the pydantic data converter.
         sessions: a SQLAlchemy ``sessionmaker`` for the store.
         rules_engine: default ``rules.engine.RulesEngine.shared()`` (one per process).
-        calendar: default ``claims.workdays.get_calendar()``.
+        calendar: a fixed ``WorkingCalendar``; default a ``CalendarSource`` on the calendar folder,
+            which picks up schedules loaded with ``claims calendar load`` without a restart.
+        payment_sink: sends each payout's transfer instruction once (``claims/payments.py``).
+        interceptors: worker interceptors (tests use one to inject faults).
     """
     if rules_engine is None:
         from rules.engine import RulesEngine
 
         rules_engine = RulesEngine.shared()
-    if calendar is None:
-        from claims.workdays import get_calendar
-
-        calendar = get_calendar()
     rules = RulesActivities(rules_engine)
     cal = CalendarActivities(calendar)
-    store = StoreActivities(sessions)
+    store = StoreActivities(sessions, payment_sink)
+    archive = ArchiveActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue,
@@ -64,12 +70,17 @@ def build_worker(
             rules.choose_sla_target,
             rules.evaluate_coverage,
             cal.compute_deadline,
+            cal.compute_statutory_deadline,
+            cal.count_working_days,
             store.project_claim,
             store.record_payout,
             store.escalate_breach,
+            store.send_notice,
+            archive.archive_decision,
         ],
         activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
+        interceptors=interceptors,
     )
 
 
@@ -86,8 +97,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         loop.add_signal_handler(sig, stop.set)
     try:
         client = await connect(settings, server.address if server else None)
-        worker = build_worker(client, make_sessionmaker(engine))
+        sessions = make_sessionmaker(engine)
+        worker = build_worker(client, sessions)
         async with worker:
+            # Keeps each closed claim's history in the store before retention deletes it.
+            archiver = asyncio.create_task(run_archiver(client, sessions, stop), name="claims-archiver")
             log.info(
                 "worker started",
                 task_queue=TASK_QUEUE,
@@ -96,6 +110,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             )
             await stop.wait()
             log.info("worker stopping")
+            await archiver
     finally:
         engine.dispose()
         if server:

@@ -17,7 +17,7 @@ from claims.models import (
     TriageRequest,
     TriageResult,
 )
-from rules.sla import SlaPolicy, load_sla_policy
+from rules.sla import SlaPolicy, SlaPolicyError, load_sla_policy
 
 
 class RulesActivities:
@@ -53,7 +53,7 @@ class RulesActivities:
         """
         try:
             return self._sla.choose(req)
-        except KeyError as e:
+        except (KeyError, SlaPolicyError) as e:
             raise ApplicationError(str(e), type="SlaPolicyError", non_retryable=True) from e
 
     @activity.defn

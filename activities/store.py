@@ -8,7 +8,8 @@ from temporalio import activity
 
 from claims import store
 from claims.logging import get_logger
-from claims.models import Ack, ClaimProjection, EscalationInput, PayoutRequest, PayoutResult
+from claims.payments import PaymentSink
+from claims.models import Ack, ClaimProjection, EscalationInput, NoticeInput, PayoutRequest, PayoutResult
 
 
 class StoreActivities:
@@ -16,10 +17,13 @@ class StoreActivities:
 
     Args:
         sessions: a SQLAlchemy ``sessionmaker`` (one per worker process).
+        payment_sink: sends each new payout row's transfer instruction (``claims/payments.py``);
+            None records the ledger only.
     """
 
-    def __init__(self, sessions: Any) -> None:
+    def __init__(self, sessions: Any, payment_sink: PaymentSink | None = None) -> None:
         self._sessions = sessions
+        self._payment_sink = payment_sink
 
     @activity.defn
     def project_claim(self, proj: ClaimProjection) -> Ack:
@@ -33,7 +37,7 @@ class StoreActivities:
         """Write one ledger row per benefit line (赔付), idempotent on (claim, payment number):
         a retried activity never writes a second row."""
         with self._sessions() as s:
-            payments = store.record_payout(s, req)
+            payments = store.record_payout(s, req, self._payment_sink)
         get_logger("claims.payout", claim_number=req.claim_number).info(
             "payout recorded", payments=len(payments), total=str(sum(p.amount for p in payments))
         )
@@ -59,4 +63,16 @@ class StoreActivities:
         get_logger("claims.sla", claim_number=inp.claim_number).warning(
             "sla breach escalated", clock=inp.clock, county=inp.county, queued=queued
         )
+        return Ack()
+
+    @activity.defn
+    def send_notice(self, inp: NoticeInput) -> Ack:
+        """Queue a notice (SLA warning, decline notice to the claimant, advance payment due) in
+        the outbox; idempotent on ``dedupe_key``."""
+        with self._sessions() as s:
+            queued = store.add_notification(s, inp.claim_number, inp.kind, inp.county, inp.message,
+                                            dedupe_key=inp.dedupe_key, now=store.utcnow(),
+                                            recipient_role=inp.recipient_role)
+        get_logger("claims.notice", claim_number=inp.claim_number).info(
+            "notice queued", kind=inp.kind, recipient=inp.recipient_role, queued=queued)
         return Ack()

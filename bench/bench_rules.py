@@ -1,6 +1,8 @@
 """Decisions per second through durable_rules and through the pure evaluator, and memory.
 
-Runs the same 10,000 generated coverage requests (and 10,000 triage requests) through
+Runs the same 10,000 generated coverage requests (every benefit kind of every shipped
+product: death, disability, accident medical, hospital cash, critical illness; and
+10,000 triage requests) through
 both evaluators in one run and prints the rates and their ratio (the pure evaluator is
 the floor measured in the same run), then the peak RSS (``resource.getrusage``) before
 and after 100,000 further durable_rules evaluations: flat memory means every session
@@ -12,6 +14,7 @@ Usage: ``.venv/bin/python bench/bench_rules.py [--n 10000] [--soak 100000]``
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import random
 import resource
 import sys
@@ -53,8 +56,13 @@ def main() -> None:
     for req in cov[:500]:
         a, b = engine.evaluate_coverage(req), pure.evaluate_coverage(req)
         assert a.model_dump(exclude={"engine"}) == b.model_dump(exclude={"engine"}), req
-    paying = sum(1 for r in cov if pure.evaluate_coverage(r).lines)
+    decisions = [pure.evaluate_coverage(r) for r in cov]
+    paying = sum(1 for d in decisions if d.lines)
+    kinds = Counter(ln.kind for d in decisions for ln in d.lines)
+    refused = Counter(r.clause_id.split(".")[1] if r.clause_id.startswith("benefit.") else "policy" for d in decisions for r in d.refusals)
     print(f"{args.n} coverage requests ({paying} with a paying line), {args.n} triage requests")
+    print("  paying lines by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    print("  refusals by clause group: " + ", ".join(f"{k} {n}" for k, n in sorted(refused.items())))
 
     for label, items, d_fn, p_fn in (
         ("coverage", cov, engine.evaluate_coverage, pure.evaluate_coverage),

@@ -49,7 +49,9 @@ def actor_of(ctx: click.Context) -> Actor:
     if not actor_id or not role:
         raise UsageError("who are you? give --actor ID --role ROLE (or set CLAIMS_ACTOR and CLAIMS_ROLE)")
     try:
-        return Actor(id=actor_id, role=Role(role))
+        return Actor(id=actor_id, role=Role(role), county=s.county or None, village=s.village or None)
+    except ValidationError as e:
+        raise UsageError(f"--actor/--role: {fmt_validation(e)}") from None
     except ValueError:
         raise UsageError(
             f"--role: {role!r} is not a role; roles: {', '.join(r.value for r in Role)}"
@@ -69,3 +71,15 @@ async def client_for(settings: Settings) -> Any:
         return await connect(settings)
     except TemporalUnavailable as e:
         raise click.ClickException(str(e)) from None
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: CJK (wide and full-width) characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def ljust(text: str, width: int) -> str:
+    """``str.ljust`` by terminal columns, so Chinese county and township names line up."""
+    return text + " " * max(0, width - display_width(text))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -39,6 +40,7 @@ STEP_NAMES = (
     "record_investigation",
     "adjudicate",
     "decline",
+    "approve_payout",
     "pay",
     "reassign",
 )
@@ -46,7 +48,11 @@ STEP_NAMES = (
 
 
 async def report_claim(
-    client: Client, session: Session, report: ClaimReport, task_queue: str = TASK_QUEUE
+    client: Client,
+    session: Session,
+    report: ClaimReport,
+    task_queue: str = TASK_QUEUE,
+    payout_authority_limit: Decimal | None = None,
 ) -> IntakeResult:
     """Record a claim report and start (or find) its workflow.
 
@@ -54,10 +60,16 @@ async def report_claim(
     claim (``created`` false); its workflow is started if an earlier attempt recorded the
     report but could not reach Temporal.
 
+    Args:
+        payout_authority_limit: yuan; recorded on a new claim (default: ``ClaimInput``'s).
+
     Raises:
         claims.store.ReportError: the report does not fit the register (names the field).
     """
     result = intake_report(session, report, utcnow(), today_in_shanghai())
+    if payout_authority_limit is not None:
+        claim = result.claim.model_copy(update={"payout_authority_limit": payout_authority_limit})
+        result = IntakeResult(claim=claim, created=result.created)
     try:
         await client.start_workflow(
             ClaimWorkflow.run,
@@ -102,9 +114,18 @@ async def wait_until_open(client: Client, claim_number: str, timeout: float = 30
 
 
 async def perform_step(
-    client: Client, claim_number: str, step: str, inp: BaseModel, timeout: timedelta = timedelta(seconds=60)
+    client: Client,
+    claim_number: str,
+    step: str,
+    inp: BaseModel,
+    timeout: timedelta = timedelta(seconds=60),
+    update_id: str | None = None,
 ) -> ClaimState:
     """Perform one handler step (a workflow Update) and return the claim's new state.
+
+    Args:
+        update_id: makes a retried call idempotent: the claim performs an accepted update of
+            this id once and answers a repeat with the first outcome.
 
     Raises:
         StepError: the claim rejected the step (the message says why).
@@ -115,7 +136,7 @@ async def perform_step(
     handle = client.get_workflow_handle(workflow_id_for(claim_number))
     try:
         return await asyncio.wait_for(
-            handle.execute_update(step, inp, result_type=ClaimState), timeout.total_seconds()
+            handle.execute_update(step, inp, id=update_id, result_type=ClaimState), timeout.total_seconds()
         )
     except WorkflowUpdateFailedError as e:
         cause: Any = e.cause

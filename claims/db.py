@@ -195,6 +195,32 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+class ClaimArchive(Base):
+    """The decision record of a closed claim, kept beyond Temporal's history retention.
+
+    ``decision_bundle`` is JSON (``claims.archive.DecisionBundle``): claim facts, decision,
+    terms versions and hashes, calendar and SLA policy versions, payouts, timeline.
+    ``history_json`` is the full workflow history in the Temporal CLI/web UI JSON form
+    (``WorkflowHistory.to_json()``), written once the workflow has closed; ``history_sha256``
+    is the sha256 (hex) of its UTF-8 bytes. Written by ``archive_decision`` and the archiver
+    (``claims.archive``); never updated once the history is in.
+    """
+
+    __tablename__ = "claim_archives"
+
+    claim_number: Mapped[str] = mapped_column(String(48), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    decision_bundle: Mapped[str] = mapped_column(Text)
+    decision_archived_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    history_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    history_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    history_events: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    history_archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url``; SQLite files get WAL mode and a busy timeout so a
     worker and the command line can share one file."""

@@ -49,7 +49,11 @@ class DemoInvestigation(BaseModel):
 
 
 class DemoClaim(BaseModel):
-    """One case: the report, the handler, the documents, the facts and the transfer reference."""
+    """One case: the report, the handler, the documents, the facts and the transfer reference.
+
+    ``supervisor`` approves a payout above the handlers' authority limit (default
+    ``supervisor.demo``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -60,6 +64,7 @@ class DemoClaim(BaseModel):
     investigation: DemoInvestigation | None = None
     facts: LossFacts
     transfer_ref: str
+    supervisor: str = "supervisor.demo"
 
 
 class DemoFile(BaseModel):
@@ -140,6 +145,12 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
             client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts)
         )
     if state.stage == Stage.PAYOUT:
+        limit = intake.claim.payout_authority_limit
+        approved = any(t.event == "payout_approved" for t in state.timeline)
+        if state.decision is not None and state.decision.total > limit and not approved:
+            # Above the handlers' authority limit: the county's supervisor approves first.
+            supervisor = Actor(id=case.supervisor, role=Role.SUPERVISOR)
+            state = await perform_step(client, number, "approve_payout", StepInput(actor=supervisor))
         state = await perform_step(
             client, number, "pay", PayInput(actor=handler, transfer_ref=case.transfer_ref)
         )

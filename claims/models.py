@@ -56,10 +56,17 @@ class Role(StrEnum):
 
 
 class Actor(Frozen):
-    """The person (or the engine) behind a step: an opaque staff id and a role."""
+    """The person (or the engine) behind a step: an opaque staff id and a role.
+
+    ``county`` and ``village`` scope the actor, when set: a handler or supervisor of a
+    county acts only on that county's claims, a village secretary only on their village's.
+    Unset means unscoped (e.g. the provincial office, the engine).
+    """
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-@]+$")
     role: Role
+    county: str | None = Field(default=None, min_length=1, max_length=64)
+    village: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 # --------------------------------------------------------------------------- stages
@@ -149,6 +156,7 @@ class Outcome(StrEnum):
     DEATH = "death"
     DISABILITY = "disability"
     MEDICAL = "medical"
+    ILLNESS = "illness"  # a diagnosed disease (critical illness, hospital cash)
 
 
 class LossFacts(Frozen):
@@ -164,13 +172,42 @@ class LossFacts(Frozen):
     disability_grades: list[int] = Field(default_factory=list)
     circumstances: list[str] = Field(default_factory=list)
     medical_expenses: NonNegativeYuan = Decimal("0")
+    # Added for the accident medical, hospital cash and critical illness benefits (issue 3);
+    # all optional. ``medical_expenses`` is what the claimant bore after any basic medical
+    # insurance settlement (yuan); ``diagnosis_code`` is an ICD-10 code such as ``C50.9``;
+    # ``diagnosis_date`` defaults to the accident date and ``death_date`` to the accident
+    # date; ``hospital_days`` counts the in-patient days of this stay.
+    basic_insurance_paid: bool = False
+    diagnosis_code: str | None = Field(default=None, max_length=16)
+    diagnosis_date: date | None = None
+    hospital_days: int = Field(default=0, ge=0, le=3660)
+    death_date: date | None = None
 
 
 # --------------------------------------------------------------------------- rules I/O
 
 
+class PriorBenefit(Frozen):
+    """A benefit already paid (from the payout ledger) that limits what a new claim pays.
+
+    ``kind`` is a benefit kind of the terms (``accidental_disability``, ``accident_medical``,
+    ``hospital_cash``, ``critical_illness`` ...); ``amount`` is in yuan; ``accident_date`` is
+    the event of the earlier claim, ``paid_on`` the day it was paid.
+    """
+
+    policy_number: str
+    kind: str
+    amount: NonNegativeYuan
+    accident_date: date
+    paid_on: date
+
+
 class CoverageRequest(Frozen):
-    """Input of ``evaluate_coverage``: one event, every policy that may answer it."""
+    """Input of ``evaluate_coverage``: one event, every policy that may answer it.
+
+    ``prior_benefits`` lists earlier payments on these policies (default none): they are
+    deducted from a death benefit, count against yearly limits, and end critical illness cover.
+    """
 
     claim_number: str
     accident_date: date
@@ -178,6 +215,7 @@ class CoverageRequest(Frozen):
     insured: InsuredSnapshot
     facts: LossFacts
     policies: list[PolicySnapshot]
+    prior_benefits: list[PriorBenefit] = Field(default_factory=list)
 
 
 class BenefitLine(Frozen):
@@ -234,6 +272,7 @@ class TriageRequest(Frozen):
     nominated_green_channel: bool = False
     third_party_record: bool = True  # e.g. a traffic-police certificate exists
     policies: list[PolicySnapshot]
+    disputed: bool = False  # flagged by a handler as disputed / difficult (疑难): 15 working days
 
 
 class TriageResult(Frozen):
@@ -322,6 +361,8 @@ class ClaimInput(Frozen):
     nominate_green_channel: bool = False
     third_party_record: bool = True
     reporter: Actor
+    payout_authority_limit: NonNegativeYuan = Decimal("50000.00")
+    """A payout whose total is above this needs a supervisor's ``approve_payout`` before ``pay``."""
 
 
 class StepInput(Frozen):
@@ -385,14 +426,41 @@ class TimelineEntry(Frozen):
     rule_ids: list[str] = Field(default_factory=list)
 
 
-class SlaClock(Frozen):
-    """One programme-target clock in working days."""
+class ClockKind(StrEnum):
+    """Programme targets count working days; statutory limits count calendar days."""
 
-    name: str  # "registration" or "resolution"
+    PROGRAMME = "programme"
+    STATUTORY = "statutory"
+
+
+class SlaClock(Frozen):
+    """One SLA clock of a claim.
+
+    Programme clocks (``registration``, ``resolution``) count ``target_working_days`` on the
+    working-day calendar and may pause while waiting on the claimant (the paused working
+    days, capped by the SLA policy, extend the deadline). Statutory clocks (``art23_decision``
+    30 days, ``art23_payment`` 10 days, ``art24_refusal_notice`` 3 days,
+    ``art25_advance_payment`` 60 days; Insurance Law) count ``calendar_days`` the Civil Code
+    way and never pause. ``warned`` lists the percentages (50, 80) already warned.
+    """
+
+    name: str
     target_working_days: int
     deadline: Deadline
     stopped_at: datetime | None = None
     breached: bool = False
+    kind: ClockKind = ClockKind.PROGRAMME
+    calendar_days: int | None = None
+    warned: list[int] = Field(default_factory=list)
+    paused_since: datetime | None = None
+    pause_reason: str = ""
+    paused_working_days: int = 0
+    pause_cap_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        """Running: neither stopped nor breached."""
+        return self.stopped_at is None and not self.breached
 
 
 class PaymentRecord(Frozen):
@@ -430,6 +498,9 @@ class ClaimState(Frozen):
     clocks: list[SlaClock] = Field(default_factory=list)
     sla_state: SlaState = SlaState.ON_TRACK
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    sla_policy_version: str | None = None
+    calendar_version: str | None = None
+    advance_payment_requested: bool = False
 
 
 class ClaimProjection(Frozen):
@@ -470,10 +541,11 @@ class Ack(Frozen):
 
 
 class SlaTargetRequest(Frozen):
-    """Input of ``choose_sla_target``: the triage outcome of a claim."""
+    """Input of ``choose_sla_target``: the triage outcome of a claim and its county (region)."""
 
     green_channel: bool
     case_class: CaseClass
+    county: str | None = None
 
 
 class SlaTarget(Frozen):
@@ -483,6 +555,9 @@ class SlaTarget(Frozen):
     working_days: int
     registration_working_days: int
     reason: str
+    region: str = "default"
+    max_pause_working_days: int = 20
+    reassign_on_breach_to: str | None = None
 
 
 class EscalationInput(Frozen):
@@ -512,3 +587,61 @@ class ReassignInput(StepInput):
     """A supervisor gives the claim to another handler."""
 
     handler: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-@]+$")
+
+
+class ArchiveInput(Frozen):
+    """Input of ``archive_decision``: the decision record of a claim that reached a terminal stage.
+
+    Sent once by the claim workflow when the claim is ``closed`` or ``declined``; the
+    activity stores it as the claim's decision bundle (``claim_archives``), so an audit
+    still works after Temporal has deleted the history. ``closed_at`` is ``workflow.now()``
+    (aware UTC); ``state`` is the claim's final state (decision, payments, clocks with
+    their calendar versions, timeline); ``sla_target`` carries the SLA policy version;
+    ``facts`` the facts established at adjudication, when there was one.
+    """
+
+    workflow_id: str
+    run_id: str
+    closed_at: datetime
+    claim: ClaimInput
+    state: ClaimState
+    sla_target: SlaTarget | None = None
+    facts: LossFacts | None = None
+
+
+class StatutoryDeadlineRequest(Frozen):
+    """Input of ``compute_statutory_deadline``: a start instant and a limit in calendar days."""
+
+    start: datetime
+    calendar_days: int = Field(ge=1, le=3650)
+
+
+class WorkingDaysRequest(Frozen):
+    """Input of ``count_working_days``: working days elapsed from ``start`` to ``end``."""
+
+    start: datetime
+    end: datetime
+
+
+class WorkingDaysResult(Frozen):
+    """Working days (not calendar days) between two instants."""
+
+    working_days: int
+
+
+class CalendarChange(Frozen):
+    """Signal ``calendar_changed``: a holiday schedule was loaded; open clocks recompute."""
+
+    calendar_version: str
+    actor: Actor
+
+
+class NoticeInput(Frozen):
+    """Input of ``send_notice``: a notice to the claimant or the county's supervisors (outbox)."""
+
+    claim_number: str
+    kind: str  # sla_warning, sla_breach, decline_notice, advance_payment_due
+    county: str
+    recipient_role: str
+    message: str
+    dedupe_key: str

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,13 @@ class Settings(BaseSettings):
         temporal_tls_cert / temporal_tls_key: client certificate files for mTLS.
         embedded_port: gRPC port of the embedded dev server (web UI on ``ui_port``).
         actor / role: the configured identity of the person at the command line.
+        county / village: the scope of that identity (``CLAIMS_COUNTY``, ``CLAIMS_VILLAGE``):
+            steps on claims elsewhere are refused.
+        payout_authority_limit: yuan; a claim paying more needs a supervisor's approval
+            (``CLAIMS_PAYOUT_AUTHORITY_LIMIT``, recorded on each claim when it is reported).
+        payload_keys: ``kid:base64key[,kid:base64key...]`` (``CLAIMS_PAYLOAD_KEYS``): AES-GCM
+            keys that encrypt workflow payloads at rest; the first encrypts, any decrypts.
+            Unset: payloads are stored in clear (demo only; production must set it).
         log_format: ``json`` / ``console``; default JSON off a terminal.
     """
 
@@ -50,6 +58,10 @@ class Settings(BaseSettings):
     ui_port: int = 8233
     actor: str | None = None
     role: str | None = None
+    county: str | None = None
+    village: str | None = None
+    payout_authority_limit: Decimal = Decimal("50000.00")
+    payload_keys: SecretStr | None = None
     log_format: str | None = None
     log_level: str = "INFO"
 

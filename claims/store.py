@@ -11,12 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from claims.db import Claim, Household, InsuredPerson, Notification, Payout, Policy
 from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
+from claims.payments import PaymentInstruction, PaymentSink
 from claims.models import (
     Actor,
     ClaimInput,
@@ -241,6 +242,14 @@ def intake_report(session: Session, report: ClaimReport, now: datetime, today: d
             f"no insured person {mask_id_number(id_number)} on the policy register; "
             "check the number or load the household's register first",
         )
+    reporter, home = report.reporter, person.household
+    if (reporter.county is not None and reporter.county != home.county) or (
+        reporter.village is not None and reporter.village != home.village
+    ):
+        scope = reporter.village or reporter.county
+        raise ReportError(
+            "reporter", f"{reporter.id} reports for {scope} only; this insured person is registered elsewhere"
+        )
     existing = session.scalar(
         select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date)
     )
@@ -398,11 +407,17 @@ def update_projection(session: Session, proj: ClaimProjection, now: datetime) ->
 # --------------------------------------------------------------------------- payouts
 
 
-def record_payout(session: Session, req: PayoutRequest) -> list[PaymentRecord]:
+def record_payout(
+    session: Session, req: PayoutRequest, sink: PaymentSink | None = None
+) -> list[PaymentRecord]:
     """Write one ledger row per benefit line, numbered 1..n in the decision's order.
 
     Idempotent: the key is (claim number, payment number); a retried or duplicated call
     finds the rows already written and writes nothing more.
+
+    Args:
+        sink: called once per row written, inside the row's transaction before it commits
+            (see ``claims/payments.py``); a row already written is never sent again.
 
     Returns:
         The ledger rows of the claim, in payment-number order.
@@ -424,6 +439,25 @@ def record_payout(session: Session, req: PayoutRequest) -> list[PaymentRecord]:
                 paid_at=req.paid_at,
             )
         )
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()  # written concurrently by a duplicate attempt: keep theirs
+            continue
+        if sink is not None:
+            try:
+                sink(
+                    PaymentInstruction(
+                        claim_number=req.claim_number,
+                        payment_number=number,
+                        policy_number=line.policy_number,
+                        amount=line.amount,
+                        transfer_ref=req.transfer_ref,
+                    )
+                )
+            except BaseException:
+                session.rollback()
+                raise
         try:
             session.commit()
         except IntegrityError:
@@ -450,16 +484,27 @@ def payments_of(session: Session, claim_number: str) -> list[PaymentRecord]:
 
 
 def add_notification(
-    session: Session, claim_number: str, kind: str, county: str, message: str, dedupe_key: str, now: datetime
+    session: Session,
+    claim_number: str,
+    kind: str,
+    county: str,
+    message: str,
+    dedupe_key: str,
+    now: datetime,
+    recipient_role: str = "supervisor",
 ) -> bool:
-    """Queue a notice to the county's supervisors; returns False when already queued."""
+    """Queue a notice in the outbox (default to the county's supervisors).
+
+    Returns:
+        False when a notice with the same ``dedupe_key`` was already queued.
+    """
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):
         return False
     session.add(
         Notification(
             claim_number=claim_number,
             kind=kind,
-            recipient_role="supervisor",
+            recipient_role=recipient_role,
             county=county,
             message=message,
             dedupe_key=dedupe_key,
@@ -477,6 +522,19 @@ def add_notification(
 # --------------------------------------------------------------------------- queries
 
 
+OVERDUE_COLUMNS = (
+    Claim.claim_number,
+    Claim.county,
+    Claim.township,
+    Claim.assigned_handler,
+    Claim.stage,
+    Claim.sla_deadline,
+    Claim.sla_state,
+    Claim.green_channel,
+)
+"""The columns of the overdue list (a light row, not the whole ORM object)."""
+
+
 def overdue_claims(
     session: Session,
     now: datetime,
@@ -485,25 +543,25 @@ def overdue_claims(
     township: str | None = None,
     handler: str | None = None,
     green_channel: bool | None = None,
-) -> list[Claim]:
+) -> list[Any]:
     """Open claims that breached their SLA, or whose deadline falls before ``now + due_within``.
 
-    Sorted most late first (earliest deadline first).
+    Returns rows with the attributes of :data:`OVERDUE_COLUMNS`, sorted most late first
+    (earliest deadline first). Written as a UNION of an indexed range on ``sla_deadline`` and
+    an indexed match on ``sla_state`` so neither database scans every open claim.
     """
     horizon = now + (due_within or timedelta(0))
-    q = select(Claim).where(
-        Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value]),
-        (Claim.sla_state == "breached") | (Claim.sla_deadline <= horizon),
-    )
+    base = select(*OVERDUE_COLUMNS).where(Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value]))
     if county:
-        q = q.where(Claim.county == county)
+        base = base.where(Claim.county == county)
     if township:
-        q = q.where(Claim.township == township)
+        base = base.where(Claim.township == township)
     if handler:
-        q = q.where(Claim.assigned_handler == handler)
+        base = base.where(Claim.assigned_handler == handler)
     if green_channel is not None:
-        q = q.where(Claim.green_channel == green_channel)
-    return list(session.scalars(q.order_by(Claim.sla_deadline.asc())))
+        base = base.where(Claim.green_channel == green_channel)
+    q = union(base.where(Claim.sla_deadline <= horizon), base.where(Claim.sla_state == "breached"))
+    return list(session.execute(q.order_by(q.selected_columns.sla_deadline.asc())))
 
 
 def open_tasks(session: Session, handler: str | None = None) -> list[Claim]:

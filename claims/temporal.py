@@ -19,11 +19,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
 from claims import search
+from claims.codec import PayloadKeyError, data_converter
 from claims.settings import Settings
 
 
@@ -121,11 +124,30 @@ def start_embedded_server(
                 f"the embedded Temporal server exited with code {proc.returncode}; see {log_path}"
             )
         if _port_open(host, port):
+            _set_retention(f"{host}:{port}", settings.temporal_namespace, log)
             return EmbeddedServer(address=f"{host}:{port}", ui_url=ui_url, process=proc, log_path=log_path)
         time.sleep(0.1)
     proc.kill()
     raise TemporalUnavailable(
         f"the embedded Temporal server did not answer in {timeout:.0f} s; see {log_path}"
+    )
+
+
+EMBEDDED_RETENTION = "3650d"
+"""History retention of the embedded server's namespace: ten years, so the archiver
+(``claims.archive``, every 5 minutes) always copies a closed claim's history first.
+``start-dev`` creates namespaces with 24 h; this is set again at every start."""
+
+
+def _set_retention(address: str, namespace: str, log: Any) -> None:
+    subprocess.run(
+        [temporal_cli_path(), "operator", "namespace", "update", "--address", address]
+        + ["-n", namespace, "--retention", EMBEDDED_RETENTION],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        timeout=30,
+        check=False,
     )
 
 
@@ -145,7 +167,7 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
     try:
         return await asyncio.wait_for(
             Client.connect(
-                target, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter, tls=tls
+                target, namespace=settings.temporal_namespace, data_converter=converter_for(settings), tls=tls
             ),
             timeout=15,
         )
@@ -156,6 +178,21 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
             else "; start the embedded server and a worker with `claims up`, or set TEMPORAL_ADDRESS"
         )
         raise TemporalUnavailable(f"cannot reach Temporal at {target}: {e}{hint}") from e
+
+
+def converter_for(settings: Settings) -> DataConverter:
+    """The data converter of every client, worker and replayer: pydantic, and AES-GCM payload
+    encryption when ``CLAIMS_PAYLOAD_KEYS`` is set (``claims/codec.py``).
+
+    Raises:
+        TemporalUnavailable: the configured keys are malformed (the message never shows a key).
+    """
+    if settings.payload_keys is None or not settings.payload_keys.get_secret_value().strip():
+        return pydantic_data_converter
+    try:
+        return data_converter(settings.payload_keys.get_secret_value())
+    except PayloadKeyError as e:
+        raise TemporalUnavailable(str(e)) from None
 
 
 def embedded_mode(settings: Settings) -> bool:

@@ -61,6 +61,8 @@ __all__ = [
     "HolidayEntry",
     "WorkingCalendar",
     "get_calendar",
+    "calendar_dir",
+    "CalendarSource",
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -666,10 +668,56 @@ def get_calendar() -> WorkingCalendar:
     """
     calendar = WorkingCalendar()
     configured = os.environ.get(CALENDAR_DIR_ENV)
-    folder = Path(configured) if configured else DEFAULT_CALENDAR_DIR
+    folder = calendar_dir()
     if configured or folder.is_dir():
         calendar.load_dir(folder)
     return calendar
+
+
+def calendar_dir() -> Path:
+    """The folder of holiday schedule override files: ``$CLAIMS_CALENDAR_DIR`` or ``<repo>/data/calendar``."""
+    configured = os.environ.get(CALENDAR_DIR_ENV)
+    return Path(configured) if configured else DEFAULT_CALENDAR_DIR
+
+
+class CalendarSource:
+    """The calendar of a long-running worker: rebuilt when the override folder changes.
+
+    ``claims calendar load FILE`` copies a schedule into the folder; the next deadline
+    computation of any worker then uses it, without a restart.
+
+    Args:
+        folder: the override folder; default :func:`calendar_dir`.
+        base: a fixed calendar to use instead (tests); the folder is then ignored.
+    """
+
+    def __init__(self, folder: Path | None = None, base: WorkingCalendar | None = None) -> None:
+        self._folder = folder or calendar_dir()
+        self._base = base
+        self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
+        self._calendar: WorkingCalendar | None = base
+
+    def _scan(self) -> tuple[tuple[str, int, int], ...]:
+        if not self._folder.is_dir():
+            return ()
+        return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in self._folder.glob("*.json")))
+
+    def get(self) -> WorkingCalendar:
+        """The calendar with every override file of the folder loaded (rebuilt on change).
+
+        Raises:
+            CalendarError: a file in the folder is invalid (the previous calendar is kept
+                for the next call, so a bad file never falls back to calendar days).
+        """
+        if self._base is not None:
+            return self._base
+        fp = self._scan()
+        if self._calendar is None or fp != self._fingerprint:
+            calendar = WorkingCalendar()
+            if fp:
+                calendar.load_dir(self._folder)
+            self._calendar, self._fingerprint = calendar, fp
+        return self._calendar
 
 
 def _dump_published_year(year: int) -> str:  # pragma: no cover - maintainer helper

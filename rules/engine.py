@@ -31,6 +31,7 @@ from claims.models import (
     TriageResult,
 )
 from rules.facts import (
+    BenefitRefusal,
     Pay,
     PolicyVerdict,
     assemble,
@@ -44,6 +45,8 @@ from rules.terms import BenefitBase, BenefitRule, Catalogue, Cond, LoadedTerms, 
 from rules.triage import TriageRules, load_triage, triage_fact, triage_result
 
 _FIRED = "fired:"
+EVALUATED = "engine.evaluated"
+"""A rule every coverage fact matches (see ``_compile_coverage``); never shown in decisions."""
 _NEGATE = {"eq": "ne", "ne": "eq", "lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
 
 
@@ -149,7 +152,13 @@ class RulesEngine:
 
     def _compile_coverage(self, loaded: LoadedTerms) -> tuple[_CoverageSet, dict[str, Any]]:
         terms = loaded.terms
-        definition: dict[str, Any] = {}
+        # Every fact matches this rule, so durable_rules never takes its "no rule matched"
+        # path: deleting the session after MessageNotHandledException on a ruleset that has
+        # not yet handled a message crashes the process (segfault / double free, seen with
+        # durable_rules 2.0.28 on an elderly_accident fact with a medical outcome).
+        definition: dict[str, Any] = {
+            EVALUATED: {"all": [{"m": Cond("outcome", "ne", "").durable()}], "run": self._flag(EVALUATED)}
+        }
         prules = policy_rules(terms)
         for pr in prules:
             definition[pr.rule_id] = {
@@ -177,13 +186,15 @@ class RulesEngine:
         return cs, definition
 
     def _compile_triage(self, rules: TriageRules) -> dict[str, Any]:
-        definition: dict[str, Any] = {}
-        for r in rules.green_channel + rules.investigation:
+        definition: dict[str, Any] = {
+            EVALUATED: {"all": [{"m": Cond("outcome", "ne", "").durable()}], "run": self._flag(EVALUATED)}
+        }
+        for r in rules.green_channel + rules.class_rules:
             definition[r.id] = {"all": [{"m": _match(rules.conds(r))}], "run": self._flag(r.id)}
-        # "otherwise ordinary": no investigation rule holds, i.e. for every investigation
-        # rule at least one of its conditions fails.
+        # "otherwise ordinary": no case-class rule holds, i.e. for every class rule at
+        # least one of its conditions fails.
         clauses = []
-        for r in rules.investigation:
+        for r in rules.class_rules:
             neg = [Cond(c.field, _NEGATE[c.op], c.value).durable() for c in rules.conds(r)]  # type: ignore[arg-type]
             clauses.append(neg[0] if len(neg) == 1 else {"$or": neg})
         match: dict[str, Any]
@@ -233,10 +244,13 @@ class RulesEngine:
         (``eligibility.age``), the report came more than ``claim_limitation_years`` after
         the accident (``limitation.time_barred``, Insurance Law art. 26), or a
         circumstance is excluded (the exclusion's id and reason). Otherwise each benefit
-        answering the outcome gives a ``BenefitLine`` (death: the sum insured; disability:
-        sum insured × the JR/T 0083-2013 grade ratio, several injuries per that standard),
-        and facts that cannot be judged (no grade, a grade outside 1..10) go to
-        ``needs_handler``.
+        answering the outcome gives a ``BenefitLine`` (death: the sum insured less disability
+        already paid for the accident; disability: sum insured × the JR/T 0083-2013 grade
+        ratio, several injuries per that standard; accident medical; hospital cash;
+        critical illness: see :mod:`rules.terms`) or a ``Refusal`` under the benefit rule's
+        id (waiting period, deductible, limit used up, diagnosis not covered), and facts
+        that cannot be judged (no grade, a grade outside 1..10, an unknown diagnosis code)
+        go to ``needs_handler``.
 
         Args:
             req: The event, the insured and every policy that may answer it.
@@ -266,11 +280,14 @@ class RulesEngine:
             if br.rule_id not in fired:
                 continue
             if br.effect == "pay":
-                assert br.ratio is not None
-                v.pays.append(Pay(benefit, br.rule_id, int(fired[br.rule_id]), br.ratio, br.label))
+                assert br.formula is not None
+                v.pays.append(Pay(benefit, br.rule_id, int(fired[br.rule_id]), br.formula(flat, req)))
+            elif br.effect == "refuse":
+                assert br.message is not None
+                v.benefit_refusals.append(BenefitRefusal(br.rule_id, br.message(req, policy)))
             else:
                 assert br.message is not None
-                v.needs.append(br.message(req))
+                v.needs.append(br.message(req, policy))
         return v
 
     def triage(self, req: TriageRequest) -> TriageResult:
@@ -281,11 +298,16 @@ class RulesEngine:
         disability, or a nomination. Case class ``investigation`` when the report came
         more than ``late_report_days`` (default 30) calendar days after the accident, the
         policies' sums insured total more than ``large_amount_yuan`` (default 200,000
-        yuan), or there is no third-party record; otherwise ``ordinary``.
+        yuan), or there is no third-party record; else ``disputed`` when a handler flagged
+        it (``TriageRequest.disputed``); else ``clear`` when reported within
+        ``clear_report_days`` (7) with a third-party record and at most
+        ``clear_amount_yuan`` (20,000 yuan) insured; otherwise ``ordinary``
+        (``rules/triage.json``, config defaults).
 
         Returns:
             ``TriageResult`` with the fired rule ids (e.g. ``green.registered_poor``,
-            ``class.investigation.late_report``) and their reasons, in file order.
+            ``class.investigation.late_report``) and their reasons: green-channel rules,
+            then the chosen class's rules, in file order.
 
         Raises:
             RulesEngineError: durable_rules itself failed, or the class rules disagreed.

@@ -29,7 +29,14 @@ from rules.terms import (
     LoadedTerms,
     Terms,
     UnknownTermsVersion,
+    event_date,
+    formula,
+    percent,
+    to_fen,
+    to_yuan,
 )
+
+__all__ = ["formula", "percent", "to_fen", "to_yuan"]  # re-exported: callers import them from here
 
 MAX_FACT_PROPERTIES = 200
 """durable_rules breaks at about 250 properties per message; stay well below."""
@@ -55,30 +62,6 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def to_fen(yuan: Decimal) -> int:
-    """Yuan (exact to the fen) -> integer fen."""
-    fen = yuan * 100
-    if fen != fen.to_integral_value():
-        raise ValueError(f"{yuan} yuan is not exact to the fen")
-    return int(fen)
-
-
-def to_yuan(fen: int) -> Decimal:
-    """Integer fen -> ``Decimal`` yuan with two decimals."""
-    return Decimal(fen).scaleb(-2).quantize(Decimal("0.01"))
-
-
-def percent(ratio: Decimal) -> str:
-    """``Decimal("0.9")`` -> ``"90%"``, ``Decimal("0.125")`` -> ``"12.5%"``."""
-    q = (ratio * 100).quantize(Decimal("0.01")).normalize()
-    return f"{q:f}%"
-
-
-def formula(sum_insured: Decimal, ratio: Decimal, label: str) -> str:
-    """Formula text of a benefit line, e.g. ``"40000.00 × 100% (grade 1)"``."""
-    return f"{sum_insured:.2f} × {percent(ratio)} ({label})"
-
-
 # --------------------------------------------------------------------------- flat fact
 
 
@@ -92,7 +75,13 @@ def coverage_fact(req: CoverageRequest, policy: PolicySnapshot, terms: Terms) ->
     ``sum_fen`` (sum insured, fen), ``medical_fen``, ``grade_count``,
     ``grade_invalid_count`` (grades outside 1..10), ``grade_min`` (most severe valid grade,
     0 when none), ``grade_min_count`` (injuries of that grade), and ``c_<circumstance>``
-    (0/1) for each circumstance the terms' exclusions name.
+    (0/1) for each circumstance the terms' exclusions name, ``event_days_from_start``
+    (calendar days from the policy start to the diagnosis date, else the accident date;
+    waiting periods), and the fields each benefit kind adds
+    (:meth:`~rules.terms.BenefitBase.fact_fields`).
+
+    Raises:
+        ValueError: Two benefits give one field different values (a kind bug).
     """
     grades = req.facts.disability_grades
     valid = [g for g in grades if 1 <= g <= 10]
@@ -112,9 +101,14 @@ def coverage_fact(req: CoverageRequest, policy: PolicySnapshot, terms: Terms) ->
         "grade_invalid_count": len(grades) - len(valid),
         "grade_min": worst,
         "grade_min_count": valid.count(worst) if valid else 0,
+        "event_days_from_start": (event_date(req) - policy.start_date).days,
     }
     for e in terms.exclusions:
         fact[f"c_{e.circumstance}"] = int(e.circumstance in circs)
+    for b in terms.benefits:
+        for k, v in b.fact_fields(req, policy).items():
+            if fact.setdefault(k, v) != v:
+                raise ValueError(f"{terms.terms_version}: benefits disagree on fact field {k!r}")
     check_flat(fact)
     return fact
 
@@ -242,6 +236,11 @@ def request_problems(req: CoverageRequest) -> list[str]:
             f"birth_date {req.insured.birth_date} is after accident_date {req.accident_date}: "
             "check both dates"
         )
+    died = req.facts.death_date
+    if died is not None and died < req.accident_date:
+        out.append(f"death_date {died} is before accident_date {req.accident_date}: check both dates")
+    if req.facts.outcome.value != "death" and died is not None:
+        out.append(f"death_date {died} given for outcome {req.facts.outcome.value}: remove it or set outcome death")
     numbers = [p.policy_number for p in req.policies]
     dup = sorted({n for n in numbers if numbers.count(n) > 1})
     if dup:
@@ -293,26 +292,35 @@ def policy_problems(policy: PolicySnapshot, catalogue: Catalogue) -> tuple[Loade
 
 @dataclass(frozen=True)
 class Pay:
-    """One benefit rule that pays: the amount in fen as the evaluator computed it."""
+    """One benefit rule that pays: the amount in fen and the formula text, as the
+    evaluator computed them."""
 
     benefit: BenefitBase
     rule_id: str
     amount_fen: int
-    ratio: Decimal
-    label: str
+    formula: str
+
+
+@dataclass(frozen=True)
+class BenefitRefusal:
+    """One benefit rule that refuses (waiting period, deductible, limit used up ...)."""
+
+    rule_id: str
+    reason: str
 
 
 @dataclass
 class PolicyVerdict:
     """What the rules gave for one policy, before precedence is applied.
 
-    ``refusals`` are policy-rule ids in :func:`policy_rules` order; ``pays`` and ``needs``
-    are in benefit file order.
+    ``refusals`` are policy-rule ids in :func:`policy_rules` order; ``pays``,
+    ``benefit_refusals`` and ``needs`` are in benefit (then rule) file order.
     """
 
     refusals: list[str] = field(default_factory=list)
     pays: list[Pay] = field(default_factory=list)
     needs: list[str] = field(default_factory=list)
+    benefit_refusals: list[BenefitRefusal] = field(default_factory=list)
 
 
 def assemble(
@@ -324,9 +332,10 @@ def assemble(
     """Apply precedence and build the decision.
 
     Per policy: problems -> ``needs_handler``; else any refusal rule -> one ``Refusal``
-    per clause (the whole policy is refused); else each paying rule -> a ``BenefitLine``
-    and each unjudgeable fact -> ``needs_handler``; a policy with no answering benefit is
-    refused under ``benefit.not_covered``. ``total`` is the sum of the lines, in yuan.
+    per clause (the whole policy is refused); else each paying rule -> a ``BenefitLine``,
+    each refusing benefit rule -> a ``Refusal`` under the rule's id, and each unjudgeable
+    fact -> ``needs_handler``; a policy with no answering benefit is refused under
+    ``benefit.not_covered``. ``total`` is the sum of the lines, in yuan.
     """
     lines: list[BenefitLine] = []
     refusals: list[Refusal] = []
@@ -363,12 +372,14 @@ def assemble(
                     benefit_id=pay.benefit.id,
                     kind=pay.benefit.kind,
                     amount=to_yuan(pay.amount_fen),
-                    formula=formula(policy.sum_insured, pay.ratio, pay.label),
+                    formula=pay.formula,
                     rule_ids=[pay.rule_id],
                 )
             )
+        for br in verdict.benefit_refusals:
+            refusals.append(Refusal(policy_number=n, clause_id=br.rule_id, reason=br.reason))
         needs.extend(f"policy {n}: {m}" for m in verdict.needs)
-        if not verdict.pays and not verdict.needs:
+        if not verdict.pays and not verdict.needs and not verdict.benefit_refusals:
             o = req.facts.outcome.value
             refusals.append(
                 Refusal(

@@ -16,6 +16,7 @@ from claims.models import (
     TriageResult,
 )
 from rules.facts import (
+    BenefitRefusal,
     Pay,
     PolicyVerdict,
     add_years,
@@ -79,8 +80,9 @@ class PureEvaluator:
         for b in t.benefits:
             for a in b.assess(t, req, policy):
                 if a.effect == "pay":
-                    assert a.ratio is not None
-                    v.pays.append(Pay(b, a.rule_id, a.amount_fen, a.ratio, a.label))
+                    v.pays.append(Pay(b, a.rule_id, a.amount_fen, a.formula))
+                elif a.effect == "refuse":
+                    v.benefit_refusals.append(BenefitRefusal(a.rule_id, a.message))
                 else:
                     v.needs.append(a.message)
         return v
@@ -91,9 +93,9 @@ class PureEvaluator:
         fact = triage_fact(req)
         fired = {
             r.id
-            for r in rules.green_channel + rules.investigation
+            for r in rules.green_channel + rules.class_rules
             if all(c.holds(fact) for c in rules.conds(r))
         }
-        if not fired & {r.id for r in rules.investigation}:
+        if not fired & {r.id for r in rules.class_rules}:
             fired.add(rules.ordinary.id)
         return triage_result(rules, fired, fact)

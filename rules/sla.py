@@ -1,66 +1,143 @@
-"""SLA policy as data: which working-day target a claim gets (``rules/sla_policy.json``)."""
+"""SLA policy as data: which working-day targets a claim gets (``rules/sla_policy.json``).
+
+A policy file has a version (recorded with every claim), a table of regions (a prefecture
+and its counties), a province default and per-region overrides. Which case class applies
+comes from the triage rules (``rules/triage.json``).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from claims.models import CaseClass, SlaTarget, SlaTargetRequest
 
 POLICY_FILE = Path(__file__).resolve().parent / "sla_policy.json"
+POLICY_ENV = "CLAIMS_SLA_POLICY"
 
 
-class SlaPolicy(BaseModel):
-    """Programme targets in working days (seed: 3 / 5 / 15 / 30 and the green channel's 2).
+class SlaPolicyError(ValueError):
+    """An SLA policy file that cannot be used; the message names the file, the field and the fix."""
+
+
+class Targets(BaseModel):
+    """Programme targets of one region, in working days.
 
     Attributes:
-        version: recorded with each claim so auditors know which targets applied.
-        registration_working_days: 0 = registered the same working day (Changde).
-        targets: working days from registration to money paid, per case class.
-        green_channel_working_days: the green channel's target (default 2, seed's example).
+        registration_working_days: report to registration; 0 = the same working day (Changde).
+        targets: registration to money paid, per case class (seed: 3 / 5 / 15 / 30).
+        green_channel_working_days: the green channel's target (seed example: 2).
+        max_pause_working_days: cap on the time paused while waiting on the claimant.
+        reassign_on_breach_to: staff id a breached claim is reassigned to, or None.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: str
-    source: str = ""
-    registration_working_days: int = Field(ge=0)
+    registration_working_days: int = Field(ge=0, le=30)
     targets: dict[CaseClass, int]
-    green_channel_working_days: int = Field(ge=0)
+    green_channel_working_days: int = Field(ge=0, le=60)
+    max_pause_working_days: int = Field(default=20, ge=0, le=250)
+    reassign_on_breach_to: str | None = None
+
+    @model_validator(mode="after")
+    def _every_class(self) -> Targets:
+        missing = [c.value for c in CaseClass if c not in self.targets]
+        if missing:
+            raise ValueError(f"targets: no target for case class {', '.join(missing)}; add one per class")
+        bad = [f"{c.value}={d}" for c, d in self.targets.items() if not 0 <= d <= 250]
+        if bad:
+            raise ValueError(f"targets: {', '.join(bad)} outside 0..250 working days")
+        return self
+
+
+class SlaPolicy(BaseModel):
+    """A versioned SLA policy: province default plus per-region overrides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(min_length=1)
+    source: str = ""
+    regions: dict[str, list[str]] = Field(default_factory=dict)
+    default: Targets
+    overrides: dict[str, Targets] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_regions(self) -> SlaPolicy:
+        unknown = [r for r in self.overrides if r not in self.regions]
+        if unknown:
+            raise ValueError(
+                f"overrides: unknown region {', '.join(unknown)}; list it under 'regions' with its counties"
+            )
+        seen: dict[str, str] = {}
+        for region, counties in self.regions.items():
+            for county in counties:
+                if county in seen:
+                    raise ValueError(f"regions: county {county} is in both {seen[county]} and {region}")
+                seen[county] = region
+        return self
+
+    def region_of(self, county: str | None) -> str:
+        """The region (prefecture) of a county, or ``default``."""
+        for region, counties in self.regions.items():
+            if county in counties:
+                return region
+        return "default"
 
     def choose(self, req: SlaTargetRequest) -> SlaTarget:
-        """The resolution target for a triaged claim.
+        """The targets for a triaged claim in its region.
 
         A green-channel claim gets the green channel's target unless it needs an
-        investigation, which cannot be done in that time: it then keeps the investigation
-        target (and its priority).
-
-        Raises:
-            KeyError: the policy has no target for the case class.
+        investigation, which cannot be done in that time: it keeps the investigation target
+        (and its priority).
         """
-        if req.case_class not in self.targets:
-            raise KeyError(f"SLA policy {self.version} has no target for case class {req.case_class}")
+        region = self.region_of(req.county)
+        t = self.overrides.get(region, self.default) if region != "default" else self.default
         if req.green_channel and req.case_class != CaseClass.INVESTIGATION:
-            days = min(self.green_channel_working_days, self.targets[req.case_class])
+            days = min(t.green_channel_working_days, t.targets[req.case_class])
             reason = f"green channel: {days} working days"
         else:
-            days = self.targets[req.case_class]
+            days = t.targets[req.case_class]
             reason = f"case class {req.case_class.value}: {days} working days"
         return SlaTarget(
             policy_version=self.version,
             working_days=days,
-            registration_working_days=self.registration_working_days,
-            reason=reason,
+            registration_working_days=t.registration_working_days,
+            reason=f"{reason} ({region})",
+            region=region,
+            max_pause_working_days=t.max_pause_working_days,
+            reassign_on_breach_to=t.reassign_on_breach_to,
         )
 
 
-@lru_cache(maxsize=4)
-def load_sla_policy(path: Path = POLICY_FILE) -> SlaPolicy:
-    """Load and validate an SLA policy file (``ValueError`` naming the file on bad content)."""
+def parse_sla_policy(text: str, source: str) -> SlaPolicy:
+    """Validate an SLA policy file's text.
+
+    Raises:
+        SlaPolicyError: bad JSON or content; names ``source`` and the field.
+    """
     try:
-        return SlaPolicy.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, OSError) as e:
-        raise ValueError(f"{path}: invalid SLA policy: {e}") from e
+        return SlaPolicy.model_validate(json.loads(text))
+    except json.JSONDecodeError as e:
+        raise SlaPolicyError(f"{source}: not valid JSON at line {e.lineno}: {e.msg}") from None
+    except ValidationError as e:
+        parts = [f"{'.'.join(str(x) for x in err['loc']) or '(file)'}: {err['msg']}" for err in e.errors()]
+        raise SlaPolicyError(f"{source}: " + "; ".join(parts)) from None
+
+
+@lru_cache(maxsize=4)
+def load_sla_policy(path: Path | None = None) -> SlaPolicy:
+    """Load the SLA policy: ``path``, else ``CLAIMS_SLA_POLICY``, else ``rules/sla_policy.json``.
+
+    Raises:
+        SlaPolicyError: the file is missing or invalid.
+    """
+    path = path or Path(os.environ.get(POLICY_ENV) or POLICY_FILE)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SlaPolicyError(f"{path}: cannot read the SLA policy: {e.strerror}") from None
+    return parse_sla_policy(text, str(path))

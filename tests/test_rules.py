@@ -328,3 +328,24 @@ def test_a_sex_restricted_product_refuses_the_other_sex(tmp_path):
     woman = coverage(p, birth=date(1980, 1, 1), sex=Sex.FEMALE)
     assert [r.clause_id for r in both(own, twin, man).refusals] == ["eligibility.sex"]
     assert both(own, twin, woman).total == Decimal("32000.00")
+
+
+def test_a_fact_no_rule_answers_does_not_crash_a_fresh_engine():
+    """durable_rules 2.0.28 segfaults deleting a session after "no rule matched" on a ruleset
+    that never handled a message; every ruleset has a rule every fact matches. Run in a
+    child process, so a regression fails this test instead of killing the run."""
+    import subprocess
+    import sys
+
+    code = (
+        "from datetime import date\n"
+        "from claims.models import Outcome\n"
+        "from rules.engine import RulesEngine\n"
+        "from rules.samples import coverage, policy\n"
+        "e = RulesEngine()\n"
+        "r = coverage(policy('elderly_accident'), outcome=Outcome.MEDICAL, birth=date(1950, 1, 1))\n"
+        "print([x.clause_id for x in e.evaluate_coverage(r).refusals])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['benefit.not_covered']"

@@ -16,19 +16,20 @@ from claims.models import (
     LossFacts,
     Outcome,
     PolicySnapshot,
+    PriorBenefit,
     Sex,
     TriageRequest,
 )
 from rules.engine import RulesEngine
 from rules.pure import PureEvaluator
-from rules.samples import CIRCUMSTANCES, coverage, policy, triage_request
+from rules.samples import CIRCUMSTANCES, coverage, policy, prior, triage_request
 from rules.terms import load_catalogue
 
 ENGINE = RulesEngine.shared()
 PURE = PureEvaluator()
 CATALOGUE = load_catalogue()
 
-SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def same_coverage(req: CoverageRequest) -> None:
@@ -44,22 +45,28 @@ def same_triage(req: TriageRequest) -> None:
 
 days = st.dates(min_value=date(2017, 1, 1), max_value=date(2029, 12, 31))
 VALID = [
-    ("family_accident", "family_accident@2020", ["40000.00", "45000.00"]),
-    ("hardship_comprehensive", "hardship_comprehensive@2020", ["100000.00"]),
-    ("elderly_accident", "elderly_accident@2020", ["32000.00"]),
+    (t.terms.product_code, t.terms_version, [f"{x:.2f}" for x in t.terms.sum_insured_options])
+    for t in CATALOGUE
 ]
-TEMPLATES = VALID * 6 + [
+TEMPLATES = VALID * 4 + [
     ("family_accident", "family_accident@2020", ["50000.00"]),  # not a sum insured option
     ("family_accident", "family_accident@2031", ["40000.00"]),  # unknown version
     ("elderly_accident", "family_accident@2020", ["40000.00"]),  # product mismatch
+    ("men_health", "men_health@2020", ["10000.00"]),  # often issued outside 2020
 ]
+KINDS = ["accidental_disability", "accident_medical", "hospital_cash", "critical_illness", "accidental_death"]
+CODES = ["C50", "C50.9", "c56", "C54.1", "C53", "C57", "C52", "C22.0", "C61", "C62", "C60", "C34", "I21", "Z99",
+         "Q12.3", "X1", "12", "", " "]
 
 
 @st.composite
 def policies(draw: st.DrawFn, accident: date, number: str) -> PolicySnapshot:
     product, tv, options = draw(st.sampled_from(TEMPLATES))
-    start = accident - timedelta(days=draw(st.integers(0, 360) | st.integers(-40, 420)))
+    start = accident - timedelta(days=draw(st.integers(0, 360) | st.integers(-40, 420) | st.integers(25, 95)))
     length = draw(st.sampled_from([364, 365, 180]))
+    if draw(st.integers(0, 9)):
+        in_force = CATALOGUE.in_force(product, start - timedelta(days=5))
+        tv = in_force.terms_version if in_force is not None and tv in CATALOGUE else tv
     return PolicySnapshot(
         policy_number=number,
         product_code=product,
@@ -71,6 +78,23 @@ def policies(draw: st.DrawFn, accident: date, number: str) -> PolicySnapshot:
         if draw(st.integers(0, 9))
         else start - timedelta(days=400),
     )
+
+
+@st.composite
+def prior_benefits(draw: st.DrawFn, accident: date, numbers: list[str]) -> list[PriorBenefit]:
+    out = []
+    for _ in range(draw(st.integers(0, 3))):
+        acc = accident if draw(st.booleans()) else accident - timedelta(days=draw(st.integers(1, 300)))
+        out.append(
+            PriorBenefit(
+                policy_number=draw(st.sampled_from(numbers + ["OTHER"])),
+                kind=draw(st.sampled_from(KINDS)),
+                amount=Decimal(draw(st.integers(0, 60_000_00) | st.integers(0, 20_000))) / 100,
+                accident_date=acc,
+                paid_on=acc + timedelta(days=draw(st.integers(0, 400))),
+            )
+        )
+    return out
 
 
 @st.composite
@@ -93,7 +117,11 @@ def coverage_requests(draw: st.DrawFn) -> CoverageRequest:
             person_ref="R",
             sex=draw(st.sampled_from(list(Sex))),
             birth_date=accident
-            - timedelta(days=draw(st.integers(365 * 60, 365 * 64 + 20) | st.integers(-10, 365 * 90))),
+            - timedelta(
+                days=draw(
+                    st.integers(365 * 60, 365 * 64 + 20) | st.integers(-10, 365 * 90) | st.integers(365 * 17, 365 * 59)
+                )
+            ),
         ),
         facts=LossFacts(
             outcome=outcome,
@@ -102,9 +130,17 @@ def coverage_requests(draw: st.DrawFn) -> CoverageRequest:
             circumstances=draw(
                 st.just([]) | st.lists(st.sampled_from(CIRCUMSTANCES + ["Unknown-Code"]), max_size=3)
             ),
-            medical_expenses=Decimal(draw(st.integers(0, 10_000_00))) / 100,
+            medical_expenses=Decimal(draw(st.integers(0, 10_000_00) | st.integers(9_900, 10_100))) / 100,
+            basic_insurance_paid=draw(st.booleans()),
+            diagnosis_code=draw(st.none() | st.sampled_from(CODES)),
+            diagnosis_date=draw(st.none() | st.dates(accident - timedelta(days=120), accident)),
+            hospital_days=draw(st.integers(0, 5) | st.integers(0, 400)),
+            death_date=draw(st.none() | st.dates(accident, accident + timedelta(days=400)))
+            if outcome is Outcome.DEATH
+            else None,
         ),
         policies=pols,
+        prior_benefits=draw(prior_benefits(accident, [p.policy_number for p in pols])),
     )
 
 
@@ -126,6 +162,7 @@ def triage_requests(draw: st.DrawFn) -> TriageRequest:
         nominated_green_channel=draw(st.booleans()),
         third_party_record=draw(st.booleans()),
         policies=pols,
+        disputed=draw(st.booleans()),
     )
 
 
@@ -144,93 +181,144 @@ def test_generated_triage_requests_get_identical_results(req: TriageRequest) -> 
 # --------------------------------------------------------------------------- every clause
 
 
+def paying_facts(b: object) -> dict:
+    """Facts that make benefit ``b`` pay (when nothing else stands in the way)."""
+    kind = b.kind  # type: ignore[attr-defined]
+    if kind == "accidental_death":
+        return {"outcome": Outcome.DEATH}
+    if kind == "accidental_disability":
+        return {"outcome": Outcome.DISABILITY, "grades": [5]}
+    if kind == "accident_medical":
+        return {"outcome": Outcome.MEDICAL, "medical": "1000.00"}
+    if kind == "hospital_cash":
+        return {"outcome": Outcome.MEDICAL, "hospital_days": 5}
+    assert kind == "critical_illness"
+    return {"outcome": Outcome.ILLNESS, "diagnosis": b.diagnoses[0].code}  # type: ignore[attr-defined]
+
+
 def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
-    """(name, request, expected clause id or benefit rule id) for every clause of every file."""
+    """(name, request, expected clause id or benefit rule id) for every clause of every file.
+
+    Each product's policies start 30 days after its version takes effect; the event is 150
+    days after the start (past every waiting period) and reported 10 days later.
+    """
     cases: list[tuple[str, CoverageRequest, str | None]] = []
     for loaded in CATALOGUE:
         t = loaded.terms
         tv = t.terms_version
         e = t.eligibility
-        acc = date(2021, 6, 26)
+        start = t.effective_from + timedelta(days=30)
+        acc = start + timedelta(days=150)
+        sex = e.sex or Sex.MALE
         mid_age = (e.min_age + e.max_age) // 2
         birth_ok = date(acc.year - mid_age - 1, 12, 31)
+        answered = {o for b in t.benefits for o in b.answers}
         for option in t.sum_insured_options:
-            p = policy(t.product_code, f"{option:.2f}")
-            ok = {"accident": acc, "birth": birth_ok}
+            s_opt = f"{option:.2f}"
+            p = policy(t.product_code, s_opt, start=start, terms_version=tv)
+            pay = paying_facts(t.benefits[0])
+            ok = {"accident": acc, "birth": birth_ok, "sex": sex, **pay}
+
+            def req(pol: PolicySnapshot = p, **kw: object) -> CoverageRequest:
+                return coverage(pol, **{**ok, **kw})  # type: ignore[arg-type]
+
             for x in t.exclusions:
-                cases.append((f"{tv}:{x.id}", coverage(p, circumstances=[x.circumstance], **ok), x.id))
+                cases.append((f"{tv}:{x.id}", req(circumstances=[x.circumstance]), x.id))
             cases += [
                 (
                     f"{tv}:before_start",
-                    coverage(policy(t.product_code, f"{option:.2f}", start=date(2021, 7, 1)), **ok),
+                    req(policy(t.product_code, s_opt, start=acc + timedelta(days=1), terms_version=tv,
+                               issued_on=start)),
                     "policy.period",
                 ),
                 (
                     f"{tv}:after_end",
-                    coverage(policy(t.product_code, f"{option:.2f}", start=date(2020, 6, 26)), **ok),
+                    req(accident=start + timedelta(days=400), reported=start + timedelta(days=410)),
                     "policy.period",
                 ),
-                (
-                    f"{tv}:min_age-1",
-                    coverage(p, accident=acc, birth=date(acc.year - e.min_age, 6, 27)),
-                    "eligibility.age",
-                )
-                if e.min_age > 0
-                else (f"{tv}:min_age", coverage(p, accident=acc, birth=acc), None),
-                (
-                    f"{tv}:max_age",
-                    coverage(p, accident=acc, birth=date(acc.year - e.max_age - 1, 6, 27)),
-                    None,
-                ),
-                (
-                    f"{tv}:max_age+1",
-                    coverage(p, accident=acc, birth=date(acc.year - e.max_age - 1, 6, 26)),
-                    "eligibility.age",
-                ),
-                (
-                    f"{tv}:limitation",
-                    coverage(p, reported=acc.replace(year=acc.year + 2) + timedelta(days=1), **ok),
-                    "limitation.time_barred",
-                ),
-                (
-                    f"{tv}:medical",
-                    coverage(p, outcome=Outcome.MEDICAL, **ok),
-                    "benefit.not_covered",
-                ),
+                (f"{tv}:max_age", req(birth=date(acc.year - e.max_age - 1, acc.month, acc.day) + timedelta(days=1)), None),
+                (f"{tv}:max_age+1", req(birth=date(acc.year - e.max_age - 1, acc.month, acc.day)), "eligibility.age"),
+                (f"{tv}:limitation", req(reported=acc.replace(year=acc.year + 2) + timedelta(days=1)),
+                 "limitation.time_barred"),
             ]
+            if e.min_age > 0:
+                cases.append((f"{tv}:min_age-1", req(birth=date(acc.year - e.min_age, acc.month, acc.day) + timedelta(days=1)),
+                              "eligibility.age"))
+            if e.sex is not None:
+                other = Sex.MALE if e.sex is Sex.FEMALE else Sex.FEMALE
+                cases.append((f"{tv}:sex", req(sex=other), "eligibility.sex"))
+            for o in Outcome:
+                if o not in answered:
+                    cases.append((f"{tv}:{o.value}", req(outcome=o, grades=[5], diagnosis=None), "benefit.not_covered"))
             for b in t.benefits:
+                k = {**ok, **paying_facts(b)}
+
+                def r(**kw: object) -> CoverageRequest:
+                    return coverage(p, **{**k, **kw})  # type: ignore[arg-type]
+
                 if b.kind == "accidental_death":
-                    cases.append((f"{tv}:{b.id}", coverage(p, **ok), f"{b.id}.pays"))
+                    cases += [
+                        (f"{tv}:{b.id}", r(), f"{b.id}.pays"),
+                        (f"{tv}:{b.id}:day180", r(died=acc + timedelta(days=180)), f"{b.id}.pays"),
+                        (f"{tv}:{b.id}:day181", r(died=acc + timedelta(days=181)), "handler"),
+                        (f"{tv}:{b.id}:less", r(prior=[prior("accidental_disability", "1000.00", "P1", acc)]),
+                         f"{b.id}.less_disability"),
+                        (f"{tv}:{b.id}:other_accident",
+                         r(prior=[prior("accidental_disability", "1000.00", "P1", acc - timedelta(days=3))]),
+                         f"{b.id}.pays"),
+                        (f"{tv}:{b.id}:in_full", r(prior=[prior("accidental_disability", s_opt, "P1", acc)]),
+                         f"{b.id}.disability_paid_in_full"),
+                    ]
                 if b.kind == "accidental_disability":
                     for g in range(1, 11):
-                        cases.append(
-                            (
-                                f"{tv}:{b.id}:{g}",
-                                coverage(
-                                    p,
-                                    outcome=Outcome.DISABILITY,
-                                    grades=[g, 10][: 1 + (g < 10)],
-                                    **ok,
-                                ),
-                                f"{b.id}.grade_{g}",
-                            )
-                        )
+                        cases.append((f"{tv}:{b.id}:{g}", r(grades=[g, 10][: 1 + (g < 10)]), f"{b.id}.grade_{g}"))
                         if g > 1:
-                            cases.append(
-                                (
-                                    f"{tv}:{b.id}:{g}x2",
-                                    coverage(p, outcome=Outcome.DISABILITY, grades=[g, g], **ok),
-                                    f"{b.id}.grade_{g}.raised",
-                                )
-                            )
+                            cases.append((f"{tv}:{b.id}:{g}x2", r(grades=[g, g]), f"{b.id}.grade_{g}.raised"))
                     for bad in ([], [0], [11], [3, 12]):
-                        cases.append(
-                            (
-                                f"{tv}:{b.id}:{bad}",
-                                coverage(p, outcome=Outcome.DISABILITY, grades=bad, **ok),
-                                "handler",
-                            )
-                        )
+                        cases.append((f"{tv}:{b.id}:{bad}", r(grades=bad), "handler"))
+                if b.kind == "accident_medical":
+                    ded = f"{b.deductible:.2f}"
+                    lim = f"{b.annual_limit:.2f}"
+                    cases += [
+                        (f"{tv}:{b.id}:basic", r(basic_paid=True), f"{b.id}.basic_paid"),
+                        (f"{tv}:{b.id}:no_basic", r(basic_paid=False), f"{b.id}.basic_unpaid"),
+                        (f"{tv}:{b.id}:at_deductible", r(medical=ded), f"{b.id}.below_deductible"),
+                        (f"{tv}:{b.id}:zero", r(medical="0"), f"{b.id}.below_deductible"),
+                        (f"{tv}:{b.id}:capped", r(medical="99999.00", prior=[prior("accident_medical", "10.00", "P1", acc)]),
+                         f"{b.id}.basic_unpaid"),
+                        (f"{tv}:{b.id}:used_up", r(prior=[prior("accident_medical", lim, "P1", acc - timedelta(days=9))]),
+                         f"{b.id}.limit_reached"),
+                    ]
+                if b.kind == "hospital_cash":
+                    cap = f"{b.year_cap:.2f}"
+                    cases += [
+                        (f"{tv}:{b.id}:pays", r(), f"{b.id}.pays"),
+                        (f"{tv}:{b.id}:long", r(hospital_days=b.max_days_per_stay + 1), f"{b.id}.pays"),
+                        (f"{tv}:{b.id}:illness", r(outcome=Outcome.ILLNESS, diagnosis="I21"), None),
+                        (f"{tv}:{b.id}:no_stay", r(hospital_days=0), f"{b.id}.no_stay"),
+                        (f"{tv}:{b.id}:used_up", r(prior=[prior("hospital_cash", cap, "P1", acc)]), f"{b.id}.year_limit_reached"),
+                    ]
+                    if b.waiting_days:
+                        w = start + timedelta(days=b.waiting_days)
+                        cases += [
+                            (f"{tv}:{b.id}:last_waiting_day", r(accident=w - timedelta(days=1)), f"{b.id}.waiting_period"),
+                            (f"{tv}:{b.id}:first_day_after", r(accident=w), f"{b.id}.pays"),
+                        ]
+                if b.kind == "critical_illness":
+                    for d in b.diagnoses:
+                        cases.append((f"{tv}:{b.id}:{d.code}", r(diagnosis=f"{d.code}.9"), f"{b.id}.{d.code.lower()}"))
+                    w = start + timedelta(days=b.waiting_days)
+                    unlisted = next(c for c in ("C22", "C34", "C50") if c not in {d.code for d in b.diagnoses})
+                    cases += [
+                        (f"{tv}:{b.id}:waiting", r(diagnosed=w - timedelta(days=1)), f"{b.id}.waiting_period"),
+                        (f"{tv}:{b.id}:after_waiting", r(diagnosed=w), f"{b.id}.{b.diagnoses[0].code.lower()}"),
+                        (f"{tv}:{b.id}:unlisted", r(diagnosis=unlisted), f"{b.id}.not_listed"),
+                        (f"{tv}:{b.id}:paid_before", r(prior=[prior("critical_illness", s_opt, "P1", acc - timedelta(days=5))]),
+                         f"{b.id}.cover_ended"),
+                        (f"{tv}:{b.id}:unknown", r(diagnosis="Q99"), "handler"),
+                        (f"{tv}:{b.id}:malformed", r(diagnosis="breast"), "handler"),
+                        (f"{tv}:{b.id}:none", r(diagnosis=None), "handler"),
+                    ]
     return cases
 
 

@@ -25,12 +25,17 @@ def write(tmp_path: Path, data: dict, name: str | None = None) -> Path:
     return p
 
 
-def test_shipped_catalogue_has_the_three_products_with_seed_figures():
+def test_shipped_catalogue_has_every_product_with_seed_figures():
     cat = load_catalogue()
     assert sorted(cat.entries) == [
         "elderly_accident@2020",
         "family_accident@2020",
         "hardship_comprehensive@2020",
+        "left_behind_children@2020",
+        "men_health@2020",
+        "men_health@2021",
+        "nursing_care@2020",
+        "women_health@2022",
     ]
     fa = cat.get("family_accident@2020")
     assert fa.terms.sum_insured_options == [Decimal("40000.00"), Decimal("45000.00")]
@@ -120,3 +125,57 @@ def test_triage_data_loads_and_ruleset_names_are_safe():
     t = load_triage()
     assert t.config.late_report_days == 30 and t.config.large_amount_yuan == Decimal(200000)
     assert ruleset_name("coverage", "family accident@2020") == "coverage@family_accident@2020"
+
+
+def test_unknown_exclusion_id_names_the_file_the_clause_and_the_fix(tmp_path):
+    d = shipped("women_health@2022")
+    d["exclusions"].append("excl.sunburn")
+    with pytest.raises(TermsError) as e:
+        load_terms_file(write(tmp_path, d))
+    msg = str(e.value)
+    assert "women_health@2022.json" in msg and "excl.sunburn" in msg and "fix:" in msg
+
+
+def test_exclusions_named_by_id_are_resolved_and_hashed(tmp_path):
+    loaded = load_catalogue().get("women_health@2022")
+    assert [x.id for x in loaded.terms.exclusions][:2] == ["excl.intentional_harm", "excl.crime"]
+    assert loaded.sha256 != hashlib.sha256(loaded.path.read_bytes()).hexdigest()
+
+
+def test_missing_benefit_field_names_the_clause(tmp_path):
+    d = shipped()
+    del d["benefits"][2]["deductible"]
+    with pytest.raises(TermsError) as e:
+        load_terms_file(write(tmp_path, d))
+    msg = str(e.value)
+    assert "benefits[2]" in msg and "benefit.accident_medical" in msg and "deductible" in msg
+    assert "fix: add the field" in msg
+
+
+def test_unknown_diagnosis_code_in_a_terms_file_is_rejected(tmp_path):
+    d = shipped("men_health@2021")
+    d["benefits"][0]["diagnoses"][0]["code"] = "C99"
+    with pytest.raises(TermsError, match=r"benefits\[0\].*benefit.critical_illness.*C99.*fix:"):
+        load_terms_file(write(tmp_path, d))
+
+
+def test_hospital_stay_cap_above_the_yearly_cap_is_rejected(tmp_path):
+    d = shipped("hardship_comprehensive@2020")
+    d["benefits"][1]["max_days_per_stay"] = 200
+    with pytest.raises(TermsError, match=r"benefit.hospital_cash.*max_days_per_stay 200.*fix:"):
+        load_terms_file(write(tmp_path, d))
+
+
+def test_mens_health_versions_do_not_overlap_and_only_2021_covers_liver_cancer():
+    cat = load_catalogue()
+    assert cat.in_force("men_health", date(2020, 12, 31)).terms_version == "men_health@2020"
+    assert cat.in_force("men_health", date(2021, 1, 1)).terms_version == "men_health@2021"
+    codes = {
+        v: [d.code for d in cat.get(v).terms.benefits[0].diagnoses] for v in ("men_health@2020", "men_health@2021")
+    }
+    assert "C22" not in codes["men_health@2020"] and "C22" in codes["men_health@2021"]
+
+
+def test_every_shipped_file_marks_its_config_defaults():
+    for loaded in load_catalogue():
+        assert loaded.terms.defaults and loaded.terms.config_defaults and loaded.terms.defaults_note

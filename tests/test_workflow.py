@@ -196,6 +196,7 @@ async def test_steps_that_do_not_fit_are_rejected_with_the_reason_and_leave_no_t
         "registered",
         "sla_started",
         "documents_requested",
+        "sla_paused",
     ]
     assert state.stage == Stage.DOCUMENTS
 
@@ -269,8 +270,13 @@ async def test_unregistered_claim_breaches_its_same_day_target_and_escalates(sql
             assert "sla_breached" in [t.event for t in state.timeline]
             await asyncio.sleep(0.3)
             with sqlite_sessions() as s:
-                note = s.scalars(select(Notification).where(Notification.claim_number == number)).one()
-                assert note.kind == "sla_breach" and note.county == "长沙市雨花区"
+                notes = s.scalars(
+                    select(Notification).where(Notification.claim_number == number).order_by(Notification.id)
+                ).all()
+                # 50 % warns the handler, 80 % the supervisor, the breach escalates to the supervisor.
+                assert [(n.kind, n.recipient_role) for n in notes] == [
+                    ("sla_warning", "handler"), ("sla_warning", "supervisor"), ("sla_breach", "supervisor")]
+                assert {n.county for n in notes} == {"长沙市雨花区"}
                 row = s.get(Claim, number)
                 assert row is not None and row.sla_state == "breached"
     finally:

@@ -16,25 +16,27 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.deadlines import CalendarActivities
+    from activities.archive import ArchiveActivities
     from activities.rules import RulesActivities
     from activities.store import StoreActivities
     from claims import search
     from claims.models import (
         Actor,
         AdjudicateInput,
+        ArchiveInput,
+        CalendarChange,
         CaseClass,
         ClaimInput,
         ClaimProjection,
         ClaimState,
         CoverageDecision,
         CoverageRequest,
-        Deadline,
-        DeadlineRequest,
         DeclineInput,
         EscalationInput,
         InvestigationRequestInput,
         InvestigationResultInput,
+        LossFacts,
+        NoticeInput,
         PayInput,
         PaymentRecord,
         PayoutRequest,
@@ -43,8 +45,6 @@ with workflow.unsafe.imports_passed_through():
         RegisterInput,
         RequestDocumentsInput,
         Role,
-        SlaClock,
-        SlaState,
         SlaTarget,
         SlaTargetRequest,
         Stage,
@@ -54,7 +54,17 @@ with workflow.unsafe.imports_passed_through():
         TriageResult,
     )
 
-SYSTEM = Actor(id="engine", role=Role.SYSTEM)
+from workflows.sla import (
+    ART23_DECISION,
+    ART23_PAYMENT,
+    ART24_REFUSAL_NOTICE,
+    ART25_ADVANCE_PAYMENT,
+    REGISTRATION,
+    RESOLUTION,
+    SYSTEM,
+    ClockEvent,
+    SlaClocks,
+)
 
 # Named retry policies: pure computations fail fast on bad input; the store retries through
 # transient database trouble for as long as it takes.
@@ -67,9 +77,6 @@ SHORT = timedelta(seconds=30)
 
 HANDLER_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
 """Roles that may perform handler steps (register, request documents, adjudicate, pay)."""
-
-REGISTRATION = "registration"
-RESOLUTION = "resolution"
 
 
 def reject(message: str) -> ApplicationError:
@@ -93,6 +100,7 @@ STEPS: dict[str, tuple[frozenset[Stage], frozenset[Role], bool]] = {
     "record_investigation": (frozenset({Stage.INVESTIGATION}), HANDLER_ROLES | {Role.INVESTIGATOR}, False),
     "adjudicate": (frozenset({Stage.ADJUDICATION}), HANDLER_ROLES, True),
     "decline": (frozenset({Stage.ADJUDICATION, Stage.INVESTIGATION}), HANDLER_ROLES, True),
+    "approve_payout": (frozenset({Stage.PAYOUT}), frozenset({Role.SUPERVISOR}), False),
     "pay": (frozenset({Stage.PAYOUT}), HANDLER_ROLES, True),
     "reassign": (_OPEN, frozenset({Role.SUPERVISOR}), False),
 }
@@ -105,10 +113,12 @@ class ClaimWorkflow:
 
     Human steps are Updates whose validators reject a step that does not fit the stage or
     the actor's role (or, for a handler, the assignment); an accepted step returns the new
-    ``ClaimState``. Two SLA clocks run on working days: registration (same working day) and
-    resolution (registration to money paid; 5 ordinary, 30 with investigation, 2 green
-    channel, from ``rules/sla_policy.json``). A passed deadline marks the claim breached and
-    escalates to the county's supervisors.
+    ``ClaimState``. SLA clocks (``workflows/sla.py``) run beside the story: programme targets
+    in working days (registration the same working day; resolution 2 / 3 / 5 / 15 / 30 by the
+    SLA policy, paused while waiting on the claimant) and the Insurance Law's calendar-day
+    limits (arts. 23–25). A warning at 50 % and 80 %, a breach at 100 % that escalates to
+    the county's supervisors; a new holiday schedule (signal ``calendar_changed``) recomputes
+    open deadlines.
     """
 
     @workflow.init
@@ -125,9 +135,11 @@ class ClaimWorkflow:
         self._decision: CoverageDecision | None = None
         self._decline_reasons: list[str] = []
         self._payments: list[PaymentRecord] = []
-        self._clocks: dict[str, SlaClock] = {}
-        self._clock_changes = 0
         self._timeline: list[TimelineEntry] = []
+        self._sla = SlaClocks(self._log)
+        self._calendar_change: CalendarChange | None = None
+        self._advance_payment_requested = False
+        self._facts: LossFacts | None = None
         self._busy = False
         self._opened = False
         self._registered_at: datetime | None = None
@@ -146,14 +158,33 @@ class ClaimWorkflow:
             f"policies {', '.join(p.policy_number for p in inp.policies)}",
         )
         await self._triage_claim()
-        await self._start_clock(
+        await self._sla.start_programme(
             REGISTRATION, inp.reported_at, self._target_or_fail().registration_working_days
         )
         self._opened = True
         await self._publish()
         await self._keep_clocks_until_closed()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._archive_decision()
         return self._state()
+
+    async def _archive_decision(self) -> None:
+        """Keep the decision record beyond history retention (table ``claim_archives``)."""
+        if workflow.patched("archive-decision"):
+            await workflow.execute_activity_method(
+                ArchiveActivities.archive_decision,
+                ArchiveInput(
+                    workflow_id=workflow.info().workflow_id,
+                    run_id=workflow.info().run_id,
+                    closed_at=workflow.now(),
+                    claim=self._inp,
+                    state=self._state(),
+                    sla_target=self._target,
+                    facts=self._facts,
+                ),
+                start_to_close_timeout=SHORT,
+                retry_policy=STORE_RETRY,
+            )
 
     async def _triage_claim(self) -> None:
         inp = self._inp
@@ -188,10 +219,13 @@ class ClaimWorkflow:
         assert self._triage is not None and self._case_class is not None
         self._target = await workflow.execute_activity_method(
             RulesActivities.choose_sla_target,
-            SlaTargetRequest(green_channel=self._triage.green_channel, case_class=self._case_class),
+            SlaTargetRequest(
+                green_channel=self._triage.green_channel, case_class=self._case_class, county=self._inp.county
+            ),
             start_to_close_timeout=SHORT,
             retry_policy=COMPUTE_RETRY,
         )
+        self._sla.policy_version = self._target.policy_version
 
     def _target_or_fail(self) -> SlaTarget:
         if self._target is None:
@@ -199,87 +233,85 @@ class ClaimWorkflow:
         return self._target
 
     async def _keep_clocks_until_closed(self) -> None:
-        """Wait for the earliest open deadline; if the claim has not moved past it, breach."""
+        """Wait for the next clock event (warning, breach, art. 25 duty, pause cap) or a change;
+        apply the event if the claim has not moved on meanwhile."""
         while not self._stage.terminal:
-            seen = self._clock_changes
+            seen = self._sla.changes
 
             def changed(seen: int = seen) -> bool:
-                return self._stage.terminal or self._clock_changes != seen
+                return self._stage.terminal or self._sla.changes != seen or self._calendar_change is not None
 
-            clock = self._next_due_clock()
-            if clock is None:
-                await workflow.wait_condition(changed)
-                continue
-            remaining = clock.deadline.due_at - workflow.now()
-            if remaining > timedelta(0):
-                try:
-                    await workflow.wait_condition(changed, timeout=remaining)
-                    continue
-                except TimeoutError:
-                    pass
-            if not self._stage.terminal and self._clocks[clock.name] == clock:
-                await self._breach(clock)
+            event = self._sla.next_event()
+            try:
+                if event is None:
+                    await workflow.wait_condition(changed)
+                elif event.at > workflow.now():
+                    await workflow.wait_condition(changed, timeout=event.at - workflow.now())
+            except TimeoutError:
+                pass
+            if self._calendar_change is not None:
+                change, self._calendar_change = self._calendar_change, None
+                await self._sla.recompute(change.calendar_version, change.actor)
+                await self._publish()
+            elif event is not None and not self._stage.terminal and self._sla.changes == seen \
+                    and event.at <= workflow.now():
+                await self._on_clock_event(event)
 
-    def _next_due_clock(self) -> SlaClock | None:
-        open_clocks = [c for c in self._clocks.values() if c.stopped_at is None and not c.breached]
-        return min(open_clocks, key=lambda c: c.deadline.due_at, default=None)
+    async def _on_clock_event(self, event: ClockEvent) -> None:
+        """What the programme does when a clock reaches a threshold."""
+        if event.kind == "pause_cap":
+            await self._sla.resume(event.clock, workflow.now(), self._target_or_fail().max_pause_working_days,
+                                   "pause cap reached")
+        elif event.kind == "warning":
+            clock = self._sla.mark_warned(event.clock, event.percent)
+            await self._notice("sla_warning", "supervisor" if event.percent >= 80 else "handler",
+                               f"claim {self._inp.claim_number}: {event.clock} at {event.percent}% of its time, "
+                               f"due {clock.deadline.due_at.isoformat(timespec='minutes')} UTC; handler "
+                               f"{self._handler or '-'}", f"{event.clock}:{event.percent}:{clock.deadline.due_at}")
+        elif event.kind == "trigger":
+            # Insurance Law art. 25: 60 days after complete documents the amount is still open.
+            self._sla.stop(event.clock, workflow.now())
+            self._advance_payment_requested = True
+            self._log("advance_payment_due", SYSTEM,
+                      "60 days since complete documents and the amount is not determined: pay the part "
+                      "that can be established now (先予支付, Insurance Law art. 25)")
+            await self._notice("advance_payment_due", "supervisor",
+                               f"claim {self._inp.claim_number}: advance payment due (art. 25)", event.clock)
+        else:
+            clock = self._sla.mark_breached(event.clock)
+            await workflow.execute_activity_method(
+                StoreActivities.escalate_breach,
+                EscalationInput(
+                    claim_number=self._inp.claim_number,
+                    county=self._inp.county,
+                    township=self._inp.township,
+                    clock=clock.name,
+                    deadline=clock.deadline.due_at,
+                    assigned_handler=self._handler,
+                ),
+                start_to_close_timeout=SHORT,
+                retry_policy=STORE_RETRY,
+            )
+            to = self._target_or_fail().reassign_on_breach_to
+            if to and to != self._handler:
+                self._log("reassigned", SYSTEM, f"from {self._handler} to {to} on breach (SLA policy)")
+                self._handler = to
+        await self._publish()
 
-    async def _breach(self, clock: SlaClock) -> None:
-        self._clocks[clock.name] = clock.model_copy(update={"breached": True})
-        self._clock_changes += 1
-        self._log(
-            "sla_breached",
-            SYSTEM,
-            f"{clock.name} target of {clock.target_working_days} working days passed its "
-            f"deadline {clock.deadline.due_at.isoformat()}; escalated to the supervisor",
-        )
+    async def _notice(self, kind: str, recipient: str, message: str, key: str) -> None:
         await workflow.execute_activity_method(
-            StoreActivities.escalate_breach,
-            EscalationInput(
-                claim_number=self._inp.claim_number,
-                county=self._inp.county,
-                township=self._inp.township,
-                clock=clock.name,
-                deadline=clock.deadline.due_at,
-                assigned_handler=self._handler,
-            ),
+            StoreActivities.send_notice,
+            NoticeInput(claim_number=self._inp.claim_number, kind=kind, county=self._inp.county,
+                        recipient_role=recipient, message=message,
+                        dedupe_key=f"{self._inp.claim_number}:{kind}:{key}"),
             start_to_close_timeout=SHORT,
             retry_policy=STORE_RETRY,
         )
-        await self._publish()
 
-    async def _start_clock(self, name: str, start: datetime, working_days: int) -> None:
-        deadline: Deadline = await workflow.execute_activity_method(
-            CalendarActivities.compute_deadline,
-            DeadlineRequest(start=start, working_days=working_days),
-            start_to_close_timeout=SHORT,
-            retry_policy=COMPUTE_RETRY,
-        )
-        previous = self._clocks.get(name)
-        self._clocks[name] = SlaClock(
-            name=name,
-            target_working_days=working_days,
-            deadline=deadline,
-            breached=previous.breached if previous else False,
-        )
-        self._clock_changes += 1
-        provisional = " (provisional: no published holiday schedule)" if deadline.provisional else ""
-        self._log(
-            "sla_started" if previous is None else "sla_recomputed",
-            SYSTEM,
-            f"{name}: {working_days} working days from {start.isoformat()}, due "
-            f"{deadline.due_at.isoformat()}{provisional}; calendar {deadline.calendar_version}"
-            + (f"; policy {self._target.policy_version}" if self._target else ""),
-        )
-
-    def _stop_clock(self, name: str) -> None:
-        clock = self._clocks.get(name)
-        if clock is not None and clock.stopped_at is None:
-            now = workflow.now()
-            self._clocks[name] = clock.model_copy(update={"stopped_at": now})
-            self._clock_changes += 1
-            met = "met" if not clock.breached and now <= clock.deadline.due_at else "missed"
-            self._log("sla_stopped", SYSTEM, f"{name} clock stopped, target {met}")
+    @workflow.signal
+    def calendar_changed(self, change: CalendarChange) -> None:
+        """A holiday schedule was loaded (``claims calendar load``): open deadlines recompute."""
+        self._calendar_change = change
 
     # ------------------------------------------------------------------ steps (Updates)
 
@@ -303,9 +335,9 @@ class ClaimWorkflow:
             self._handler = step.assign_to or step.actor.id
             self._registered_at = now
             self._stage = Stage.DOCUMENTS
-            self._stop_clock(REGISTRATION)
+            self._sla.stop(REGISTRATION, now)
             self._log("registered", step.actor, f"assigned to {self._handler}. {step.note}".strip())
-            await self._start_clock(RESOLUTION, now, self._target_or_fail().working_days)
+            await self._sla.start_programme(RESOLUTION, now, self._target_or_fail().working_days)
 
         return await self._step("register", step, body)
 
@@ -329,6 +361,10 @@ class ClaimWorkflow:
                 ("REPEATED REQUEST (art. 22 asks for one notice): " if again else "")
                 + ", ".join(step.documents),
             )
+            if self._missing_documents():
+                await self._sla.pause(RESOLUTION, workflow.now(),
+                                      "waiting on the claimant for " + ", ".join(self._missing_documents()),
+                                      self._target_or_fail().max_pause_working_days)
 
         return await self._step("request_documents", step, body)
 
@@ -348,6 +384,9 @@ class ClaimWorkflow:
                 step.actor,
                 ", ".join(step.documents) + (f"; still missing: {', '.join(missing)}" if missing else ""),
             )
+            if not missing:
+                await self._sla.resume(RESOLUTION, workflow.now(), self._target_or_fail().max_pause_working_days,
+                                       "all requested documents received")
 
         return await self._step("receive_documents", step, body)
 
@@ -360,8 +399,13 @@ class ClaimWorkflow:
         """资料齐全: documents complete; on to investigation (when needed) or adjudication."""
 
         async def body() -> None:
+            now = workflow.now()
             self._stage = Stage.INVESTIGATION if self._investigation else Stage.ADJUDICATION
             self._log("documents_complete", step.actor, f"next: {self._stage.value}. {step.note}".strip())
+            await self._sla.resume(RESOLUTION, now, self._target_or_fail().max_pause_working_days,
+                                   "documents complete")
+            await self._sla.start_statutory(ART23_DECISION, now)
+            await self._sla.start_statutory(ART25_ADVANCE_PAYMENT, now)
 
         return await self._step("complete_documents", step, body)
 
@@ -387,7 +431,7 @@ class ClaimWorkflow:
             self._log("investigation_requested", step.actor, step.reason)
             await self._choose_target()
             if self._registered_at is not None:
-                await self._start_clock(RESOLUTION, self._registered_at, self._target_or_fail().working_days)
+                await self._sla.start_programme(RESOLUTION, self._registered_at, self._target_or_fail().working_days)
 
         return await self._step("request_investigation", step, body)
 
@@ -439,6 +483,7 @@ class ClaimWorkflow:
                 start_to_close_timeout=SHORT,
                 retry_policy=COMPUTE_RETRY,
             )
+            self._facts = step.facts
             self._decision = decision
             fired = sorted(
                 {r for ln in decision.lines for r in ln.rule_ids} | {r.clause_id for r in decision.refusals}
@@ -453,6 +498,9 @@ class ClaimWorkflow:
             elif decision.total > 0:
                 self._decided_at = workflow.now()
                 self._stage = Stage.PAYOUT
+                self._sla.stop(ART23_DECISION, self._decided_at)
+                self._sla.stop(ART25_ADVANCE_PAYMENT, self._decided_at)
+                await self._sla.start_statutory(ART23_PAYMENT, self._decided_at)
                 self._log(
                     "adjudicated",
                     step.actor,
@@ -465,7 +513,7 @@ class ClaimWorkflow:
                 )
             else:
                 self._decided_at = workflow.now()
-                self._decline(
+                await self._decline(
                     [f"{r.clause_id}: {r.reason}" for r in decision.refusals]
                     or ["no benefit of the policies answers the established facts"],
                     step.actor,
@@ -484,7 +532,7 @@ class ClaimWorkflow:
 
         async def body() -> None:
             self._decided_at = workflow.now()
-            self._decline(step.reasons, step.actor, [])
+            await self._decline(step.reasons, step.actor, [])
 
         return await self._step("decline", step, body)
 
@@ -492,11 +540,19 @@ class ClaimWorkflow:
     def _validate_decline(self, step: DeclineInput) -> None:
         self._require("decline", step)
 
-    def _decline(self, reasons: list[str], actor: Actor, rule_ids: list[str]) -> None:
+    async def _decline(self, reasons: list[str], actor: Actor, rule_ids: list[str]) -> None:
+        """拒赔: stop the clocks and send the refusal notice with reasons (art. 24: within 3 days)."""
+        now = workflow.now()
         self._decline_reasons = reasons
         self._stage = Stage.DECLINED
-        self._stop_clock(RESOLUTION)
+        for name in (RESOLUTION, ART23_DECISION, ART25_ADVANCE_PAYMENT):
+            self._sla.stop(name, now)
         self._log("declined", actor, "; ".join(reasons), rule_ids=rule_ids)
+        await self._sla.start_statutory(ART24_REFUSAL_NOTICE, now)
+        await self._notice("decline_notice", "claimant",
+                           f"claim {self._inp.claim_number} is declined: " + "; ".join(reasons), "notice")
+        self._log("decline_notice_sent", SYSTEM, "refusal notice with reasons queued to the claimant")
+        self._sla.stop(ART24_REFUSAL_NOTICE, workflow.now())
 
     @workflow.update
     async def pay(self, step: PayInput) -> ClaimState:
@@ -519,7 +575,8 @@ class ClaimWorkflow:
             self._payments = result.payments
             self._paid_at = now
             self._stage = Stage.CLOSED
-            self._stop_clock(RESOLUTION)
+            self._sla.stop(RESOLUTION, now)
+            self._sla.stop(ART23_PAYMENT, now)
             total = sum((p.amount for p in self._payments), Decimal("0"))
             self._log(
                 "paid",
@@ -531,7 +588,26 @@ class ClaimWorkflow:
 
     @pay.validator
     def _validate_pay(self, step: PayInput) -> None:
-        self._require("pay", step)
+        self._require("pay", step)  # includes the payout authority check
+
+    @workflow.update
+    async def approve_payout(self, step: StepInput) -> ClaimState:
+        """审批: a supervisor approves a payout above the handlers' authority limit, so it may be paid."""
+
+        async def body() -> None:
+            assert self._decision is not None
+            self._log(
+                "payout_approved",
+                step.actor,
+                f"{self._decision.total} yuan, above the handler limit of "
+                f"{self._inp.payout_authority_limit} yuan. {step.note}".strip(),
+            )
+
+        return await self._step("approve_payout", step, body)
+
+    @approve_payout.validator
+    def _validate_approve_payout(self, step: StepInput) -> None:
+        self._require("approve_payout", step)
 
     @workflow.update
     async def reassign(self, step: ReassignInput) -> ClaimState:
@@ -557,10 +633,12 @@ class ClaimWorkflow:
     # ------------------------------------------------------------------ helpers
 
     def _require(self, name: str, step: StepInput) -> None:
-        """Reject a step that does not fit the stage, the role or the assignment.
+        """Reject a step that does not fit the stage, the role, the actor's scope, the
+        assignment or (for ``pay`` and ``approve_payout``) the payout authority limit.
 
         Called by each validator, and again when the handler starts, so that of two equal
-        steps delivered together only the first takes effect.
+        steps delivered together only the first takes effect. The actor's ``county`` and
+        ``village``, where the actor carries them, must be the claim's.
         """
         stages, roles, assigned_only = STEPS[name]
         if not self._opened:
@@ -583,6 +661,29 @@ class ClaimWorkflow:
                 f"{name}: claim is assigned to {self._handler}, not {step.actor.id}; "
                 "ask a supervisor to reassign it"
             )
+        if step.actor.county is not None and step.actor.county != self._inp.county:
+            raise reject(
+                f"{name}: claim is in {self._inp.county}; {step.actor.id} acts for {step.actor.county} only"
+            )
+        if step.actor.village is not None and step.actor.village != self._inp.village:
+            raise reject(
+                f"{name}: claim is from {self._inp.village}; {step.actor.id} acts for {step.actor.village} only"
+            )
+        if name in ("pay", "approve_payout") and self._decision is not None:
+            limit = self._inp.payout_authority_limit
+            approved = any(t.event == "payout_approved" for t in self._timeline)
+            if name == "pay" and self._decision.total > limit and not approved:
+                raise reject(
+                    f"pay: {self._decision.total} yuan is above the handler authority limit of {limit} "
+                    "yuan; a supervisor must approve it first (step approve-payout)"
+                )
+            if name == "approve_payout" and self._decision.total <= limit:
+                raise reject(
+                    f"approve_payout: {self._decision.total} yuan is within the handler authority limit "
+                    f"of {limit} yuan; no approval is needed"
+                )
+            if name == "approve_payout" and approved:
+                raise reject("approve_payout: this payout is already approved")
 
     def _log(self, event: str, actor: Actor, detail: str = "", rule_ids: list[str] | None = None) -> None:
         self._timeline.append(
@@ -596,22 +697,10 @@ class ClaimWorkflow:
             )
         )
 
-    def _sla_state(self) -> SlaState:
-        clocks = list(self._clocks.values())
-        if any(c.breached for c in clocks):
-            return SlaState.BREACHED
-        if clocks and all(c.stopped_at is not None for c in clocks):
-            return SlaState.MET
-        return SlaState.ON_TRACK
-
-    def _current_deadline(self) -> SlaClock | None:
-        open_clocks = [c for c in self._clocks.values() if c.stopped_at is None]
-        return min(open_clocks, key=lambda c: c.deadline.due_at, default=None)
-
     async def _publish(self) -> None:
         """Upsert the search attributes and write the reporting projection."""
-        current = self._current_deadline()
-        sla_state = self._sla_state()
+        current = self._sla.current()
+        sla_state = self._sla.state()
         updates = [
             search.STAGE.value_set(self._stage.value),
             search.COUNTY.value_set(self._inp.county),
@@ -669,7 +758,10 @@ class ClaimWorkflow:
             decision=self._decision,
             decline_reasons=list(self._decline_reasons),
             payments=list(self._payments),
-            clocks=list(self._clocks.values()),
-            sla_state=self._sla_state(),
+            clocks=list(self._sla.clocks.values()),
+            sla_state=self._sla.state(),
             timeline=list(self._timeline),
+            sla_policy_version=self._sla.policy_version,
+            calendar_version=self._sla.calendar_version,
+            advance_payment_requested=self._advance_payment_requested,
         )

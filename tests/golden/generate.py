@@ -1,0 +1,204 @@
+"""Regenerate the golden claim histories: ``.venv/bin/python tests/golden/generate.py``.
+
+Runs each path of a claim on the time-skipping test server with the real activities (rules,
+calendar, a throw-away SQLite store) and writes its whole history, in the Temporal CLI /
+web UI JSON form (``WorkflowHistory.to_json()``), to ``tests/golden/<path>.json``:
+
+- ``ordinary_paid``: road accident, grade-3 disability, ordinary class, paid.
+- ``green_channel``: drowning of a hardship family's member, two policies, supervisor
+  approval above the handlers' limit, paid.
+- ``investigation``: late report, investigated, paid.
+- ``declined``: drink driving established at adjudication; the rules refuse.
+- ``breached_escalated``: not registered by the end of the working day: the registration
+  clock breaches and escalates; then registered and paid.
+- ``paused_for_documents``: documents requested (the resolution clock pauses), received
+  three days later (it resumes with the deadline extended), paid.
+
+Regenerate only when a change to the workflow is *meant* to change new histories; the old
+files must keep replaying (``tests/test_audit_replay.py``) — keep them under another name
+when a ``workflow.patched`` change needs both old and new to replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+GOLDEN = Path(__file__).resolve().parent
+PATHS = (
+    "ordinary_paid",
+    "green_channel",
+    "investigation",
+    "declined",
+    "breached_escalated",
+    "paused_for_documents",
+)
+
+
+def _cases() -> tuple[Any, list[Any]]:
+    from claims.demo import DemoFile
+    from claims.store import RegisterFile
+
+    reg = RegisterFile.model_validate(json.loads((REPO / "data/demo/register.json").read_text("utf-8")))
+    demo = DemoFile.model_validate(json.loads((REPO / "data/demo/claims.json").read_text("utf-8")))
+    return reg, demo.claims
+
+
+def _variant(case: Any, accident: date, grade: int, circumstances: list[str] | None = None) -> Any:
+    """The road-accident case on another day (so another claim number), with another grade."""
+    report = case.report.model_copy(
+        update={
+            "accident_date": accident,
+            "reported_on": accident + timedelta(days=2),
+            "disability_grade": grade,
+        }
+    )
+    facts = case.facts.model_copy(update={"disability_grades": [grade], "circumstances": circumstances or []})
+    return case.model_copy(
+        update={"report": report, "facts": facts, "transfer_ref": f"TRF-GOLD-{accident:%m%d}"}
+    )
+
+
+async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dict[str, Path]:
+    """Run every path in ``only`` and write its history; returns path name -> file."""
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from claims import search
+    from claims.client import claim_state, perform_step, report_claim, wait_until_open
+    from claims.db import make_engine, make_sessionmaker, upgrade_database
+    from claims.demo import drive_claim
+    from claims.models import (
+        Actor,
+        ReceiveDocumentsInput,
+        RegisterInput,
+        RequestDocumentsInput,
+        Role,
+        SlaState,
+    )
+    from claims.store import load_register, workflow_id_for
+    from claims.workdays import WorkingCalendar
+    from rules.engine import RulesEngine
+    from tests.conftest import _INDEXED, BIN
+    from worker import build_worker
+
+    reg, cases = _cases()
+    road = cases[2]
+    tmp = Path(tempfile.mkdtemp(prefix="golden-"))
+    url = f"sqlite:///{tmp / 'claims.db'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s:
+        load_register(s, reg)
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter
+    )
+    written: dict[str, Path] = {}
+    try:
+        client = env.client
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace,
+                search_attributes={n: _INDEXED[k] for n, k in search.CLI_TYPES.items()},
+            )
+        )
+        tq = "golden"
+        async with build_worker(
+            client, sessions, task_queue=tq, rules_engine=RulesEngine.shared(), calendar=WorkingCalendar()
+        ):
+
+            async def drive(case: Any) -> str:
+                with sessions() as s:
+                    state = await drive_claim(client, s, case, tq)
+                return state.claim_number
+
+            async def report(case: Any) -> str:
+                with sessions() as s:
+                    result = await report_claim(client, s, case.report, task_queue=tq)
+                await wait_until_open(client, result.claim.claim_number)
+                return result.claim.claim_number
+
+            async def ordinary_paid() -> str:
+                return await drive(_variant(road, date(2022, 4, 6), 3))
+
+            async def green_channel() -> str:
+                return await drive(cases[1])
+
+            async def investigation() -> str:
+                return await drive(cases[0])
+
+            async def declined() -> str:
+                return await drive(_variant(road, date(2022, 5, 10), 3, ["drink_driving"]))
+
+            async def breached_escalated() -> str:
+                case = _variant(road, date(2022, 6, 14), 3)
+                number = await report(case)
+                state = await claim_state(client, number)
+                reg_clock = next(c for c in state.clocks if c.name == "registration")
+                await env.sleep(reg_clock.deadline.due_at - datetime.now(UTC) + timedelta(hours=1))
+                for _ in range(200):
+                    if (await claim_state(client, number)).sla_state == SlaState.BREACHED:
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise RuntimeError("breached_escalated: the registration clock did not breach")
+                return await drive(case)
+
+            async def paused_for_documents() -> str:
+                case = _variant(road, date(2022, 7, 12), 3)
+                number = await report(case)
+                handler = Actor(id=case.handler, role=Role.HANDLER)
+                await perform_step(client, number, "register", RegisterInput(actor=handler))
+                await perform_step(
+                    client,
+                    number,
+                    "request_documents",
+                    RequestDocumentsInput(actor=handler, documents=case.documents),
+                )
+                await env.sleep(timedelta(days=3))
+                await perform_step(
+                    client,
+                    number,
+                    "receive_documents",
+                    ReceiveDocumentsInput(actor=case.report.reporter, documents=case.documents),
+                )
+                return await drive(case)
+
+            runners = {
+                "ordinary_paid": ordinary_paid,
+                "green_channel": green_channel,
+                "investigation": investigation,
+                "declined": declined,
+                "paused_for_documents": paused_for_documents,
+                "breached_escalated": breached_escalated,  # last: it moves the server clock
+            }
+            for name, run in runners.items():
+                if name not in only:
+                    continue
+                number = await run()
+                handle = client.get_workflow_handle(workflow_id_for(number))
+                await handle.result()
+                history = await handle.fetch_history()
+                path = out_dir / f"{name}.json"
+                path.write_text(history.to_json() + "\n", encoding="utf-8")
+                written[name] = path
+                print(f"{name}: {number}, {len(history.events)} events -> {path.relative_to(REPO)}")
+    finally:
+        await env.shutdown()
+        engine.dispose()
+    return written
+
+
+if __name__ == "__main__":
+    asyncio.run(generate(only=tuple(sys.argv[1:]) or PATHS))

@@ -1,0 +1,300 @@
+"""Audit, export, replay and archive of claims.
+
+Claims are driven on the embedded dev server (``temporal server start-dev``): unlike the
+time-skipping server it has visibility queries (the archiver's sweep) and deletes
+workflows (what retention does to a closed claim's history).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from claims import search
+from claims.archive import archive_closed_claims, load_archive
+from claims.audit import (
+    ClaimNotFound,
+    HistoryError,
+    audit_claim,
+    build_audit,
+    export_history,
+    format_audit,
+    histories_from_files,
+    parse_history_json,
+    read_history,
+    replay_history,
+    replay_many,
+    summarize,
+)
+from claims.client import claim_state, perform_step
+from claims.db import Claim, ClaimArchive, Payout
+from claims.models import Actor, ClaimState, RegisterInput, Role
+from claims.store import workflow_id_for
+from claims.timeutil import local
+from claims.workdays import WorkingCalendar
+from rules.engine import RulesEngine
+from rules.sla import load_sla_policy
+from rules.terms import TERMS_DIR, load_catalogue
+from tests.conftest import BIN, REPO
+from tests.test_workflow import Harness
+from worker import build_worker
+
+AUDITOR = Actor(id="aud.provincial", role=Role.AUDITOR)
+GOLDEN = REPO / "tests" / "golden"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(search.ALL),
+        dev_server_extra_args=["--log-level", "error"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def harness(dev_env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
+    h = Harness(dev_env.client, sqlite_sessions)
+    async with build_worker(
+        dev_env.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=WorkingCalendar(),
+    ):
+        yield h
+
+
+async def closed(client: Client, number: str) -> ClaimState:
+    return await client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState).result()
+
+
+async def test_audit_of_a_paid_claim_shows_the_amounts_actors_and_deadlines_of_the_store(
+    harness: Harness,
+) -> None:
+    case = harness.cases[1]  # drowning, two policies, 132,000 yuan, supervisor approval
+    state = await harness.drive(case)
+    final = await closed(harness.client, state.claim_number)
+    report = await audit_claim(harness.client, harness.sessions, state.claim_number, AUDITOR)
+    assert (report.source, report.status, report.stage) == ("temporal", "completed", "closed")
+    with harness.sessions() as s:
+        rows = s.scalars(select(Payout).where(Payout.claim_number == state.claim_number)).all()
+        ledger = sorted((r.payment_number, r.policy_number, Decimal(r.amount)) for r in rows)
+    assert [(p.payment_number, p.policy_number, p.amount) for p in report.payouts] == ledger
+    assert report.total_paid == Decimal("132000.00")
+    assert report.decisions[-1].decision.total == Decimal("132000.00")
+    steps = {(e.name, e.actor.id if e.actor else None) for e in report.entries if e.kind == "step"}
+    assert {("register", case.handler), ("adjudicate", case.handler), ("pay", case.handler)} <= steps
+    assert ("receive_documents", case.report.reporter.id) in steps
+    reported = next(e for e in report.entries if e.kind == "reported")
+    assert reported.actor == case.report.reporter
+    # every clock of the final state appears with its deadline, calendar version and name
+    recorded = {(d.clock, d.deadline.due_at) for d in report.deadlines}
+    assert {(c.name, c.deadline.due_at) for c in final.clocks} <= recorded
+    text = format_audit(report)
+    resolution = next(c for c in final.clocks if c.name == "resolution")
+    for needle in ("132000.00", "100000.00", "32000.00", case.handler, local(resolution.deadline.due_at)):
+        assert needle in text
+    assert "green.hardship" in text and "stage payout -> closed" in text
+
+
+async def test_audit_of_a_running_claim_shows_the_deadline_the_store_has(harness: Harness) -> None:
+    number = await harness.report(harness.cases[2])
+    handler = Actor(id="handler.yuhua", role=Role.HANDLER)
+    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    report = await audit_claim(harness.client, harness.sessions, number, AUDITOR)
+    assert report.status == "running" and report.stage == "documents"
+    with harness.sessions() as s:
+        row = s.get(Claim, number)
+        assert row is not None and row.sla_deadline is not None
+        due = row.sla_deadline
+    assert ("resolution", due) in {(d.clock, d.deadline.due_at) for d in report.deadlines}
+    assert local(due) in format_audit(report)
+
+
+async def test_an_auditor_can_read_but_not_advance_a_claim(harness: Harness) -> None:
+    from claims.client import StepError
+
+    number = await harness.report(harness.cases[0])
+    with pytest.raises(StepError, match="role 'auditor' may not do this"):
+        await perform_step(harness.client, number, "register", RegisterInput(actor=AUDITOR))
+    report = await audit_claim(harness.client, harness.sessions, number, AUDITOR)
+    assert [e.kind for e in report.entries if e.kind == "step"] == []
+
+
+async def test_a_closed_claim_still_audits_from_the_archive_after_temporal_deleted_its_history(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = await harness.drive(harness.cases[2])
+    final = await closed(harness.client, state.claim_number)
+    number = state.claim_number
+    live = await build_audit(
+        await harness.client.get_workflow_handle(workflow_id_for(number)).fetch_history()
+    )
+    assert live.claim is not None
+    # The workflow archived its decision record itself when it closed (archive_decision).
+    for _ in range(50):  # visibility catches up with the close within moments
+        swept = await archive_closed_claims(harness.client, harness.sessions)
+        with harness.sessions() as s:
+            row = s.get(ClaimArchive, number)
+            if row is not None and row.history_json:
+                break
+        await asyncio.sleep(0.2)
+    assert not swept.failed
+    again = await archive_closed_claims(harness.client, harness.sessions)
+    assert again.archived == 0  # nothing archived twice
+    await harness.client.workflow_service.delete_workflow_execution(
+        DeleteWorkflowExecutionRequest(
+            namespace=harness.client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id_for(number)),
+        )
+    )
+    for _ in range(100):  # deletion runs in the background on the server
+        try:
+            await harness.client.get_workflow_handle(workflow_id_for(number)).fetch_history()
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                break
+        await asyncio.sleep(0.1)
+    else:
+        # The dev server sometimes takes longer to delete; answer NOT_FOUND as it then will.
+        async def gone(client: Client, claim_number: str) -> Any:
+            raise ClaimNotFound(f"no claim {claim_number!r} in Temporal")
+
+        monkeypatch.setattr("claims.audit.fetch_claim_history", gone)
+    report = await audit_claim(harness.client, harness.sessions, number, AUDITOR)
+    assert report.source == "archive" and report.stage == "closed"
+    assert report.total_paid == Decimal("45000.00")
+    text, source = await export_history(harness.client, number, AUDITOR, harness.sessions)
+    assert source == "archive" and (await read_history(text)).workflow_id == workflow_id_for(number)
+    # with only the decision bundle left, the audit still shows decision and payouts
+    with harness.sessions() as s:
+        row = s.get(ClaimArchive, number)
+        assert row is not None
+        bundle = json.loads(row.decision_bundle)
+        assert bundle["source"] == "activity" and bundle["sla_policy_version"] == load_sla_policy().version
+        assert bundle["terms"][0]["terms_hash"] == final.decision.lines[0].terms_hash  # type: ignore[union-attr]
+        row.history_json = row.history_sha256 = None
+        s.commit()
+        assert load_archive(s, number) is not None
+    only_bundle = await audit_claim(harness.client, harness.sessions, number, AUDITOR)
+    assert only_bundle.source == "archive-bundle" and only_bundle.total_paid == Decimal("45000.00")
+    with pytest.raises(ClaimNotFound, match="in Temporal or in the archive"):
+        await audit_claim(harness.client, harness.sessions, "JS20990101-NOBODY", AUDITOR)
+
+
+async def test_a_changed_terms_file_shows_up_in_replay_as_a_decision_difference(tmp_path: Path) -> None:
+    terms = tmp_path / "terms"
+    shutil.copytree(TERMS_DIR, terms)
+    f = terms / "family_accident@2020.json"
+    f.write_text(f.read_text("utf-8").replace('"3": "0.80"', '"3": "0.75"'), encoding="utf-8")
+    changed = RulesEngine(catalogue=load_catalogue(terms))
+    history = await read_history((GOLDEN / "ordinary_paid.json").read_bytes(), "ordinary_paid")
+    report = await replay_history(history, "ordinary_paid", engine=changed)
+    assert report.outcome == "decision_differs"
+    diffs = [d for c in report.decision_checks for d in c.differences]
+    assert 'lines[0].amount: recorded "36000.00", now "33750.00"' in diffs
+    assert any(d.startswith("lines[0].terms_hash:") for d in diffs)
+    assert any(d.startswith("total:") for d in diffs)
+    unchanged = await replay_history(history, "ordinary_paid")
+    assert unchanged.outcome == "ok" and unchanged.decision_checks
+
+
+def _golden_json() -> dict[str, Any]:
+    return json.loads((GOLDEN / "declined.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda t: t[: len(t) // 2], "not valid JSON at line .* corrupted or truncated"),
+        (lambda t: "\x00garbage" + t, "not valid JSON"),
+        (lambda t: json.dumps({"workflows": []}), "no 'events' list"),
+        (
+            lambda t: t.replace('"name": "ClaimWorkflow"', '"name": "PayrollWorkflow"', 1),
+            "workflow type 'PayrollWorkflow', not 'ClaimWorkflow'",
+        ),
+        (
+            lambda t: json.dumps({"events": [e for i, e in enumerate(json.loads(t)["events"]) if i != 5]}),
+            "events are missing",
+        ),
+    ],
+    ids=["truncated", "corrupted", "not-a-history", "other-workflow-type", "events-missing"],
+)
+def test_bad_history_files_are_refused_naming_the_problem(make: Any, match: str) -> None:
+    text = (GOLDEN / "declined.json").read_text("utf-8")
+    with pytest.raises(HistoryError, match=match):
+        parse_history_json(make(text), "bad.json")
+
+
+def test_a_history_exported_with_decoded_payloads_is_refused() -> None:
+    data = _golden_json()
+    attrs = data["events"][0]["workflowExecutionStartedEventAttributes"]
+    attrs["input"]["payloads"] = [{"claim_number": "JS20220510-P0006", "county": "长沙市雨花区"}]
+    with pytest.raises(HistoryError, match="exported with decoded payloads"):
+        parse_history_json(json.dumps(data), "decoded.json")
+
+
+async def test_a_bulk_replay_goes_on_past_bad_files_and_counts_each_outcome(tmp_path: Path) -> None:
+    bad = tmp_path / "truncated.json"
+    bad.write_text((GOLDEN / "declined.json").read_text("utf-8")[:500], encoding="utf-8")
+    files = [GOLDEN / "declined.json", bad, tmp_path / "missing.json", GOLDEN / "green_channel.json"]
+    reports = await replay_many(histories_from_files(files), AUDITOR)
+    assert [r.outcome for r in reports] == ["ok", "unreadable", "unreadable", "ok"]
+    counts = summarize(reports)
+    assert (counts["ok"], counts["unreadable"], counts["total"]) == (2, 2, 4)
+
+
+def test_replay_command_replays_files_without_a_server_and_exits_1_on_a_bad_one(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    env = {
+        **os.environ,
+        "CLAIMS_ACTOR": "aud.provincial",
+        "CLAIMS_ROLE": "auditor",
+        "CLAIMS_LOG_FORMAT": "json",
+    }
+    env["CLAIMS_DATA_DIR"] = str(tmp_path)
+    args = [str(BIN / "claims"), "replay", "--file", str(GOLDEN / "declined.json")]
+    ok = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "1 replayed: 1 ok" in ok.stdout
+    assert '"actor": "aud.provincial"' in ok.stderr and "claim replayed" in ok.stderr
+    failed = subprocess.run(
+        args + ["--file", str(bad)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert failed.returncode == 1
+    assert "not valid JSON" in failed.stdout and "2 replayed: 1 ok" in failed.stdout
+
+
+async def test_audit_reads_are_logged_with_the_actor(harness: Harness) -> None:
+    from structlog.testing import capture_logs
+
+    number = await harness.report(harness.cases[1])
+    with capture_logs() as logs:
+        await audit_claim(harness.client, harness.sessions, number, AUDITOR)
+    assert any(
+        e["event"] == "claim audited" and e["actor"] == "aud.provincial" and e["role"] == "auditor"
+        for e in logs
+    )
+    assert (await claim_state(harness.client, number)).claim_number == number

@@ -1,0 +1,108 @@
+"""Golden claim histories replay with the current workflow code.
+
+The histories in ``tests/golden/`` (one per path: ordinary paid, green channel,
+investigation, declined, breached and escalated, paused for documents) were recorded on the
+time-skipping server by ``tests/golden/generate.py``. Any change to ``workflows/claim.py``
+must keep every one of them replaying: a change to the sequence of commands (activities,
+timers, ...) goes behind ``workflow.patched("change-id")``, as the last two tests show.
+
+Regenerate them (one command) only when new histories are *meant* to differ:
+
+    .venv/bin/python tests/golden/generate.py            # every path
+    .venv/bin/python tests/golden/generate.py declined   # one path
+
+and keep an old file beside the new one while claims recorded under the old code may
+still be running.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from claims.audit import read_history, replay_history
+from claims.models import Ack, ClaimInput
+from workflows.claim import ClaimWorkflow
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))
+PATHS = {
+    "ordinary_paid",
+    "green_channel",
+    "investigation",
+    "declined",
+    "breached_escalated",
+    "paused_for_documents",
+}
+
+
+async def golden(name: str) -> WorkflowHistory:
+    path = GOLDEN / f"{name}.json"
+    return await read_history(path.read_bytes(), str(path))
+
+
+def test_there_is_a_golden_history_for_every_path() -> None:
+    assert {p.stem for p in GOLDEN_FILES} >= PATHS
+
+
+@pytest.mark.parametrize("path", GOLDEN_FILES, ids=lambda p: p.stem)
+async def test_golden_history_replays_with_the_current_workflow(path: Path) -> None:
+    history = await read_history(path.read_bytes(), str(path))
+    report = await replay_history(history, path.stem, data_converter=pydantic_data_converter)
+    assert report.outcome not in ("nondeterministic", "replay_failed", "unreadable"), report.message
+
+
+# A later version of the claim workflow that runs one more activity after triage. Without
+# ``workflow.patched`` an old history (recorded without that activity) no longer replays.
+
+
+@workflow.defn(name="ClaimWorkflow", sandboxed=False)
+class ClaimWorkflowWithRecheck(ClaimWorkflow):
+    @workflow.run
+    async def run(self, inp: ClaimInput) -> object:
+        return await super().run(inp)
+
+    async def _triage_claim(self) -> None:
+        await super()._triage_claim()
+        if workflow.patched("recheck-triage"):
+            await workflow.execute_activity(
+                "recheck_triage", self._inp, result_type=Ack, start_to_close_timeout=timedelta(seconds=30)
+            )
+
+
+@workflow.defn(name="ClaimWorkflow", sandboxed=False)
+class ClaimWorkflowWithUnpatchedRecheck(ClaimWorkflow):
+    @workflow.run
+    async def run(self, inp: ClaimInput) -> object:
+        return await super().run(inp)
+
+    async def _triage_claim(self) -> None:
+        await super()._triage_claim()
+        await workflow.execute_activity(
+            "recheck_triage", self._inp, result_type=Ack, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
+async def test_a_change_behind_workflow_patched_keeps_an_old_history_replaying() -> None:
+    history = await golden("ordinary_paid")
+    replayer = Replayer(workflows=[ClaimWorkflowWithRecheck], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+
+
+async def test_the_same_change_without_workflow_patched_is_caught_as_nondeterministic() -> None:
+    history = await golden("ordinary_paid")
+    report = await replay_history(
+        history,
+        "ordinary_paid",
+        data_converter=pydantic_data_converter,
+        workflows=[ClaimWorkflowWithUnpatchedRecheck],
+    )
+    assert report.outcome == "nondeterministic", report.message
+    assert "recheck_triage" in report.message or "Nondeterminism" in report.message
