@@ -41,6 +41,7 @@ from claims.models import (
     InvestigationRequestInput,
     InvestigationResultInput,
     LossFacts,
+    Outcome,
     PayInput,
     ReassignInput,
     ReceiveDocumentsInput,
@@ -53,6 +54,7 @@ from claims.settings import REPO_ROOT, get_settings
 from claims.timeutil import local
 
 DEMO_DIR = REPO_ROOT / "data" / "demo"
+OUTCOMES_REPORT = [o.value for o in Outcome]
 
 
 def _parse_duration(text: str) -> timedelta:
@@ -215,7 +217,7 @@ def _read_report(data: dict[str, Any], where: str, reporter: Actor | None) -> Cl
 @click.option("--id-number", help="the insured person's identity number")
 @click.option("--accident-date", help="YYYY-MM-DD")
 @click.option("--reported-on", help="YYYY-MM-DD, default today")
-@click.option("--outcome", type=click.Choice(["death", "disability", "medical"]))
+@click.option("--outcome", type=click.Choice(OUTCOMES_REPORT))
 @click.option("--cause", help="e.g. fall_from_height, drowning, road_accident")
 @click.option("--grade", "disability_grade", type=int, help="reported disability grade 1-10")
 @click.option("--description", default="")
@@ -375,16 +377,36 @@ def step() -> None:
     """Perform a handler step on a claim (a workflow Update; rejected with a reason if it does not fit)."""
 
 
+OUTCOMES = [o.value for o in Outcome]
+
+
 def _facts(
-    outcome: str, cause: str, grade: tuple[int, ...], circumstance: tuple[str, ...], medical: str | None
+    outcome: str,
+    cause: str,
+    grade: tuple[int, ...],
+    circumstance: tuple[str, ...],
+    medical: str | None,
+    basic_insurance_paid: bool,
+    diagnosis: str | None,
+    diagnosis_date: str | None,
+    hospital_days: int,
+    death_date: str | None,
 ) -> LossFacts:
-    return LossFacts(
-        outcome=outcome,
-        cause=cause,
-        disability_grades=list(grade),  # type: ignore[arg-type]
-        circumstances=list(circumstance),
-        medical_expenses=medical or "0",
-    )  # type: ignore[arg-type]
+    """The facts established at adjudication, validated (errors name the field)."""
+    return LossFacts.model_validate(
+        {
+            "outcome": outcome,
+            "cause": cause,
+            "disability_grades": list(grade),
+            "circumstances": list(circumstance),
+            "medical_expenses": medical or "0",
+            "basic_insurance_paid": basic_insurance_paid,
+            "diagnosis_code": diagnosis,
+            "diagnosis_date": diagnosis_date,
+            "hospital_days": hospital_days,
+            "death_date": death_date,
+        }
+    )
 
 
 _step_command(
@@ -427,14 +449,17 @@ _step_command(
 )
 _step_command(
     "adjudicate",
-    lambda actor, note, outcome, cause, grade, circumstance, medical: AdjudicateInput(
-        actor=actor, note=note, facts=_facts(outcome, cause, grade, circumstance, medical)
-    ),
-    click.option("--outcome", type=click.Choice(["death", "disability", "medical"]), required=True),
+    lambda actor, note, **facts: AdjudicateInput(actor=actor, note=note, facts=_facts(**facts)),
+    click.option("--outcome", type=click.Choice(OUTCOMES), required=True),
     click.option("--cause", required=True),
-    click.option("--grade", type=int, multiple=True, help="disability grade per injury (repeat)"),
+    click.option("--grade", type=int, multiple=True, help="disability grade per injury, 1-10 (repeat)"),
     click.option("--circumstance", multiple=True, help="e.g. drink_driving (repeat)"),
     click.option("--medical", default=None, help="medical expenses, yuan"),
+    click.option("--basic-insurance-paid", is_flag=True, help="basic medical insurance paid first"),
+    click.option("--diagnosis", default=None, help="ICD-10 code, e.g. C50"),
+    click.option("--diagnosis-date", default=None, help="YYYY-MM-DD"),
+    click.option("--hospital-days", type=int, default=0, help="days in hospital (hospital cash)"),
+    click.option("--death-date", default=None, help="YYYY-MM-DD (death after an accident)"),
     help_text="核定: establish the facts; the rules decide the amount.",
 )
 _step_command(
@@ -536,8 +561,8 @@ def overdue(
         for r, late in zip(rows, working_days_late(cal, [r.sla_deadline for r in rows], now), strict=True):
             due = local(r.sla_deadline) if r.sla_deadline else "-"
             click.echo(
-                f"{r.claim_number:<22} {ljust(r.county, 12)} {ljust(r.township, 10)} {r.assigned_handler or '-':<20} "
-                f"{r.stage:<13} {due:<19} {late:>7} {r.sla_state}"
+                f"{r.claim_number:<22} {ljust(r.county, 12)} {ljust(r.township, 10)} "
+                f"{r.assigned_handler or '-':<20} {r.stage:<13} {due:<19} {late:>7} {r.sla_state}"
             )
         click.echo(f"{len(rows)} claim(s)")
     clauses = ["ExecutionStatus = 'Running'"]

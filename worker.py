@@ -41,6 +41,7 @@ def build_worker(
     executor: ThreadPoolExecutor | None = None,
     payment_sink: PaymentSink | None = None,
     interceptors: Sequence[Interceptor] = (),
+    **worker_options: Any,
 ) -> Worker:
     """A worker for the claim workflow with the store, rules and calendar activities.
 
@@ -52,6 +53,9 @@ def build_worker(
             which picks up schedules loaded with ``claims calendar load`` without a restart.
         payment_sink: sends each payout's transfer instruction once (``claims/payments.py``).
         interceptors: worker interceptors (tests use one to inject faults).
+        worker_options: further ``temporalio.worker.Worker`` options (e.g.
+            ``max_cached_workflows``, ``max_concurrent_workflow_tasks``); they override the
+            defaults here (``bench/`` tunes them this way).
     """
     if rules_engine is None:
         from rules.engine import RulesEngine
@@ -76,11 +80,16 @@ def build_worker(
             store.record_payout,
             store.escalate_breach,
             store.send_notice,
+            store.find_prior_benefits,
+            rules.document_checklist,
             archive.archive_decision,
         ],
         activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
-        max_concurrent_activities=ACTIVITY_THREADS,
-        interceptors=interceptors,
+        **{
+            "max_concurrent_activities": ACTIVITY_THREADS,
+            "interceptors": interceptors,
+            **worker_options,
+        },
     )
 
 

@@ -10,6 +10,8 @@ from temporalio.exceptions import ApplicationError
 
 from claims.logging import get_logger
 from claims.models import (
+    ChecklistRequest,
+    ChecklistResult,
     CoverageDecision,
     CoverageRequest,
     SlaTarget,
@@ -73,3 +75,14 @@ class RulesActivities:
             needs_handler=decision.needs_handler,
         )
         return decision
+
+    @activity.defn
+    def document_checklist(self, req: ChecklistRequest) -> ChecklistResult:
+        """The documents a claim needs (``rules/documents.json``: all claims, plus death,
+        disability, medical or illness proofs; proxy and road-accident papers; what the green
+        channel waives), in checklist order."""
+        from rules.documents import required_documents
+
+        return ChecklistResult(documents=required_documents(
+            req.outcome, [], green_channel=req.green_channel, road_accident=req.road_accident,
+            filed_by_proxy=req.filed_by_proxy, minor=req.minor))

@@ -9,7 +9,16 @@ from temporalio import activity
 from claims import store
 from claims.logging import get_logger
 from claims.payments import PaymentSink
-from claims.models import Ack, ClaimProjection, EscalationInput, NoticeInput, PayoutRequest, PayoutResult
+from claims.models import (
+    Ack,
+    ClaimProjection,
+    EscalationInput,
+    NoticeInput,
+    PayoutRequest,
+    PayoutResult,
+    PriorBenefitsRequest,
+    PriorBenefitsResult,
+)
 
 
 class StoreActivities:
@@ -76,3 +85,10 @@ class StoreActivities:
         get_logger("claims.notice", claim_number=inp.claim_number).info(
             "notice queued", kind=inp.kind, recipient=inp.recipient_role, queued=queued)
         return Ack()
+
+    @activity.defn
+    def find_prior_benefits(self, req: PriorBenefitsRequest) -> PriorBenefitsResult:
+        """Benefits other claims already drew from the same policies (payout ledger), for
+        adjudication: death less disability paid for the same accident; critical illness once."""
+        with self._sessions() as s:
+            return PriorBenefitsResult(benefits=store.prior_benefits(s, req.claim_number, req.policy_numbers))

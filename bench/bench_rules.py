@@ -14,11 +14,11 @@ Usage: ``.venv/bin/python bench/bench_rules.py [--n 10000] [--soak 100000]``
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 import random
 import resource
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -59,7 +59,11 @@ def main() -> None:
     decisions = [pure.evaluate_coverage(r) for r in cov]
     paying = sum(1 for d in decisions if d.lines)
     kinds = Counter(ln.kind for d in decisions for ln in d.lines)
-    refused = Counter(r.clause_id.split(".")[1] if r.clause_id.startswith("benefit.") else "policy" for d in decisions for r in d.refusals)
+    refused = Counter(
+        r.clause_id.split(".")[1] if r.clause_id.startswith("benefit.") else "policy"
+        for d in decisions
+        for r in d.refusals
+    )
     print(f"{args.n} coverage requests ({paying} with a paying line), {args.n} triage requests")
     print("  paying lines by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     print("  refusals by clause group: " + ", ".join(f"{k} {n}" for k, n in sorted(refused.items())))

@@ -135,7 +135,9 @@ class Claim(Base):
     """
 
     __tablename__ = "claims"
-    __table_args__ = (UniqueConstraint("person_id", "accident_date", name="uq_claim_event"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "accident_date", "outcome", name="uq_claim_event_outcome"),
+    )
 
     claim_number: Mapped[str] = mapped_column(String(48), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -174,6 +176,7 @@ class Payout(Base):
     payment_number: Mapped[int] = mapped_column(Integer)
     policy_number: Mapped[str] = mapped_column(String(32))
     benefit_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(48), nullable=True)  # benefit kind (migration 0003)
     amount: Mapped[Decimal] = mapped_column(Money)
     transfer_ref: Mapped[str] = mapped_column(String(64))
     paid_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -474,6 +474,35 @@ class PaymentRecord(Frozen):
     paid_at: datetime
 
 
+class PriorBenefitsRequest(Frozen):
+    """Input of ``find_prior_benefits``: the policies of a claim, and the claim itself (excluded)."""
+
+    claim_number: str
+    policy_numbers: list[str]
+
+
+class PriorBenefitsResult(Frozen):
+    """Benefits already paid under those policies by other claims (from the payout ledger)."""
+
+    benefits: list[PriorBenefit]
+
+
+class ChecklistRequest(Frozen):
+    """Input of ``document_checklist``: what decides which documents a claim needs."""
+
+    outcome: Outcome
+    green_channel: bool
+    road_accident: bool
+    filed_by_proxy: bool
+    minor: bool
+
+
+class ChecklistResult(Frozen):
+    """The documents to request for a claim (``rules/documents.json``), in checklist order."""
+
+    documents: list[str]
+
+
 class ClaimState(Frozen):
     """The claim's state, as returned by the ``state`` query and by every accepted step."""
 
@@ -501,6 +530,7 @@ class ClaimState(Frozen):
     sla_policy_version: str | None = None
     calendar_version: str | None = None
     advance_payment_requested: bool = False
+    documents_required: list[str] = Field(default_factory=list)
 
 
 class ClaimProjection(Frozen):

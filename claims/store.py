@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from claims.db import Claim, Household, InsuredPerson, Notification, Payout, Policy
+from claims.timeutil import SHANGHAI
 from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
 from claims.payments import PaymentInstruction, PaymentSink
 from claims.models import (
@@ -26,9 +27,11 @@ from claims.models import (
     HouseholdFlags,
     InsuredSnapshot,
     NonNegativeYuan,
+    Outcome,
     PaymentRecord,
     PayoutRequest,
     PolicySnapshot,
+    PriorBenefit,
     Sex,
     Stage,
 )
@@ -189,12 +192,14 @@ class IntakeResult(BaseModel):
         return workflow_id_for(self.claim.claim_number)
 
 
-def claim_number_for(accident_date: date, person_ref: str) -> str:
-    """The claim number of an event: ``JS<accident yyyymmdd>-<person_ref>``.
+def claim_number_for(accident_date: date, person_ref: str, sequence: int = 1) -> str:
+    """The claim number of an event: ``JS<accident yyyymmdd>-<person_ref>``, and ``-<n>`` for
+    the n-th claim (n >= 2) on the same accident with another outcome.
 
     Derived from the event, so a second report of it finds the same claim.
     """
-    return f"JS{accident_date:%Y%m%d}-{person_ref}"
+    base = f"JS{accident_date:%Y%m%d}-{person_ref}"
+    return base if sequence <= 1 else f"{base}-{sequence}"
 
 
 def workflow_id_for(claim_number: str) -> str:
@@ -250,9 +255,10 @@ def intake_report(session: Session, report: ClaimReport, now: datetime, today: d
         raise ReportError(
             "reporter", f"{reporter.id} reports for {scope} only; this insured person is registered elsewhere"
         )
-    existing = session.scalar(
+    same_event = list(session.scalars(
         select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date)
-    )
+    ))
+    existing = next((c for c in same_event if c.outcome == Outcome(report.outcome).value), None)
     if existing is not None:
         return IntakeResult(claim=_claim_input(session, existing, person, report.reporter), created=False)
 
@@ -287,7 +293,9 @@ def intake_report(session: Session, report: ClaimReport, now: datetime, today: d
             )
         policies.append(pol)
 
-    number = claim_number_for(report.accident_date, person.person_ref)
+    # Another outcome of an accident already claimed (a death after a disability claim) is a
+    # follow-up claim: JS<date>-<person>-2, -3 ...
+    number = claim_number_for(report.accident_date, person.person_ref, sequence=len(same_event) + 1)
     household = person.household
     row = Claim(
         claim_number=number,
@@ -311,7 +319,8 @@ def intake_report(session: Session, report: ClaimReport, now: datetime, today: d
         # The same event was reported at the same moment by someone else: return theirs.
         session.rollback()
         existing = session.scalar(
-            select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date)
+            select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date,
+                                Claim.outcome == report.outcome.value)
         )
         if existing is None:
             raise
@@ -434,6 +443,7 @@ def record_payout(
                 payment_number=number,
                 policy_number=line.policy_number,
                 benefit_id=line.benefit_id,
+                kind=line.kind,
                 amount=line.amount,
                 transfer_ref=req.transfer_ref,
                 paid_at=req.paid_at,
@@ -463,6 +473,31 @@ def record_payout(
         except IntegrityError:
             session.rollback()  # written concurrently by a duplicate attempt: keep theirs
     return payments_of(session, req.claim_number)
+
+
+def prior_benefits(session: Session, claim_number: str, policy_numbers: list[str]) -> list[PriorBenefit]:
+    """Benefits already paid under ``policy_numbers`` by claims other than ``claim_number``.
+
+    They limit a new claim: a death pays the sum insured less the disability already paid for
+    the same accident; critical illness cover ends after it paid. ``paid_on`` is the
+    Asia/Shanghai date of payment; ``kind`` falls back to the benefit id for rows written
+    before the ledger kept kinds (migration 0003).
+    """
+    if not policy_numbers:
+        return []
+    rows = session.execute(
+        select(Payout.policy_number, Payout.kind, Payout.benefit_id, Payout.amount, Payout.paid_at,
+               Claim.accident_date)
+        .join(Claim, Claim.claim_number == Payout.claim_number)
+        .where(Payout.policy_number.in_(policy_numbers), Payout.claim_number != claim_number)
+        .order_by(Payout.paid_at, Payout.id)
+    )
+    return [
+        PriorBenefit(policy_number=r.policy_number, kind=r.kind or r.benefit_id,
+                     amount=Decimal(r.amount).quantize(Decimal("0.01")), accident_date=r.accident_date,
+                     paid_on=r.paid_at.astimezone(SHANGHAI).date())
+        for r in rows
+    ]
 
 
 def payments_of(session: Session, claim_number: str) -> list[PaymentRecord]:

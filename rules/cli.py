@@ -56,7 +56,9 @@ def describe_terms(loaded: LoadedTerms) -> list[str]:
     for b in t.benefits:
         out.append(f"  {b.id} ({b.kind}) {b.name_zh} / {b.name_en}: {b.describe()}")
         for r in b.rules(t):
-            out.append(f"    {r.rule_id}: {r.effect} when {_when(r.when)}" + (f" ({r.summary})" if r.summary else ""))
+            out.append(
+                f"    {r.rule_id}: {r.effect} when {_when(r.when)}" + (f" ({r.summary})" if r.summary else "")
+            )
     return out
 
 
@@ -71,7 +73,11 @@ def _sibling_overlaps(loaded: LoadedTerms) -> list[str]:
             o = load_terms_file(other).terms
         except TermsError:
             continue  # that file's own problem; `terms check` it separately
-        if o.product_code == t.product_code and o.effective_from <= t.effective_to and t.effective_from <= o.effective_to:
+        if (
+            o.product_code == t.product_code
+            and o.effective_from <= t.effective_to
+            and t.effective_from <= o.effective_to
+        ):
             problems.append(
                 f"{loaded.path.name}: effective {t.effective_from}..{t.effective_to} overlaps {other.name} "
                 f"({o.effective_from}..{o.effective_to}); fix: end one version before the other begins"
@@ -105,16 +111,20 @@ def explain_decision(decision: CoverageDecision, catalogue: Catalogue | None = N
         )
         out.append(f"    formula: {line.formula}")
         for rid in line.rule_ids:
-            r = rules.get((line.terms_version, rid))
-            out.append(f"    rule {rid}" + (f": {r.summary}" if r is not None and r.summary else ""))
+            rule = rules.get((line.terms_version, rid))
+            out.append(f"    rule {rid}" + (f": {rule.summary}" if rule is not None and rule.summary else ""))
         now = cat.entries.get(line.terms_version)
-        changed = "" if now is None or now.sha256 == line.terms_hash else " (the shipped file has changed since)"
+        changed = (
+            "" if now is None or now.sha256 == line.terms_hash else " (the shipped file has changed since)"
+        )
         out.append(f"    terms {line.terms_version}, sha256 {line.terms_hash}{changed}")
     for r in decision.refusals:
         out.append(f"  refused under policy {r.policy_number}, clause {r.clause_id}: {r.reason}")
     for n in decision.needs_handler:
         out.append(f"  needs a handler: {n}")
-    out.append(f"  total {decision.total:.2f} yuan" + ("" if decision.payable else " (not payable as it stands)"))
+    out.append(
+        f"  total {decision.total:.2f} yuan" + ("" if decision.payable else " (not payable as it stands)")
+    )
     return out
 
 

@@ -87,7 +87,9 @@ class Checklist(_Model):
             raise ValueError(f"unknown benefit kind(s) {bad}; fix: use one of {list(BENEFIT_KINDS)}")
         for g in self.any_of:
             if g.count > len(g.documents):
-                raise ValueError(f"any_of {g.documents}: count {g.count} is more than the documents; fix: lower it")
+                raise ValueError(
+                    f"any_of {g.documents}: count {g.count} is more than the documents; fix: lower it"
+                )
         return self
 
 
@@ -161,7 +163,9 @@ def required_documents(
     return [d for d in out if not (d in seen or seen.add(d))]  # type: ignore[func-returns-value]
 
 
-def missing_documents(required: list[str], received: list[str], checklist: Checklist | None = None) -> list[str]:
+def missing_documents(
+    required: list[str], received: list[str], checklist: Checklist | None = None
+) -> list[str]:
     """What is still missing of ``required`` given ``received``.
 
     A document of an ``any_of`` group counts for any other of the group: e.g. a cremation

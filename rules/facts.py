@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from claims.models import (
@@ -240,7 +239,9 @@ def request_problems(req: CoverageRequest) -> list[str]:
     if died is not None and died < req.accident_date:
         out.append(f"death_date {died} is before accident_date {req.accident_date}: check both dates")
     if req.facts.outcome.value != "death" and died is not None:
-        out.append(f"death_date {died} given for outcome {req.facts.outcome.value}: remove it or set outcome death")
+        out.append(
+            f"death_date {died} given for outcome {req.facts.outcome.value}: remove it or set outcome death"
+        )
     numbers = [p.policy_number for p in req.policies]
     dup = sorted({n for n in numbers if numbers.count(n) > 1})
     if dup:

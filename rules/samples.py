@@ -202,14 +202,33 @@ def random_coverage(rng: random.Random, n: int = 0) -> CoverageRequest:
         basic_paid=rng.random() < 0.5,
         diagnosis=rng.choice(DIAGNOSES) if outcome is Outcome.ILLNESS else None,
         hospital_days=rng.choice([0, 1, 5, 30, 91, 200]),
-        died=accident + timedelta(days=rng.choice([0, 0, 10, 180, 181])) if outcome is Outcome.DEATH else None,
+        died=accident + timedelta(days=rng.choice([0, 0, 10, 180, 181]))
+        if outcome is Outcome.DEATH
+        else None,
         prior=priors,
     )
 
 
 PRIOR_KINDS = ["accidental_disability", "accident_medical", "hospital_cash", "critical_illness"]
-DIAGNOSES = ["C50", "C50.9", "C56", "C54.1", "C53", "C57", "C52", "C22", "C61", "C62.1", "C60", "C34", "I21",
-             "Z99", "X1", "", None]
+DIAGNOSES = [
+    "C50",
+    "C50.9",
+    "C56",
+    "C54.1",
+    "C53",
+    "C57",
+    "C52",
+    "C22",
+    "C61",
+    "C62.1",
+    "C60",
+    "C34",
+    "I21",
+    "Z99",
+    "X1",
+    "",
+    None,
+]
 
 
 def random_triage(rng: random.Random) -> TriageRequest:

@@ -256,8 +256,10 @@ class Cond:
     def words(self) -> str:
         """The condition as text, e.g. ``grade_min = 3`` (for ``claims terms check``)."""
         sym = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}[self.op]
-        return f"{self.field} {sym} {self.value!r}" if isinstance(self.value, str) else (
-            f"{self.field} {sym} {self.value}"
+        return (
+            f"{self.field} {sym} {self.value!r}"
+            if isinstance(self.value, str)
+            else (f"{self.field} {sym} {self.value}")
         )
 
 
@@ -502,7 +504,10 @@ class AccidentalDeath(BenefitBase):
 
     @staticmethod
     def _less_label(req: CoverageRequest, prior: Decimal) -> str:
-        return f"accidental death, less {prior:.2f} disability benefit paid for the accident of {req.accident_date}"
+        return (
+            f"accidental death, less {prior:.2f} disability benefit paid for the accident of "
+            f"{req.accident_date}"
+        )
 
     def rules(self, terms: Terms) -> list[BenefitRule]:
         """Full pay, pay less disability, disability paid in full, death beyond the window."""
@@ -540,7 +545,10 @@ class AccidentalDeath(BenefitBase):
             ),
             BenefitRule(
                 f"{self.id}.beyond_window",
-                (Cond("outcome", "eq", Outcome.DEATH.value), Cond("death_days", "gt", self.death_window_days)),
+                (
+                    Cond("outcome", "eq", Outcome.DEATH.value),
+                    Cond("death_days", "gt", self.death_window_days),
+                ),
                 "needs_handler",
                 message=self._late,
                 summary=f"death more than {self.death_window_days} days after the accident: handler",
@@ -724,7 +732,9 @@ class AccidentMedical(BenefitBase):
     def _text(self, expenses: Decimal, ratio: Decimal, label: str, prior: Decimal, paid: Decimal) -> str:
         text = f"({expenses:.2f} − {self.deductible:.2f}) × {percent(ratio)} ({label})"
         if paid < decimal_share(expenses - self.deductible, ratio):
-            text += f", capped at {paid:.2f}: yearly limit {self.annual_limit:.2f} less {prior:.2f} already paid"
+            text += (
+                f", capped at {paid:.2f}: yearly limit {self.annual_limit:.2f} less {prior:.2f} already paid"
+            )
         return text
 
     def _below(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
@@ -770,7 +780,9 @@ class AccidentMedical(BenefitBase):
         ):
 
             def amount(f: Mapping[str, Any], ratio: Decimal = ratio) -> int:
-                return min(ratio_fen(int(f["medical_fen"]) - ded, ratio), lim - int(f["prior_accident_medical_fen"]))
+                return min(
+                    ratio_fen(int(f["medical_fen"]) - ded, ratio), lim - int(f["prior_accident_medical_fen"])
+                )
 
             def text(
                 f: Mapping[str, Any], req: CoverageRequest, ratio: Decimal = ratio, label: str = label
@@ -807,7 +819,11 @@ class AccidentMedical(BenefitBase):
         if prior >= self.annual_limit:
             return [Assessment(f"{self.id}.limit_reached", "refuse", message=self._exhausted(req, policy))]
         if req.facts.basic_insurance_paid:
-            rid, ratio, label = f"{self.id}.basic_paid", self.ratio_basic_paid, "basic medical insurance paid first"
+            rid, ratio, label = (
+                f"{self.id}.basic_paid",
+                self.ratio_basic_paid,
+                "basic medical insurance paid first",
+            )
         else:
             rid, ratio, label = (
                 f"{self.id}.basic_unpaid",
@@ -881,12 +897,16 @@ class HospitalCash(BenefitBase):
 
     @staticmethod
     def _no_stay(req: CoverageRequest, policy: PolicySnapshot) -> str:
-        return "未记录住院天数，住院津贴仅按住院天数给付 / no in-patient days recorded: hospital cash pays per hospital day only"
+        return (
+            "未记录住院天数，住院津贴仅按住院天数给付 / "
+            "no in-patient days recorded: hospital cash pays per hospital day only"
+        )
 
     def _exhausted(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
         prior = prior_paid(req, policy, "hospital_cash")
         return (
-            f"本保单年度住院津贴已给付{prior:.2f}元，达到年度上限{self.year_cap:.2f}元（{self.max_days_per_year}天） / "
+            f"本保单年度住院津贴已给付{prior:.2f}元，"
+            f"达到年度上限{self.year_cap:.2f}元（{self.max_days_per_year}天） / "
             f"hospital cash of {prior:.2f} already paid this policy year reaches the yearly cap "
             f"{self.year_cap:.2f} ({self.max_days_per_year} days)"
         )
@@ -956,7 +976,9 @@ class HospitalCash(BenefitBase):
             return [Assessment(f"{self.id}.no_stay", "refuse", message=self._no_stay(req, policy))]
         prior = prior_paid(req, policy, "hospital_cash")
         if prior >= self.year_cap:
-            return [Assessment(f"{self.id}.year_limit_reached", "refuse", message=self._exhausted(req, policy))]
+            return [
+                Assessment(f"{self.id}.year_limit_reached", "refuse", message=self._exhausted(req, policy))
+            ]
         paid = min(self.daily * min(stay, self.max_days_per_stay), self.year_cap - prior)
         return [Assessment(f"{self.id}.pays", "pay", to_fen(paid), self._text(stay, prior, paid))]
 
@@ -974,7 +996,7 @@ Multiplier = Annotated[Decimal, BeforeValidator(lambda v: _multiplier(v))]
 def _multiplier(v: Any) -> Decimal:
     d = _to_decimal(v, "a multiplier")
     if d != d.quantize(Decimal("0.0001")) or not Decimal(0) < d <= Decimal(10):
-        raise ValueError(f"multiplier {v} must be in (0, 10] with at most four decimals; fix: e.g. \"2\"")
+        raise ValueError(f'multiplier {v} must be in (0, 10] with at most four decimals; fix: e.g. "2"')
     return d
 
 
@@ -1059,7 +1081,11 @@ class CriticalIllness(BenefitBase):
 
     @staticmethod
     def _ended(req: CoverageRequest, policy: PolicySnapshot) -> str:
-        paid = [b for b in req.prior_benefits if b.policy_number == policy.policy_number and b.kind == "critical_illness"]
+        paid = [
+            b
+            for b in req.prior_benefits
+            if b.policy_number == policy.policy_number and b.kind == "critical_illness"
+        ]
         first = min(paid, key=lambda b: b.paid_on)
         return (
             f"本保单疾病保险金已于{first.paid_on}给付{first.amount:.2f}元，保险责任终止 / critical illness "
@@ -1134,11 +1160,15 @@ class CriticalIllness(BenefitBase):
             return []
         code = (req.facts.diagnosis_code or "").strip().upper()
         if not code:
-            return [Assessment(f"{self.id}.no_diagnosis", "needs_handler", message=self._no_code(req, policy))]
+            return [
+                Assessment(f"{self.id}.no_diagnosis", "needs_handler", message=self._no_code(req, policy))
+            ]
         m = _ICD_CODE.match(code)
         if m is None or m.group(1) not in ICD10:
             return [
-                Assessment(f"{self.id}.unknown_diagnosis", "needs_handler", message=self._unknown(req, policy))
+                Assessment(
+                    f"{self.id}.unknown_diagnosis", "needs_handler", message=self._unknown(req, policy)
+                )
             ]
         if event_date(req) < policy.start_date + timedelta(days=self.waiting_days):
             msg = _waiting_reason("确诊", self.waiting_days)(req, policy)

@@ -51,7 +51,9 @@ def test_breast_cancer_under_a_10000_womens_health_share_pays_20000(engine, pure
 
 
 def test_cervical_cancer_pays_the_sum_insured_once(engine, pure):
-    req = coverage(women("20000.00"), outcome=Outcome.ILLNESS, diagnosis="c53", accident=date(2022, 8, 1), **WOMAN)
+    req = coverage(
+        women("20000.00"), outcome=Outcome.ILLNESS, diagnosis="c53", accident=date(2022, 8, 1), **WOMAN
+    )
     assert both(engine, pure, req).total == Decimal("20000.00")
 
 
@@ -74,36 +76,56 @@ def test_liver_cancer_is_refused_under_mens_health_2020_and_paid_under_2021(engi
     p20 = policy("men_health", start=date(2020, 2, 1))
     p21 = policy("men_health", start=date(2021, 2, 1))
     assert (p20.terms_version, p21.terms_version) == ("men_health@2020", "men_health@2021")
-    d20 = both(engine, pure, coverage(p20, outcome=Outcome.ILLNESS, diagnosis="C22.0", accident=date(2020, 9, 1), **MAN))
+    d20 = both(
+        engine,
+        pure,
+        coverage(p20, outcome=Outcome.ILLNESS, diagnosis="C22.0", accident=date(2020, 9, 1), **MAN),
+    )
     assert [r.clause_id for r in d20.refusals] == ["benefit.critical_illness.not_listed"]
     assert "C22" in d20.refusals[0].reason and d20.total == 0
-    d21 = both(engine, pure, coverage(p21, outcome=Outcome.ILLNESS, diagnosis="C22.0", accident=date(2021, 9, 1), **MAN))
+    d21 = both(
+        engine,
+        pure,
+        coverage(p21, outcome=Outcome.ILLNESS, diagnosis="C22.0", accident=date(2021, 9, 1), **MAN),
+    )
     assert d21.total == Decimal("10000.00")
     assert d21.lines[0].rule_ids == ["benefit.critical_illness.c22"]
 
 
 def test_a_policy_naming_the_wrong_version_for_its_issue_date_goes_to_a_handler(engine, pure):
     p = policy("men_health", start=date(2021, 2, 1), terms_version="men_health@2020")
-    d = both(engine, pure, coverage(p, outcome=Outcome.ILLNESS, diagnosis="C22", accident=date(2021, 9, 1), **MAN))
+    d = both(
+        engine, pure, coverage(p, outcome=Outcome.ILLNESS, diagnosis="C22", accident=date(2021, 9, 1), **MAN)
+    )
     assert d.lines == [] and "use the version in force at issue" in d.needs_handler[0]
 
 
 def test_an_unknown_diagnosis_code_goes_to_a_handler_with_the_reason(engine, pure):
     for code in ("Q99", "breast", None):
-        d = both(engine, pure, coverage(women(), outcome=Outcome.ILLNESS, diagnosis=code, accident=date(2022, 8, 1), **WOMAN))
+        d = both(
+            engine,
+            pure,
+            coverage(women(), outcome=Outcome.ILLNESS, diagnosis=code, accident=date(2022, 8, 1), **WOMAN),
+        )
         assert d.lines == [] and d.refusals == [] and not d.payable
         assert "diagnosis code" in d.needs_handler[0]
 
 
 def test_critical_illness_cover_ends_after_one_payment(engine, pure):
     paid = prior("critical_illness", "10000.00", accident=date(2022, 5, 1), paid=date(2022, 5, 20))
-    req = coverage(women(), outcome=Outcome.ILLNESS, diagnosis="C50", accident=date(2022, 8, 1), prior=[paid], **WOMAN)
+    req = coverage(
+        women(), outcome=Outcome.ILLNESS, diagnosis="C50", accident=date(2022, 8, 1), prior=[paid], **WOMAN
+    )
     (r,) = both(engine, pure, req).refusals
     assert r.clause_id == "benefit.critical_illness.cover_ended" and "2022-05-20" in r.reason
 
 
 def test_a_man_is_refused_by_the_womens_health_plan(engine, pure):
-    d = both(engine, pure, coverage(women(), outcome=Outcome.ILLNESS, diagnosis="C50", accident=date(2022, 8, 1), **MAN))
+    d = both(
+        engine,
+        pure,
+        coverage(women(), outcome=Outcome.ILLNESS, diagnosis="C50", accident=date(2022, 8, 1), **MAN),
+    )
     assert [r.clause_id for r in d.refusals] == ["eligibility.sex"]
 
 
@@ -136,8 +158,12 @@ def test_death_181_days_after_the_accident_goes_to_a_handler(engine, pure):
 
 
 def test_grade_5_on_40000_and_two_grade_3_injuries(engine, pure):
-    assert both(engine, pure, coverage(policy(), outcome=Outcome.DISABILITY, grades=[5])).total == Decimal("24000.00")
-    assert both(engine, pure, coverage(policy(), outcome=Outcome.DISABILITY, grades=[3, 3])).total == Decimal("36000.00")
+    assert both(engine, pure, coverage(policy(), outcome=Outcome.DISABILITY, grades=[5])).total == Decimal(
+        "24000.00"
+    )
+    assert both(engine, pure, coverage(policy(), outcome=Outcome.DISABILITY, grades=[3, 3])).total == Decimal(
+        "36000.00"
+    )
 
 
 def test_drink_driving_death_and_late_report_are_refused_with_their_reasons(engine, pure):
@@ -200,9 +226,17 @@ def test_hospital_cash_caps_a_stay_at_90_days_and_a_year_at_180(engine, pure):
 
 
 def test_hospital_cash_inside_the_30_day_waiting_period_is_refused(engine, pure):
-    d = both(engine, pure, coverage(hardship(), outcome=Outcome.MEDICAL, hospital_days=5, accident=date(2021, 1, 30)))
+    d = both(
+        engine,
+        pure,
+        coverage(hardship(), outcome=Outcome.MEDICAL, hospital_days=5, accident=date(2021, 1, 30)),
+    )
     assert [r.clause_id for r in d.refusals] == ["benefit.hospital_cash.waiting_period"]
-    d = both(engine, pure, coverage(hardship(), outcome=Outcome.MEDICAL, hospital_days=5, accident=date(2021, 1, 31)))
+    d = both(
+        engine,
+        pure,
+        coverage(hardship(), outcome=Outcome.MEDICAL, hospital_days=5, accident=date(2021, 1, 31)),
+    )
     assert d.total == Decimal("500.00")
 
 
@@ -218,7 +252,9 @@ def test_two_policies_answer_one_death_and_are_summed(engine, pure):
 
 
 def test_left_behind_child_and_nursing_care_products_pay_their_defaults(engine, pure):
-    child = coverage(policy("left_behind_children"), outcome=Outcome.DISABILITY, grades=[10], birth=date(2012, 1, 1))
+    child = coverage(
+        policy("left_behind_children"), outcome=Outcome.DISABILITY, grades=[10], birth=date(2012, 1, 1)
+    )
     assert both(engine, pure, child).total == Decimal("2000.00")
     care = coverage(policy("nursing_care"), outcome=Outcome.MEDICAL, hospital_days=40, birth=date(1950, 1, 1))
     assert both(engine, pure, care).total == Decimal("1500.00")  # 50 a day, 30 days a stay
@@ -233,9 +269,9 @@ def test_small_prompt_documented_claim_is_clear(engine, pure):
         t = ev.triage(req)
         assert t.case_class is CaseClass.CLEAR and t.rule_ids == ["class.clear.documented_small_prompt"]
         assert "reported 7 days after the accident" in t.reasons[0]
-    assert engine.triage(triage_request(policy("women_health", start=date(2022, 1, 1)), days_late=8)).case_class is (
-        CaseClass.ORDINARY
-    )
+    assert engine.triage(
+        triage_request(policy("women_health", start=date(2022, 1, 1)), days_late=8)
+    ).case_class is (CaseClass.ORDINARY)
 
 
 def test_a_disputed_flag_classes_the_claim_disputed_unless_it_needs_investigation(engine, pure):

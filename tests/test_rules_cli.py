@@ -34,7 +34,10 @@ def test_check_of_a_bad_file_names_file_clause_and_fix_and_exits_2(tmp_path: Pat
     p.write_text(json.dumps(d, ensure_ascii=False), encoding="utf-8")
     r = CliRunner().invoke(terms, ["check", str(p)])
     assert r.exit_code == 2
-    assert "family_accident@2020.json: benefits[0].accidental_death.colour (clause 'benefit.accidental_death')" in r.output
+    assert (
+        "family_accident@2020.json: benefits[0].accidental_death.colour (clause 'benefit.accidental_death')"
+        in r.output
+    )
     assert "colour" in r.output and "grade 6" in r.output and r.output.count("fix:") >= 2
 
 
@@ -55,7 +58,9 @@ def test_explain_decision_reads_clause_by_clause():
         prior=[dis],
         died=date(2021, 7, 1),
     )
-    d = PureEvaluator().evaluate_coverage(req.model_copy(update={"prior_benefits": [dis.model_copy(update={"policy_number": "FA-1"})]}))
+    d = PureEvaluator().evaluate_coverage(
+        req.model_copy(update={"prior_benefits": [dis.model_copy(update={"policy_number": "FA-1"})]})
+    )
     text = "\n".join(explain_decision(d))
     assert "pays 16000.00 yuan under policy FA-1, benefit.accidental_death (accidental_death)" in text
     assert "formula: 40000.00 − 24000.00" in text

@@ -55,8 +55,27 @@ TEMPLATES = VALID * 4 + [
     ("men_health", "men_health@2020", ["10000.00"]),  # often issued outside 2020
 ]
 KINDS = ["accidental_disability", "accident_medical", "hospital_cash", "critical_illness", "accidental_death"]
-CODES = ["C50", "C50.9", "c56", "C54.1", "C53", "C57", "C52", "C22.0", "C61", "C62", "C60", "C34", "I21", "Z99",
-         "Q12.3", "X1", "12", "", " "]
+CODES = [
+    "C50",
+    "C50.9",
+    "c56",
+    "C54.1",
+    "C53",
+    "C57",
+    "C52",
+    "C22.0",
+    "C61",
+    "C62",
+    "C60",
+    "C34",
+    "I21",
+    "Z99",
+    "Q12.3",
+    "X1",
+    "12",
+    "",
+    " ",
+]
 
 
 @st.composite
@@ -119,7 +138,9 @@ def coverage_requests(draw: st.DrawFn) -> CoverageRequest:
             birth_date=accident
             - timedelta(
                 days=draw(
-                    st.integers(365 * 60, 365 * 64 + 20) | st.integers(-10, 365 * 90) | st.integers(365 * 17, 365 * 59)
+                    st.integers(365 * 60, 365 * 64 + 20)
+                    | st.integers(-10, 365 * 90)
+                    | st.integers(365 * 17, 365 * 59)
                 )
             ),
         ),
@@ -219,7 +240,7 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
             pay = paying_facts(t.benefits[0])
             ok = {"accident": acc, "birth": birth_ok, "sex": sex, **pay}
 
-            def req(pol: PolicySnapshot = p, **kw: object) -> CoverageRequest:
+            def req(pol: PolicySnapshot = p, ok: dict = ok, **kw: object) -> CoverageRequest:
                 return coverage(pol, **{**ok, **kw})  # type: ignore[arg-type]
 
             for x in t.exclusions:
@@ -227,8 +248,15 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
             cases += [
                 (
                     f"{tv}:before_start",
-                    req(policy(t.product_code, s_opt, start=acc + timedelta(days=1), terms_version=tv,
-                               issued_on=start)),
+                    req(
+                        policy(
+                            t.product_code,
+                            s_opt,
+                            start=acc + timedelta(days=1),
+                            terms_version=tv,
+                            issued_on=start,
+                        )
+                    ),
                     "policy.period",
                 ),
                 (
@@ -236,42 +264,74 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
                     req(accident=start + timedelta(days=400), reported=start + timedelta(days=410)),
                     "policy.period",
                 ),
-                (f"{tv}:max_age", req(birth=date(acc.year - e.max_age - 1, acc.month, acc.day) + timedelta(days=1)), None),
-                (f"{tv}:max_age+1", req(birth=date(acc.year - e.max_age - 1, acc.month, acc.day)), "eligibility.age"),
-                (f"{tv}:limitation", req(reported=acc.replace(year=acc.year + 2) + timedelta(days=1)),
-                 "limitation.time_barred"),
+                (
+                    f"{tv}:max_age",
+                    req(birth=date(acc.year - e.max_age - 1, acc.month, acc.day) + timedelta(days=1)),
+                    None,
+                ),
+                (
+                    f"{tv}:max_age+1",
+                    req(birth=date(acc.year - e.max_age - 1, acc.month, acc.day)),
+                    "eligibility.age",
+                ),
+                (
+                    f"{tv}:limitation",
+                    req(reported=acc.replace(year=acc.year + 2) + timedelta(days=1)),
+                    "limitation.time_barred",
+                ),
             ]
             if e.min_age > 0:
-                cases.append((f"{tv}:min_age-1", req(birth=date(acc.year - e.min_age, acc.month, acc.day) + timedelta(days=1)),
-                              "eligibility.age"))
+                cases.append(
+                    (
+                        f"{tv}:min_age-1",
+                        req(birth=date(acc.year - e.min_age, acc.month, acc.day) + timedelta(days=1)),
+                        "eligibility.age",
+                    )
+                )
             if e.sex is not None:
                 other = Sex.MALE if e.sex is Sex.FEMALE else Sex.FEMALE
                 cases.append((f"{tv}:sex", req(sex=other), "eligibility.sex"))
             for o in Outcome:
                 if o not in answered:
-                    cases.append((f"{tv}:{o.value}", req(outcome=o, grades=[5], diagnosis=None), "benefit.not_covered"))
+                    cases.append(
+                        (f"{tv}:{o.value}", req(outcome=o, grades=[5], diagnosis=None), "benefit.not_covered")
+                    )
             for b in t.benefits:
                 k = {**ok, **paying_facts(b)}
 
-                def r(**kw: object) -> CoverageRequest:
-                    return coverage(p, **{**k, **kw})  # type: ignore[arg-type]
+                def r(pol: PolicySnapshot = p, k: dict = k, **kw: object) -> CoverageRequest:
+                    return coverage(pol, **{**k, **kw})  # type: ignore[arg-type]
 
                 if b.kind == "accidental_death":
                     cases += [
                         (f"{tv}:{b.id}", r(), f"{b.id}.pays"),
                         (f"{tv}:{b.id}:day180", r(died=acc + timedelta(days=180)), f"{b.id}.pays"),
                         (f"{tv}:{b.id}:day181", r(died=acc + timedelta(days=181)), "handler"),
-                        (f"{tv}:{b.id}:less", r(prior=[prior("accidental_disability", "1000.00", "P1", acc)]),
-                         f"{b.id}.less_disability"),
-                        (f"{tv}:{b.id}:other_accident",
-                         r(prior=[prior("accidental_disability", "1000.00", "P1", acc - timedelta(days=3))]),
-                         f"{b.id}.pays"),
-                        (f"{tv}:{b.id}:in_full", r(prior=[prior("accidental_disability", s_opt, "P1", acc)]),
-                         f"{b.id}.disability_paid_in_full"),
+                        (
+                            f"{tv}:{b.id}:less",
+                            r(prior=[prior("accidental_disability", "1000.00", "P1", acc)]),
+                            f"{b.id}.less_disability",
+                        ),
+                        (
+                            f"{tv}:{b.id}:other_accident",
+                            r(
+                                prior=[
+                                    prior("accidental_disability", "1000.00", "P1", acc - timedelta(days=3))
+                                ]
+                            ),
+                            f"{b.id}.pays",
+                        ),
+                        (
+                            f"{tv}:{b.id}:in_full",
+                            r(prior=[prior("accidental_disability", s_opt, "P1", acc)]),
+                            f"{b.id}.disability_paid_in_full",
+                        ),
                     ]
                 if b.kind == "accidental_disability":
                     for g in range(1, 11):
-                        cases.append((f"{tv}:{b.id}:{g}", r(grades=[g, 10][: 1 + (g < 10)]), f"{b.id}.grade_{g}"))
+                        cases.append(
+                            (f"{tv}:{b.id}:{g}", r(grades=[g, 10][: 1 + (g < 10)]), f"{b.id}.grade_{g}")
+                        )
                         if g > 1:
                             cases.append((f"{tv}:{b.id}:{g}x2", r(grades=[g, g]), f"{b.id}.grade_{g}.raised"))
                     for bad in ([], [0], [11], [3, 12]):
@@ -284,10 +344,16 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
                         (f"{tv}:{b.id}:no_basic", r(basic_paid=False), f"{b.id}.basic_unpaid"),
                         (f"{tv}:{b.id}:at_deductible", r(medical=ded), f"{b.id}.below_deductible"),
                         (f"{tv}:{b.id}:zero", r(medical="0"), f"{b.id}.below_deductible"),
-                        (f"{tv}:{b.id}:capped", r(medical="99999.00", prior=[prior("accident_medical", "10.00", "P1", acc)]),
-                         f"{b.id}.basic_unpaid"),
-                        (f"{tv}:{b.id}:used_up", r(prior=[prior("accident_medical", lim, "P1", acc - timedelta(days=9))]),
-                         f"{b.id}.limit_reached"),
+                        (
+                            f"{tv}:{b.id}:capped",
+                            r(medical="99999.00", prior=[prior("accident_medical", "10.00", "P1", acc)]),
+                            f"{b.id}.basic_unpaid",
+                        ),
+                        (
+                            f"{tv}:{b.id}:used_up",
+                            r(prior=[prior("accident_medical", lim, "P1", acc - timedelta(days=9))]),
+                            f"{b.id}.limit_reached",
+                        ),
                     ]
                 if b.kind == "hospital_cash":
                     cap = f"{b.year_cap:.2f}"
@@ -296,25 +362,48 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
                         (f"{tv}:{b.id}:long", r(hospital_days=b.max_days_per_stay + 1), f"{b.id}.pays"),
                         (f"{tv}:{b.id}:illness", r(outcome=Outcome.ILLNESS, diagnosis="I21"), None),
                         (f"{tv}:{b.id}:no_stay", r(hospital_days=0), f"{b.id}.no_stay"),
-                        (f"{tv}:{b.id}:used_up", r(prior=[prior("hospital_cash", cap, "P1", acc)]), f"{b.id}.year_limit_reached"),
+                        (
+                            f"{tv}:{b.id}:used_up",
+                            r(prior=[prior("hospital_cash", cap, "P1", acc)]),
+                            f"{b.id}.year_limit_reached",
+                        ),
                     ]
                     if b.waiting_days:
                         w = start + timedelta(days=b.waiting_days)
                         cases += [
-                            (f"{tv}:{b.id}:last_waiting_day", r(accident=w - timedelta(days=1)), f"{b.id}.waiting_period"),
+                            (
+                                f"{tv}:{b.id}:last_waiting_day",
+                                r(accident=w - timedelta(days=1)),
+                                f"{b.id}.waiting_period",
+                            ),
                             (f"{tv}:{b.id}:first_day_after", r(accident=w), f"{b.id}.pays"),
                         ]
                 if b.kind == "critical_illness":
                     for d in b.diagnoses:
-                        cases.append((f"{tv}:{b.id}:{d.code}", r(diagnosis=f"{d.code}.9"), f"{b.id}.{d.code.lower()}"))
+                        cases.append(
+                            (f"{tv}:{b.id}:{d.code}", r(diagnosis=f"{d.code}.9"), f"{b.id}.{d.code.lower()}")
+                        )
                     w = start + timedelta(days=b.waiting_days)
-                    unlisted = next(c for c in ("C22", "C34", "C50") if c not in {d.code for d in b.diagnoses})
+                    unlisted = next(
+                        c for c in ("C22", "C34", "C50") if c not in {d.code for d in b.diagnoses}
+                    )
                     cases += [
-                        (f"{tv}:{b.id}:waiting", r(diagnosed=w - timedelta(days=1)), f"{b.id}.waiting_period"),
-                        (f"{tv}:{b.id}:after_waiting", r(diagnosed=w), f"{b.id}.{b.diagnoses[0].code.lower()}"),
+                        (
+                            f"{tv}:{b.id}:waiting",
+                            r(diagnosed=w - timedelta(days=1)),
+                            f"{b.id}.waiting_period",
+                        ),
+                        (
+                            f"{tv}:{b.id}:after_waiting",
+                            r(diagnosed=w),
+                            f"{b.id}.{b.diagnoses[0].code.lower()}",
+                        ),
                         (f"{tv}:{b.id}:unlisted", r(diagnosis=unlisted), f"{b.id}.not_listed"),
-                        (f"{tv}:{b.id}:paid_before", r(prior=[prior("critical_illness", s_opt, "P1", acc - timedelta(days=5))]),
-                         f"{b.id}.cover_ended"),
+                        (
+                            f"{tv}:{b.id}:paid_before",
+                            r(prior=[prior("critical_illness", s_opt, "P1", acc - timedelta(days=5))]),
+                            f"{b.id}.cover_ended",
+                        ),
                         (f"{tv}:{b.id}:unknown", r(diagnosis="Q99"), "handler"),
                         (f"{tv}:{b.id}:malformed", r(diagnosis="breast"), "handler"),
                         (f"{tv}:{b.id}:none", r(diagnosis=None), "handler"),

@@ -68,7 +68,9 @@ def test_the_demo_cases_request_exactly_the_checklist():
     green = {0: True, 1: True, 2: True}  # grade-1 disability, hardship death, grade-1 disability
     for i, raw in enumerate(data["claims"]):
         case = DemoClaim.model_validate(raw)
-        kinds = {"death": ["accidental_death"], "disability": ["accidental_disability"]}[case.facts.outcome.value]
+        kinds = {"death": ["accidental_death"], "disability": ["accidental_disability"]}[
+            case.facts.outcome.value
+        ]
         want = required_documents(
             case.facts.outcome,
             kinds,

@@ -171,7 +171,8 @@ def test_mens_health_versions_do_not_overlap_and_only_2021_covers_liver_cancer()
     assert cat.in_force("men_health", date(2020, 12, 31)).terms_version == "men_health@2020"
     assert cat.in_force("men_health", date(2021, 1, 1)).terms_version == "men_health@2021"
     codes = {
-        v: [d.code for d in cat.get(v).terms.benefits[0].diagnoses] for v in ("men_health@2020", "men_health@2021")
+        v: [d.code for d in cat.get(v).terms.benefits[0].diagnoses]
+        for v in ("men_health@2020", "men_health@2021")
     }
     assert "C22" not in codes["men_health@2020"] and "C22" in codes["men_health@2021"]
 

@@ -195,6 +195,7 @@ async def test_steps_that_do_not_fit_are_rejected_with_the_reason_and_leave_no_t
         "sla_stopped",
         "registered",
         "sla_started",
+        "documents_checklist",
         "documents_requested",
         "sla_paused",
     ]

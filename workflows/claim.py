@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         ArchiveInput,
         CalendarChange,
         CaseClass,
+        ChecklistRequest,
         ClaimInput,
         ClaimProjection,
         ClaimState,
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         PayInput,
         PaymentRecord,
         PayoutRequest,
+        PriorBenefitsRequest,
         ReassignInput,
         ReceiveDocumentsInput,
         RegisterInput,
@@ -140,6 +142,7 @@ class ClaimWorkflow:
         self._calendar_change: CalendarChange | None = None
         self._advance_payment_requested = False
         self._facts: LossFacts | None = None
+        self._required: list[str] = []
         self._busy = False
         self._opened = False
         self._registered_at: datetime | None = None
@@ -338,8 +341,30 @@ class ClaimWorkflow:
             self._sla.stop(REGISTRATION, now)
             self._log("registered", step.actor, f"assigned to {self._handler}. {step.note}".strip())
             await self._sla.start_programme(RESOLUTION, now, self._target_or_fail().working_days)
+            if workflow.patched("document-checklist"):
+                await self._document_checklist()
 
         return await self._step("register", step, body)
+
+    async def _document_checklist(self) -> None:
+        """The documents this claim needs (rules/documents.json), so the one-time notice of art.
+        22 can name all of them and a later request for one of them is flagged."""
+        inp = self._inp
+        age = (inp.reported_on - inp.insured.birth_date).days // 365
+        result = await workflow.execute_activity_method(
+            RulesActivities.document_checklist,
+            ChecklistRequest(
+                outcome=inp.outcome,
+                green_channel=bool(self._triage and self._triage.green_channel),
+                road_accident=inp.cause == "road_accident",
+                filed_by_proxy=inp.reporter.role == Role.VILLAGE_SECRETARY,
+                minor=age < 18,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=COMPUTE_RETRY,
+        )
+        self._required = result.documents
+        self._log("documents_checklist", SYSTEM, "documents this claim needs: " + ", ".join(self._required))
 
     @register.validator
     def _validate_register(self, step: RegisterInput) -> None:
@@ -354,12 +379,14 @@ class ClaimWorkflow:
 
         async def body() -> None:
             again = bool(self._requested)
+            late = [d for d in step.documents if again and d in self._required and d not in self._requested]
             self._requested.extend(d for d in step.documents if d not in self._requested)
             self._log(
                 "documents_requested",
                 step.actor,
                 ("REPEATED REQUEST (art. 22 asks for one notice): " if again else "")
-                + ", ".join(step.documents),
+                + ", ".join(step.documents)
+                + (f"; FLAGGED: {', '.join(late)} could have been named in the first notice" if late else ""),
             )
             if self._missing_documents():
                 await self._sla.pause(RESOLUTION, workflow.now(),
@@ -470,6 +497,15 @@ class ClaimWorkflow:
 
         async def body() -> None:
             inp = self._inp
+            prior = []
+            if workflow.patched("prior-benefits"):
+                prior = (await workflow.execute_activity_method(
+                    StoreActivities.find_prior_benefits,
+                    PriorBenefitsRequest(claim_number=inp.claim_number,
+                                         policy_numbers=[p.policy_number for p in inp.policies]),
+                    start_to_close_timeout=SHORT,
+                    retry_policy=STORE_RETRY,
+                )).benefits
             decision = await workflow.execute_activity_method(
                 RulesActivities.evaluate_coverage,
                 CoverageRequest(
@@ -479,6 +515,7 @@ class ClaimWorkflow:
                     insured=inp.insured,
                     facts=step.facts,
                     policies=inp.policies,
+                    prior_benefits=prior,
                 ),
                 start_to_close_timeout=SHORT,
                 retry_policy=COMPUTE_RETRY,
@@ -764,4 +801,5 @@ class ClaimWorkflow:
             sla_policy_version=self._sla.policy_version,
             calendar_version=self._sla.calendar_version,
             advance_payment_requested=self._advance_payment_requested,
+            documents_required=list(self._required),
         )

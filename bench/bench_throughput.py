@@ -1,0 +1,269 @@
+"""End-to-end throughput: claims carried report → payout, against the bare-workflow floor.
+
+Each phase gets its own dev server (headless, free port, temporary folder) and its own
+worker process(es); a driver in this process reports claims and performs every handler
+step (register, request / receive / complete documents, adjudicate, approve_payout for
+every other claim — above the handler's authority limit — and pay) with ``--concurrency``
+claims in flight. The floor (``bench/floor.py``) runs in the same run with the same
+number of activities, Updates, upserts and timer re-arms per claim, read from the
+engine's own recorded histories. Prints claims/s, p50/p95 per step, CPU seconds per claim
+of server, worker(s) and driver, and the ratio engine/floor (target ≥ 70 %).
+
+    .venv/bin/python bench/bench_throughput.py                  # 2,000 claims, 1 worker
+    .venv/bin/python bench/bench_throughput.py --workers 2      # horizontal: 1 and 2 workers
+    .venv/bin/python bench/bench_throughput.py --claims 500 --repeat 3 --postgres --profile
+
+Everything it starts (servers, workers, py-spy) is stopped on exit, error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    BIN,
+    REPO,
+    Shape,
+    Stack,
+    cpu_seconds,
+    gather_limited,
+    machine,
+    median,
+    pct,
+    shape_of,
+    store_url,
+    synthetic_register,
+)
+from drive import Latencies, drive_engine_claim, drive_floor, plan_of  # noqa: E402
+from temporalio.client import Client  # noqa: E402
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+
+from claims.db import make_engine, make_sessionmaker  # noqa: E402
+from claims.store import RegisterFile, load_register  # noqa: E402
+
+STEP_ORDER = ["report", "register", "request_documents", "receive_documents", "complete_documents",
+              "adjudicate", "approve_payout", "pay"]
+
+
+@dataclass
+class Phase:
+    """What one phase measured."""
+
+    kind: str
+    workers: int
+    claims: int
+    seconds: float
+    lat: Latencies
+    cpu: dict[str, float]
+    shapes: list[Shape]
+
+    @property
+    def rate(self) -> float:
+        return self.claims / self.seconds
+
+
+def worker_args(args: argparse.Namespace) -> list[str]:
+    out = ["--activity-threads", str(args.activity_threads)]
+    if args.max_concurrent_workflow_tasks:
+        out += ["--max-concurrent-workflow-tasks", str(args.max_concurrent_workflow_tasks)]
+    if args.max_cached_workflows is not None:
+        out += ["--max-cached-workflows", str(args.max_cached_workflows)]
+    return out
+
+
+def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    spy = BIN / "py-spy"
+    if not spy.exists():
+        print("py-spy is not installed (pip install -e '.[bench]'); no profile", file=sys.stderr)
+        return None
+    return subprocess.Popen([str(spy), "record", "-p", str(pid), "-f", "raw", "-o", str(out), "-r", "50"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py:81)", "EpollSelector.select", "wait (threading.py")
+
+
+def summarise_profile(path: Path, top: int = 25) -> list[str]:
+    """Self and inclusive sample shares of the busiest functions in a py-spy raw profile."""
+    if not path.exists():
+        return []
+    total = 0
+    incl: dict[str, int] = {}
+    self_: dict[str, int] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        count = int(n)
+        frames = stack.split(";")
+        if any(mark in frames[-1] for mark in IDLE_LEAVES):
+            continue  # idle: an activity thread waiting for work, the event loop waiting in epoll
+        total += count
+        for f in set(frames):
+            incl[f] = incl.get(f, 0) + count
+        self_[frames[-1]] = self_.get(frames[-1], 0) + count
+    lines = [f"{total} busy samples; inclusive share of the top frames:"]
+    for f, n in sorted(incl.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {100 * n / total:5.1f}%  {f}")
+    lines.append("self share:")
+    for f, n in sorted(self_.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {100 * n / total:5.1f}%  {f}")
+    return lines
+
+
+async def run_phase(kind: str, n: int, workers: int, args: argparse.Namespace, shapes: list[Shape] | None,
+                    profile_to: Path | None = None) -> Phase:
+    """One phase on a fresh server: ``kind`` is ``engine`` or ``floor``."""
+    tag = uuid.uuid4().hex[:5]
+    task_queue = f"bench-{kind}-{tag}"
+    with Stack(f"{kind}{workers}", keep=args.keep) as stack:
+        with store_url(args.postgres, stack.dir) as url:
+            sessions = None
+            if kind == "engine":
+                engine = make_engine(url)
+                sessions = make_sessionmaker(engine)
+                with sessions() as s:
+                    load_register(s, RegisterFile.model_validate(synthetic_register(n, tag)))
+            procs = [
+                stack.start_worker(["--mode", kind, "--task-queue", task_queue, "--database-url", url,
+                                    *worker_args(args)], f"worker{w}")
+                for w in range(workers)
+            ]
+            client = await Client.connect(stack.address, data_converter=pydantic_data_converter)
+            spy = start_profiler(procs[0].pid, profile_to) if profile_to else None
+            lat = Latencies()
+            cpu0 = {f"worker{w}": cpu_seconds(p.pid) for w, p in enumerate(procs)}
+            assert stack.server is not None
+            cpu0["server"] = cpu_seconds(stack.server.pid)
+            me0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            try:
+                if kind == "engine":
+                    await gather_limited(n, args.concurrency, lambda i: drive_engine_claim(
+                        client, sessions, i, tag, task_queue, lat))
+                else:
+                    assert shapes is not None
+                    plans = [plan_of(s) for s in shapes]
+                    await gather_limited(n, args.concurrency, lambda i: drive_floor(
+                        client, i, plans[i % 2], shapes[i % 2].steps, task_queue, tag, lat))
+                seconds = time.perf_counter() - t0
+            finally:
+                stop_profiler(spy)
+            me1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = {k: cpu_seconds(p.pid) - cpu0[f"worker{w}"] for w, p in enumerate(procs) for k in [f"worker{w}"]}
+            cpu["server"] = cpu_seconds(stack.server.pid) - cpu0["server"]
+            cpu["driver"] = (me1.ru_utime + me1.ru_stime) - (me0.ru_utime + me0.ru_stime)
+            ids = ([f"claim-JS20260310-B{tag}{i:06d}" for i in (0, 1)] if kind == "engine"
+                   else [f"floor-{tag}-{i}" for i in (0, 1)])
+            got = [shape_of(await client.get_workflow_handle(w).fetch_history()) for w in ids]
+            if kind == "engine":
+                engine.dispose()
+            stack.stop_workers()
+    return Phase(kind, workers, n, seconds, lat, cpu, got)
+
+
+def report_phase(p: Phase) -> None:
+    cpu = ", ".join(f"{k} {v / p.claims * 1000:.0f} ms" for k, v in p.cpu.items())
+    util = sum(p.cpu.values()) / p.seconds
+    print(f"  {p.kind:<6} {p.workers} worker(s): {p.claims:,} claims in {p.seconds:.1f} s = {p.rate:.2f} claims/s; "
+          f"CPU per claim: {cpu} (all processes {util:.2f} of {os.cpu_count()} cores); "
+          f"refused-while-opening retries {p.lat.retries}")
+    cells = []
+    for name in STEP_ORDER:
+        vals = p.lat.by_step.get(name)
+        if vals:
+            cells.append(f"{name} {pct(vals, 50) * 1000:.0f}/{pct(vals, 95) * 1000:.0f}")
+    print("    p50/p95 ms: " + ", ".join(cells))
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--claims", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=64, help="claims in flight in the driver")
+    ap.add_argument("--workers", type=int, default=1, help="2: also run with two worker processes")
+    ap.add_argument("--repeat", type=int, default=1, help="engine/floor pairs; medians are reported")
+    ap.add_argument("--postgres", action="store_true", help="store on PostgreSQL 127.0.0.1:5432/test")
+    ap.add_argument("--profile", action="store_true", help="py-spy the (first) engine worker")
+    ap.add_argument("--activity-threads", type=int, default=16)
+    ap.add_argument("--max-concurrent-workflow-tasks", type=int, default=0)
+    ap.add_argument("--max-cached-workflows", type=int, default=None)
+    ap.add_argument("--skip-floor", action="store_true", help="engine only (tuning runs)")
+    ap.add_argument("--keep", action="store_true", help="keep the servers' folders")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    print(f"machine: {machine()}")
+    print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; driver concurrency {args.concurrency}; "
+          f"worker: {' '.join(worker_args(args))}")
+    results: dict[int, dict[str, list[Phase]]] = {}
+    profile = Path(os.environ.get("BENCH_PROFILE", "/tmp/claims-bench-profile.txt")) if args.profile else None
+    shapes: list[Shape] | None = None
+    for workers in sorted({1, args.workers}):
+        results[workers] = {"engine": [], "floor": []}
+        for r in range(args.repeat):
+            e = await run_phase("engine", args.claims, workers, args, None,
+                                profile if (profile and r == 0 and workers == 1) else None)
+            shapes = shapes or e.shapes
+            results[workers]["engine"].append(e)
+            report_phase(e)
+            if not args.skip_floor:
+                f = await run_phase("floor", args.claims, workers, args, shapes)
+                results[workers]["floor"].append(f)
+                report_phase(f)
+    assert shapes is not None
+    floor_shapes = results[1]["floor"][0].shapes if results[1]["floor"] else []
+    for k, s in enumerate(shapes):
+        print(f"shape of one claim ({'with' if k == 0 else 'without'} approval): engine {s.brief()}"
+              + (f"; floor {floor_shapes[k].brief()}" if floor_shapes else ""))
+    out: dict[str, Any] = {"machine": machine(), "claims": args.claims, "postgres": args.postgres}
+    print("medians:")
+    for workers, by in results.items():
+        e = median([p.rate for p in by["engine"]])
+        line = f"  {workers} worker(s): engine {e:.2f} claims/s"
+        out[f"engine_{workers}"] = e
+        if by["floor"]:
+            f = median([p.rate for p in by["floor"]])
+            out[f"floor_{workers}"] = f
+            line += f", floor {f:.2f} claims/s, engine/floor {100 * e / f:.0f} % (target >= 70 %)"
+        print(line)
+    if 2 in results and 1 in results:
+        e1, e2 = out["engine_1"], out["engine_2"]
+        print(f"  horizontal: 2 workers / 1 worker = {e2 / e1:.2f}x (engine)"
+              + (f", {out['floor_2'] / out['floor_1']:.2f}x (floor)" if "floor_2" in out else ""))
+    if profile:
+        print("\n".join(summarise_profile(profile)))
+        print(f"raw profile (py-spy collapsed stacks): {profile}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,136 @@
+"""The driver of the throughput benchmarks: carries claims report → payout as handlers would,
+and the floor workflow through the same number of steps; records each step's latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from common import DOCUMENTS, Shape, report_for
+from floor import FloorPlan, FloorWorkflow
+from temporalio.client import Client, WorkflowUpdateFailedError
+
+from claims.client import StepError, perform_step, report_claim
+from claims.models import (
+    Actor,
+    AdjudicateInput,
+    ClaimReport,
+    LossFacts,
+    PayInput,
+    ReceiveDocumentsInput,
+    RegisterInput,
+    RequestDocumentsInput,
+    Role,
+    StepInput,
+)
+
+HANDLER = Actor(id="handler.bench", role=Role.HANDLER)
+SUPERVISOR = Actor(id="supervisor.bench", role=Role.SUPERVISOR)
+SECRETARY = Actor(id="sec.bench", role=Role.VILLAGE_SECRETARY)
+LOW_LIMIT = Decimal("10000.00")
+"""Authority limit given to every other claim, so its 45,000 yuan payout needs a supervisor."""
+
+
+def needs_approval(i: int) -> bool:
+    """Every even claim is above its handler's authority limit (``approve_payout`` step)."""
+    return i % 2 == 0
+
+
+class Latencies:
+    """Per-step latencies in seconds, and how often a step was refused and retried."""
+
+    def __init__(self) -> None:
+        self.by_step: dict[str, list[float]] = defaultdict(list)
+        self.retries = 0
+
+
+def engine_steps(i: int) -> list[tuple[str, Any]]:
+    """The handler steps of claim ``i`` in order (report is separate)."""
+    steps: list[tuple[str, Any]] = [
+        ("register", RegisterInput(actor=HANDLER)),
+        ("request_documents", RequestDocumentsInput(actor=HANDLER, documents=DOCUMENTS)),
+        ("receive_documents", ReceiveDocumentsInput(actor=SECRETARY, documents=DOCUMENTS)),
+        ("complete_documents", StepInput(actor=HANDLER)),
+        ("adjudicate", AdjudicateInput(actor=HANDLER, facts=LossFacts(
+            outcome="disability", cause="road_accident", disability_grades=[1]))),
+    ]
+    if needs_approval(i):
+        steps.append(("approve_payout", StepInput(actor=SUPERVISOR)))
+    steps.append(("pay", PayInput(actor=HANDLER, transfer_ref=f"TRF-BENCH-{i:07d}")))
+    return steps
+
+
+async def report_engine_claim(client: Client, sessions: Any, i: int, tag: str, task_queue: str,
+                              lat: Latencies) -> str:
+    """Intake + start of claim ``i``; returns its claim number."""
+    report = ClaimReport.model_validate(report_for(i, tag))
+    t0 = time.perf_counter()
+    with sessions() as s:
+        intake = await report_claim(client, s, report, task_queue=task_queue,
+                                    payout_authority_limit=LOW_LIMIT if needs_approval(i) else None)
+    lat.by_step["report"].append(time.perf_counter() - t0)
+    return intake.claim.claim_number
+
+
+async def engine_step(client: Client, number: str, name: str, inp: Any, lat: Latencies) -> None:
+    """One handler step; a step refused because triage is still running is retried."""
+    while True:
+        t0 = time.perf_counter()
+        try:
+            await perform_step(client, number, name, inp)
+        except StepError as e:
+            if "still being opened" not in str(e):
+                raise
+            lat.retries += 1
+            await asyncio.sleep(0.05)
+            continue
+        lat.by_step[name].append(time.perf_counter() - t0)
+        return
+
+
+async def drive_engine_claim(client: Client, sessions: Any, i: int, tag: str, task_queue: str,
+                             lat: Latencies, stop_after: str | None = None) -> str:
+    """Report claim ``i`` and perform its steps (up to and including ``stop_after``)."""
+    number = await report_engine_claim(client, sessions, i, tag, task_queue, lat)
+    for name, inp in engine_steps(i):
+        await engine_step(client, number, name, inp, lat)
+        if name == stop_after:
+            break
+    return number
+
+
+def plan_of(shape: Shape) -> FloorPlan:
+    """The floor plan that repeats a claim's shape."""
+    return FloorPlan(
+        open_activities=shape.open_activities,
+        open_upserts=shape.open_upserts,
+        step_activities=list(shape.step_activities),
+        step_upserts=list(shape.step_upserts),
+        step_timers=[min(1, t) for t in shape.step_timers],
+        close_activities=shape.close_activities,
+    )
+
+
+async def drive_floor(client: Client, i: int, plan: FloorPlan, steps: list[str], task_queue: str, tag: str,
+                      lat: Latencies) -> None:
+    """Start floor workflow ``i`` and take its steps (named after the engine's for the latency table)."""
+    t0 = time.perf_counter()
+    handle = await client.start_workflow(FloorWorkflow.run, plan, id=f"floor-{tag}-{i}", task_queue=task_queue)
+    lat.by_step["report"].append(time.perf_counter() - t0)
+    for k, name in enumerate(steps):
+        while True:
+            t0 = time.perf_counter()
+            try:
+                await handle.execute_update(FloorWorkflow.step, k)
+            except WorkflowUpdateFailedError as e:
+                if "still being opened" not in str(getattr(e.cause, "message", e)):
+                    raise
+                lat.retries += 1
+                await asyncio.sleep(0.05)
+                continue
+            lat.by_step[name].append(time.perf_counter() - t0)
+            break
