@@ -198,6 +198,8 @@ async def worker_cmd(ctx: click.Context) -> None:
 
 
 def _read_report(data: dict[str, Any], where: str, reporter: Actor | None) -> ClaimReport:
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}a claim report must be a JSON object {{...}}, not {type(data).__name__}")
     if reporter is not None and "reporter" not in data:
         data = {**data, "reporter": reporter.model_dump()}
     try:
@@ -310,8 +312,7 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
         with sessions() as s:
             for n, rep in rows:
                 try:
-                    with s.begin_nested():
-                        intake_report(s, rep, utcnow(), today_in_shanghai())
+                    intake_report(s, rep, utcnow(), today_in_shanghai(), dry_run=True)
                 except ReportError as e:
                     errors.append(f"line {n}: {e}")
             s.rollback()
@@ -437,6 +438,12 @@ _step_command(
     lambda actor, note, reason: InvestigationRequestInput(actor=actor, note=note, reason=reason),
     click.option("--reason", required=True),
     help_text="Ask for an investigation (调查).",
+)
+_step_command(
+    "refer_to_consultation",
+    lambda actor, note, reason: InvestigationRequestInput(actor=actor, note=note, reason=reason),
+    click.option("--reason", required=True),
+    help_text="会商: refer a disputed case to the joint meeting (disputed target, Changde 15 working days).",
 )
 _step_command(
     "record_investigation",

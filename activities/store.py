@@ -8,7 +8,6 @@ from temporalio import activity
 
 from claims import store
 from claims.logging import get_logger
-from claims.payments import PaymentSink
 from claims.models import (
     Ack,
     ClaimProjection,
@@ -19,6 +18,7 @@ from claims.models import (
     PriorBenefitsRequest,
     PriorBenefitsResult,
 )
+from claims.payments import PaymentSink
 
 
 class StoreActivities:

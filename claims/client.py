@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from claims.models import TASK_QUEUE, ClaimReport, ClaimState
 from claims.store import IntakeResult, intake_report, utcnow, workflow_id_for
 from claims.timeutil import today_in_shanghai
-from workflows.claim import ClaimWorkflow
+from workflows.claim import STEPS, ClaimWorkflow
 
 
 class StepError(RuntimeError):
@@ -31,19 +31,7 @@ class UnknownClaim(LookupError):
     """No workflow exists for the claim number."""
 
 
-STEP_NAMES = (
-    "register",
-    "request_documents",
-    "receive_documents",
-    "complete_documents",
-    "request_investigation",
-    "record_investigation",
-    "adjudicate",
-    "decline",
-    "approve_payout",
-    "pay",
-    "reassign",
-)
+STEP_NAMES = tuple(STEPS)
 """The claim workflow's Update names (handler steps)."""
 
 

@@ -70,5 +70,13 @@ def configure_logging(fmt: str | None = None, level: str = "INFO") -> None:
 
 
 def get_logger(name: str = "claims", **bound: Any) -> structlog.stdlib.BoundLogger:
-    """A structlog logger with ``bound`` fields (e.g. ``claim_number``, ``workflow_id``)."""
+    """A structlog logger with ``bound`` fields (e.g. ``claim_number``).
+
+    Inside a Temporal activity the workflow id and the activity type are bound as well.
+    """
+    from temporalio import activity
+
+    if activity.in_activity():
+        info = activity.info()
+        bound = {"workflow_id": info.workflow_id, "activity": info.activity_type, **bound}
     return structlog.stdlib.get_logger(name).bind(**bound)

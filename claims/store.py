@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from claims.db import Claim, Household, InsuredPerson, Notification, Payout, Policy
 from claims.timeutil import SHANGHAI
 from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
-from claims.payments import PaymentInstruction, PaymentSink
 from claims.models import (
     Actor,
     ClaimInput,
@@ -35,6 +34,7 @@ from claims.models import (
     Sex,
     Stage,
 )
+from claims.payments import PaymentInstruction, PaymentSink
 
 
 class ReportError(ValueError):
@@ -219,13 +219,17 @@ def _snapshot(pol: Policy) -> PolicySnapshot:
     )
 
 
-def intake_report(session: Session, report: ClaimReport, now: datetime, today: date) -> IntakeResult:
+def intake_report(
+    session: Session, report: ClaimReport, now: datetime, today: date, dry_run: bool = False
+) -> IntakeResult:
     """Check a claim report against the policy register and record it (立案前的报案登记).
 
     Args:
         report: the report, already validated by pydantic.
         now: the time of receipt (aware, UTC).
         today: today's date in Asia/Shanghai (future-date checks).
+        dry_run: check the report completely but record nothing (``claims import
+            --all-or-nothing`` checks every row first).
 
     Returns:
         The workflow input and ``created``; ``created`` is false when the same event of the
@@ -314,7 +318,11 @@ def intake_report(session: Session, report: ClaimReport, now: datetime, today: d
     )
     session.add(row)
     try:
-        session.commit()
+        if dry_run:  # check everything, constraints included, and record nothing
+            session.flush()
+            session.rollback()
+        else:
+            session.commit()
     except IntegrityError:
         # The same event was reported at the same moment by someone else: return theirs.
         session.rollback()

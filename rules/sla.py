@@ -91,12 +91,12 @@ class SlaPolicy(BaseModel):
         """The targets for a triaged claim in its region.
 
         A green-channel claim gets the green channel's target unless it needs an
-        investigation, which cannot be done in that time: it keeps the investigation target
-        (and its priority).
+        investigation or goes to the joint meeting on disputed cases (会商), which cannot be
+        done in that time: it keeps that class's target (and its priority).
         """
         region = self.region_of(req.county)
         t = self.overrides.get(region, self.default) if region != "default" else self.default
-        if req.green_channel and req.case_class != CaseClass.INVESTIGATION:
+        if req.green_channel and req.case_class not in (CaseClass.INVESTIGATION, CaseClass.DISPUTED):
             days = min(t.green_channel_working_days, t.targets[req.case_class])
             reason = f"green channel: {days} working days"
         else:

@@ -122,3 +122,7 @@ def store_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[A
 def new_task_queue() -> str:
     """A task queue no other test uses."""
     return f"tq-{uuid.uuid4()}"
+
+
+# The claim-workflow harness fixture, for every test module (imported last: it imports this module).
+from tests.harness import harness  # noqa: E402, F401

@@ -46,7 +46,7 @@ from claims.workdays import PUBLISHED_YEARS, CalendarSource, WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import SlaPolicyError, load_sla_policy, parse_sla_policy
 from tests.conftest import _INDEXED, BIN
-from tests.test_workflow import Harness, harness  # noqa: F401  (fixture)
+from tests.harness import Harness
 from worker import build_worker
 from workflows.claim import ClaimWorkflow
 
@@ -86,7 +86,7 @@ async def skipping() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-async def test_a_pause_of_four_working_days_moves_the_programme_deadline_by_four_and_the_statutory_one_not_at_all(
+async def test_a_pause_of_four_working_days_moves_the_programme_deadline_by_four_not_the_statutory_one(
     skipping: WorkflowEnvironment, sqlite_sessions: Any
 ) -> None:
     cal = WorkingCalendar()

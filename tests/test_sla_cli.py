@@ -16,12 +16,12 @@ import pytest
 import pytest_asyncio
 
 from claims.client import claim_state, perform_step
-from claims.db import Claim, make_engine, make_sessionmaker, upgrade_database
+from claims.db import make_engine, make_sessionmaker, upgrade_database
 from claims.models import Actor, CaseClass, ClaimProjection, RegisterInput, Role, SlaState, Stage
 from claims.settings import Settings
 from claims.store import update_projection
-from claims.timeutil import SHANGHAI
 from claims.temporal import connect, start_embedded_server
+from claims.timeutil import SHANGHAI
 from claims.workdays import CalendarSource, WorkingCalendar
 from rules.engine import RulesEngine
 from tests.conftest import BIN, REPO

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
-from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from claims.client import StepError, claim_state, perform_step, report_claim, wait_until_open
+from claims.client import StepError, claim_state, perform_step, report_claim
 from claims.db import Claim, Notification, Payout
-from claims.demo import DemoClaim, DemoFile, drive_claim
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -34,63 +28,10 @@ from claims.models import (
     Stage,
     StepInput,
 )
-from claims.store import RegisterFile, load_register
-from claims.workdays import WorkingCalendar
 from rules.engine import RulesEngine
-from tests.conftest import BIN, REPO, new_task_queue
+from tests.conftest import BIN, REPO
+from tests.harness import CALENDAR, Harness, unique_cases  # noqa: F401  (used by other test modules)
 from worker import build_worker
-
-CALENDAR = WorkingCalendar()
-
-
-def unique_cases() -> tuple[RegisterFile, list[DemoClaim]]:
-    """The demo register and cases with person refs made unique, so claim numbers (and so
-    workflow ids) are never shared between tests on the one server."""
-    tag = uuid.uuid4().hex[:6]
-    reg = json.loads((REPO / "data/demo/register.json").read_text("utf-8"))
-    for h in reg["households"]:
-        h["household_no"] += f"-{tag}"
-        for m in h["members"]:
-            m["person_ref"] += f"-{tag}"
-        for p in h["policies"]:
-            p["insured"] = [r + f"-{tag}" for r in p["insured"]]
-    cases = DemoFile.model_validate(json.loads((REPO / "data/demo/claims.json").read_text("utf-8"))).claims
-    return RegisterFile.model_validate(reg), cases
-
-
-class Harness:
-    """A worker on a fresh task queue over a fresh store, with the demo register loaded."""
-
-    def __init__(self, client: Client, sessions: Any) -> None:
-        self.client = client
-        self.sessions = sessions
-        self.task_queue = new_task_queue()
-        self.register, self.cases = unique_cases()
-        with sessions() as s:
-            load_register(s, self.register)
-
-    async def drive(self, case: DemoClaim) -> ClaimState:
-        with self.sessions() as s:
-            return await drive_claim(self.client, s, case, self.task_queue)
-
-    async def report(self, case: DemoClaim) -> str:
-        with self.sessions() as s:
-            result = await report_claim(self.client, s, case.report, task_queue=self.task_queue)
-        await wait_until_open(self.client, result.claim.claim_number)
-        return result.claim.claim_number
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def harness(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
-    h = Harness(env.client, sqlite_sessions)
-    async with build_worker(
-        env.client,
-        sqlite_sessions,
-        task_queue=h.task_queue,
-        rules_engine=RulesEngine.shared(),
-        calendar=CALENDAR,
-    ):
-        yield h
 
 
 def resolution(state: ClaimState) -> Any:
@@ -276,7 +217,10 @@ async def test_unregistered_claim_breaches_its_same_day_target_and_escalates(sql
                 ).all()
                 # 50 % warns the handler, 80 % the supervisor, the breach escalates to the supervisor.
                 assert [(n.kind, n.recipient_role) for n in notes] == [
-                    ("sla_warning", "handler"), ("sla_warning", "supervisor"), ("sla_breach", "supervisor")]
+                    ("sla_warning", "handler"),
+                    ("sla_warning", "supervisor"),
+                    ("sla_breach", "supervisor"),
+                ]
                 assert {n.county for n in notes} == {"长沙市雨花区"}
                 row = s.get(Claim, number)
                 assert row is not None and row.sla_state == "breached"

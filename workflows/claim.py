@@ -99,6 +99,7 @@ STEPS: dict[str, tuple[frozenset[Stage], frozenset[Role], bool]] = {
     ),
     "complete_documents": (frozenset({Stage.DOCUMENTS}), HANDLER_ROLES, True),
     "request_investigation": (frozenset({Stage.DOCUMENTS, Stage.ADJUDICATION}), HANDLER_ROLES, True),
+    "refer_to_consultation": (frozenset({Stage.DOCUMENTS, Stage.ADJUDICATION}), HANDLER_ROLES, True),
     "record_investigation": (frozenset({Stage.INVESTIGATION}), HANDLER_ROLES | {Role.INVESTIGATOR}, False),
     "adjudicate": (frozenset({Stage.ADJUDICATION}), HANDLER_ROLES, True),
     "decline": (frozenset({Stage.ADJUDICATION, Stage.INVESTIGATION}), HANDLER_ROLES, True),
@@ -143,6 +144,7 @@ class ClaimWorkflow:
         self._advance_payment_requested = False
         self._facts: LossFacts | None = None
         self._required: list[str] = []
+        self._disputed = False
         self._busy = False
         self._opened = False
         self._registered_at: datetime | None = None
@@ -447,6 +449,30 @@ class ClaimWorkflow:
         return [d for d in self._requested if d not in self._received]
 
     @workflow.update
+    async def refer_to_consultation(self, step: InvestigationRequestInput) -> ClaimState:
+        """会商: a disputed, difficult case goes to the joint meeting; the disputed target applies
+        from registration (Changde: 15 working days), unless an investigation is already planned."""
+
+        async def body() -> None:
+            self._disputed = True
+            self._log("referred_to_consultation", step.actor, step.reason)
+            if self._case_class != CaseClass.INVESTIGATION:
+                self._case_class = CaseClass.DISPUTED
+                await self._choose_target()
+                if self._registered_at is not None:
+                    await self._sla.start_programme(
+                        RESOLUTION, self._registered_at, self._target_or_fail().working_days
+                    )
+
+        return await self._step("refer_to_consultation", step, body)
+
+    @refer_to_consultation.validator
+    def _validate_refer_to_consultation(self, step: InvestigationRequestInput) -> None:
+        self._require("refer_to_consultation", step)
+        if self._disputed:
+            raise reject("refer_to_consultation: the claim is already referred to the joint meeting")
+
+    @workflow.update
     async def request_investigation(self, step: InvestigationRequestInput) -> ClaimState:
         """A handler asks for an investigation (调查): the investigation target applies from registration."""
 
@@ -704,7 +730,8 @@ class ClaimWorkflow:
             )
         if step.actor.village is not None and step.actor.village != self._inp.village:
             raise reject(
-                f"{name}: claim is from {self._inp.village}; {step.actor.id} acts for {step.actor.village} only"
+                f"{name}: claim is from {self._inp.village}; "
+                f"{step.actor.id} acts for {step.actor.village} only"
             )
         if name in ("pay", "approve_payout") and self._decision is not None:
             limit = self._inp.payout_authority_limit

@@ -1,0 +1,74 @@
+"""The test harness for claim workflows: the demo register with unique person refs, a worker
+on a fresh task queue over a fresh store (fixture ``harness``, registered in conftest)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from claims.client import report_claim, wait_until_open
+from claims.demo import DemoClaim, DemoFile, drive_claim
+from claims.models import ClaimState
+from claims.store import RegisterFile, load_register
+from claims.workdays import WorkingCalendar
+from rules.engine import RulesEngine
+from tests.conftest import REPO, new_task_queue
+from worker import build_worker
+
+CALENDAR = WorkingCalendar()
+
+
+def unique_cases() -> tuple[RegisterFile, list[DemoClaim]]:
+    """The demo register and cases with person refs made unique, so claim numbers (and so
+    workflow ids) are never shared between tests on the one server."""
+    tag = uuid.uuid4().hex[:6]
+    reg = json.loads((REPO / "data/demo/register.json").read_text("utf-8"))
+    for h in reg["households"]:
+        h["household_no"] += f"-{tag}"
+        for m in h["members"]:
+            m["person_ref"] += f"-{tag}"
+        for p in h["policies"]:
+            p["insured"] = [r + f"-{tag}" for r in p["insured"]]
+    cases = DemoFile.model_validate(json.loads((REPO / "data/demo/claims.json").read_text("utf-8"))).claims
+    return RegisterFile.model_validate(reg), cases
+
+
+class Harness:
+    """A worker on a fresh task queue over a fresh store, with the demo register loaded."""
+
+    def __init__(self, client: Client, sessions: Any) -> None:
+        self.client = client
+        self.sessions = sessions
+        self.task_queue = new_task_queue()
+        self.register, self.cases = unique_cases()
+        with sessions() as s:
+            load_register(s, self.register)
+
+    async def drive(self, case: DemoClaim) -> ClaimState:
+        with self.sessions() as s:
+            return await drive_claim(self.client, s, case, self.task_queue)
+
+    async def report(self, case: DemoClaim) -> str:
+        with self.sessions() as s:
+            result = await report_claim(self.client, s, case.report, task_queue=self.task_queue)
+        await wait_until_open(self.client, result.claim.claim_number)
+        return result.claim.claim_number
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def harness(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
+    h = Harness(env.client, sqlite_sessions)
+    async with build_worker(
+        env.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=CALENDAR,
+    ):
+        yield h
