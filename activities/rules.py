@@ -83,6 +83,13 @@ class RulesActivities:
         channel waives), in checklist order."""
         from rules.documents import required_documents
 
-        return ChecklistResult(documents=required_documents(
-            req.outcome, [], green_channel=req.green_channel, road_accident=req.road_accident,
-            filed_by_proxy=req.filed_by_proxy, minor=req.minor))
+        return ChecklistResult(
+            documents=required_documents(
+                req.outcome,
+                [],
+                green_channel=req.green_channel,
+                road_accident=req.road_accident,
+                filed_by_proxy=req.filed_by_proxy,
+                minor=req.minor,
+            )
+        )

@@ -79,11 +79,19 @@ class StoreActivities:
         """Queue a notice (SLA warning, decline notice to the claimant, advance payment due) in
         the outbox; idempotent on ``dedupe_key``."""
         with self._sessions() as s:
-            queued = store.add_notification(s, inp.claim_number, inp.kind, inp.county, inp.message,
-                                            dedupe_key=inp.dedupe_key, now=store.utcnow(),
-                                            recipient_role=inp.recipient_role)
+            queued = store.add_notification(
+                s,
+                inp.claim_number,
+                inp.kind,
+                inp.county,
+                inp.message,
+                dedupe_key=inp.dedupe_key,
+                now=store.utcnow(),
+                recipient_role=inp.recipient_role,
+            )
         get_logger("claims.notice", claim_number=inp.claim_number).info(
-            "notice queued", kind=inp.kind, recipient=inp.recipient_role, queued=queued)
+            "notice queued", kind=inp.kind, recipient=inp.recipient_role, queued=queued
+        )
         return Ack()
 
     @activity.defn

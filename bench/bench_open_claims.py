@@ -41,11 +41,22 @@ from claims.store import RegisterFile, load_register  # noqa: E402
 
 def overdue_seconds(url: str, address: str, extra: list[str]) -> tuple[float, str]:
     """Wall time of the ``claims overdue`` command and its last line."""
-    env = {**os.environ, "DATABASE_URL": url, "TEMPORAL_ADDRESS": address, "CLAIMS_ACTOR": "sup.bench",
-           "CLAIMS_ROLE": "supervisor"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TEMPORAL_ADDRESS": address,
+        "CLAIMS_ACTOR": "sup.bench",
+        "CLAIMS_ROLE": "supervisor",
+    }
     t0 = time.perf_counter()
-    out = subprocess.run([str(BIN / "claims"), "overdue", *extra], cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [str(BIN / "claims"), "overdue", *extra],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     seconds = time.perf_counter() - t0
     if out.returncode != 0:
         raise RuntimeError(f"claims overdue failed: {out.stderr[-2000:]}")
@@ -56,7 +67,9 @@ def overdue_seconds(url: str, address: str, extra: list[str]) -> tuple[float, st
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--claims", type=int, default=100_000)
-    ap.add_argument("--checkpoint", type=int, default=0, help="measure every this many claims (default claims/5)")
+    ap.add_argument(
+        "--checkpoint", type=int, default=0, help="measure every this many claims (default claims/5)"
+    )
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--samples", type=int, default=7, help="claims on which the step is timed")
     ap.add_argument("--postgres", action="store_true")
@@ -74,9 +87,11 @@ async def main() -> None:
         reg = synthetic_register(n, tag)
         for k in range(0, n, 5000):
             with sessions() as s:
-                load_register(s, RegisterFile.model_validate({"households": reg["households"][k:k + 5000]}))
-        print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; register of {n:,} households loaded "
-              f"in {time.perf_counter() - t0:.0f} s")
+                load_register(s, RegisterFile.model_validate({"households": reg["households"][k : k + 5000]}))
+        print(
+            f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; register of {n:,} households loaded "
+            f"in {time.perf_counter() - t0:.0f} s"
+        )
         wargs = ["--mode", "engine", "--task-queue", queue, "--database-url", url]
         if args.max_cached_workflows is not None:
             wargs += ["--max-cached-workflows", str(args.max_cached_workflows)]
@@ -91,38 +106,62 @@ async def main() -> None:
         while opened < n:
             batch = min(every, n - opened)
             start = opened
-            await gather_limited(batch, args.concurrency, lambda i: drive_engine_claim(
-                client, sessions, start + i, tag, queue, lat, stop_after="request_documents"))
+            await gather_limited(
+                batch,
+                args.concurrency,
+                lambda i, start=start: drive_engine_claim(
+                    client, sessions, start + i, tag, queue, lat, stop_after="request_documents"
+                ),
+            )
             opened += batch
             rss, db = rss_mb(worker.pid), stack.db_bytes()
             points.append((opened, rss, db))
             rate = opened / (time.perf_counter() - t_open)
-            print(f"  {opened:>7,} open: worker RSS {rss:.0f} MiB, server DB {db / 2**20:.1f} MiB, "
-                  f"{rate:.1f} claims opened/s", flush=True)
-        numbers = [f"JS20260310-B{tag}{i:06d}" for i in random.Random(1).sample(range(n), min(args.samples, n))]
+            print(
+                f"  {opened:>7,} open: worker RSS {rss:.0f} MiB, server DB {db / 2**20:.1f} MiB, "
+                f"{rate:.1f} claims opened/s",
+                flush=True,
+            )
+        numbers = [
+            f"JS20260310-B{tag}{i:06d}" for i in random.Random(1).sample(range(n), min(args.samples, n))
+        ]
         times = []
         for number in numbers:
             t = time.perf_counter()
-            await engine_step(client, number, "receive_documents",
-                              ReceiveDocumentsInput(actor=SECRETARY, documents=["claim_form"]), lat)
+            await engine_step(
+                client,
+                number,
+                "receive_documents",
+                ReceiveDocumentsInput(actor=SECRETARY, documents=["claim_form"]),
+                lat,
+            )
             times.append(time.perf_counter() - t)
         over = [overdue_seconds(url, stack.address, []) for _ in range(3)]
         over_all = [overdue_seconds(url, stack.address, ["--due-within", "60d"]) for _ in range(3)]
         vis = []
         for _ in range(3):
             t = time.perf_counter()
-            count = (await client.count_workflows("ClaimStage = 'documents' AND ExecutionStatus = 'Running'")).count
+            count = (
+                await client.count_workflows("ClaimStage = 'documents' AND ExecutionStatus = 'Running'")
+            ).count
             vis.append(time.perf_counter() - t)
         per_k_rss = (points[-1][1] - base_rss) / (n / 1000)
         per_k_db = (points[-1][2] - base_db) / (n / 1000) / 2**20
         print(f"{n:,} claims open in stage documents ({count:,} by visibility)")
         print(f"  per 1,000 open claims: worker RSS +{per_k_rss:.1f} MiB, server DB +{per_k_db:.2f} MiB")
-        print(f"  extrapolated to 100,000: worker RSS {base_rss + per_k_rss * 100:.0f} MiB (but see the sticky "
-              f"cache note in the README), server DB {(base_db / 2**20) + per_k_db * 100:,.0f} MiB")
-        print(f"  one handler step (receive_documents) while they are open: median {median(times) * 1000:.0f} ms "
-              f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {len(times)} random claims")
-        print(f"  claims overdue: median {median([s for s, _ in over]) * 1000:.0f} ms ({over[0][1]}); "
-              f"--due-within 60d: median {median([s for s, _ in over_all]) * 1000:.0f} ms ({over_all[0][1]})")
+        print(
+            f"  extrapolated to 100,000: worker RSS {base_rss + per_k_rss * 100:.0f} MiB (but see the sticky "
+            f"cache note in the README), server DB {(base_db / 2**20) + per_k_db * 100:,.0f} MiB"
+        )
+        print(
+            "  one handler step (receive_documents) while they are open: "
+            f"median {median(times) * 1000:.0f} ms "
+            f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {len(times)} random claims"
+        )
+        print(
+            f"  claims overdue: median {median([s for s, _ in over]) * 1000:.0f} ms ({over[0][1]}); "
+            f"--due-within 60d: median {median([s for s, _ in over_all]) * 1000:.0f} ms ({over_all[0][1]})"
+        )
         print(f"  visibility count of open claims in documents: median {median(vis) * 1000:.0f} ms")
         engine.dispose()
 

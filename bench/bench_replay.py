@@ -19,6 +19,7 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -46,8 +47,13 @@ async def floor_histories(golden: list[WorkflowHistory]) -> list[WorkflowHistory
     with Stack("replay") as stack:
         client = await Client.connect(stack.address, data_converter=pydantic_data_converter)
         queue = f"bench-replay-{tag}"
-        async with Worker(client, task_queue=queue, workflows=[FloorWorkflow], activities=[floor_noop],
-                          activity_executor=ThreadPoolExecutor(4)):
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[FloorWorkflow],
+            activities=[floor_noop],
+            activity_executor=ThreadPoolExecutor(4),
+        ):
             for i, h in enumerate(golden):
                 shape = shape_of(h)
                 await drive_floor(client, i, plan_of(shape), shape.steps, queue, tag, Latencies())
@@ -61,7 +67,12 @@ async def replay_rate(replayer: Replayer, histories: list[WorkflowHistory], roun
     """Histories per second over ``rounds`` passes; fails loudly on any replay failure."""
     batch = histories * rounds
     t0 = time.perf_counter()
-    results = await replayer.replay_workflows(batch, raise_on_replay_failure=False)
+
+    async def each() -> AsyncIterator[WorkflowHistory]:
+        for h in batch:
+            yield h
+
+    results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
     seconds = time.perf_counter() - t0
     failed = [r for r in results.replay_failures.items()]
     if failed:
@@ -90,10 +101,15 @@ async def main() -> None:
         f_rates.append(await replay_rate(floor_replayer, floor, args.rounds))
     e, f = median(e_rates), median(f_rates)
     events = sum(len(h.events) for h in golden) / len(golden)
-    print(f"replay ({len(golden)} golden histories x {args.rounds} rounds, median of {args.repeat}): "
-          f"engine {e:.1f} histories/s ({e * events:,.0f} events/s), floor {f:.1f} histories/s; "
-          f"engine/floor {100 * e / f:.0f} %")
-    print(f"  engine runs: {', '.join(f'{r:.1f}' for r in e_rates)}; floor runs: {', '.join(f'{r:.1f}' for r in f_rates)}")
+    print(
+        f"replay ({len(golden)} golden histories x {args.rounds} rounds, median of {args.repeat}): "
+        f"engine {e:.1f} histories/s ({e * events:,.0f} events/s), floor {f:.1f} histories/s; "
+        f"engine/floor {100 * e / f:.0f} %"
+    )
+    print(
+        f"  engine runs: {', '.join(f'{r:.1f}' for r in e_rates)}; "
+        f"floor runs: {', '.join(f'{r:.1f}' for r in f_rates)}"
+    )
 
 
 if __name__ == "__main__":

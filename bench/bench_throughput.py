@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
     BIN,
-    REPO,
     Shape,
     Stack,
     cpu_seconds,
@@ -55,8 +54,16 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from claims.db import make_engine, make_sessionmaker  # noqa: E402
 from claims.store import RegisterFile, load_register  # noqa: E402
 
-STEP_ORDER = ["report", "register", "request_documents", "receive_documents", "complete_documents",
-              "adjudicate", "approve_payout", "pay"]
+STEP_ORDER = [
+    "report",
+    "register",
+    "request_documents",
+    "receive_documents",
+    "complete_documents",
+    "adjudicate",
+    "approve_payout",
+    "pay",
+]
 
 
 @dataclass
@@ -90,8 +97,12 @@ def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
     if not spy.exists():
         print("py-spy is not installed (pip install -e '.[bench]'); no profile", file=sys.stderr)
         return None
-    return subprocess.Popen([str(spy), "record", "-p", str(pid), "-f", "raw", "-o", str(out), "-r", "50"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [str(spy), "record", "-p", str(pid), "-f", "raw", "-o", str(out), "-r", "50"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
@@ -136,8 +147,14 @@ def summarise_profile(path: Path, top: int = 25) -> list[str]:
     return lines
 
 
-async def run_phase(kind: str, n: int, workers: int, args: argparse.Namespace, shapes: list[Shape] | None,
-                    profile_to: Path | None = None) -> Phase:
+async def run_phase(
+    kind: str,
+    n: int,
+    workers: int,
+    args: argparse.Namespace,
+    shapes: list[Shape] | None,
+    profile_to: Path | None = None,
+) -> Phase:
     """One phase on a fresh server: ``kind`` is ``engine`` or ``floor``."""
     tag = uuid.uuid4().hex[:5]
     task_queue = f"bench-{kind}-{tag}"
@@ -150,8 +167,10 @@ async def run_phase(kind: str, n: int, workers: int, args: argparse.Namespace, s
                 with sessions() as s:
                     load_register(s, RegisterFile.model_validate(synthetic_register(n, tag)))
             procs = [
-                stack.start_worker(["--mode", kind, "--task-queue", task_queue, "--database-url", url,
-                                    *worker_args(args)], f"worker{w}")
+                stack.start_worker(
+                    ["--mode", kind, "--task-queue", task_queue, "--database-url", url, *worker_args(args)],
+                    f"worker{w}",
+                )
                 for w in range(workers)
             ]
             client = await Client.connect(stack.address, data_converter=pydantic_data_converter)
@@ -164,22 +183,37 @@ async def run_phase(kind: str, n: int, workers: int, args: argparse.Namespace, s
             t0 = time.perf_counter()
             try:
                 if kind == "engine":
-                    await gather_limited(n, args.concurrency, lambda i: drive_engine_claim(
-                        client, sessions, i, tag, task_queue, lat))
+                    await gather_limited(
+                        n,
+                        args.concurrency,
+                        lambda i: drive_engine_claim(client, sessions, i, tag, task_queue, lat),
+                    )
                 else:
                     assert shapes is not None
                     plans = [plan_of(s) for s in shapes]
-                    await gather_limited(n, args.concurrency, lambda i: drive_floor(
-                        client, i, plans[i % 2], shapes[i % 2].steps, task_queue, tag, lat))
+                    await gather_limited(
+                        n,
+                        args.concurrency,
+                        lambda i: drive_floor(
+                            client, i, plans[i % 2], shapes[i % 2].steps, task_queue, tag, lat
+                        ),
+                    )
                 seconds = time.perf_counter() - t0
             finally:
                 stop_profiler(spy)
             me1 = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = {k: cpu_seconds(p.pid) - cpu0[f"worker{w}"] for w, p in enumerate(procs) for k in [f"worker{w}"]}
+            cpu = {
+                k: cpu_seconds(p.pid) - cpu0[f"worker{w}"]
+                for w, p in enumerate(procs)
+                for k in [f"worker{w}"]
+            }
             cpu["server"] = cpu_seconds(stack.server.pid) - cpu0["server"]
             cpu["driver"] = (me1.ru_utime + me1.ru_stime) - (me0.ru_utime + me0.ru_stime)
-            ids = ([f"claim-JS20260310-B{tag}{i:06d}" for i in (0, 1)] if kind == "engine"
-                   else [f"floor-{tag}-{i}" for i in (0, 1)])
+            ids = (
+                [f"claim-JS20260310-B{tag}{i:06d}" for i in (0, 1)]
+                if kind == "engine"
+                else [f"floor-{tag}-{i}" for i in (0, 1)]
+            )
             got = [shape_of(await client.get_workflow_handle(w).fetch_history()) for w in ids]
             if kind == "engine":
                 engine.dispose()
@@ -190,9 +224,12 @@ async def run_phase(kind: str, n: int, workers: int, args: argparse.Namespace, s
 def report_phase(p: Phase) -> None:
     cpu = ", ".join(f"{k} {v / p.claims * 1000:.0f} ms" for k, v in p.cpu.items())
     util = sum(p.cpu.values()) / p.seconds
-    print(f"  {p.kind:<6} {p.workers} worker(s): {p.claims:,} claims in {p.seconds:.1f} s = {p.rate:.2f} claims/s; "
-          f"CPU per claim: {cpu} (all processes {util:.2f} of {os.cpu_count()} cores); "
-          f"refused-while-opening retries {p.lat.retries}")
+    print(
+        f"  {p.kind:<6} {p.workers} worker(s): {p.claims:,} claims in {p.seconds:.1f} s = "
+        f"{p.rate:.2f} claims/s; "
+        f"CPU per claim: {cpu} (all processes {util:.2f} of {os.cpu_count()} cores); "
+        f"refused-while-opening retries {p.lat.retries}"
+    )
     cells = []
     for name in STEP_ORDER:
         vals = p.lat.by_step.get(name)
@@ -217,16 +254,24 @@ async def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; driver concurrency {args.concurrency}; "
-          f"worker: {' '.join(worker_args(args))}")
+    print(
+        f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; driver concurrency {args.concurrency}; "
+        f"worker: {' '.join(worker_args(args))}"
+    )
     results: dict[int, dict[str, list[Phase]]] = {}
     profile = Path(os.environ.get("BENCH_PROFILE", "/tmp/claims-bench-profile.txt")) if args.profile else None
     shapes: list[Shape] | None = None
     for workers in sorted({1, args.workers}):
         results[workers] = {"engine": [], "floor": []}
         for r in range(args.repeat):
-            e = await run_phase("engine", args.claims, workers, args, None,
-                                profile if (profile and r == 0 and workers == 1) else None)
+            e = await run_phase(
+                "engine",
+                args.claims,
+                workers,
+                args,
+                None,
+                profile if (profile and r == 0 and workers == 1) else None,
+            )
             shapes = shapes or e.shapes
             results[workers]["engine"].append(e)
             report_phase(e)
@@ -237,8 +282,10 @@ async def main() -> None:
     assert shapes is not None
     floor_shapes = results[1]["floor"][0].shapes if results[1]["floor"] else []
     for k, s in enumerate(shapes):
-        print(f"shape of one claim ({'with' if k == 0 else 'without'} approval): engine {s.brief()}"
-              + (f"; floor {floor_shapes[k].brief()}" if floor_shapes else ""))
+        print(
+            f"shape of one claim ({'with' if k == 0 else 'without'} approval): engine {s.brief()}"
+            + (f"; floor {floor_shapes[k].brief()}" if floor_shapes else "")
+        )
     out: dict[str, Any] = {"machine": machine(), "claims": args.claims, "postgres": args.postgres}
     print("medians:")
     for workers, by in results.items():
@@ -252,8 +299,10 @@ async def main() -> None:
         print(line)
     if 2 in results and 1 in results:
         e1, e2 = out["engine_1"], out["engine_2"]
-        print(f"  horizontal: 2 workers / 1 worker = {e2 / e1:.2f}x (engine)"
-              + (f", {out['floor_2'] / out['floor_1']:.2f}x (floor)" if "floor_2" in out else ""))
+        print(
+            f"  horizontal: 2 workers / 1 worker = {e2 / e1:.2f}x (engine)"
+            + (f", {out['floor_2'] / out['floor_1']:.2f}x (floor)" if "floor_2" in out else "")
+        )
     if profile:
         print("\n".join(summarise_profile(profile)))
         print(f"raw profile (py-spy collapsed stacks): {profile}")

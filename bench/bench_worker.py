@@ -54,13 +54,20 @@ async def main() -> None:
 
         configure_logging("json", args.log_level)
         engine = make_engine(args.database_url)
-        worker = build_worker(client, make_sessionmaker(engine), task_queue=args.task_queue,
-                              executor=executor, **options)
+        worker = build_worker(
+            client, make_sessionmaker(engine), task_queue=args.task_queue, executor=executor, **options
+        )
     else:
         from floor import FloorWorkflow, floor_noop
 
-        worker = Worker(client, task_queue=args.task_queue, workflows=[FloorWorkflow], activities=[floor_noop],
-                        activity_executor=executor, **options)  # type: ignore[arg-type]
+        worker = Worker(
+            client,
+            task_queue=args.task_queue,
+            workflows=[FloorWorkflow],
+            activities=[floor_noop],
+            activity_executor=executor,
+            **options,
+        )  # type: ignore[arg-type]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

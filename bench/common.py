@@ -59,13 +59,20 @@ def cpu_seconds(pid: int) -> float:
 def machine() -> str:
     """``nproc``, CPU model and RAM of this machine, for the figures' provenance."""
     model = next(
-        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-         if ln.startswith("model name")),
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
         "?",
     )
-    mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
-                  if ln.startswith("MemTotal"))
-    return f"{os.cpu_count()} cores ({model}), {mem_kb / 1024 / 1024:.0f} GB RAM, Python {sys.version.split()[0]}"
+    mem_kb = next(
+        int(ln.split()[1])
+        for ln in Path("/proc/meminfo").read_text().splitlines()
+        if ln.startswith("MemTotal")
+    )
+    ram = mem_kb / 1024 / 1024
+    return f"{os.cpu_count()} cores ({model}), {ram:.0f} GB RAM, Python {sys.version.split()[0]}"
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -126,32 +133,60 @@ class Stack:
 
     def start_server(self) -> None:
         """``temporal server start-dev --headless`` with the claims' search attributes."""
-        cmd = [str(BIN / "temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
-               "--headless", "--db-filename", str(self.db_path), "--log-level", "error"]
+        cmd = [
+            str(BIN / "temporal"),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--headless",
+            "--db-filename",
+            str(self.db_path),
+            "--log-level",
+            "error",
+        ]
         for name, kind in search.CLI_TYPES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
         log = (self.dir / "server.log").open("ab")
-        self.server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
+        self.server = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         end = time.monotonic() + 30
         while time.monotonic() < end:
             if self.server.poll() is not None:
-                raise RuntimeError(f"dev server exited {self.server.returncode}; see {self.dir / 'server.log'}")
+                raise RuntimeError(
+                    f"dev server exited {self.server.returncode}; see {self.dir / 'server.log'}"
+                )
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     return
             time.sleep(0.1)
         raise RuntimeError("dev server did not answer in 30 s")
 
-    def start_worker(self, args: Sequence[str], name: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, args: Sequence[str], name: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         """Start ``bench/bench_worker.py`` with ``args``; waits for its ``ready`` line."""
         log_path = self.dir / f"{name}.log"
         ready = self.dir / f"{name}.ready"
         proc = subprocess.Popen(
-            [sys.executable, str(REPO / "bench" / "bench_worker.py"), "--address", self.address,
-             "--ready-file", str(ready), *args],
-            cwd=REPO, stdout=log_path.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, **(env or {})},
+            [
+                sys.executable,
+                str(REPO / "bench" / "bench_worker.py"),
+                "--address",
+                self.address,
+                "--ready-file",
+                str(ready),
+                *args,
+            ],
+            cwd=REPO,
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         self.workers.append(proc)
         end = time.monotonic() + 60
@@ -238,25 +273,43 @@ def synthetic_register(n: int, tag: str) -> dict[str, Any]:
     households = []
     for i in range(n):
         ref = f"B{tag}{i:06d}"
-        households.append({
-            "household_no": f"H{tag}{i:06d}", "county": f"县{i % 20:02d}", "township": f"乡{i % 7}",
-            "village": f"村{i % 13}",
-            "members": [{"person_ref": ref, "name": "某", "id_number": id_number(i)}],
-            "policies": [{
-                "policy_number": f"FA{tag}{i:06d}", "product_code": "family_accident",
-                "terms_version": "family_accident@2020", "start_date": "2026-01-01", "end_date": "2026-12-31",
-                "issued_on": "2025-12-20", "premium": "100.00", "sum_insured": "45000.00", "insured": [ref],
-            }],
-        })
+        households.append(
+            {
+                "household_no": f"H{tag}{i:06d}",
+                "county": f"县{i % 20:02d}",
+                "township": f"乡{i % 7}",
+                "village": f"村{i % 13}",
+                "members": [{"person_ref": ref, "name": "某", "id_number": id_number(i)}],
+                "policies": [
+                    {
+                        "policy_number": f"FA{tag}{i:06d}",
+                        "product_code": "family_accident",
+                        "terms_version": "family_accident@2020",
+                        "start_date": "2026-01-01",
+                        "end_date": "2026-12-31",
+                        "issued_on": "2025-12-20",
+                        "premium": "100.00",
+                        "sum_insured": "45000.00",
+                        "insured": [ref],
+                    }
+                ],
+            }
+        )
     return {"households": households}
 
 
 def report_for(i: int, tag: str) -> dict[str, Any]:
     """The claim report of household ``i``: a road accident, grade-1 disability, reported in time."""
     return {
-        "policy_numbers": [f"FA{tag}{i:06d}"], "id_number": id_number(i), "accident_date": "2026-03-10",
-        "reported_on": "2026-03-12", "outcome": "disability", "cause": "road_accident", "disability_grade": 1,
-        "third_party_record": True, "reporter": {"id": "sec.bench", "role": "village_secretary"},
+        "policy_numbers": [f"FA{tag}{i:06d}"],
+        "id_number": id_number(i),
+        "accident_date": "2026-03-10",
+        "reported_on": "2026-03-12",
+        "outcome": "disability",
+        "cause": "road_accident",
+        "disability_grade": 1,
+        "third_party_record": True,
+        "reporter": {"id": "sec.bench", "role": "village_secretary"},
     }
 
 
@@ -297,8 +350,10 @@ class Shape:
     bytes: int = 0
 
     def brief(self) -> str:
-        return (f"{self.events} events, {self.activities} activities, {self.updates} updates, "
-                f"{self.timers} timers, {self.upserts} upserts, {self.bytes / 1024:.0f} KiB")
+        return (
+            f"{self.events} events, {self.activities} activities, {self.updates} updates, "
+            f"{self.timers} timers, {self.upserts} upserts, {self.bytes / 1024:.0f} KiB"
+        )
 
 
 def shape_of(history: Any) -> Shape:

@@ -55,8 +55,13 @@ def engine_steps(i: int) -> list[tuple[str, Any]]:
         ("request_documents", RequestDocumentsInput(actor=HANDLER, documents=DOCUMENTS)),
         ("receive_documents", ReceiveDocumentsInput(actor=SECRETARY, documents=DOCUMENTS)),
         ("complete_documents", StepInput(actor=HANDLER)),
-        ("adjudicate", AdjudicateInput(actor=HANDLER, facts=LossFacts(
-            outcome="disability", cause="road_accident", disability_grades=[1]))),
+        (
+            "adjudicate",
+            AdjudicateInput(
+                actor=HANDLER,
+                facts=LossFacts(outcome="disability", cause="road_accident", disability_grades=[1]),
+            ),
+        ),
     ]
     if needs_approval(i):
         steps.append(("approve_payout", StepInput(actor=SUPERVISOR)))
@@ -64,14 +69,20 @@ def engine_steps(i: int) -> list[tuple[str, Any]]:
     return steps
 
 
-async def report_engine_claim(client: Client, sessions: Any, i: int, tag: str, task_queue: str,
-                              lat: Latencies) -> str:
+async def report_engine_claim(
+    client: Client, sessions: Any, i: int, tag: str, task_queue: str, lat: Latencies
+) -> str:
     """Intake + start of claim ``i``; returns its claim number."""
     report = ClaimReport.model_validate(report_for(i, tag))
     t0 = time.perf_counter()
     with sessions() as s:
-        intake = await report_claim(client, s, report, task_queue=task_queue,
-                                    payout_authority_limit=LOW_LIMIT if needs_approval(i) else None)
+        intake = await report_claim(
+            client,
+            s,
+            report,
+            task_queue=task_queue,
+            payout_authority_limit=LOW_LIMIT if needs_approval(i) else None,
+        )
     lat.by_step["report"].append(time.perf_counter() - t0)
     return intake.claim.claim_number
 
@@ -92,14 +103,22 @@ async def engine_step(client: Client, number: str, name: str, inp: Any, lat: Lat
         return
 
 
-async def drive_engine_claim(client: Client, sessions: Any, i: int, tag: str, task_queue: str,
-                             lat: Latencies, stop_after: str | None = None) -> str:
+async def drive_engine_claim(
+    client: Client,
+    sessions: Any,
+    i: int,
+    tag: str,
+    task_queue: str,
+    lat: Latencies,
+    stop_after: str | None = None,
+) -> str:
     """Report claim ``i`` and perform its steps (up to and including ``stop_after``)."""
     number = await report_engine_claim(client, sessions, i, tag, task_queue, lat)
     for name, inp in engine_steps(i):
         await engine_step(client, number, name, inp, lat)
         if name == stop_after:
-            break
+            return number
+    await client.get_workflow_handle(f"claim-{number}").result()  # closed: the decision is archived
     return number
 
 
@@ -115,11 +134,14 @@ def plan_of(shape: Shape) -> FloorPlan:
     )
 
 
-async def drive_floor(client: Client, i: int, plan: FloorPlan, steps: list[str], task_queue: str, tag: str,
-                      lat: Latencies) -> None:
+async def drive_floor(
+    client: Client, i: int, plan: FloorPlan, steps: list[str], task_queue: str, tag: str, lat: Latencies
+) -> None:
     """Start floor workflow ``i`` and take its steps (named after the engine's for the latency table)."""
     t0 = time.perf_counter()
-    handle = await client.start_workflow(FloorWorkflow.run, plan, id=f"floor-{tag}-{i}", task_queue=task_queue)
+    handle = await client.start_workflow(
+        FloorWorkflow.run, plan, id=f"floor-{tag}-{i}", task_queue=task_queue
+    )
     lat.by_step["report"].append(time.perf_counter() - t0)
     for k, name in enumerate(steps):
         while True:
@@ -134,3 +156,4 @@ async def drive_floor(client: Client, i: int, plan: FloorPlan, steps: list[str],
                 continue
             lat.by_step[name].append(time.perf_counter() - t0)
             break
+    await handle.result()

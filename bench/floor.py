@@ -70,7 +70,10 @@ class FloorWorkflow:
         while self._done < len(plan.step_activities):
             seen = self._changes
             try:
-                await workflow.wait_condition(lambda: self._changes != seen, timeout=timedelta(days=1))
+                await workflow.wait_condition(
+                    lambda seen=seen: self._changes != seen or self._done >= len(plan.step_activities),
+                    timeout=timedelta(days=1),
+                )
             except TimeoutError:
                 pass
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -101,5 +104,6 @@ class FloorWorkflow:
 
     async def _activities(self, n: int) -> None:
         for i in range(n):
-            await workflow.execute_activity(floor_noop, i, start_to_close_timeout=NOOP_TIMEOUT,
-                                            retry_policy=NOOP_RETRY)
+            await workflow.execute_activity(
+                floor_noop, i, start_to_close_timeout=NOOP_TIMEOUT, retry_policy=NOOP_RETRY
+            )

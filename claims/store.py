@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from claims.db import Claim, Household, InsuredPerson, Notification, Payout, Policy
-from claims.timeutil import SHANGHAI
 from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
 from claims.models import (
     Actor,
@@ -35,6 +34,7 @@ from claims.models import (
     Stage,
 )
 from claims.payments import PaymentInstruction, PaymentSink
+from claims.timeutil import SHANGHAI
 
 
 class ReportError(ValueError):
@@ -259,9 +259,11 @@ def intake_report(
         raise ReportError(
             "reporter", f"{reporter.id} reports for {scope} only; this insured person is registered elsewhere"
         )
-    same_event = list(session.scalars(
-        select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date)
-    ))
+    same_event = list(
+        session.scalars(
+            select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date)
+        )
+    )
     existing = next((c for c in same_event if c.outcome == Outcome(report.outcome).value), None)
     if existing is not None:
         return IntakeResult(claim=_claim_input(session, existing, person, report.reporter), created=False)
@@ -327,8 +329,11 @@ def intake_report(
         # The same event was reported at the same moment by someone else: return theirs.
         session.rollback()
         existing = session.scalar(
-            select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date,
-                                Claim.outcome == report.outcome.value)
+            select(Claim).where(
+                Claim.person_id == person.id,
+                Claim.accident_date == report.accident_date,
+                Claim.outcome == report.outcome.value,
+            )
         )
         if existing is None:
             raise
@@ -494,16 +499,26 @@ def prior_benefits(session: Session, claim_number: str, policy_numbers: list[str
     if not policy_numbers:
         return []
     rows = session.execute(
-        select(Payout.policy_number, Payout.kind, Payout.benefit_id, Payout.amount, Payout.paid_at,
-               Claim.accident_date)
+        select(
+            Payout.policy_number,
+            Payout.kind,
+            Payout.benefit_id,
+            Payout.amount,
+            Payout.paid_at,
+            Claim.accident_date,
+        )
         .join(Claim, Claim.claim_number == Payout.claim_number)
         .where(Payout.policy_number.in_(policy_numbers), Payout.claim_number != claim_number)
         .order_by(Payout.paid_at, Payout.id)
     )
     return [
-        PriorBenefit(policy_number=r.policy_number, kind=r.kind or r.benefit_id,
-                     amount=Decimal(r.amount).quantize(Decimal("0.01")), accident_date=r.accident_date,
-                     paid_on=r.paid_at.astimezone(SHANGHAI).date())
+        PriorBenefit(
+            policy_number=r.policy_number,
+            kind=r.kind or r.benefit_id,
+            amount=Decimal(r.amount).quantize(Decimal("0.01")),
+            accident_date=r.accident_date,
+            paid_on=r.paid_at.astimezone(SHANGHAI).date(),
+        )
         for r in rows
     ]
 

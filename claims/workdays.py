@@ -700,7 +700,9 @@ class CalendarSource:
     def _scan(self) -> tuple[tuple[str, int, int], ...]:
         if not self._folder.is_dir():
             return ()
-        return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in self._folder.glob("*.json")))
+        return tuple(
+            sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in self._folder.glob("*.json"))
+        )
 
     def get(self) -> WorkingCalendar:
         """The calendar with every override file of the folder loaded (rebuilt on change).

@@ -271,7 +271,11 @@ async def test_the_payout_activity_retried_after_a_lost_answer_pays_each_payment
 async def harness(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
     h = Harness(env.client, sqlite_sessions)
     async with build_worker(
-        env.client, sqlite_sessions, task_queue=h.task_queue, rules_engine=RulesEngine.shared(), calendar=CALENDAR
+        env.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=CALENDAR,
     ):
         yield h
 
@@ -295,9 +299,9 @@ async def test_two_handlers_registering_at_once_leave_one_registration_in_the_hi
     won, lost = await race(harness.client, number, "register", RegisterInput(actor=a), RegisterInput(actor=b))
     # The loser is told clearly why: the twin step is running, or it already ran.
     assert str(lost).startswith("register: ")
-    assert "another step on this claim is in progress" in str(lost) or "not allowed at stage 'documents'" in str(
+    assert "another step on this claim is in progress" in str(
         lost
-    )
+    ) or "not allowed at stage 'documents'" in str(lost)
     state = await claim_state(harness.client, number)
     assert [t.event for t in state.timeline].count("registered") == 1
     assert state.assigned_handler == won.assigned_handler

@@ -258,30 +258,49 @@ class ClaimWorkflow:
                 change, self._calendar_change = self._calendar_change, None
                 await self._sla.recompute(change.calendar_version, change.actor)
                 await self._publish()
-            elif event is not None and not self._stage.terminal and self._sla.changes == seen \
-                    and event.at <= workflow.now():
+            elif (
+                event is not None
+                and not self._stage.terminal
+                and self._sla.changes == seen
+                and event.at <= workflow.now()
+            ):
                 await self._on_clock_event(event)
 
     async def _on_clock_event(self, event: ClockEvent) -> None:
         """What the programme does when a clock reaches a threshold."""
         if event.kind == "pause_cap":
-            await self._sla.resume(event.clock, workflow.now(), self._target_or_fail().max_pause_working_days,
-                                   "pause cap reached")
+            await self._sla.resume(
+                event.clock,
+                workflow.now(),
+                self._target_or_fail().max_pause_working_days,
+                "pause cap reached",
+            )
         elif event.kind == "warning":
             clock = self._sla.mark_warned(event.clock, event.percent)
-            await self._notice("sla_warning", "supervisor" if event.percent >= 80 else "handler",
-                               f"claim {self._inp.claim_number}: {event.clock} at {event.percent}% of its time, "
-                               f"due {clock.deadline.due_at.isoformat(timespec='minutes')} UTC; handler "
-                               f"{self._handler or '-'}", f"{event.clock}:{event.percent}:{clock.deadline.due_at}")
+            await self._notice(
+                "sla_warning",
+                "supervisor" if event.percent >= 80 else "handler",
+                f"claim {self._inp.claim_number}: {event.clock} at {event.percent}% of its time, "
+                f"due {clock.deadline.due_at.isoformat(timespec='minutes')} UTC; handler "
+                f"{self._handler or '-'}",
+                f"{event.clock}:{event.percent}:{clock.deadline.due_at}",
+            )
         elif event.kind == "trigger":
             # Insurance Law art. 25: 60 days after complete documents the amount is still open.
             self._sla.stop(event.clock, workflow.now())
             self._advance_payment_requested = True
-            self._log("advance_payment_due", SYSTEM,
-                      "60 days since complete documents and the amount is not determined: pay the part "
-                      "that can be established now (先予支付, Insurance Law art. 25)")
-            await self._notice("advance_payment_due", "supervisor",
-                               f"claim {self._inp.claim_number}: advance payment due (art. 25)", event.clock)
+            self._log(
+                "advance_payment_due",
+                SYSTEM,
+                "60 days since complete documents and the amount is not determined: pay the part "
+                "that can be established now (先予支付, Insurance Law art. 25)",
+            )
+            await self._notice(
+                "advance_payment_due",
+                "supervisor",
+                f"claim {self._inp.claim_number}: advance payment due (art. 25)",
+                event.clock,
+            )
         else:
             clock = self._sla.mark_breached(event.clock)
             await workflow.execute_activity_method(
@@ -306,9 +325,14 @@ class ClaimWorkflow:
     async def _notice(self, kind: str, recipient: str, message: str, key: str) -> None:
         await workflow.execute_activity_method(
             StoreActivities.send_notice,
-            NoticeInput(claim_number=self._inp.claim_number, kind=kind, county=self._inp.county,
-                        recipient_role=recipient, message=message,
-                        dedupe_key=f"{self._inp.claim_number}:{kind}:{key}"),
+            NoticeInput(
+                claim_number=self._inp.claim_number,
+                kind=kind,
+                county=self._inp.county,
+                recipient_role=recipient,
+                message=message,
+                dedupe_key=f"{self._inp.claim_number}:{kind}:{key}",
+            ),
             start_to_close_timeout=SHORT,
             retry_policy=STORE_RETRY,
         )
@@ -391,9 +415,12 @@ class ClaimWorkflow:
                 + (f"; FLAGGED: {', '.join(late)} could have been named in the first notice" if late else ""),
             )
             if self._missing_documents():
-                await self._sla.pause(RESOLUTION, workflow.now(),
-                                      "waiting on the claimant for " + ", ".join(self._missing_documents()),
-                                      self._target_or_fail().max_pause_working_days)
+                await self._sla.pause(
+                    RESOLUTION,
+                    workflow.now(),
+                    "waiting on the claimant for " + ", ".join(self._missing_documents()),
+                    self._target_or_fail().max_pause_working_days,
+                )
 
         return await self._step("request_documents", step, body)
 
@@ -414,8 +441,12 @@ class ClaimWorkflow:
                 ", ".join(step.documents) + (f"; still missing: {', '.join(missing)}" if missing else ""),
             )
             if not missing:
-                await self._sla.resume(RESOLUTION, workflow.now(), self._target_or_fail().max_pause_working_days,
-                                       "all requested documents received")
+                await self._sla.resume(
+                    RESOLUTION,
+                    workflow.now(),
+                    self._target_or_fail().max_pause_working_days,
+                    "all requested documents received",
+                )
 
         return await self._step("receive_documents", step, body)
 
@@ -431,8 +462,9 @@ class ClaimWorkflow:
             now = workflow.now()
             self._stage = Stage.INVESTIGATION if self._investigation else Stage.ADJUDICATION
             self._log("documents_complete", step.actor, f"next: {self._stage.value}. {step.note}".strip())
-            await self._sla.resume(RESOLUTION, now, self._target_or_fail().max_pause_working_days,
-                                   "documents complete")
+            await self._sla.resume(
+                RESOLUTION, now, self._target_or_fail().max_pause_working_days, "documents complete"
+            )
             await self._sla.start_statutory(ART23_DECISION, now)
             await self._sla.start_statutory(ART25_ADVANCE_PAYMENT, now)
 
@@ -484,7 +516,9 @@ class ClaimWorkflow:
             self._log("investigation_requested", step.actor, step.reason)
             await self._choose_target()
             if self._registered_at is not None:
-                await self._sla.start_programme(RESOLUTION, self._registered_at, self._target_or_fail().working_days)
+                await self._sla.start_programme(
+                    RESOLUTION, self._registered_at, self._target_or_fail().working_days
+                )
 
         return await self._step("request_investigation", step, body)
 
@@ -525,13 +559,17 @@ class ClaimWorkflow:
             inp = self._inp
             prior = []
             if workflow.patched("prior-benefits"):
-                prior = (await workflow.execute_activity_method(
-                    StoreActivities.find_prior_benefits,
-                    PriorBenefitsRequest(claim_number=inp.claim_number,
-                                         policy_numbers=[p.policy_number for p in inp.policies]),
-                    start_to_close_timeout=SHORT,
-                    retry_policy=STORE_RETRY,
-                )).benefits
+                prior = (
+                    await workflow.execute_activity_method(
+                        StoreActivities.find_prior_benefits,
+                        PriorBenefitsRequest(
+                            claim_number=inp.claim_number,
+                            policy_numbers=[p.policy_number for p in inp.policies],
+                        ),
+                        start_to_close_timeout=SHORT,
+                        retry_policy=STORE_RETRY,
+                    )
+                ).benefits
             decision = await workflow.execute_activity_method(
                 RulesActivities.evaluate_coverage,
                 CoverageRequest(
@@ -612,8 +650,12 @@ class ClaimWorkflow:
             self._sla.stop(name, now)
         self._log("declined", actor, "; ".join(reasons), rule_ids=rule_ids)
         await self._sla.start_statutory(ART24_REFUSAL_NOTICE, now)
-        await self._notice("decline_notice", "claimant",
-                           f"claim {self._inp.claim_number} is declined: " + "; ".join(reasons), "notice")
+        await self._notice(
+            "decline_notice",
+            "claimant",
+            f"claim {self._inp.claim_number} is declined: " + "; ".join(reasons),
+            "notice",
+        )
         self._log("decline_notice_sent", SYSTEM, "refusal notice with reasons queued to the claimant")
         self._sla.stop(ART24_REFUSAL_NOTICE, workflow.now())
 

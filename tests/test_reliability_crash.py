@@ -56,6 +56,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 DOCS = ["claim_form", "death_certificate"]
 STEPS_PER_CLAIM = 6.4
 """Steps per claim on average: six, seven with a supervisor's approval (one in five)."""
+WINDOW = 60
+"""Claims carried at once."""
+CLAIM_BUDGET = 120.0
+"""Seconds one claim may take from being taken up to closed, through every crash."""
 MIN_KILL_GAP = 6.0
 """Seconds between two kills at least, so each new worker gets some work done."""
 COUNTIES = [("宁乡市", "大成桥镇"), ("醴陵市", "左权镇"), ("长沙市雨花区", "黎托街道")]
@@ -390,8 +394,16 @@ async def report_all(client: Any, sessions: Any, people: list[Person]) -> dict[s
 
 
 async def drive(client: Any, numbers: dict[str, Person], progress: Progress) -> None:
-    """Carry every claim at once until all are closed (or one runs out of time)."""
-    await asyncio.gather(*(carry(client, n, p, progress, budget=170) for n, p in numbers.items()))
+    """Carry every claim until all are closed, ``WINDOW`` at a time (as a county office
+    works: a bounded number of claims in hand); each must close within ``CLAIM_BUDGET``
+    seconds of being taken up, crashes included."""
+    gate = asyncio.Semaphore(WINDOW)
+
+    async def one(number: str, person: Person) -> ClaimState:
+        async with gate:
+            return await carry(client, number, person, progress, budget=CLAIM_BUDGET)
+
+    await asyncio.gather(*(one(n, p) for n, p in numbers.items()))
 
 
 def check_everything_closed_and_paid_once(sessions: Any, numbers: dict[str, Person]) -> None:
