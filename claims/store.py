@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from claims.db import Claim, Household, InsuredPerson, Notification, Payout, Policy
 from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
 from claims.models import (
-    Actor,
     ClaimInput,
     ClaimProjection,
     ClaimReport,
@@ -266,7 +265,7 @@ def intake_report(
     )
     existing = next((c for c in same_event if c.outcome == Outcome(report.outcome).value), None)
     if existing is not None:
-        return IntakeResult(claim=_claim_input(session, existing, person, report.reporter), created=False)
+        return IntakeResult(claim=_claim_input(session, existing, person, report), created=False)
 
     if report.accident_date > today:
         raise ReportError("accident_date", f"{report.accident_date} is in the future (today is {today})")
@@ -337,38 +336,21 @@ def intake_report(
         )
         if existing is None:
             raise
-        return IntakeResult(claim=_claim_input(session, existing, person, report.reporter), created=False)
-    claim = ClaimInput(
-        claim_number=number,
-        reported_at=now,
-        reported_on=reported_on,
-        accident_date=report.accident_date,
-        county=household.county,
-        township=household.township,
-        village=household.village,
-        insured=InsuredSnapshot(
-            person_ref=person.person_ref, sex=Sex(person.sex), birth_date=person.birth_date
-        ),
-        household=HouseholdFlags(
-            registered_poor=household.registered_poor,
-            special_family=household.special_family,
-            hardship=household.hardship,
-        ),
-        policies=[_snapshot(p) for p in policies],
-        outcome=report.outcome,
-        cause=report.cause,
-        disability_grade=report.disability_grade,
-        nominate_green_channel=report.nominate_green_channel,
-        third_party_record=report.third_party_record,
-        reporter=report.reporter,
-    )
+        return IntakeResult(claim=_claim_input(session, existing, person, report), created=False)
+    claim = _claim_input(session, row, person, report)
     return IntakeResult(claim=claim, created=True)
 
 
-def _claim_input(session: Session, row: Claim, person: InsuredPerson, reporter: Actor) -> ClaimInput:
-    """Rebuild the workflow input of an already recorded claim (for a repeated report)."""
-    numbers = row.policy_numbers.split(",")
-    pols = [session.scalar(select(Policy).where(Policy.policy_number == n)) for n in numbers]
+def _claim_input(session: Session, row: Claim, person: InsuredPerson, report: ClaimReport) -> ClaimInput:
+    """The workflow input of a recorded claim: the register's facts of the claim row, and the
+    report's own (cause, grade, nomination, third-party record, reporter).
+
+    A repeated report uses its own fields: it only starts the workflow when an earlier
+    attempt recorded the claim but could not reach Temporal.
+    """
+    pols = [
+        session.scalar(select(Policy).where(Policy.policy_number == n)) for n in row.policy_numbers.split(",")
+    ]
     household = person.household
     return ClaimInput(
         claim_number=row.claim_number,
@@ -387,9 +369,12 @@ def _claim_input(session: Session, row: Claim, person: InsuredPerson, reporter: 
             hardship=household.hardship,
         ),
         policies=[_snapshot(p) for p in pols if p is not None],
-        outcome=row.outcome,  # type: ignore[arg-type]
-        cause="(as first reported)",
-        reporter=reporter,
+        outcome=Outcome(row.outcome),
+        cause=report.cause,
+        disability_grade=report.disability_grade,
+        nominate_green_channel=report.nominate_green_channel,
+        third_party_record=report.third_party_record,
+        reporter=report.reporter,
     )
 
 
