@@ -48,6 +48,7 @@ from claims.models import (
     RegisterInput,
     RequestDocumentsInput,
     Role,
+    Stage,
     StepInput,
 )
 from claims.settings import REPO_ROOT, get_settings
@@ -79,15 +80,22 @@ def _print_state(state: ClaimState, as_json: bool = False) -> None:
         f"case class {state.case_class.value if state.case_class else '-'}"
     )
     for c in state.clocks:
-        status = (
-            ("BREACHED" if c.breached else "stopped " + local(c.stopped_at))
-            if (c.breached or c.stopped_at)
-            else "running"
-        )
+        if c.breached:
+            status = "BREACHED"
+        elif c.stopped_at:
+            status = "stopped " + local(c.stopped_at)
+        elif c.paused_since:
+            status = f"paused since {local(c.paused_since)} ({c.pause_reason})"
+        else:
+            status = "running"
         prov = " provisional" if c.deadline.provisional else ""
+        target = (
+            f"{c.calendar_days} calendar days" if c.calendar_days else f"{c.target_working_days} working days"
+        )
+        paused = f" (+{c.paused_working_days} paused)" if c.paused_working_days else ""
         click.echo(
-            f"  clock {c.name}: {c.target_working_days} working days, due "
-            f"{local(c.deadline.due_at)} Asia/Shanghai{prov}, {status}"
+            f"  clock {c.name}: {target}{paused}, "
+            f"due {local(c.deadline.due_at)} Asia/Shanghai{prov}, {status}"
         )
     if state.decision:
         for ln in state.decision.lines:
@@ -366,6 +374,11 @@ def _step_command(
         except (StepError, UnknownClaim) as e:
             raise click.ClickException(str(e)) from None
         _print_state(state, as_json)
+        if state.decision is not None and state.decision.needs_handler and state.stage == Stage.ADJUDICATION:
+            raise click.ClickException(
+                f"{name}: the facts cannot be judged: {'; '.join(state.decision.needs_handler)}; "
+                "correct them and adjudicate again"
+            )
 
     for opt in reversed(options):
         command = opt(command)
@@ -558,7 +571,12 @@ def overdue(
 
     within = _parse_duration(due_within) if due_within else None
     now = datetime.now(UTC)
-    cal = get_calendar()
+    from claims.workdays import CalendarError
+
+    try:
+        cal = get_calendar()
+    except CalendarError as e:
+        raise UsageError(str(e)) from None
     with sessions_for(settings_of(ctx))() as s:
         rows = overdue_claims(s, now, within, county, township, handler, green)
         click.echo(

@@ -36,7 +36,8 @@ class CalendarActivities:
         try:
             return self._source.get()
         except CalendarError as e:
-            raise ApplicationError(f"calendar folder: {e}", type="CalendarError", non_retryable=True) from e
+            # A folder problem is mended by people, not by the claim: retry until it is.
+            raise ApplicationError(f"calendar folder: {e}", type="CalendarFolderError") from e
 
     @activity.defn
     def compute_deadline(self, req: DeadlineRequest) -> Deadline:

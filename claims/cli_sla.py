@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
 from collections import defaultdict
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from claims.cli_common import UsageError, actor_of, client_for, ljust, run_async, sessions_for, settings_of
 from claims.db import Claim
-from claims.models import Actor, CalendarChange
+from claims.models import Actor, CalendarChange, Role
 from claims.timeutil import SHANGHAI
 from claims.workdays import CalendarError, WorkingCalendar, calendar_dir
 
@@ -24,19 +25,18 @@ def calendar_group() -> None:
     """The working-day calendar (official holiday schedules, 调休)."""
 
 
-def check_schedule(file: Path, folder: Path) -> WorkingCalendar:
-    """The calendar of ``folder`` with ``file`` added, or ``UsageError`` naming the problem.
-
-    Nothing is written: a bad file changes nothing.
+def check_schedule(file: Path, folder: Path) -> tuple[WorkingCalendar, str]:
+    """The calendar of ``folder`` with ``file`` added, and the file's version; or
+    ``UsageError`` naming the problem. Nothing is written: a bad file changes nothing.
     """
     cal = WorkingCalendar()
     try:
         if folder.is_dir() and any(folder.glob("*.json")):
             cal.load_dir(folder)
-        cal.load_file(file)
+        added = cal.load_file(file)
     except CalendarError as e:
         raise UsageError(str(e)) from None
-    return cal
+    return cal, added.version
 
 
 async def notify_open_claims(client: Any, change: CalendarChange) -> int:
@@ -65,12 +65,19 @@ async def calendar_load(ctx: click.Context, file: Path) -> None:
     new deadline and the calendar version.
     """
     actor: Actor = actor_of(ctx)
+    if actor.role not in (Role.SUPERVISOR, Role.SYSTEM):
+        raise UsageError(
+            f"calendar load: role '{actor.role.value}' may not load schedules (role: supervisor)"
+        )
     folder = calendar_dir()
-    cal = check_schedule(file, folder)
+    cal, version = check_schedule(file, folder)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / file.name
-    if target.resolve() != file.resolve():
-        shutil.copyfile(file, target)
+    # Each schedule keeps a file of its own, named by its version: an amendment for a year
+    # must never replace that year's schedule.
+    target = folder / (re.sub(r"[^A-Za-z0-9_.@-]", "_", version) + ".json")
+    if target.exists():
+        raise UsageError(f"calendar load: a schedule with version {version!r} is already loaded ({target})")
+    shutil.copyfile(file, target)
     click.echo(f"calendar {cal.calendar_version}: {file.name} added to {folder}")
     client = await client_for(settings_of(ctx))
     told = await notify_open_claims(

@@ -12,6 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -133,5 +136,19 @@ async def perform_step(
         raise StepError(getattr(cause, "message", None) or str(e)) from None
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
-            raise UnknownClaim(f"no open claim {claim_number!r}: check the claim number") from None
+            # Either no such claim, or a claim whose workflow has ended: say which.
+            try:
+                desc = await client.workflow_service.describe_workflow_execution(
+                    DescribeWorkflowExecutionRequest(
+                        namespace=client.namespace,
+                        execution=WorkflowExecution(workflow_id=workflow_id_for(claim_number)),
+                    )
+                )
+            except RPCError:
+                raise UnknownClaim(f"no claim {claim_number!r}: check the claim number") from None
+            status = WorkflowExecutionStatus.Name(desc.workflow_execution_info.status)
+            status = status.removeprefix("WORKFLOW_EXECUTION_STATUS_").lower()
+            raise StepError(
+                f"{step}: claim {claim_number} is {status}; no more steps can be taken on it"
+            ) from None
         raise StepError(f"{step}: {e.message}") from None

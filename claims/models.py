@@ -12,15 +12,32 @@ Conventions:
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 TASK_QUEUE = "jisheng-claims"
 """The Temporal task queue the claim worker polls."""
+
+
+def _plain_amount(v: object) -> object:
+    """Amounts come as ASCII decimal strings (``"40000.00"``) or integers: no floats (binary
+    fractions), no full-width digits, no thousands separators. (An exponent, as ``Decimal``
+    itself may write one in a payload, is exact and accepted.)"""
+    if isinstance(v, float):
+        raise ValueError(
+            'write amounts as a string in yuan, e.g. "40000.00", not as a JSON number with a fraction'
+        )
+    if isinstance(v, str) and not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?", v.strip()):
+        raise ValueError(
+            f"{v!r} is not an amount in yuan: use ASCII digits and one decimal point, e.g. 40000.00 "
+            "(no thousands separators or full-width digits)"
+        )
+    return v
 
 
 def _two_decimals(v: Decimal) -> Decimal:
@@ -29,10 +46,15 @@ def _two_decimals(v: Decimal) -> Decimal:
     return v
 
 
-Yuan = Annotated[Decimal, AfterValidator(_two_decimals)]
+Yuan = Annotated[Decimal, BeforeValidator(_plain_amount), AfterValidator(_two_decimals)]
 """An amount of money in yuan, exact to the fen."""
 
-NonNegativeYuan = Annotated[Decimal, Field(ge=0), AfterValidator(_two_decimals)]
+NonNegativeYuan = Annotated[
+    Decimal, BeforeValidator(_plain_amount), Field(ge=0), AfterValidator(_two_decimals)
+]
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+"""A reason shown to a person: not blank."""
 
 
 class Frozen(BaseModel):
@@ -610,7 +632,7 @@ class PayoutResult(Frozen):
 class DeclineInput(StepInput):
     """拒赔: decline the claim with reasons shown to the claimant (Insurance Law art. 24)."""
 
-    reasons: list[str] = Field(min_length=1)
+    reasons: list[Reason] = Field(min_length=1)
 
 
 class ReassignInput(StepInput):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,6 +23,10 @@ from claims.codec import data_converter
 from claims.db import make_engine, make_sessionmaker, upgrade_database
 
 BIN = Path(sys.executable).parent
+
+# The tests never read the working copy's calendar folder (where `claims calendar load` puts
+# schedules): every test process and the commands it runs see an empty folder of their own.
+os.environ["CLAIMS_CALENDAR_DIR"] = tempfile.mkdtemp(prefix="claims-test-calendar-")
 REPO = Path(__file__).resolve().parent.parent
 TEST_PAYLOAD_KEYS = "test-2026:" + "dGVzdC1wYXlsb2FkLWtleS0zMi1ieXRlcy1sb25nISE="
 """The payload key of the workflow tests (32 bytes, base64; a test key, not a secret)."""

@@ -181,7 +181,17 @@ REPORT_FILES: list[tuple[str, bytes, str]] = [
     (
         "amount with thousands separators",
         j(report(claimed_amount="40,000.00")),
-        "claimed_amount: Input should be a valid decimal",
+        "claimed_amount: Value error, '40,000.00' is not an amount in yuan",
+    ),
+    (
+        "amount in full-width digits",
+        j(report(claimed_amount="４００００")),
+        "claimed_amount: Value error, '４００００' is not an amount in yuan",
+    ),
+    (
+        "amount as a JSON number with a fraction",
+        j(report(claimed_amount=40000.5)),
+        "claimed_amount: Value error, write amounts as a string in yuan",
     ),
     (
         "amount with three decimals",
@@ -318,7 +328,7 @@ BATCHES: list[tuple[str, bytes, list[str], list[str]]] = [
         lines(GOOD, GOOD_2, report(claimed_amount="1,000")),
         ["--all-or-nothing"],
         [
-            "line 3: claimed_amount: Input should be a valid decimal",
+            "line 3: claimed_amount: Value error, '1,000' is not an amount in yuan",
             "1 bad row(s); nothing imported (--all-or-nothing)",
         ],
     ),
@@ -369,7 +379,7 @@ STEPS: list[tuple[str, list[str], str]] = [
     (
         "medical expenses with thousands separators",
         ["adjudicate", "C1", "--outcome", "medical", "--cause", "fall", "--medical", "1,000.00"],
-        "medical_expenses: Input should be a valid decimal",
+        "medical_expenses: Value error, '1,000.00' is not an amount in yuan",
     ),
     (
         "negative medical expenses",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from claims.models import (
     InvestigationResultInput,
     LossFacts,
     PayInput,
+    ReassignInput,
     ReceiveDocumentsInput,
     RegisterInput,
     RequestDocumentsInput,
@@ -173,3 +175,34 @@ async def test_a_disputed_case_in_changde_goes_to_the_joint_meeting_with_fifteen
                 "refer_to_consultation",
                 InvestigationRequestInput(actor=handler, reason="again"),
             )
+
+
+async def test_a_step_on_a_closed_claim_says_the_claim_is_closed(harness: Harness) -> None:
+    state = await harness.drive(harness.cases[2])
+    assert state.stage == Stage.CLOSED
+    for _ in range(50):  # the workflow completes right after its last step and the archive
+        try:
+            await perform_step(
+                harness.client, state.claim_number, "pay", PayInput(actor=HANDLER, transfer_ref="TRF-again")
+            )
+        except StepError as e:
+            if "completed; no more steps" in str(e):
+                break
+            assert "not allowed at stage 'closed'" in str(e)
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the claim never reported itself closed")
+
+
+async def test_a_supervisor_s_assignment_before_registration_is_kept(harness: Harness) -> None:
+    number = await harness.report(harness.cases[0])
+    supervisor = Actor(id="sup.ningxiang", role=Role.SUPERVISOR)
+    await perform_step(
+        harness.client, number, "reassign", ReassignInput(actor=supervisor, handler="handler.b")
+    )
+    with pytest.raises(StepError, match="assigned to handler.b, not handler.ningxiang"):
+        await perform_step(harness.client, number, "register", RegisterInput(actor=HANDLER))
+    state = await perform_step(
+        harness.client, number, "register", RegisterInput(actor=Actor(id="handler.b", role=Role.HANDLER))
+    )
+    assert state.assigned_handler == "handler.b"

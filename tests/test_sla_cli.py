@@ -126,7 +126,7 @@ async def test_loading_a_schedule_tells_open_claims_and_they_recompute(
         loaded = cli(["calendar", "load", str(good)], server.data_dir, server.port, folder)
         assert loaded.returncode == 0, loaded.stderr
         assert "open claim(s) told to recompute" in loaded.stdout
-        assert (folder / "notice-2027.json").exists()
+        assert [p.name for p in folder.iterdir()] == ["test-notice.json"]
         for _ in range(100):
             state = await claim_state(client, number)
             if any(t.event == "sla_recomputed" for t in state.timeline):
@@ -141,6 +141,37 @@ async def test_loading_a_schedule_tells_open_claims_and_they_recompute(
             next(c for c in state.clocks if c.name == "resolution").deadline.due_at
             == expected.add_working_days(before.start, 30).due_at
         )
+        # An amendment of that year, in a file of the same name, is kept beside the schedule,
+        # never in its place; an auditor may not load schedules; the same version twice is refused.
+        amend_dir = server.data_dir / "amend"
+        amend_dir.mkdir()
+        amendment = amend_dir / "notice-2027.json"
+        amendment.write_text(
+            json.dumps(
+                {
+                    "version": "test-notice-amended",
+                    "notice_title": "TEST amendment",
+                    "notice_date": f"{year - 1}-12-20",
+                    "year": year,
+                    "amendment": True,
+                    "holidays": [{"date": f"{year}-01-04", "name": "test extra day off"}],
+                    "workdays": [],
+                }
+            ),
+            encoding="utf-8",
+        )
+        auditor = cli(
+            ["--role", "auditor", "calendar", "load", str(amendment)], server.data_dir, server.port, folder
+        )
+        assert auditor.returncode == 2 and "role 'auditor' may not load schedules" in auditor.stderr
+        loaded = cli(["calendar", "load", str(amendment)], server.data_dir, server.port, folder)
+        assert loaded.returncode == 0, loaded.stderr
+        assert sorted(p.name for p in folder.iterdir()) == ["test-notice-amended.json", "test-notice.json"]
+        assert (
+            CalendarSource(folder=folder).get().calendar_version.endswith("+test-notice+test-notice-amended")
+        )
+        again = cli(["calendar", "load", str(good)], server.data_dir, server.port, folder)
+        assert again.returncode == 2
 
 
 def _project(sessions: Any, h: Harness, number: str, **fields: Any) -> None:

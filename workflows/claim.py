@@ -90,7 +90,7 @@ _OPEN = frozenset(Stage) - {Stage.CLOSED, Stage.DECLINED}
 
 STEPS: dict[str, tuple[frozenset[Stage], frozenset[Role], bool]] = {
     # step: (stages it fits, roles allowed, only the assigned handler (supervisors always may))
-    "register": (frozenset({Stage.REPORTED}), HANDLER_ROLES, False),
+    "register": (frozenset({Stage.REPORTED}), HANDLER_ROLES, True),
     "request_documents": (frozenset({Stage.DOCUMENTS}), HANDLER_ROLES, True),
     "receive_documents": (
         frozenset({Stage.DOCUMENTS, Stage.INVESTIGATION}),
@@ -361,7 +361,8 @@ class ClaimWorkflow:
 
         async def body() -> None:
             now = workflow.now()
-            self._handler = step.assign_to or step.actor.id
+            # A supervisor may have assigned the claim before registration: keep that.
+            self._handler = step.assign_to or self._handler or step.actor.id
             self._registered_at = now
             self._stage = Stage.DOCUMENTS
             self._sla.stop(REGISTRATION, now)

@@ -40,7 +40,13 @@ with workflow.unsafe.imports_passed_through():
     )
 
 SYSTEM = Actor(id="engine", role=Role.SYSTEM)
-CALENDAR_RETRY = RetryPolicy(maximum_attempts=5, non_retryable_error_types=["CalendarError"])
+CALENDAR_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=["CalendarError"],
+)
+"""Bad arguments (``CalendarError``) fail at once; a broken calendar folder
+(``CalendarFolderError``) is retried until someone mends it, so no claim fails for it."""
 CALENDAR_TIMEOUT = timedelta(seconds=30)
 
 REGISTRATION = "registration"
