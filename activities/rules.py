@@ -5,6 +5,8 @@ durable_rules is a C extension with global state: it runs here, never in workflo
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -33,6 +35,13 @@ class RulesActivities:
     def __init__(self, engine: object, sla_policy: SlaPolicy | None = None) -> None:
         self._engine = engine
         self._sla = sla_policy or load_sla_policy()
+
+    def _known_circumstances(self) -> set[str]:
+        """Every circumstance code an exclusion of the catalogue tests (e.g. ``drink_driving``)."""
+        catalogue = getattr(self._engine, "catalogue", None)
+        if catalogue is None:
+            return set()
+        return {e.circumstance for loaded in catalogue.entries.values() for e in loaded.terms.exclusions}
 
     @activity.defn
     def triage_claim(self, req: TriageRequest) -> TriageResult:
@@ -66,6 +75,21 @@ class RulesActivities:
         with reasons, terms versions and hashes. Facts that cannot be judged come back in
         ``needs_handler``; they never raise.
         """
+        known = self._known_circumstances()
+        unknown = sorted(set(req.facts.circumstances) - known) if known else []
+        if unknown:
+            # A typo ("drink_drivng") must never pay by missing its exclusion: a handler decides.
+            return CoverageDecision(
+                claim_number=req.claim_number,
+                lines=[],
+                refusals=[],
+                total=Decimal("0"),
+                needs_handler=[
+                    f"unknown circumstance code {', '.join(unknown)}; known codes: "
+                    f"{', '.join(sorted(known))}"
+                ],
+                engine=getattr(self._engine, "name", "durable_rules"),
+            )
         decision: CoverageDecision = self._engine.evaluate_coverage(req)  # type: ignore[attr-defined]
         get_logger("claims.rules", claim_number=req.claim_number).info(
             "coverage evaluated",

@@ -78,6 +78,14 @@ class EmbeddedServer:
             self.process.wait()
 
 
+def _die_with_parent() -> None:
+    """In the server's child process: get SIGTERM when the engine that started it dies, even by
+    SIGKILL (Linux ``PR_SET_PDEATHSIG``), so no orphaned server keeps the port."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 def start_embedded_server(
     settings: Settings, headless: bool = False, timeout: float = 30.0
 ) -> EmbeddedServer:
@@ -115,7 +123,12 @@ def start_embedded_server(
         cmd += ["--search-attribute", f"{name}={kind}"]
     log = log_path.open("ab")
     proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C reaches us, and we stop the server in order
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

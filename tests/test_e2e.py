@@ -103,3 +103,40 @@ def test_cli_entry_point_runs_under_this_interpreter() -> None:
         [sys.executable, "-m", "starter", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0 and "demo" in out.stdout
+
+
+def test_the_embedded_server_does_not_outlive_a_killed_engine(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    grpc = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "DATABASE_URL")}
+    env.update(CLAIMS_DATA_DIR=str(tmp_path), CLAIMS_EMBEDDED_PORT=str(grpc), CLAIMS_UI_PORT=str(free_port()))
+    up = subprocess.Popen(
+        [str(BIN / "claims"), "up", "--headless"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def listening() -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", grpc)) == 0
+
+    try:
+        for _ in range(200):
+            if listening():
+                break
+            time.sleep(0.1)
+        assert listening(), "the embedded server never started"
+        up.send_signal(signal.SIGKILL)
+        up.wait(timeout=10)
+        for _ in range(100):
+            if not listening():
+                break
+            time.sleep(0.1)
+        assert not listening(), "the server outlived the engine that started it"
+    finally:
+        if up.poll() is None:
+            up.kill()

@@ -206,3 +206,24 @@ async def test_a_supervisor_s_assignment_before_registration_is_kept(harness: Ha
         harness.client, number, "register", RegisterInput(actor=Actor(id="handler.b", role=Role.HANDLER))
     )
     assert state.assigned_handler == "handler.b"
+
+
+async def test_a_mistyped_circumstance_goes_back_to_the_handler_instead_of_paying(harness: Harness) -> None:
+    case = harness.cases[2]
+    number = await harness.report(case)
+    handler = Actor(id=case.handler, role=Role.HANDLER)
+    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    await perform_step(harness.client, number, "complete_documents", StepInput(actor=handler))
+    facts = LossFacts(
+        outcome="disability",
+        cause="road_accident",
+        disability_grades=[1],  # type: ignore[arg-type]
+        circumstances=["drink_drivng"],
+    )
+    state = await perform_step(
+        harness.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=facts)
+    )
+    assert state.stage == Stage.ADJUDICATION and state.payments == []
+    assert state.decision is not None and state.decision.total == Decimal("0")
+    assert "unknown circumstance code drink_drivng" in state.decision.needs_handler[0]
+    assert "drink_driving" in state.decision.needs_handler[0]
