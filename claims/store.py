@@ -155,6 +155,8 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
                 if pol is None:
                     pol = Policy(policy_number=pol_in.policy_number)
                     session.add(pol)
+                else:
+                    _refuse_changes_under_claims(session, pol, pol_in)
                 pol.household_id = h.id
                 for attr in (
                     "product_code",
@@ -173,6 +175,40 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
         session.rollback()
         raise
     return counts
+
+
+_TERMS_FIELDS = ("product_code", "terms_version", "start_date", "end_date", "issued_on", "sum_insured")
+
+
+def _refuse_changes_under_claims(session: Session, pol: Policy, pol_in: PolicyIn) -> None:
+    """A policy that claims were made under keeps its terms: reloading the register may not
+    change them behind those claims (an endorsement is a new policy version, not a reload).
+
+    Raises:
+        RegisterError: naming the policy, the field, the old and new value.
+    """
+    changed = []
+    for f in _TERMS_FIELDS:
+        old, new = getattr(pol, f), getattr(pol_in, f)
+        if isinstance(old, Decimal) or isinstance(new, Decimal):
+            same = Decimal(old) == Decimal(new)
+        else:
+            same = old == new
+        if not same:
+            changed.append(f"{f} {old} -> {new}")
+    if not changed:
+        return
+    candidates = session.execute(
+        select(Claim.claim_number, Claim.policy_numbers).where(
+            Claim.policy_numbers.contains(pol.policy_number)
+        )
+    )
+    has_claims = next((n for n, nums in candidates if pol.policy_number in nums.split(",")), None)
+    if has_claims:
+        raise RegisterError(
+            f"policy {pol.policy_number}: {', '.join(changed)} would change the terms of claim "
+            f"{has_claims} made under it; nothing was loaded. Issue the change as a new policy number"
+        )
 
 
 # --------------------------------------------------------------------------- intake

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from claims.db import Claim, Payout
+from claims.db import Claim, Payout, Policy
 from claims.identity import IdentityNumberError, check_digit, mask_id_number, mask_text, validate_id_number
 from claims.models import (
     Actor,
@@ -278,3 +278,27 @@ def test_projection_feeds_the_overdue_list_most_late_first(store_sessions: Any) 
         assert overdue_claims(s, now, county="宁乡市") == []
         row = s.get(Claim, b.claim_number)
         assert row is not None and row.sla_deadline == NOW - timedelta(days=2)
+
+
+def test_reloading_the_register_cannot_change_a_policy_that_claims_were_made_under(
+    store_sessions: Any,
+) -> None:
+    with store_sessions() as s:
+        load_register(s, demo_register())
+        intake_report(s, report(), NOW, TODAY)
+        data = demo_register().model_dump(mode="json")
+        data["households"][0]["policies"][0]["sum_insured"] = "41000.00"
+        data["households"][1]["policies"][0]["sum_insured"] = "90000.00"  # no claims yet: may change
+        with pytest.raises(
+            RegisterError, match=r"FA2021NX0001: sum_insured 40000.00 -> 41000.00 .*JS20210626-P0001"
+        ):
+            load_register(s, RegisterFile.model_validate(data))
+    with store_sessions() as s:
+        sums = dict(s.execute(select(Policy.policy_number, Policy.sum_insured)).all())
+        assert sums["FA2021NX0001"] == Decimal("40000.00") and sums["HC2022LL0002"] == Decimal("100000.00")
+        data["households"][0]["policies"][0]["sum_insured"] = "40000.00"
+        load_register(s, RegisterFile.model_validate(data))
+    with store_sessions() as s:
+        assert s.scalar(select(Policy.sum_insured).where(Policy.policy_number == "HC2022LL0002")) == Decimal(
+            "90000.00"
+        )
