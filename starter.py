@@ -188,8 +188,9 @@ async def up(ctx: click.Context, headless: bool) -> None:
 
     settings = settings_of(ctx)
     if not settings.temporal_address:
-        click.echo(f"Temporal web UI: http://127.0.0.1:{settings.ui_port}  (data in {settings.data_dir})")
-    await run_worker(settings)
+        ui = "no web UI (--headless)" if headless else f"Temporal web UI: http://127.0.0.1:{settings.ui_port}"
+        click.echo(f"{ui}  (data in {settings.data_dir})")
+    await run_worker(settings, headless=headless)
 
 
 @cli.command("worker")

@@ -93,12 +93,15 @@ def build_worker(
     )
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run a worker until ``stop`` is set or SIGTERM/SIGINT arrives, then shut down cleanly."""
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None, headless: bool = False) -> None:
+    """Run a worker until ``stop`` is set or SIGTERM/SIGINT arrives, then shut down cleanly.
+
+    With no ``TEMPORAL_ADDRESS`` it starts the embedded server (``headless``: without web UI).
+    """
     log = get_logger("claims.worker")
     url = settings.sqlalchemy_url()
     upgrade_database(url)
-    server = start_embedded_server(settings) if embedded_mode(settings) else None
+    server = start_embedded_server(settings, headless=headless) if embedded_mode(settings) else None
     engine = make_engine(url)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
