@@ -58,6 +58,9 @@ async def report_claim(
         claims.store.ReportError: the report does not fit the register (names the field).
     """
     result = intake_report(session, report, utcnow(), today_in_shanghai())
+    # End the read transaction now: a connection held across the await below starves the
+    # pool when many reports run concurrently on one event loop (and blocks the loop).
+    session.commit()
     if payout_authority_limit is not None:
         claim = result.claim.model_copy(update={"payout_authority_limit": payout_authority_limit})
         result = IntakeResult(claim=claim, created=result.created)
