@@ -490,14 +490,18 @@ class ClaimWorkflow:
             self._disputed = True
             self._log("referred_to_consultation", step.actor, step.reason)
             if self._case_class != CaseClass.INVESTIGATION:
-                self._case_class = CaseClass.DISPUTED
-                await self._choose_target()
-                if self._registered_at is not None:
-                    await self._sla.start_programme(
-                        RESOLUTION, self._registered_at, self._target_or_fail().working_days
-                    )
+                await self._reclassify(CaseClass.DISPUTED)
 
         return await self._step("refer_to_consultation", step, body)
+
+    async def _reclassify(self, case_class: CaseClass) -> None:
+        """A new case class: its SLA target applies to the resolution clock from registration."""
+        self._case_class = case_class
+        await self._choose_target()
+        if self._registered_at is not None:
+            await self._sla.start_programme(
+                RESOLUTION, self._registered_at, self._target_or_fail().working_days
+            )
 
     @refer_to_consultation.validator
     def _validate_refer_to_consultation(self, step: InvestigationRequestInput) -> None:
@@ -511,15 +515,10 @@ class ClaimWorkflow:
 
         async def body() -> None:
             self._investigation = True
-            self._case_class = CaseClass.INVESTIGATION
             if self._stage == Stage.ADJUDICATION:
                 self._stage = Stage.INVESTIGATION
             self._log("investigation_requested", step.actor, step.reason)
-            await self._choose_target()
-            if self._registered_at is not None:
-                await self._sla.start_programme(
-                    RESOLUTION, self._registered_at, self._target_or_fail().working_days
-                )
+            await self._reclassify(CaseClass.INVESTIGATION)
 
         return await self._step("request_investigation", step, body)
 
