@@ -36,9 +36,14 @@ class StoreActivities:
 
     @activity.defn
     def project_claim(self, proj: ClaimProjection) -> Ack:
-        """Write the claim's reporting row (stage, handler, SLA state and deadline, times)."""
+        """Write the claim's reporting row (stage, handler, SLA state and deadline, times);
+        a view older than the row's (``proj.seq``) is skipped, see ``store.update_projection``."""
         with self._sessions() as s:
-            store.update_projection(s, proj, store.utcnow())
+            written = store.update_projection(s, proj, store.utcnow())
+        if not written:
+            get_logger("claims.store", claim_number=proj.claim_number).info(
+                "stale projection skipped", seq=proj.seq, stage=proj.stage.value
+            )
         return Ack()
 
     @activity.defn

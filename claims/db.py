@@ -162,6 +162,9 @@ class Claim(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     total_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # the workflow's publish counter of the last projection written: an older write arriving
+    # late (a retried activity) is skipped, so the row never goes back to an earlier stage
+    projection_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Payout(Base):

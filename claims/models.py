@@ -325,7 +325,10 @@ class Deadline(Frozen):
 
     ``due_at`` is an aware UTC instant (the closing hour, Asia/Shanghai, of ``due_date``).
     ``provisional`` is true when any day counted lies in a year with no published holiday
-    schedule: such a deadline is recomputed when the schedule is loaded.
+    schedule: such a deadline is recomputed when the schedule is loaded. ``calendar_days`` is
+    set (and ``working_days`` is 0) for a statutory limit counted in calendar days (Insurance
+    Law arts. 23–25); older histories recorded it only in the activity's input, so it may be
+    ``None`` there.
     """
 
     start: datetime
@@ -334,6 +337,7 @@ class Deadline(Frozen):
     due_at: datetime
     calendar_version: str
     provisional: bool
+    calendar_days: int | None = None
 
 
 # --------------------------------------------------------------------------- claim report
@@ -556,7 +560,12 @@ class ClaimState(Frozen):
 
 
 class ClaimProjection(Frozen):
-    """The reporting row for one claim, written by the ``project_claim`` activity."""
+    """The reporting row for one claim, written by the ``project_claim`` activity.
+
+    ``seq`` is the workflow's publish counter (1, 2, ... in the order the workflow wrote its
+    views); the store keeps the row of the highest one, so a retried write of an older view
+    that lands late is skipped. 0 (inputs recorded before the counter) writes unconditionally.
+    """
 
     claim_number: str
     workflow_id: str
@@ -575,6 +584,7 @@ class ClaimProjection(Frozen):
     decided_at: datetime | None = None
     paid_at: datetime | None = None
     total_paid: NonNegativeYuan = Decimal("0")
+    seq: int = Field(default=0, ge=0)
 
 
 class PayoutRequest(Frozen):

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select, union
+from sqlalchemy import select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -417,15 +417,21 @@ def _claim_input(session: Session, row: Claim, person: InsuredPerson, report: Cl
 # --------------------------------------------------------------------------- projection
 
 
-def update_projection(session: Session, proj: ClaimProjection, now: datetime) -> None:
-    """Write the workflow's view of a claim into its reporting row (upsert by claim number).
+def update_projection(session: Session, proj: ClaimProjection, now: datetime) -> bool:
+    """Write the workflow's view of a claim into its reporting row.
+
+    One conditional ``UPDATE ... WHERE projection_seq < :seq``, so of two writes racing (an
+    activity retried after a worker crash lands after a later one) the row keeps the later
+    view whatever the order they commit in. ``proj.seq == 0`` (activity inputs recorded
+    before the counter) writes unconditionally.
+
+    Returns:
+        True if the row was written, False if it already held a later view (skipped).
 
     Raises:
         KeyError: no intake row for the claim number (it was never reported through intake).
     """
-    row = session.get(Claim, proj.claim_number)
-    if row is None:
-        raise KeyError(f"claim {proj.claim_number} has no intake record")
+    values: dict[str, Any] = {}
     for field in (
         "stage",
         "assigned_handler",
@@ -442,9 +448,19 @@ def update_projection(session: Session, proj: ClaimProjection, now: datetime) ->
         value: Any = getattr(proj, field)
         if hasattr(value, "value"):
             value = value.value
-        setattr(row, field, value)
-    row.updated_at = now
+        values[field] = value
+    values["updated_at"] = now
+    stmt = update(Claim).where(Claim.claim_number == proj.claim_number)
+    if proj.seq:
+        values["projection_seq"] = proj.seq
+        stmt = stmt.where(Claim.projection_seq < proj.seq)
+    written = session.execute(stmt.values(**values), execution_options={"synchronize_session": False})
     session.commit()
+    if written.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    if session.get(Claim, proj.claim_number) is None:
+        raise KeyError(f"claim {proj.claim_number} has no intake record")
+    return False
 
 
 # --------------------------------------------------------------------------- payouts

@@ -280,6 +280,47 @@ def test_projection_feeds_the_overdue_list_most_late_first(store_sessions: Any) 
         assert row is not None and row.sla_deadline == NOW - timedelta(days=2)
 
 
+def test_a_late_projection_write_of_an_older_view_is_skipped(store_sessions: Any) -> None:
+    """A project_claim retried after a worker crash lands after the claim moved on: the row
+    keeps the later view (the stage never goes back), on SQLite and PostgreSQL."""
+    with store_sessions() as s:
+        load_register(s, demo_register())
+        claim = intake_report(s, report(), NOW, TODAY).claim
+
+        def view(seq: int, stage: Stage, paid: str) -> ClaimProjection:
+            return ClaimProjection(
+                claim_number=claim.claim_number,
+                workflow_id="w",
+                stage=stage,
+                county=claim.county,
+                township=claim.township,
+                village=claim.village,
+                assigned_handler="h1",
+                green_channel=False,
+                case_class=CaseClass.ORDINARY,
+                sla_state=SlaState.MET if stage == Stage.CLOSED else SlaState.ON_TRACK,
+                sla_deadline=None,
+                target_working_days=5,
+                reported_at=NOW,
+                total_paid=Decimal(paid),
+                seq=seq,
+            )
+
+        assert update_projection(s, view(1, Stage.REPORTED, "0"), NOW) is True
+        assert update_projection(s, view(9, Stage.CLOSED, "40000.00"), NOW + timedelta(hours=2)) is True
+        assert update_projection(s, view(1, Stage.REPORTED, "0"), NOW + timedelta(hours=3)) is False
+        assert update_projection(s, view(9, Stage.CLOSED, "40000.00"), NOW + timedelta(hours=3)) is False
+        s.expire_all()
+        row = s.get(Claim, claim.claim_number)
+        assert row is not None
+        assert (row.stage, row.total_paid, row.projection_seq) == ("closed", Decimal("40000.00"), 9)
+        assert row.updated_at == NOW + timedelta(hours=2)
+        with pytest.raises(KeyError, match="JS20990101-NOBODY has no intake record"):
+            update_projection(
+                s, view(10, Stage.CLOSED, "0").model_copy(update={"claim_number": "JS20990101-NOBODY"}), NOW
+            )
+
+
 def test_reloading_the_register_cannot_change_a_policy_that_claims_were_made_under(
     store_sessions: Any,
 ) -> None:
