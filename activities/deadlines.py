@@ -77,6 +77,7 @@ class CalendarActivities:
             due_at=end,
             calendar_version=cal.calendar_version,
             provisional=cal.is_provisional(due),
+            calendar_days=req.calendar_days,
         )
 
     @activity.defn

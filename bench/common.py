@@ -325,33 +325,42 @@ class Shape:
 
     Attributes:
         open_activities: activities ``run()`` schedules before the first step.
+        open_local: local activities (marker events) before the first step.
         step_activities: per step, in order: activities the Update schedules.
+        step_local: per step, in order: local activities the Update runs.
         step_upserts: per step, in order: search-attribute upserts of the Update.
         open_upserts: upserts before the first step.
         close_activities: activities after the last step.
+        close_local: local activities after the last step.
         step_timers: per step: timers started after it (the run loop re-arming its SLA timer).
         open_timers: timers started before the first step.
-        timers, events, activities, updates, upserts, bytes: totals, to compare engine and floor.
+        timers, events, activities, local_activities, updates, upserts, bytes: totals, to
+            compare engine and floor.
     """
 
     open_activities: int = 0
+    open_local: int = 0
     open_upserts: int = 0
     steps: list[str] = field(default_factory=list)
     step_activities: list[int] = field(default_factory=list)
+    step_local: list[int] = field(default_factory=list)
     step_upserts: list[int] = field(default_factory=list)
     close_activities: int = 0
+    close_local: int = 0
     step_timers: list[int] = field(default_factory=list)
     open_timers: int = 0
     timers: int = 0
     events: int = 0
     activities: int = 0
+    local_activities: int = 0
     updates: int = 0
     upserts: int = 0
     bytes: int = 0
 
     def brief(self) -> str:
         return (
-            f"{self.events} events, {self.activities} activities, {self.updates} updates, "
+            f"{self.events} events, {self.activities} activities + {self.local_activities} local, "
+            f"{self.updates} updates, "
             f"{self.timers} timers, {self.upserts} upserts, {self.bytes / 1024:.0f} KiB"
         )
 
@@ -370,6 +379,7 @@ def shape_of(history: Any) -> Shape:
             current = len(sh.steps)
             sh.steps.append(name)
             sh.step_activities.append(0)
+            sh.step_local.append(0)
             sh.step_upserts.append(0)
             sh.step_timers.append(0)
             sh.updates += 1
@@ -383,6 +393,17 @@ def shape_of(history: Any) -> Shape:
                 sh.open_activities += 1
             else:
                 sh.close_activities += 1
+        elif (
+            kind == "MARKER_RECORDED"
+            and ev.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        ):
+            sh.local_activities += 1
+            if current is not None:
+                sh.step_local[current] += 1
+            elif not sh.steps:
+                sh.open_local += 1
+            else:
+                sh.close_local += 1
         elif kind == "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES":
             sh.upserts += 1
             if current is not None:

@@ -126,11 +126,14 @@ def plan_of(shape: Shape) -> FloorPlan:
     """The floor plan that repeats a claim's shape."""
     return FloorPlan(
         open_activities=shape.open_activities,
+        open_local=shape.open_local,
         open_upserts=shape.open_upserts,
         step_activities=list(shape.step_activities),
+        step_local=list(shape.step_local),
         step_upserts=list(shape.step_upserts),
         step_timers=[min(1, t) for t in shape.step_timers],
         close_activities=shape.close_activities,
+        close_local=shape.close_local,
     )
 
 

@@ -2,9 +2,10 @@
 
 :class:`FloorWorkflow` schedules the same number of activities, accepts the same number of
 Updates, upserts search attributes as often and re-arms a timer after the same steps as one
-claim of ``ClaimWorkflow`` (the numbers come from a recorded claim history, see
-``bench.common.shape_of``); its activity does nothing. What the engine runs slower than
-this is the cost of the claim's own code: rules, calendar, store, payload size, logging.
+claim of ``ClaimWorkflow``, ordinary and local activities alike (the numbers come from a
+recorded claim history, see ``bench.common.shape_of``); its activity does nothing. What the
+engine runs slower than this is the cost of the claim's own code: rules, calendar, store,
+payload size, logging.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ class FloorPlan:
 
     Attributes:
         open_activities: before the first step (the claim's triage, target, first deadline, projection).
+        open_local: of those, how many more run as local activities (the claim's short steps).
         open_upserts: upserts before the first step.
         step_activities: per Update, in the order the driver sends them.
+        step_local: per Update: local activities.
         step_upserts: per Update.
         step_timers: per Update: 1 if the run loop re-arms its timer afterwards, else 0.
         close_activities: after the last step (the claim's decision archive).
+        close_local: local activities after the last step.
     """
 
     open_activities: int = 0
@@ -40,6 +44,9 @@ class FloorPlan:
     step_upserts: list[int] = field(default_factory=list)
     step_timers: list[int] = field(default_factory=list)
     close_activities: int = 0
+    open_local: int = 0
+    step_local: list[int] = field(default_factory=list)
+    close_local: int = 0
 
 
 @activity.defn(name="floor_noop")
@@ -64,6 +71,7 @@ class FloorWorkflow:
     async def run(self, plan: FloorPlan) -> int:
         """Open (activities, upserts), then keep one timer armed until every step was taken."""
         await self._activities(plan.open_activities)
+        await self._local(plan.open_local)
         for _ in range(plan.open_upserts):
             workflow.upsert_search_attributes([FLOOR_STAGE.value_set("open")])
         self._opened = True
@@ -78,6 +86,7 @@ class FloorWorkflow:
                 pass
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._activities(plan.close_activities)
+        await self._local(plan.close_local)
         return self._done
 
     @workflow.update
@@ -86,6 +95,8 @@ class FloorWorkflow:
         self._busy = True
         try:
             await self._activities(self._plan.step_activities[index])
+            if index < len(self._plan.step_local):
+                await self._local(self._plan.step_local[index])
             for _ in range(self._plan.step_upserts[index]):
                 workflow.upsert_search_attributes([FLOOR_STAGE.value_set(f"step{index}")])
             self._done += 1
@@ -105,5 +116,11 @@ class FloorWorkflow:
     async def _activities(self, n: int) -> None:
         for i in range(n):
             await workflow.execute_activity(
+                floor_noop, i, start_to_close_timeout=NOOP_TIMEOUT, retry_policy=NOOP_RETRY
+            )
+
+    async def _local(self, n: int) -> None:
+        for i in range(n):
+            await workflow.execute_local_activity(
                 floor_noop, i, start_to_close_timeout=NOOP_TIMEOUT, retry_policy=NOOP_RETRY
             )

@@ -45,6 +45,8 @@ from claims.timeutil import local
 
 WORKFLOW_TYPE = "ClaimWorkflow"
 """The workflow type every claim history must have."""
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+"""The marker the SDK records for a local activity (details ``data``: type and attempt; ``result``)."""
 
 SYSTEM_ACTOR = m.Actor(id="engine", role=m.Role.SYSTEM)
 
@@ -512,10 +514,15 @@ class _Builder:
         self.add(ev, "signal", f"signal {a.signal_name} {detail}".strip(), name=a.signal_name, actor=actor)
 
     async def _marker_recorded(self, ev: HistoryEvent, a: Any, where: str) -> None:
+        if a.marker_name == LOCAL_ACTIVITY_MARKER:
+            await self._local_activity(ev, a, where)
+            return
         if a.marker_name == "core_patch":
             patch = ""
-            if "patch_data" in a.details and a.details["patch_data"].payloads:
-                raw = await _decode(self.dc, a.details["patch_data"].payloads, None, where)
+            # the SDK core writes the patch id under "patch-data"
+            key = next((k for k in ("patch-data", "patch_data") if k in a.details), None)
+            if key is not None and a.details[key].payloads:
+                raw = await _decode(self.dc, a.details[key].payloads, None, where)
                 patch = str(raw.get("id") if isinstance(raw, dict) else raw)
             self.add(ev, "marker", f"code change marker (workflow.patched) {patch}".strip())
 
@@ -581,10 +588,34 @@ class _Builder:
         name = self.scheduled.get(a.scheduled_event_id, ("activity", None, ev))[0]
         self.add(ev, "activity_failed", f"{name} timed out: {a.failure.message}", name=name)
 
+    async def _local_activity(self, ev: HistoryEvent, a: Any, where: str) -> None:
+        """A short step run as a local activity (``workflows/short_steps.py``): its marker holds
+        the activity type and the result (the input is not recorded), or the failure."""
+        data = a.details["data"].payloads if "data" in a.details else []
+        meta = await _decode(self.dc, data, None, where)
+        name = (
+            str(meta.get("activity_type") or meta.get("activityType") or "activity")
+            if isinstance(meta, dict)
+            else "activity"
+        )
+        if a.HasField("failure"):
+            self.add(ev, "activity_failed", f"{name} failed: {a.failure.message}", name=name)
+            return
+        hint = _ACTIVITY_TYPES.get(name, (None, None))[1]
+        payloads = a.details["result"].payloads if "result" in a.details else []
+        result = await _decode(self.dc, payloads, hint, where)
+        await self._activity_result(ev, name, None, ev, result)
+
     async def _activity_task_completed(self, ev: HistoryEvent, a: Any, where: str) -> None:
         name, inp, sched = self.scheduled.get(a.scheduled_event_id, ("activity", None, ev))
         hint = _ACTIVITY_TYPES.get(name, (None, None))[1]
         result = await _decode(self.dc, a.result.payloads, hint, where)
+        await self._activity_result(ev, name, inp, sched, result)
+
+    async def _activity_result(
+        self, ev: HistoryEvent, name: str, inp: Any, sched: HistoryEvent, result: Any
+    ) -> None:
+        """One activity's outcome as audit entries; ``inp`` is None for a local activity."""
         at = _t(sched)
         if name == "triage_claim" and isinstance(result, m.TriageResult):
             self.report["triage"] = result
@@ -621,7 +652,9 @@ class _Builder:
                 actor=self.actor_now(),
                 deadline=result.due_at,
             )
-            days = inp.model_dump().get("calendar_days") if isinstance(inp, BaseModel) else None
+            days = result.calendar_days
+            if days is None and isinstance(inp, BaseModel):  # histories before Deadline.calendar_days
+                days = inp.model_dump().get("calendar_days")
             self.deadline_entries.append((entry, result, days))
         elif name == "evaluate_coverage" and isinstance(result, m.CoverageDecision):
             actor = self.actor_now()

@@ -24,6 +24,24 @@ from worker import build_worker
 CALENDAR = WorkingCalendar()
 
 
+def activities_run(events: Any) -> list[str]:
+    """The activity types a claim history ran, in order: ordinary activities (their scheduled
+    events) and local activities (their ``core_local_activity`` markers, whose ``data`` detail
+    is plain JSON written by the SDK core)."""
+    names: list[str] = []
+    for e in events:
+        if e.HasField("activity_task_scheduled_event_attributes"):
+            names.append(e.activity_task_scheduled_event_attributes.activity_type.name)
+        elif (
+            e.HasField("marker_recorded_event_attributes")
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        ):
+            (payload,) = e.marker_recorded_event_attributes.details["data"].payloads
+            data = json.loads(payload.data)
+            names.append("local:" + (data.get("activity_type") or data.get("activityType")))
+    return names
+
+
 def unique_cases() -> tuple[RegisterFile, list[DemoClaim]]:
     """The demo register and cases with person refs made unique, so claim numbers (and so
     workflow ids) are never shared between tests on the one server."""

@@ -53,8 +53,10 @@ from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
 from rules.terms import TERMS_DIR, load_catalogue
 from tests.conftest import BIN, REPO
+from tests.harness import activities_run
 from tests.test_workflow import Harness
 from worker import build_worker
+from workflows.short_steps import LOCAL_STEPS_PATCH
 
 AUDITOR = Actor(id="aud.provincial", role=Role.AUDITOR)
 GOLDEN = REPO / "tests" / "golden"
@@ -116,6 +118,47 @@ async def test_audit_of_a_paid_claim_shows_the_amounts_actors_and_deadlines_of_t
     for needle in ("132000.00", "100000.00", "32000.00", case.handler, local(resolution.deadline.due_at)):
         assert needle in text
     assert "green.hardship" in text and "stage payout -> closed" in text
+
+
+SHORT_STEPS = {
+    "triage_claim",
+    "choose_sla_target",
+    "document_checklist",
+    "compute_deadline",
+    "compute_statutory_deadline",
+    "count_working_days",
+}
+
+
+async def test_short_steps_run_as_local_activities_and_the_audit_still_shows_their_results(
+    harness: Harness,
+) -> None:
+    case = harness.cases[2]  # grade-1 disability, 45,000 yuan, green channel: 2 working days
+    state = await harness.drive(case)
+    await closed(harness.client, state.claim_number)
+    history = await harness.client.get_workflow_handle(workflow_id_for(state.claim_number)).fetch_history()
+    ran = activities_run(history.events)
+    local_steps = {n.removeprefix("local:") for n in ran if n.startswith("local:")}
+    ordinary = {n for n in ran if not n.startswith("local:")}
+    assert {"triage_claim", "choose_sla_target", "document_checklist", "compute_deadline"} <= local_steps
+    assert "compute_statutory_deadline" in local_steps and local_steps <= SHORT_STEPS
+    assert not ordinary & SHORT_STEPS
+    # coverage keeps its request in the history (auditors' replay); store writes stay ordinary
+    assert {"evaluate_coverage", "record_payout", "project_claim", "archive_decision"} <= ordinary
+    report = await audit_claim(harness.client, harness.sessions, state.claim_number, AUDITOR)
+    markers = [e.summary for e in report.entries if e.kind == "marker"]
+    assert f"code change marker (workflow.patched) {LOCAL_STEPS_PATCH}" in markers
+    assert "code change marker (workflow.patched) archive-decision" in markers
+    triaged = next(e for e in report.entries if e.kind == "triaged")
+    assert "green.grade1_disability" in triaged.rule_ids and "green channel yes" in triaged.summary
+    target = next(e for e in report.entries if e.kind == "sla_target")
+    assert target.summary.startswith("SLA target 2 working days to payment")
+    art23 = next(d for d in report.deadlines if d.clock == "art23_decision")
+    assert art23.calendar_days == 30 and art23.deadline.working_days == 0
+    registration = next(d for d in report.deadlines if d.clock == "registration")
+    assert registration.deadline.working_days == 0 and registration.calendar_days is None
+    assert "30 calendar days" in format_audit(report)
+    assert report.total_paid == Decimal("45000.00")
 
 
 async def test_audit_of_a_running_claim_shows_the_deadline_the_store_has(harness: Harness) -> None:

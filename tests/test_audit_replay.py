@@ -32,6 +32,9 @@ from workflows.claim import ClaimWorkflow
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))
+"""The current histories, one per path (``tests/golden/generate.py``)."""
+OLDER_FILES = sorted(GOLDEN.glob("v*/*.json"))
+"""Histories recorded by earlier versions of the workflow (``v1``: before ``local-short-steps``)."""
 PATHS = {
     "ordinary_paid",
     "green_channel",
@@ -51,7 +54,11 @@ def test_there_is_a_golden_history_for_every_path() -> None:
     assert {p.stem for p in GOLDEN_FILES} >= PATHS
 
 
-@pytest.mark.parametrize("path", GOLDEN_FILES, ids=lambda p: p.stem)
+def test_the_histories_of_earlier_versions_are_kept_for_every_path() -> None:
+    assert {p.stem for p in OLDER_FILES if p.parent.name == "v1"} >= PATHS
+
+
+@pytest.mark.parametrize("path", GOLDEN_FILES + OLDER_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 async def test_golden_history_replays_with_the_current_workflow(path: Path) -> None:
     history = await read_history(path.read_bytes(), str(path))
     report = await replay_history(history, path.stem, data_converter=pydantic_data_converter)

@@ -121,7 +121,11 @@ async def harness(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterat
 
 
 async def test_history_payloads_are_unreadable_without_the_key(harness: Harness) -> None:
-    number = await harness.report(harness.cases[1])
+    case = harness.cases[1]
+    number = await harness.report(case)
+    # one step: its Update returns after its projection activity completed
+    handler = Actor(id=case.handler, role=Role.HANDLER)
+    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
     plain = Client(harness.client.service_client, namespace=harness.client.namespace)
     history = await plain.get_workflow_handle(f"claim-{number}").fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
@@ -134,7 +138,29 @@ async def test_history_payloads_are_unreadable_without_the_key(harness: Harness)
         if e.HasField("activity_task_completed_event_attributes")
         for p in e.activity_task_completed_event_attributes.result.payloads
     ]
+    local_markers = [
+        e.marker_recorded_event_attributes
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    local_results = [p for m in local_markers for p in m.details["result"].payloads]
     assert results and all(p.metadata["encoding"] == ENCODING for p in results)
+    # short steps (triage, SLA target, deadlines) run as local activities: their results are
+    # sealed too; the marker's own data is the SDK's bookkeeping (type, attempt, times)
+    assert local_results and all(p.metadata["encoding"] == ENCODING for p in local_results)
+    for m in local_markers:
+        (data,) = m.details["data"].payloads
+        assert set(json.loads(data.data)) <= {
+            "seq",
+            "attempt",
+            "activity_id",
+            "activity_type",
+            "complete_time",
+            "backoff",
+            "original_schedule_time",
+            "activation_index",
+        }
     opened = AesGcmCodec(parse_keys(TEST_PAYLOAD_KEYS)).decrypt(sealed)
     assert json.loads(opened.data)["claim_number"] == number
     # A client without the key cannot read the claim either.

@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         TriageResult,
     )
 
+from workflows.short_steps import short_step
 from workflows.sla import (
     ART23_DECISION,
     ART23_PAYMENT,
@@ -147,6 +148,7 @@ class ClaimWorkflow:
         self._disputed = False
         self._busy = False
         self._opened = False
+        self._publishes = 0  # ClaimProjection.seq: the store keeps the latest view
         self._registered_at: datetime | None = None
         self._decided_at: datetime | None = None
         self._paid_at: datetime | None = None
@@ -193,7 +195,7 @@ class ClaimWorkflow:
 
     async def _triage_claim(self) -> None:
         inp = self._inp
-        self._triage = await workflow.execute_activity_method(
+        self._triage = await short_step(
             RulesActivities.triage_claim,
             TriageRequest(
                 claim_number=inp.claim_number,
@@ -206,8 +208,8 @@ class ClaimWorkflow:
                 third_party_record=inp.third_party_record,
                 policies=inp.policies,
             ),
-            start_to_close_timeout=SHORT,
-            retry_policy=COMPUTE_RETRY,
+            timeout=SHORT,
+            retry=COMPUTE_RETRY,
         )
         self._case_class = self._triage.case_class
         self._investigation = self._triage.needs_investigation
@@ -222,13 +224,13 @@ class ClaimWorkflow:
 
     async def _choose_target(self) -> None:
         assert self._triage is not None and self._case_class is not None
-        self._target = await workflow.execute_activity_method(
+        self._target = await short_step(
             RulesActivities.choose_sla_target,
             SlaTargetRequest(
                 green_channel=self._triage.green_channel, case_class=self._case_class, county=self._inp.county
             ),
-            start_to_close_timeout=SHORT,
-            retry_policy=COMPUTE_RETRY,
+            timeout=SHORT,
+            retry=COMPUTE_RETRY,
         )
         self._sla.policy_version = self._target.policy_version
 
@@ -378,7 +380,7 @@ class ClaimWorkflow:
         22 can name all of them and a later request for one of them is flagged."""
         inp = self._inp
         age = (inp.reported_on - inp.insured.birth_date).days // 365
-        result = await workflow.execute_activity_method(
+        result = await short_step(
             RulesActivities.document_checklist,
             ChecklistRequest(
                 outcome=inp.outcome,
@@ -387,8 +389,8 @@ class ClaimWorkflow:
                 filed_by_proxy=inp.reporter.role == Role.VILLAGE_SECRETARY,
                 minor=age < 18,
             ),
-            start_to_close_timeout=SHORT,
-            retry_policy=COMPUTE_RETRY,
+            timeout=SHORT,
+            retry=COMPUTE_RETRY,
         )
         self._required = result.documents
         self._log("documents_checklist", SYSTEM, "documents this claim needs: " + ", ".join(self._required))
@@ -819,6 +821,7 @@ class ClaimWorkflow:
             else search.SLA_DEADLINE.value_unset(),
         ]
         workflow.upsert_search_attributes(updates)
+        self._publishes += 1
         await workflow.execute_activity_method(
             StoreActivities.project_claim,
             ClaimProjection(
@@ -839,6 +842,7 @@ class ClaimWorkflow:
                 decided_at=self._decided_at,
                 paid_at=self._paid_at,
                 total_paid=sum((p.amount for p in self._payments), Decimal("0")),
+                seq=self._publishes,
             ),
             start_to_close_timeout=SHORT,
             retry_policy=STORE_RETRY,

@@ -25,6 +25,8 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.short_steps import short_step
+
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import CalendarActivities
     from claims.models import (
@@ -192,11 +194,11 @@ class SlaClocks:
         clock = self.clocks.get(name)
         if clock is None or clock.paused_since is None:
             return
-        counted = await workflow.execute_activity_method(
+        counted = await short_step(
             CalendarActivities.count_working_days,
             WorkingDaysRequest(start=clock.paused_since, end=now),
-            start_to_close_timeout=CALENDAR_TIMEOUT,
-            retry_policy=CALENDAR_RETRY,
+            timeout=CALENDAR_TIMEOUT,
+            retry=CALENDAR_RETRY,
         )
         total = min(cap_working_days, clock.paused_working_days + counted.working_days)
         deadline = await self._working_deadline(clock.deadline.start, clock.target_working_days + total)
@@ -323,17 +325,17 @@ class SlaClocks:
         self.changes += 1
 
     async def _working_deadline(self, start: datetime, working_days: int) -> Deadline:
-        return await workflow.execute_activity_method(
+        return await short_step(
             CalendarActivities.compute_deadline,
             DeadlineRequest(start=start, working_days=working_days),
-            start_to_close_timeout=CALENDAR_TIMEOUT,
-            retry_policy=CALENDAR_RETRY,
+            timeout=CALENDAR_TIMEOUT,
+            retry=CALENDAR_RETRY,
         )
 
     async def _statutory_deadline(self, start: datetime, days: int) -> Deadline:
-        return await workflow.execute_activity_method(
+        return await short_step(
             CalendarActivities.compute_statutory_deadline,
             StatutoryDeadlineRequest(start=start, calendar_days=days),
-            start_to_close_timeout=CALENDAR_TIMEOUT,
-            retry_policy=CALENDAR_RETRY,
+            timeout=CALENDAR_TIMEOUT,
+            retry=CALENDAR_RETRY,
         )
