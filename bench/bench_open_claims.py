@@ -149,6 +149,14 @@ async def main() -> None:
         per_k_db = (points[-1][2] - base_db) / (n / 1000) / 2**20
         print(f"{n:,} claims open in stage documents ({count:,} by visibility)")
         print(f"  per 1,000 open claims: worker RSS +{per_k_rss:.1f} MiB, server DB +{per_k_db:.2f} MiB")
+        if len(points) >= 2:
+            (n0, rss0, db0), (n1, rss1, db1) = points[-2], points[-1]
+            k = (n1 - n0) / 1000
+            print(
+                f"  over the last {n1 - n0:,} opened: worker RSS {(rss1 - rss0) / k:+.1f} MiB and server DB "
+                f"{(db1 - db0) / 2**20 / k:+.2f} MiB per 1,000 (the worker levels off at its sticky cache, "
+                "max_cached_workflows; the server's database does not)"
+            )
         print(
             f"  extrapolated to 100,000: worker RSS {base_rss + per_k_rss * 100:.0f} MiB (but see the sticky "
             f"cache note in the README), server DB {(base_db / 2**20) + per_k_db * 100:,.0f} MiB"
