@@ -262,9 +262,10 @@ def store_url(postgres: bool, folder: Path) -> Iterator[str]:
 
 
 def id_number(i: int) -> str:
-    """A made-up GB 11643 identity number with a valid check digit (born 1980-01-01 + i days % 9000)."""
+    """A made-up GB 11643 identity number with a valid check digit, unique for i < 9,000,000:
+    born 1970-01-01 + (i % 9000) days, sequence number i // 9000."""
     born = date(1970, 1, 1) + timedelta(days=i % 9000)
-    first17 = f"430111{born:%Y%m%d}{i % 1000:03d}"
+    first17 = f"430111{born:%Y%m%d}{(i // 9000) % 1000:03d}"
     return first17 + check_digit(first17)
 
 
