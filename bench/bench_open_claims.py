@@ -157,9 +157,22 @@ async def main() -> None:
                 f"{(db1 - db0) / 2**20 / k:+.2f} MiB per 1,000 (the worker levels off at its sticky cache, "
                 "max_cached_workflows; the server's database does not)"
             )
+        tail_rss = (
+            (points[-1][1] - points[-2][1]) / ((points[-1][0] - points[-2][0]) / 1000)
+            if len(points) >= 2
+            else None
+        )
+        if tail_rss is not None and tail_rss < 5:
+            worker_100k = (
+                f"~{points[-1][1]:.0f} MiB (levelled off: bounded by the sticky cache, not by open claims)"
+            )
+        else:
+            worker_100k = (
+                f"{base_rss + per_k_rss * 100:.0f} MiB (linear; not yet levelled off at the sticky cache)"
+            )
         print(
-            f"  extrapolated to 100,000: worker RSS {base_rss + per_k_rss * 100:.0f} MiB (but see the sticky "
-            f"cache note in the README), server DB {(base_db / 2**20) + per_k_db * 100:,.0f} MiB"
+            f"  extrapolated to 100,000: worker RSS {worker_100k}, "
+            f"server DB {(base_db / 2**20) + per_k_db * 100:,.0f} MiB"
         )
         print(
             "  one handler step (receive_documents) while they are open: "

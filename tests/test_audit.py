@@ -120,6 +120,9 @@ async def test_audit_of_a_paid_claim_shows_the_amounts_actors_and_deadlines_of_t
     assert "green.hardship" in text and "stage payout -> closed" in text
 
 
+PROJECTED_STAGES = ["reported", "documents", "adjudication", "payout", "closed"]
+"""One projection write per change the supervisors see (the three document steps share one)."""
+
 SHORT_STEPS = {
     "triage_claim",
     "choose_sla_target",
@@ -145,10 +148,26 @@ async def test_short_steps_run_as_local_activities_and_the_audit_still_shows_the
     assert not ordinary & SHORT_STEPS
     # coverage keeps its request in the history (auditors' replay); store writes stay ordinary
     assert {"evaluate_coverage", "record_payout", "project_claim", "archive_decision"} <= ordinary
+    # a view equal to the last one written is not written again (skip-unchanged-projection)
+    views = [
+        json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "project_claim"
+    ]
+    assert [v["seq"] for v in views] == list(range(1, len(views) + 1))
+    bare = [{k: v for k, v in view.items() if k != "seq"} for view in views]
+    assert all(a != b for a, b in zip(bare, bare[1:], strict=False))
+    assert [v["stage"] for v in views] == PROJECTED_STAGES
+    with harness.sessions() as s:
+        row = s.get(Claim, state.claim_number)
+        assert row is not None and (row.stage, row.projection_seq) == ("closed", len(views))
+
     report = await audit_claim(harness.client, harness.sessions, state.claim_number, AUDITOR)
     markers = [e.summary for e in report.entries if e.kind == "marker"]
     assert f"code change marker (workflow.patched) {LOCAL_STEPS_PATCH}" in markers
     assert "code change marker (workflow.patched) archive-decision" in markers
+    assert "code change marker (workflow.patched) skip-unchanged-projection" in markers
     triaged = next(e for e in report.entries if e.kind == "triaged")
     assert "green.grade1_disability" in triaged.rule_ids and "green channel yes" in triaged.summary
     target = next(e for e in report.entries if e.kind == "sla_target")

@@ -77,6 +77,8 @@ COMPUTE_RETRY = RetryPolicy(
 )
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 SHORT = timedelta(seconds=30)
+SKIP_UNCHANGED_PROJECTION = "skip-unchanged-projection"
+"""``workflow.patched`` id: claims started before it wrote every view, changed or not."""
 
 HANDLER_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
 """Roles that may perform handler steps (register, request documents, adjudicate, pay)."""
@@ -149,6 +151,7 @@ class ClaimWorkflow:
         self._busy = False
         self._opened = False
         self._publishes = 0  # ClaimProjection.seq: the store keeps the latest view
+        self._published: ClaimProjection | None = None  # the last view written
         self._registered_at: datetime | None = None
         self._decided_at: datetime | None = None
         self._paid_at: datetime | None = None
@@ -806,14 +809,42 @@ class ClaimWorkflow:
         )
 
     async def _publish(self) -> None:
-        """Upsert the search attributes and write the reporting projection."""
+        """Upsert the search attributes and write the reporting projection.
+
+        Behind ``workflow.patched("skip-unchanged-projection")``, a view equal to the last one
+        published (a step that changed nothing the supervisors see, e.g. documents received
+        while the stage stays ``documents``) issues neither the upsert nor the activity:
+        about a third of a claim's projection writes.
+        """
         current = self._sla.current()
         sla_state = self._sla.state()
+        view = ClaimProjection(
+            claim_number=self._inp.claim_number,
+            workflow_id=workflow.info().workflow_id,
+            stage=self._stage,
+            county=self._inp.county,
+            township=self._inp.township,
+            village=self._inp.village,
+            assigned_handler=self._handler,
+            green_channel=bool(self._triage and self._triage.green_channel),
+            case_class=self._case_class,
+            sla_state=sla_state,
+            sla_deadline=current.deadline.due_at if current else None,
+            target_working_days=self._target.working_days if self._target else None,
+            reported_at=self._inp.reported_at,
+            registered_at=self._registered_at,
+            decided_at=self._decided_at,
+            paid_at=self._paid_at,
+            total_paid=sum((p.amount for p in self._payments), Decimal("0")),
+        )
+        if workflow.patched(SKIP_UNCHANGED_PROJECTION) and view == self._published:
+            return
+        self._published = view
         updates = [
             search.STAGE.value_set(self._stage.value),
             search.COUNTY.value_set(self._inp.county),
             search.TOWNSHIP.value_set(self._inp.township),
-            search.GREEN_CHANNEL.value_set(bool(self._triage and self._triage.green_channel)),
+            search.GREEN_CHANNEL.value_set(view.green_channel),
             search.SLA_STATE.value_set(sla_state.value),
             search.HANDLER.value_set(self._handler) if self._handler else search.HANDLER.value_unset(),
             search.SLA_DEADLINE.value_set(current.deadline.due_at)
@@ -824,26 +855,7 @@ class ClaimWorkflow:
         self._publishes += 1
         await workflow.execute_activity_method(
             StoreActivities.project_claim,
-            ClaimProjection(
-                claim_number=self._inp.claim_number,
-                workflow_id=workflow.info().workflow_id,
-                stage=self._stage,
-                county=self._inp.county,
-                township=self._inp.township,
-                village=self._inp.village,
-                assigned_handler=self._handler,
-                green_channel=bool(self._triage and self._triage.green_channel),
-                case_class=self._case_class,
-                sla_state=sla_state,
-                sla_deadline=current.deadline.due_at if current else None,
-                target_working_days=self._target.working_days if self._target else None,
-                reported_at=self._inp.reported_at,
-                registered_at=self._registered_at,
-                decided_at=self._decided_at,
-                paid_at=self._paid_at,
-                total_paid=sum((p.amount for p in self._payments), Decimal("0")),
-                seq=self._publishes,
-            ),
+            view.model_copy(update={"seq": self._publishes}),
             start_to_close_timeout=SHORT,
             retry_policy=STORE_RETRY,
         )
