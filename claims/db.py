@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -164,7 +165,8 @@ class Claim(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # the workflow's publish counter of the last projection written: an older write arriving
     # late (a retried activity) is skipped, so the row never goes back to an earlier stage
-    projection_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # (models.ClaimProjection.seq: run start in ms × 1,000,000 + counter, so 64-bit)
+    projection_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Payout(Base):

@@ -13,7 +13,7 @@ Conventions:
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -562,9 +562,12 @@ class ClaimState(Frozen):
 class ClaimProjection(Frozen):
     """The reporting row for one claim, written by the ``project_claim`` activity.
 
-    ``seq`` is the workflow's publish counter (1, 2, ... in the order the workflow wrote its
-    views); the store keeps the row of the highest one, so a retried write of an older view
-    that lands late is skipped. 0 (inputs recorded before the counter) writes unconditionally.
+    ``seq`` orders the views of one claim across all its workflow runs: the run's start
+    (milliseconds since the epoch, UTC) × 1,000,000 + the run's publish counter (1, 2, ...),
+    see :func:`projection_seq`. The store keeps the row of the highest one, so a retried write
+    of an older view that lands late is skipped, and a claim whose workflow was started again
+    (it had gone from Temporal, ``report_claim`` restarts it) overrides the old run's row.
+    0 (inputs recorded before the counter) writes unconditionally.
     """
 
     claim_number: str
@@ -585,6 +588,28 @@ class ClaimProjection(Frozen):
     paid_at: datetime | None = None
     total_paid: NonNegativeYuan = Decimal("0")
     seq: int = Field(default=0, ge=0)
+
+
+PROJECTION_SEQ_PER_RUN = 1_000_000
+"""Room for a run's publish counter inside :attr:`ClaimProjection.seq`."""
+
+
+def projection_seq(run_started_at: datetime, publishes: int) -> int:
+    """:attr:`ClaimProjection.seq` of a run's ``publishes``-th view (1-based).
+
+    Args:
+        run_started_at: the workflow run's start, an aware datetime (``workflow.info().start_time``).
+        publishes: the run's publish counter, 1 ≤ publishes < 1,000,000.
+
+    Raises:
+        ValueError: a naive datetime or a counter out of range.
+    """
+    if run_started_at.tzinfo is None:
+        raise ValueError("run_started_at must be timezone-aware")
+    if not 1 <= publishes < PROJECTION_SEQ_PER_RUN:
+        raise ValueError(f"publishes must be 1..{PROJECTION_SEQ_PER_RUN - 1}, got {publishes}")
+    ms = (run_started_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    return ms * PROJECTION_SEQ_PER_RUN + publishes
 
 
 class PayoutRequest(Frozen):

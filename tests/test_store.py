@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from claims.models import (
     Role,
     SlaState,
     Stage,
+    projection_seq,
 )
 from claims.store import (
     RegisterError,
@@ -321,6 +323,61 @@ def test_a_late_projection_write_of_an_older_view_is_skipped(store_sessions: Any
             )
 
 
+def test_a_claim_whose_workflow_was_started_again_overrides_the_old_runs_row(store_sessions: Any) -> None:
+    """A workflow gone from Temporal is started again by report_claim: the new run counts its
+    views from 1 again, but its later start puts every one above the old run's."""
+    first_run, second_run = NOW, NOW + timedelta(days=3)
+    assert projection_seq(first_run, 7) < projection_seq(second_run, 1)
+    assert projection_seq(second_run, 1) == 1_646_964_000_000_000_001  # 2022-03-11T02:00Z in ms, × 10^6, + 1
+    with store_sessions() as s:
+        load_register(s, demo_register())
+        claim = intake_report(s, report(), NOW, TODAY).claim
+
+        def view(seq: int, stage: Stage) -> ClaimProjection:
+            return ClaimProjection(
+                claim_number=claim.claim_number,
+                workflow_id="w",
+                stage=stage,
+                county=claim.county,
+                township=claim.township,
+                village=claim.village,
+                assigned_handler="h1",
+                green_channel=False,
+                case_class=CaseClass.ORDINARY,
+                sla_state=SlaState.ON_TRACK,
+                sla_deadline=None,
+                target_working_days=5,
+                reported_at=NOW,
+                seq=seq,
+            )
+
+        assert update_projection(s, view(projection_seq(first_run, 7), Stage.ADJUDICATION), NOW)
+        assert update_projection(s, view(projection_seq(second_run, 1), Stage.REPORTED), second_run)
+        # the old run's last activity, retried, lands after the new run's first write
+        assert not update_projection(s, view(projection_seq(first_run, 8), Stage.PAYOUT), second_run)
+        s.expire_all()
+        row = s.get(Claim, claim.claim_number)
+        assert row is not None and (row.stage, row.projection_seq) == (
+            "reported",
+            projection_seq(second_run, 1),
+        )
+
+
+@pytest.mark.parametrize(
+    ("started", "publishes", "match"),
+    [
+        (datetime(2026, 3, 10, 9, 0), 1, "timezone-aware"),
+        (NOW, 0, "publishes must be 1..999999, got 0"),
+        (NOW, 1_000_000, "publishes must be 1..999999, got 1000000"),
+    ],
+)
+def test_projection_seq_refuses_a_naive_start_or_a_counter_out_of_range(
+    started: datetime, publishes: int, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        projection_seq(started, publishes)
+
+
 def test_reloading_the_register_cannot_change_a_policy_that_claims_were_made_under(
     store_sessions: Any,
 ) -> None:
@@ -343,3 +400,40 @@ def test_reloading_the_register_cannot_change_a_policy_that_claims_were_made_und
         assert s.scalar(select(Policy.sum_insured).where(Policy.policy_number == "HC2022LL0002")) == Decimal(
             "90000.00"
         )
+
+
+def test_migration_0005_goes_down_and_up_again_on_a_sqlite_store_with_claims(tmp_path: Path) -> None:
+    """Batch mode copies ``claims`` to alter it; the payouts' foreign key must not stop that."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from claims.db import MIGRATIONS_DIR, make_engine, make_sessionmaker, upgrade_database
+
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        load_register(s, demo_register())
+        claim = intake_report(s, report(), NOW, TODAY).claim
+        number = claim.claim_number
+        req = PayoutRequest(
+            claim_number=number,
+            transfer_ref="TRF-9",
+            lines=[_line(claim.policies[0].policy_number, "40000.00")],
+            paid_at=NOW + timedelta(days=5),
+        )
+        record_payout(s, req)  # a payout row referencing the claim
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url)
+    command.downgrade(cfg, "0004")
+    assert "projection_seq" not in {c["name"] for c in inspect(engine).get_columns("claims")}
+    command.upgrade(cfg, "head")
+    with make_sessionmaker(engine)() as s:
+        row = s.get(Claim, number)
+        assert row is not None and row.projection_seq == 0 and row.stage == "reported"
+        assert [p.amount for p in s.scalars(select(Payout).where(Payout.claim_number == number))] == [
+            Decimal("40000.00")
+        ]
+    engine.dispose()

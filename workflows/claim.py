@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         TriageRequest,
         TriageResult,
+        projection_seq,
     )
 
 from workflows.short_steps import short_step
@@ -855,7 +856,7 @@ class ClaimWorkflow:
         self._publishes += 1
         await workflow.execute_activity_method(
             StoreActivities.project_claim,
-            view.model_copy(update={"seq": self._publishes}),
+            view.model_copy(update={"seq": projection_seq(workflow.info().start_time, self._publishes)}),
             start_to_close_timeout=SHORT,
             retry_policy=STORE_RETRY,
         )

@@ -1,7 +1,8 @@
 """The projection's publish counter: a late, retried projection write cannot move a claim back
 
-``claims.projection_seq`` holds the claim workflow's publish counter of the row's last
-write; ``update_projection`` writes only a higher one.
+``claims.projection_seq`` holds the ``ClaimProjection.seq`` of the row's last write (the
+workflow run's start in ms × 1,000,000 + its publish counter, a 64-bit integer);
+``update_projection`` writes only a higher one.
 
 Revision ID: 0005
 Revises: 0004
@@ -18,7 +19,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("claims") as batch:
-        batch.add_column(sa.Column("projection_seq", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("projection_seq", sa.BigInteger(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
