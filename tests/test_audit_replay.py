@@ -34,7 +34,9 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))
 """The current histories, one per path (``tests/golden/generate.py``)."""
 OLDER_FILES = sorted(GOLDEN.glob("v*/*.json"))
-"""Histories recorded by earlier versions of the workflow (``v1``: before ``local-short-steps``)."""
+"""Histories recorded by earlier versions of the workflow: ``v1`` before any ``workflow.patched``
+change; ``v2`` with ``document-checklist``, ``prior-benefits`` and ``archive-decision`` but before
+``local-short-steps`` and ``skip-unchanged-projection`` (what claims in flight at that upgrade hold)."""
 PATHS = {
     "ordinary_paid",
     "green_channel",
@@ -55,7 +57,8 @@ def test_there_is_a_golden_history_for_every_path() -> None:
 
 
 def test_the_histories_of_earlier_versions_are_kept_for_every_path() -> None:
-    assert {p.stem for p in OLDER_FILES if p.parent.name == "v1"} >= PATHS
+    for version in ("v1", "v2"):
+        assert {p.stem for p in OLDER_FILES if p.parent.name == version} >= PATHS, version
 
 
 @pytest.mark.parametrize("path", GOLDEN_FILES + OLDER_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")

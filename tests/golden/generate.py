@@ -16,9 +16,11 @@ web UI JSON form (``WorkflowHistory.to_json()``), to ``tests/golden/<path>.json`
 
 Regenerate only when a change to the workflow is *meant* to change new histories; the old
 files must keep replaying (``tests/test_audit_replay.py``) — keep them under another name
-when a ``workflow.patched`` change needs both old and new to replay. ``v1/`` holds the
-histories recorded before the ``local-short-steps`` patch (calendar and rules steps as
-ordinary activities); every ``*.json`` under ``tests/golden`` is replayed.
+when a ``workflow.patched`` change needs both old and new to replay. ``v1/`` holds
+histories recorded before any ``workflow.patched`` change, ``v2/`` those recorded with
+``document-checklist``, ``prior-benefits`` and ``archive-decision`` but before
+``local-short-steps`` (calendar and rules steps as ordinary activities) and
+``skip-unchanged-projection``; every ``*.json`` under ``tests/golden`` is replayed.
 """
 
 from __future__ import annotations
