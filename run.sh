@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 pick_python() {
   for c in ${PYTHON:-} python3.12 python3.11 python3; do
-    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))'; then
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' 2>/dev/null; then
       echo "$c"; return 0
     fi
   done
