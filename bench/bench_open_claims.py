@@ -149,19 +149,16 @@ async def main() -> None:
         per_k_db = (points[-1][2] - base_db) / (n / 1000) / 2**20
         print(f"{n:,} claims open in stage documents ({count:,} by visibility)")
         print(f"  per 1,000 open claims: worker RSS +{per_k_rss:.1f} MiB, server DB +{per_k_db:.2f} MiB")
+        tail_rss: float | None = None
         if len(points) >= 2:
             (n0, rss0, db0), (n1, rss1, db1) = points[-2], points[-1]
             k = (n1 - n0) / 1000
+            tail_rss = (rss1 - rss0) / k
             print(
-                f"  over the last {n1 - n0:,} opened: worker RSS {(rss1 - rss0) / k:+.1f} MiB and server DB "
+                f"  over the last {n1 - n0:,} opened: worker RSS {tail_rss:+.1f} MiB and server DB "
                 f"{(db1 - db0) / 2**20 / k:+.2f} MiB per 1,000 (the worker levels off at its sticky cache, "
                 "max_cached_workflows; the server's database does not)"
             )
-        tail_rss = (
-            (points[-1][1] - points[-2][1]) / ((points[-1][0] - points[-2][0]) / 1000)
-            if len(points) >= 2
-            else None
-        )
         if tail_rss is not None and tail_rss < 5:
             worker_100k = (
                 f"~{points[-1][1]:.0f} MiB (levelled off: bounded by the sticky cache, not by open claims)"

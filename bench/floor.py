@@ -28,7 +28,7 @@ class FloorPlan:
 
     Attributes:
         open_activities: before the first step (the claim's triage, target, first deadline, projection).
-        open_local: of those, how many more run as local activities (the claim's short steps).
+        open_local: local activities before the first step (the claim's short steps).
         open_upserts: upserts before the first step.
         step_activities: per Update, in the order the driver sends them.
         step_local: per Update: local activities.
