@@ -268,19 +268,6 @@ async def test_the_payout_activity_retried_after_a_lost_answer_pays_each_payment
 # --------------------------------------------------------------------------- races
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def harness(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
-    h = Harness(env.client, sqlite_sessions)
-    async with build_worker(
-        env.client,
-        sqlite_sessions,
-        task_queue=h.task_queue,
-        rules_engine=RulesEngine.shared(),
-        calendar=CALENDAR,
-    ):
-        yield h
-
-
 async def race(client: Client, number: str, step: str, *inputs: Any) -> tuple[ClaimState, StepError]:
     results = await asyncio.gather(
         *(perform_step(client, number, step, inp) for inp in inputs), return_exceptions=True

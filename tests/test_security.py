@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import subprocess
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,11 +14,9 @@ from typing import Any
 
 import click
 import pytest
-import pytest_asyncio
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from claims import store
 from claims.cli_common import actor_of
@@ -38,10 +35,8 @@ from claims.models import (
     StepInput,
 )
 from claims.settings import Settings
-from rules.engine import RulesEngine
 from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
-from tests.test_workflow import CALENDAR, Harness, unique_cases
-from worker import build_worker
+from tests.test_workflow import Harness, unique_cases
 
 OLD = "k2025:" + base64.b64encode(b"o" * 32).decode()
 NEW = "k2026:" + base64.b64encode(b"n" * 32).decode()
@@ -105,19 +100,6 @@ def test_malformed_keys_are_refused_without_showing_key_material(spec: str, mess
 
 
 # --------------------------------------------------------------------------- workflows
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def harness(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
-    h = Harness(env.client, sqlite_sessions)
-    async with build_worker(
-        env.client,
-        sqlite_sessions,
-        task_queue=h.task_queue,
-        rules_engine=RulesEngine.shared(),
-        calendar=CALENDAR,
-    ):
-        yield h
 
 
 async def test_history_payloads_are_unreadable_without_the_key(harness: Harness) -> None:
