@@ -282,6 +282,27 @@ def test_projection_feeds_the_overdue_list_most_late_first(store_sessions: Any) 
         assert row is not None and row.sla_deadline == NOW - timedelta(days=2)
 
 
+def _view(claim: Any, seq: int, stage: Stage, paid: str = "0") -> ClaimProjection:
+    """A workflow's view of ``claim`` (an intake result's claim) numbered ``seq``."""
+    return ClaimProjection(
+        claim_number=claim.claim_number,
+        workflow_id="w",
+        stage=stage,
+        county=claim.county,
+        township=claim.township,
+        village=claim.village,
+        assigned_handler="h1",
+        green_channel=False,
+        case_class=CaseClass.ORDINARY,
+        sla_state=SlaState.MET if stage == Stage.CLOSED else SlaState.ON_TRACK,
+        sla_deadline=None,
+        target_working_days=5,
+        reported_at=NOW,
+        total_paid=Decimal(paid),
+        seq=seq,
+    )
+
+
 def test_a_late_projection_write_of_an_older_view_is_skipped(store_sessions: Any) -> None:
     """A project_claim retried after a worker crash lands after the claim moved on: the row
     keeps the later view (the stage never goes back), on SQLite and PostgreSQL."""
@@ -289,29 +310,14 @@ def test_a_late_projection_write_of_an_older_view_is_skipped(store_sessions: Any
         load_register(s, demo_register())
         claim = intake_report(s, report(), NOW, TODAY).claim
 
-        def view(seq: int, stage: Stage, paid: str) -> ClaimProjection:
-            return ClaimProjection(
-                claim_number=claim.claim_number,
-                workflow_id="w",
-                stage=stage,
-                county=claim.county,
-                township=claim.township,
-                village=claim.village,
-                assigned_handler="h1",
-                green_channel=False,
-                case_class=CaseClass.ORDINARY,
-                sla_state=SlaState.MET if stage == Stage.CLOSED else SlaState.ON_TRACK,
-                sla_deadline=None,
-                target_working_days=5,
-                reported_at=NOW,
-                total_paid=Decimal(paid),
-                seq=seq,
-            )
-
-        assert update_projection(s, view(1, Stage.REPORTED, "0"), NOW) is True
-        assert update_projection(s, view(9, Stage.CLOSED, "40000.00"), NOW + timedelta(hours=2)) is True
-        assert update_projection(s, view(1, Stage.REPORTED, "0"), NOW + timedelta(hours=3)) is False
-        assert update_projection(s, view(9, Stage.CLOSED, "40000.00"), NOW + timedelta(hours=3)) is False
+        assert update_projection(s, _view(claim, 1, Stage.REPORTED, "0"), NOW) is True
+        assert (
+            update_projection(s, _view(claim, 9, Stage.CLOSED, "40000.00"), NOW + timedelta(hours=2)) is True
+        )
+        assert update_projection(s, _view(claim, 1, Stage.REPORTED, "0"), NOW + timedelta(hours=3)) is False
+        assert (
+            update_projection(s, _view(claim, 9, Stage.CLOSED, "40000.00"), NOW + timedelta(hours=3)) is False
+        )
         s.expire_all()
         row = s.get(Claim, claim.claim_number)
         assert row is not None
@@ -319,7 +325,9 @@ def test_a_late_projection_write_of_an_older_view_is_skipped(store_sessions: Any
         assert row.updated_at == NOW + timedelta(hours=2)
         with pytest.raises(KeyError, match="JS20990101-NOBODY has no intake record"):
             update_projection(
-                s, view(10, Stage.CLOSED, "0").model_copy(update={"claim_number": "JS20990101-NOBODY"}), NOW
+                s,
+                _view(claim, 10, Stage.CLOSED, "0").model_copy(update={"claim_number": "JS20990101-NOBODY"}),
+                NOW,
             )
 
 
@@ -333,28 +341,10 @@ def test_a_claim_whose_workflow_was_started_again_overrides_the_old_runs_row(sto
         load_register(s, demo_register())
         claim = intake_report(s, report(), NOW, TODAY).claim
 
-        def view(seq: int, stage: Stage) -> ClaimProjection:
-            return ClaimProjection(
-                claim_number=claim.claim_number,
-                workflow_id="w",
-                stage=stage,
-                county=claim.county,
-                township=claim.township,
-                village=claim.village,
-                assigned_handler="h1",
-                green_channel=False,
-                case_class=CaseClass.ORDINARY,
-                sla_state=SlaState.ON_TRACK,
-                sla_deadline=None,
-                target_working_days=5,
-                reported_at=NOW,
-                seq=seq,
-            )
-
-        assert update_projection(s, view(projection_seq(first_run, 7), Stage.ADJUDICATION), NOW)
-        assert update_projection(s, view(projection_seq(second_run, 1), Stage.REPORTED), second_run)
+        assert update_projection(s, _view(claim, projection_seq(first_run, 7), Stage.ADJUDICATION), NOW)
+        assert update_projection(s, _view(claim, projection_seq(second_run, 1), Stage.REPORTED), second_run)
         # the old run's last activity, retried, lands after the new run's first write
-        assert not update_projection(s, view(projection_seq(first_run, 8), Stage.PAYOUT), second_run)
+        assert not update_projection(s, _view(claim, projection_seq(first_run, 8), Stage.PAYOUT), second_run)
         s.expire_all()
         row = s.get(Claim, claim.claim_number)
         assert row is not None and (row.stage, row.projection_seq) == (
