@@ -6,7 +6,7 @@ import re
 import shutil
 import statistics
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from claims.cli_common import UsageError, actor_of, client_for, ljust, run_async
 from claims.db import Claim
 from claims.models import Actor, CalendarChange, Role
 from claims.timeutil import SHANGHAI
-from claims.workdays import CalendarError, WorkingCalendar, calendar_dir
+from claims.workdays import CalendarError, CalendarSource, WorkingCalendar, calendar_dir
 
 
 @click.group("calendar")
@@ -84,6 +84,132 @@ async def calendar_load(ctx: click.Context, file: Path) -> None:
         client, CalendarChange(calendar_version=cal.calendar_version, actor=actor)
     )
     click.echo(f"{told} open claim(s) told to recompute their deadlines")
+
+
+CALENDAR_FIRST = date(2000, 1, 1)
+"""Earliest date ``claims calendar due`` / ``show`` accept (the five-day week began in 1995)."""
+CALENDAR_LAST = date(2100, 12, 31)
+"""Latest date they accept: a deadline more than a lifetime away is a typing error."""
+MAX_WORKING_DAYS = 366
+"""Largest target ``claims calendar due`` computes (the longest programme target is 30)."""
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _load_calendar() -> WorkingCalendar:
+    """The calendar the workers use: the package schedules plus the calendar folder's files."""
+    try:
+        return CalendarSource(calendar_dir()).get()
+    except CalendarError as e:
+        raise UsageError(f"calendar folder {calendar_dir()}: {e}") from None
+
+
+def _calendar_date(value: str, flag: str) -> date:
+    day = _parse_date(value, flag)
+    if not CALENDAR_FIRST <= day <= CALENDAR_LAST:
+        raise UsageError(f"{flag}: {value} is outside {CALENDAR_FIRST} to {CALENDAR_LAST}")
+    return day
+
+
+def _county(value: str | None) -> str | None:
+    if value is not None and (not value or len(value) > 64 or not value.isprintable()):
+        raise UsageError(
+            "--county: give a county name of 1 to 64 printable characters "
+            "(no control or bidirectional-override characters)"
+        )
+    return value
+
+
+@calendar_group.command("due")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    metavar="DATE",
+    help="day the clock starts, YYYY-MM-DD (Asia/Shanghai), 2000-01-01 to 2100-12-31; "
+    "counted as received during working hours that day, the day itself not counted",
+)
+@click.option(
+    "--working-days",
+    "working_days",
+    required=True,
+    type=click.IntRange(0, MAX_WORKING_DAYS),
+    help="target in working days, 0 (same working day) to 366",
+)
+@click.option(
+    "--county",
+    default=None,
+    help="accepted and echoed only: the working-day calendar is national, the same for every county",
+)
+def calendar_due(start: str, working_days: int, county: str | None) -> None:
+    """When a target of N working days from DATE falls due (no Temporal server needed).
+
+    Prints the due instant (the 17:30 closing hour, Asia/Shanghai, and in UTC), whether the
+    answer is provisional (a year on the way has no published holiday schedule, so its
+    statutory holidays stand in until `claims calendar load` adds the notice) and the
+    calendar version the workers would record. A DATE on a rest day counts from the next
+    working day, as a report received that day would.
+    """
+    first = _calendar_date(start, "--from")
+    county = _county(county)
+    cal = _load_calendar()
+    # Midnight counts as received before the closing hour, so DATE is the effective start.
+    start_at = datetime.combine(first, time.min, tzinfo=SHANGHAI)
+    deadline = cal.add_working_days(start_at, working_days)
+    received = cal.add_working_days(start_at, 0).due_date
+    due_local = deadline.due_at.astimezone(SHANGHAI)
+    click.echo(
+        f"due: {due_local:%Y-%m-%d %H:%M} Asia/Shanghai ({_WEEKDAYS[due_local.weekday()]}), "
+        f"{deadline.due_at.isoformat().replace('+00:00', 'Z')}"
+    )
+    rolled = "" if received == first else f" (a rest day: counts as received on {received})"
+    if working_days == 0:
+        click.echo(f"from: {first}{rolled}; 0 working days: due the same working day")
+    else:
+        click.echo(f"from: {first}{rolled}; {working_days} working day(s) after it, start day not counted")
+    if deadline.provisional:
+        span = range(first.year, deadline.due_date.year + 1)
+        years = [y for y in span if cal.is_provisional(date(y, 1, 1))]
+        click.echo(
+            f"provisional: yes: no published schedule for {', '.join(map(str, years))}; its statutory "
+            "holidays (全国年节及纪念日放假办法) stand in until the notice is loaded "
+            "(claims calendar load), then open claims recompute"
+        )
+    else:
+        click.echo("provisional: no")
+    click.echo(f"calendar version: {deadline.calendar_version}")
+    if county is not None:
+        click.echo(f"county: {county} (the calendar is national: the same answer for every county)")
+
+
+@calendar_group.command("show")
+@click.argument("year", type=click.IntRange(CALENDAR_FIRST.year, CALENDAR_LAST.year))
+def calendar_show(year: int) -> None:
+    """List the days off and adjusted working days of YEAR with their source.
+
+    Sources: the published schedule (chinesecalendar), an override file in the calendar folder
+    (CLAIMS_CALENDAR_DIR, added by `claims calendar load`), or, for a year without either,
+    the provisional statutory holidays of 全国年节及纪念日放假办法 and their make-up days (补假),
+    which the notice replaces when it is loaded. Every day not listed is a working day
+    Monday to Friday and a rest day at the weekend.
+    """
+    cal = _load_calendar()
+    days = cal.special_days(year)
+    click.echo(f"{year}: {cal.year_source(year)}")
+    click.echo(f"calendar version: {cal.calendar_version}")
+    head = f"{'date':<10}  {'weekday':<9}  {'status':<11}  {'name':<50}  source"
+    click.echo(head)
+    click.echo("-" * len(head))
+    for d in days:
+        status = "working day" if d.working else "day off"
+        weekday = _WEEKDAYS[d.date.weekday()]
+        click.echo(f"{d.date}  {weekday:<9}  {status:<11}  {ljust(d.name, 50)}  {d.source}")
+    off = sum(not d.working for d in days)
+    adjusted = sum(d.working for d in days)
+    total = sum(
+        cal.is_working_day(date.fromordinal(o))
+        for o in range(date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal() + 1)
+    )
+    click.echo(f"{off} day(s) off, {adjusted} adjusted working day(s); {total} working days in {year}")
 
 
 def _parse_date(value: str, flag: str) -> date:

@@ -18,10 +18,15 @@ Sources of the schedule, in order of precedence:
    (default ``<repo>/data/calendar``) by ``get_calendar()`` or at runtime by
    ``WorkingCalendar.load_file``.
 2. The ``chinesecalendar`` package (official schedules 2004 up to its last published year).
-3. Otherwise the year is **provisional**: weekends plus the fixed-date statutory holidays of
-   the 全国年节及纪念日放假办法 (New Year's Day, Labour Day, National Day). Lunar holidays
-   cannot be known before the notice, so a deadline that touches such a year is flagged
-   ``provisional`` and must be recomputed once the schedule is loaded.
+3. Otherwise the year is **provisional**: weekends plus the statutory holidays of the
+   全国年节及纪念日放假办法 (``statutory_rest_days``): New Year's Day, Spring Festival,
+   Qingming, Labour Day, Dragon Boat, Mid-Autumn and National Day, in the version of the
+   law in force that year (2025 on: 除夕 to 正月初三, 1–2 May), with the lunar dates and the
+   Qingming solar term computed by the ``lunar-python`` package, and a statutory day that
+   falls on a weekend (or on another holiday) made up on the next weekday (补假). The yearly
+   notice adds bridging days and adjusted working days that cannot be known in advance, so
+   a deadline that touches such a year is flagged ``provisional`` and is recomputed once the
+   schedule is loaded (``claims calendar load``), which replaces the provisional days.
 
 ``calendar_version`` (e.g. ``chinesecalendar-1.11.0+gov-2027``) is recorded on each
 ``Deadline`` so an auditor can see which schedule a deadline used.
@@ -33,6 +38,7 @@ a few binary searches rather than a day-by-day walk.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import threading
@@ -46,6 +52,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar  # type: ignore[import-untyped]
 from chinese_calendar import constants as _cc  # type: ignore[import-untyped]
+from lunar_python import Lunar  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from claims.models import Deadline, DeadlineRequest
@@ -56,10 +63,15 @@ __all__ = [
     "DEFAULT_CLOSING_TIME",
     "PUBLISHED_YEARS",
     "SHANGHAI",
+    "CalendarDay",
     "CalendarError",
     "CalendarOverride",
+    "HolidayLaw",
+    "HOLIDAY_LAWS",
     "HolidayEntry",
     "WorkingCalendar",
+    "law_in_force",
+    "statutory_rest_days",
     "get_calendar",
     "calendar_dir",
     "CalendarSource",
@@ -87,18 +99,166 @@ PUBLISHED_YEARS: frozenset[int] = frozenset(d.year for d in _cc.holidays) | froz
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def _fixed_holidays(year: int) -> frozenset[tuple[int, int]]:
-    """(month, day) of the fixed-date statutory holidays of a year without a schedule.
+_LUNAR_VERSION = importlib.metadata.version("lunar-python")
 
-    Source: 全国年节及纪念日放假办法 (State Council), art. 2: New Year's Day (1 Jan),
-    Labour Day (1 May; also 2 May from 2025 under State Council Decree No. 795 of
-    2024-11-10), National Day (1–3 Oct). Lunar holidays (Spring Festival, Qingming, Dragon
-    Boat, Mid-Autumn) and the bridging days of the yearly notice are not predictable here.
+SOURCE_PUBLISHED = f"published schedule (chinesecalendar {_CC_VERSION})"
+"""Source label of the days of a year whose State Council schedule ships with ``chinesecalendar``."""
+
+PROVISIONAL_TAG = "provisional, 全国年节及纪念日放假办法"
+"""Marker in the name of every provisional statutory rest day.
+
+E.g. ``春节 (provisional, 全国年节及纪念日放假办法)``.
+"""
+
+
+@dataclass(frozen=True)
+class HolidayLaw:
+    """One text of the 全国年节及纪念日放假办法 (State Council): the holidays for all citizens.
+
+    Art. 2 lists the holidays; a holiday that falls on a Saturday or Sunday is made up on a
+    working day (补假, art. 6 of the 2013 text; the same rule in every text since 1999).
+
+    Attributes:
+        effective: first day the text is in force.
+        decree: the State Council decree that enacted it.
+        spring_festival: days of the Spring Festival relative to 正月初一 (-1 = 除夕).
+        labour_days: days off from 1 May.
+        lunar_festivals: True when Qingming, Dragon Boat and Mid-Autumn are holidays (1 day each).
     """
-    days = {(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)}
-    if year >= 2025:
-        days.add((5, 2))
-    return frozenset(days)
+
+    effective: dt.date
+    decree: str
+    spring_festival: tuple[int, ...]
+    labour_days: int
+    lunar_festivals: bool
+
+
+HOLIDAY_LAWS: tuple[HolidayLaw, ...] = (
+    # 国务院令第270号 of 1999-09-18: New Year 1, Spring Festival 3 (正月初一–初三),
+    # Labour Day 3 (1–3 May), National Day 3 (1–3 Oct).
+    HolidayLaw(dt.date(1999, 9, 18), "国务院令第270号", (0, 1, 2), 3, False),
+    # 国务院令第513号 (2007-12-14, in force 2008-01-01): Labour Day 1; 除夕–初二; Qingming,
+    # Dragon Boat and Mid-Autumn become holidays.
+    HolidayLaw(dt.date(2008, 1, 1), "国务院令第513号", (-1, 0, 1), 1, True),
+    # 国务院令第644号 (2013-12-11, in force 2014-01-01): Spring Festival back to 初一–初三.
+    HolidayLaw(dt.date(2014, 1, 1), "国务院令第644号", (0, 1, 2), 1, True),
+    # 国务院令第795号 (2024-11-10, in force 2025-01-01): 除夕–初三 (4 days), 1–2 May.
+    HolidayLaw(dt.date(2025, 1, 1), "国务院令第795号", (-1, 0, 1, 2), 2, True),
+)
+"""The texts of the law since 1999, oldest first. Years before 2000 use the 1999 text (the
+earlier texts and the six-day week are not modelled; the engine counts Saturdays as rest days)."""
+
+
+def law_in_force(year: int) -> HolidayLaw:
+    """The text of the 全国年节及纪念日放假办法 that governs the holidays of ``year``.
+
+    Every text since 2008 took effect on 1 January; the 1999 text is used for every year
+    before 2008 (see ``HOLIDAY_LAWS``).
+    """
+    law = HOLIDAY_LAWS[0]
+    for candidate in HOLIDAY_LAWS:
+        if candidate.effective.year <= year:
+            law = candidate
+    return law
+
+
+def _solar(lunar: Lunar) -> dt.date:
+    solar = lunar.getSolar()
+    return dt.date(solar.getYear(), solar.getMonth(), solar.getDay())
+
+
+def _statutory_holidays(year: int, law: HolidayLaw) -> list[tuple[dt.date, str]]:
+    """(date, Chinese name) of each statutory holiday day of ``year``, in the law's order."""
+    days = [(dt.date(year, 1, 1), "元旦")]
+    # Lunar year ``year`` begins (正月初一) between 21 January and 20 February of the same
+    # Gregorian year, so 除夕 (the day before) and 初三 both fall in ``year`` too.
+    new_year = _solar(Lunar.fromYmd(year, 1, 1))
+    days += [(new_year + dt.timedelta(days=k), "春节") for k in law.spring_festival]
+    if law.lunar_festivals:
+        # The 清明 solar term of lunar year ``year`` is in early April of ``year``.
+        qingming = Lunar.fromYmd(year, 1, 1).getJieQiTable()["清明"]
+        days.append((dt.date(qingming.getYear(), qingming.getMonth(), qingming.getDay()), "清明节"))
+    days += [(dt.date(year, 5, 1 + k), "劳动节") for k in range(law.labour_days)]
+    if law.lunar_festivals:
+        # Month 5 and 8 are the ordinary months: a leap month (闰五月) is month -5 in lunar-python.
+        days.append((_solar(Lunar.fromYmd(year, 5, 5)), "端午节"))
+        days.append((_solar(Lunar.fromYmd(year, 8, 15)), "中秋节"))
+    days += [(dt.date(year, 10, 1 + k), "国庆节") for k in range(3)]
+    return days
+
+
+@lru_cache(maxsize=512)
+def statutory_rest_days(year: int) -> tuple[tuple[dt.date, str], ...]:
+    """The provisional rest days of ``year``: the law's holidays and their make-up days.
+
+    Source: 全国年节及纪念日放假办法 in the text in force that year (``law_in_force``); in the
+    2024 text (国务院令第795号, in force 2025): New Year's Day 1 day (1 Jan); Spring Festival 4
+    days (农历除夕 to 正月初三); Qingming 1 day (the 清明 solar term); Labour Day 2 days (1–2
+    May); Dragon Boat 1 day (农历五月初五); Mid-Autumn 1 day (农历八月十五); National Day 3
+    days (1–3 Oct). Lunar dates and the 清明 term are computed by ``lunar-python`` (never a
+    table typed here). A holiday on a Saturday or Sunday, or on a day that is already
+    another holiday (中秋 on 1–3 October), is made up (补假) on the first weekday after it
+    that is not already a rest day, as the law requires and the yearly notices have done
+    (e.g. 2009 and 2020: 中秋 within 国庆 gave one more day off). The yearly notice's
+    bridging days and adjusted working days (调休) are not guessed: a provisional year has
+    no adjusted working days.
+
+    Args:
+        year: a Gregorian year.
+
+    Returns:
+        (date, name) pairs sorted by date, one per rest day; every name carries
+        ``PROVISIONAL_TAG``, e.g. ``春节 (provisional, 全国年节及纪念日放假办法)`` or
+        ``春节补假 (provisional, 全国年节及纪念日放假办法)``. Weekend days among the holidays
+        are listed too (they are holidays, and rest days anyway).
+    """
+    holidays = _statutory_holidays(year, law_in_force(year))
+    rest: dict[dt.date, str] = {}
+    owed: list[tuple[dt.date, str]] = []
+    for day, name in holidays:
+        if day in rest or day.weekday() >= 5:
+            owed.append((day, name))
+        rest[day] = f"{rest[day]}、{name}" if day in rest else name
+    named = {day: f"{name} ({PROVISIONAL_TAG})" for day, name in rest.items()}
+    for day, name in owed:
+        makeup = day + dt.timedelta(days=1)
+        while makeup.weekday() >= 5 or makeup in named:
+            makeup += dt.timedelta(days=1)
+        named[makeup] = f"{name}补假 ({PROVISIONAL_TAG})"
+    return tuple(sorted(named.items()))
+
+
+def provisional_source(year: int) -> str:
+    """Source label of the provisional days of ``year``: the law text in force that year.
+
+    E.g. ``provisional statutory (全国年节及纪念日放假办法, 国务院令第795号)``; the lunar
+    library is named by ``year_source``.
+    """
+    return f"provisional statutory (全国年节及纪念日放假办法, {law_in_force(year).decree})"
+
+
+@lru_cache(maxsize=512)
+def _provisional_rest(year: int) -> frozenset[dt.date]:
+    return frozenset(day for day, _ in statutory_rest_days(year))
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """A day that a schedule names: a day off (放假) or an adjusted working day (调休上班).
+
+    Attributes:
+        date: the Asia/Shanghai calendar date.
+        working: True for an adjusted working day (or a holiday cancelled by an amendment),
+            False for a day off.
+        name: the holiday's name as the source gives it.
+        source: where the day comes from: ``SOURCE_PUBLISHED``, ``override file <version>
+            (<file name>)`` or ``provisional_source(year)``.
+    """
+
+    date: dt.date
+    working: bool
+    name: str
+    source: str
 
 
 class CalendarError(ValueError):
@@ -211,6 +371,10 @@ def _read_override(path: Path) -> CalendarOverride:
         raise CalendarError(_describe_validation_error(source, exc), source=source) from exc
 
 
+def _override_source(source: str, ov: CalendarOverride) -> str:
+    return f"override file {ov.version} ({Path(source).name})"
+
+
 def _fmt(day: dt.date) -> str:
     return f"{day.isoformat()} ({_WEEKDAY_NAMES[day.weekday()]})"
 
@@ -301,7 +465,7 @@ class _Schedule:
             return weekday
         if year in PUBLISHED_YEARS:
             return day in _cc.workdays or (weekday and day not in _cc.holidays)
-        return weekday and (day.month, day.day) not in _fixed_holidays(year)
+        return weekday and day not in _provisional_rest(year)
 
     def year(self, year: int) -> _YearTable:
         table = self._years.get(year)
@@ -481,6 +645,71 @@ class WorkingCalendar:
             self._state = _build(self._state, loaded)
         return tuple(ov for _, ov in loaded)
 
+    def year_source(self, year: int) -> str:
+        """Where the schedule of ``year`` comes from, as ``claims calendar show`` prints it.
+
+        Returns:
+            ``override file <version> (<file name>)`` when a complete schedule file replaced
+            the year (the last one applied), ``SOURCE_PUBLISHED`` for a year shipped with
+            ``chinesecalendar``, else ``provisional_source(year)`` with the lunar library's
+            version. Amendments are named per day by ``special_days``.
+        """
+        state = self._state
+        if year in state.replaced_years:
+            complete = [(src, ov) for src, ov in state.overrides if ov.year == year and not ov.amendment]
+            return _override_source(*complete[-1])
+        if year in PUBLISHED_YEARS:
+            return SOURCE_PUBLISHED
+        return (
+            f"{provisional_source(year)}; lunar dates and 清明 computed by lunar-python "
+            f"{_LUNAR_VERSION}; replaced when the year's notice is loaded"
+        )
+
+    def special_days(self, year: int) -> tuple[CalendarDay, ...]:
+        """The days of ``year`` that a schedule names, with their source, sorted by date.
+
+        Every other day of the year is a working day Monday–Friday and a rest day on weekends.
+        Days off include the weekend days inside a holiday period when the source lists them
+        (the notices and ``chinesecalendar`` do). Provisional years list the statutory
+        holidays and their make-up days (``statutory_rest_days``) and have no adjusted
+        working days. A file for the next year may name late-December days: they are listed
+        under their own year. Each day's ``working`` equals ``is_working_day``.
+
+        Args:
+            year: a Gregorian year.
+
+        Returns:
+            One ``CalendarDay`` per named date.
+        """
+        state = self._state
+        days: dict[dt.date, CalendarDay] = {}
+        if year in state.replaced_years:
+            pass  # the complete schedule file is the whole base of the year
+        elif year in PUBLISHED_YEARS:
+            for day, name in _cc.holidays.items():
+                if day.year == year:
+                    days[day] = CalendarDay(day, False, str(name), SOURCE_PUBLISHED)
+            for day in _cc.workdays:
+                if day.year == year:
+                    days[day] = CalendarDay(day, True, "adjusted working day (调休上班)", SOURCE_PUBLISHED)
+        else:
+            source = provisional_source(year)
+            for day, name in statutory_rest_days(year):
+                days[day] = CalendarDay(day, False, name, source)
+        # Replay the files as ``_apply`` does: a complete schedule drops what earlier files
+        # said about its own year.
+        listed: dict[dt.date, CalendarDay] = {}
+        for src, ov in state.overrides:
+            if not ov.amendment:
+                listed = {d: e for d, e in listed.items() if d.year != ov.year}
+            label = _override_source(src, ov)
+            for h in ov.holidays:
+                listed[h.date] = CalendarDay(h.date, False, h.name, label)
+            for w in ov.workdays:
+                listed[w] = CalendarDay(w, True, "adjusted working day (调休上班)", label)
+        days.update({d: e for d, e in listed.items() if d.year == year})
+        return tuple(days[d] for d in sorted(days))
+
     # ------------------------------------------------------------------ days
 
     def is_working_day(self, day: dt.date) -> bool:
@@ -488,7 +717,7 @@ class WorkingCalendar:
 
         Working days follow the State Council's yearly holiday notice: Monday–Friday except
         holidays, plus adjusted working days (调休上班) on weekends. Provisional years use
-        weekends and the fixed-date holidays only.
+        weekends and the statutory holidays with their make-up days (``statutory_rest_days``).
         """
         return day.toordinal() in self._state.year(day.year).working_set
 

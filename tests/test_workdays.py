@@ -111,9 +111,11 @@ def test_deadline_reaching_into_unpublished_2027_is_provisional_until_its_schedu
     cal: WorkingCalendar,
 ) -> None:
     before = cal.add_working_days(sh(2026, 12, 28, 10), 30)
-    # Provisional 2027: weekends plus 1 January only -> 3 days in 2026, 27 in 2027.
-    assert before.due_date == dt.date(2027, 2, 9)
-    assert before.due_at == closing_utc(dt.date(2027, 2, 9))
+    # Provisional 2027: 29-31 December are days 1-3; 1 January off; 4 January - 4 February
+    # are days 4-27; Spring Festival 5-8 February (除夕-初三) and its two make-up days 9-10
+    # February (6 and 7 February are a weekend) are off; 11, 12, 15 February are days 28-30.
+    assert before.due_date == dt.date(2027, 2, 15)
+    assert before.due_at == closing_utc(dt.date(2027, 2, 15))
     assert before.provisional is True
     assert before.calendar_version == BASE_VERSION
 
@@ -330,21 +332,35 @@ def test_statutory_limit_refuses_datetimes_and_empty_periods(cal: WorkingCalenda
 # --------------------------------------------------------------------------- provisional years
 
 
-def test_provisional_year_rests_on_weekends_and_fixed_date_holidays(cal: WorkingCalendar) -> None:
+def test_provisional_year_rests_on_weekends_statutory_holidays_and_their_make_up_days(
+    cal: WorkingCalendar,
+) -> None:
     assert cal.is_provisional(dt.date(2027, 6, 1))
     assert not cal.is_working_day(dt.date(2027, 1, 1))  # New Year's Day, a Friday
     assert not cal.is_working_day(dt.date(2027, 5, 1))  # Saturday, Labour Day
-    assert cal.is_working_day(dt.date(2027, 5, 3))  # Monday: bridging days are not guessed
+    # 1-2 May 2027 are a weekend: both are made up on Monday 3 and Tuesday 4 May (补假).
+    assert [cal.is_working_day(dt.date(2027, 5, d)) for d in range(3, 6)] == [False, False, True]
     assert not cal.is_working_day(dt.date(2028, 5, 1))  # Labour Day
     assert not cal.is_working_day(dt.date(2028, 5, 2))  # Labour Day second day (since 2025)
-    assert [cal.is_working_day(dt.date(2027, 10, d)) for d in range(1, 6)] == [
+    assert [cal.is_working_day(dt.date(2027, 10, d)) for d in range(1, 7)] == [
         False,  # Friday, National Day
         False,
         False,
-        True,  # Monday 4 October
+        False,  # Monday 4 October: make-up for Saturday 2 October
+        False,  # Tuesday 5 October: make-up for Sunday 3 October
+        True,  # bridging days of the future notice are not guessed
+    ]
+    # Spring Festival 2027 (除夕 5 February to 初三 8 February), by the law, with make-up days.
+    assert [cal.is_working_day(dt.date(2027, 2, d)) for d in range(4, 12)] == [
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
         True,
     ]
-    assert cal.is_working_day(dt.date(2027, 2, 8))  # Spring Festival unknown in advance
 
 
 # --------------------------------------------------------------------------- override files
