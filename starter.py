@@ -268,9 +268,7 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
     client = await client_for(settings)
     with sessions_for(settings)() as s:
         try:
-            result = await report_claim(
-                client, s, rep, payout_authority_limit=settings.payout_authority_limit
-            )
+            result = await report_claim(client, s, rep)
         except ReportError as e:
             raise UsageError(str(e)) from None
     word = "reported" if result.created else "already reported"
@@ -334,9 +332,7 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
     for n, rep in rows:
         with sessions() as s:
             try:
-                result = await report_claim(
-                    client, s, rep, payout_authority_limit=settings.payout_authority_limit
-                )
+                result = await report_claim(client, s, rep)
                 imported += result.created
                 click.echo(
                     f"line {n}: {'reported' if result.created else 'already reported'} "

@@ -26,6 +26,7 @@ from claims.models import TASK_QUEUE
 from claims.payments import PaymentSink
 from claims.settings import Settings, get_settings
 from claims.temporal import connect, embedded_mode, start_embedded_server
+from rules.sla import SlaPolicy
 from workflows.claim import ClaimWorkflow
 
 ACTIVITY_THREADS = 16
@@ -41,6 +42,7 @@ def build_worker(
     executor: ThreadPoolExecutor | None = None,
     payment_sink: PaymentSink | None = None,
     interceptors: Sequence[Interceptor] = (),
+    sla_policy: SlaPolicy | None = None,
     **worker_options: Any,
 ) -> Worker:
     """A worker for the claim workflow with the store, rules and calendar activities.
@@ -53,6 +55,8 @@ def build_worker(
             which picks up schedules loaded with ``claims calendar load`` without a restart.
         payment_sink: sends each payout's transfer instruction once (``claims/payments.py``).
         interceptors: worker interceptors (tests use one to inject faults).
+        sla_policy: the SLA policy (targets and payout authority limits); default
+            ``rules.sla.load_sla_policy()`` (``CLAIMS_SLA_POLICY`` or ``rules/sla_policy.json``).
         worker_options: further ``temporalio.worker.Worker`` options (e.g.
             ``max_cached_workflows``, ``max_concurrent_workflow_tasks``); they override the
             defaults here (``bench/`` tunes them this way).
@@ -61,7 +65,7 @@ def build_worker(
         from rules.engine import RulesEngine
 
         rules_engine = RulesEngine.shared()
-    rules = RulesActivities(rules_engine)
+    rules = RulesActivities(rules_engine, sla_policy)
     cal = CalendarActivities(calendar)
     store = StoreActivities(sessions, payment_sink)
     archive = ArchiveActivities(sessions)
@@ -81,6 +85,7 @@ def build_worker(
             store.escalate_breach,
             store.send_notice,
             store.find_prior_benefits,
+            store.reserve_benefits,
             rules.document_checklist,
             archive.archive_decision,
         ],

@@ -17,6 +17,8 @@ from claims.models import (
     PayoutResult,
     PriorBenefitsRequest,
     PriorBenefitsResult,
+    ReserveBenefitsRequest,
+    ReserveBenefitsResult,
 )
 from claims.payments import PaymentSink
 
@@ -101,7 +103,23 @@ class StoreActivities:
 
     @activity.defn
     def find_prior_benefits(self, req: PriorBenefitsRequest) -> PriorBenefitsResult:
-        """Benefits other claims already drew from the same policies (payout ledger), for
-        adjudication: death less disability paid for the same accident; critical illness once."""
+        """Benefits other claims already drew (paid, or reserved at their adjudication) from the
+        same policies, with each person's reference and the policies' ledger versions, for
+        adjudication: death less the person's disability for the same accident, a death paid
+        once, yearly limits and critical illness once per person (or household)."""
         with self._sessions() as s:
-            return PriorBenefitsResult(benefits=store.prior_benefits(s, req.claim_number, req.policy_numbers))
+            return store.find_prior_benefits(s, req.claim_number, req.policy_numbers)
+
+    @activity.defn
+    def reserve_benefits(self, req: ReserveBenefitsRequest) -> ReserveBenefitsResult:
+        """Hold a decision's amounts against the policies' limits until paid; refused
+        (``reserved`` false) when another claim changed those ledgers since the prior benefits
+        were read, so two racing adjudications never both use one limit
+        (``store.reserve_benefits``). Idempotent for a retried attempt."""
+        with self._sessions() as s:
+            result = store.reserve_benefits(s, req)
+        get_logger("claims.payout", claim_number=req.claim_number).info(
+            "benefits reserved" if result.reserved else "reservation conflict: decide again",
+            conflicts=result.conflicts,
+        )
+        return result

@@ -48,6 +48,8 @@ async def main() -> None:
     executor = ThreadPoolExecutor(max_workers=args.activity_threads)
     engine = None
     if args.mode == "engine":
+        from drive import bench_sla_policy
+
         from claims.db import make_engine, make_sessionmaker
         from claims.logging import configure_logging
         from worker import build_worker
@@ -55,7 +57,12 @@ async def main() -> None:
         configure_logging("json", args.log_level)
         engine = make_engine(args.database_url)
         worker = build_worker(
-            client, make_sessionmaker(engine), task_queue=args.task_queue, executor=executor, **options
+            client,
+            make_sessionmaker(engine),
+            task_queue=args.task_queue,
+            executor=executor,
+            sla_policy=bench_sla_policy(),
+            **options,
         )
     else:
         from floor import FloorWorkflow, floor_noop

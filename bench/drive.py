@@ -32,12 +32,25 @@ HANDLER = Actor(id="handler.bench", role=Role.HANDLER)
 SUPERVISOR = Actor(id="supervisor.bench", role=Role.SUPERVISOR)
 SECRETARY = Actor(id="sec.bench", role=Role.VILLAGE_SECRETARY)
 LOW_LIMIT = Decimal("10000.00")
-"""Authority limit given to every other claim, so its 45,000 yuan payout needs a supervisor."""
+"""Authority limit of every other county of the synthetic register (``bench.common``: claim
+``i`` is in county ``县{i % 20:02d}``), so the 45,000 yuan payout of every even claim needs a
+supervisor; set in the worker's SLA policy (:func:`bench_sla_policy`), the engine's side."""
 
 
 def needs_approval(i: int) -> bool:
     """Every even claim is above its handler's authority limit (``approve_payout`` step)."""
     return i % 2 == 0
+
+
+def bench_sla_policy() -> Any:
+    """The shipped SLA policy with :data:`LOW_LIMIT` for the even counties of the bench register."""
+    from rules.sla import load_sla_policy
+
+    policy = load_sla_policy()
+    authority = policy.payout_authority.model_copy(
+        update={"counties": {f"县{c:02d}": LOW_LIMIT for c in range(0, 20, 2)}}
+    )
+    return policy.model_copy(update={"payout_authority": authority})
 
 
 class Latencies:
@@ -76,13 +89,7 @@ async def report_engine_claim(
     report = ClaimReport.model_validate(report_for(i, tag))
     t0 = time.perf_counter()
     with sessions() as s:
-        intake = await report_claim(
-            client,
-            s,
-            report,
-            task_queue=task_queue,
-            payout_authority_limit=LOW_LIMIT if needs_approval(i) else None,
-        )
+        intake = await report_claim(client, s, report, task_queue=task_queue)
     lat.by_step["report"].append(time.perf_counter() - t0)
     return intake.claim.claim_number
 

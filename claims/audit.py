@@ -73,6 +73,9 @@ _ACTIVITY_TYPES: dict[str, tuple[type[BaseModel] | None, type[BaseModel] | None]
     "escalate_breach": (m.EscalationInput, m.Ack),
     "send_notice": (getattr(m, "NoticeInput", None), m.Ack),
     "archive_decision": (m.ArchiveInput, m.Ack),
+    "find_prior_benefits": (m.PriorBenefitsRequest, m.PriorBenefitsResult),
+    "reserve_benefits": (m.ReserveBenefitsRequest, m.ReserveBenefitsResult),
+    "document_checklist": (m.ChecklistRequest, m.ChecklistResult),
 }
 """Activity name -> (input model, result model); unknown names decode to plain JSON."""
 
@@ -87,6 +90,9 @@ _UPDATE_TYPES: dict[str, type[BaseModel]] = {
     "decline": m.DeclineInput,
     "pay": m.PayInput,
     "reassign": m.ReassignInput,
+    "refer_to_consultation": m.InvestigationRequestInput,
+    "approve_payout": m.StepInput,
+    "override_finding": m.OverrideFindingInput,
 }
 """Update (step) name -> input model; unknown steps decode to plain JSON."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -43,7 +42,6 @@ async def report_claim(
     session: Session,
     report: ClaimReport,
     task_queue: str = TASK_QUEUE,
-    payout_authority_limit: Decimal | None = None,
 ) -> IntakeResult:
     """Record a claim report and start (or find) its workflow.
 
@@ -51,8 +49,8 @@ async def report_claim(
     claim (``created`` false); its workflow is started if an earlier attempt recorded the
     report but could not reach Temporal.
 
-    Args:
-        payout_authority_limit: yuan; recorded on a new claim (default: ``ClaimInput``'s).
+    The handlers' payout authority limit is not the reporter's to set: the engine takes it
+    from its SLA policy data (``payout_authority``) when it chooses the claim's target.
 
     Raises:
         claims.store.ReportError: the report does not fit the register (names the field).
@@ -61,9 +59,6 @@ async def report_claim(
     # End the read transaction now: a connection held across the await below starves the
     # pool when many reports run concurrently on one event loop (and blocks the loop).
     session.commit()
-    if payout_authority_limit is not None:
-        claim = result.claim.model_copy(update={"payout_authority_limit": payout_authority_limit})
-        result = IntakeResult(claim=claim, created=result.created)
     try:
         await client.start_workflow(
             ClaimWorkflow.run,

@@ -5,6 +5,8 @@ Tables:
 - ``claims``: one row per claim (intake record and reporting projection: stage, county,
   township, handler, SLA state and deadline, times to pay).
 - ``payouts``: the payout ledger, one row per payment, unique per claim and payment number.
+- ``benefit_reservations``: amounts decided at adjudication and not yet paid, held against
+  the policies' limits so that two claims racing for one limit cannot both use it.
 - ``notifications``: an outbox of escalations to supervisors.
 
 Schema changes go through Alembic migrations (``migrations/``); :func:`upgrade_database`
@@ -115,6 +117,9 @@ class Policy(Base):
     issued_on: Mapped[date] = mapped_column(Date)
     premium: Mapped[Decimal] = mapped_column(Money)
     sum_insured: Mapped[Decimal] = mapped_column(Money)
+    # bumped by every reservation, payment and release of a benefit under the policy: the
+    # optimistic-concurrency check of ``store.reserve_benefits`` (migration 0006)
+    ledger_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     insured: Mapped[list[InsuredPerson]] = relationship(secondary="policy_insured")
 
@@ -185,6 +190,27 @@ class Payout(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     transfer_ref: Mapped[str] = mapped_column(String(64))
     paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BenefitReservation(Base):
+    """An amount decided at adjudication and not yet paid, held against the limits of a policy
+    for one insured person (``status`` ``held``); ``paid`` once the payout ledger has it,
+    ``released`` when the claim will not pay it (a new decision of the claim replaces its held
+    lines). At most one ``held`` row per (claim, policy, benefit), kept by
+    ``store.reserve_benefits``."""
+
+    __tablename__ = "benefit_reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_number: Mapped[str] = mapped_column(ForeignKey("claims.claim_number"), index=True)
+    policy_number: Mapped[str] = mapped_column(String(32), index=True)
+    person_ref: Mapped[str] = mapped_column(String(32))
+    benefit_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(48))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    accident_date: Mapped[date] = mapped_column(Date)
+    reserved_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="held", index=True)
 
 
 class Notification(Base):

@@ -145,9 +145,13 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
             client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts)
         )
     if state.stage == Stage.PAYOUT:
-        limit = intake.claim.payout_authority_limit
-        approved = any(t.event == "payout_approved" for t in state.timeline)
-        if state.decision is not None and state.decision.total > limit and not approved:
+        limit = state.payout_authority_limit
+        if (
+            state.decision is not None
+            and limit is not None
+            and state.decision.total > limit
+            and not state.payout_approved
+        ):
             # Above the handlers' authority limit: the county's supervisor approves first.
             supervisor = Actor(id=case.supervisor, role=Role.SUPERVISOR)
             state = await perform_step(client, number, "approve_payout", StepInput(actor=supervisor))

@@ -210,11 +210,17 @@ class LossFacts(Frozen):
 
 
 class PriorBenefit(Frozen):
-    """A benefit already paid (from the payout ledger) that limits what a new claim pays.
+    """A benefit already paid (from the payout ledger), or reserved by another claim's
+    adjudication, that limits what a new claim pays.
 
     ``kind`` is a benefit kind of the terms (``accidental_disability``, ``accident_medical``,
     ``hospital_cash``, ``critical_illness`` ...); ``amount`` is in yuan; ``accident_date`` is
-    the event of the earlier claim, ``paid_on`` the day it was paid.
+    the event of the earlier claim, ``paid_on`` the day it was paid (for a reservation: the
+    day it was reserved). ``person_ref`` is the insured person it was paid for: limits are
+    per insured person unless the benefit's terms say ``limit_scope: household``;
+    ``None`` (inputs recorded before benefits were kept per person) counts for every person
+    of the policy, as it did then. ``claim_number`` names the earlier claim (provenance of a
+    deduction); ``reserved`` is true for an amount decided but not yet paid.
     """
 
     policy_number: str
@@ -222,6 +228,9 @@ class PriorBenefit(Frozen):
     amount: NonNegativeYuan
     accident_date: date
     paid_on: date
+    person_ref: str | None = None
+    claim_number: str | None = None
+    reserved: bool = False
 
 
 class CoverageRequest(Frozen):
@@ -240,8 +249,23 @@ class CoverageRequest(Frozen):
     prior_benefits: list[PriorBenefit] = Field(default_factory=list)
 
 
+class Deduction(Frozen):
+    """An earlier payment (or reservation) of another claim that a benefit line took off or
+    counted against its limit: the decision's provenance (claim number, kind, amount in yuan)."""
+
+    claim_number: str | None
+    kind: str
+    amount: NonNegativeYuan
+    reserved: bool = False
+
+
 class BenefitLine(Frozen):
-    """One payable benefit of one policy: amount in yuan and how it was computed."""
+    """One payable benefit of one policy: amount in yuan and how it was computed.
+
+    ``deducted`` lists the earlier payments (and reservations) of other claims of the same
+    insured person (or household, for a shared limit) that reduced it or counted against its
+    limit; empty in decisions recorded before it was kept.
+    """
 
     policy_number: str
     product_code: str
@@ -252,6 +276,7 @@ class BenefitLine(Frozen):
     amount: NonNegativeYuan
     formula: str
     rule_ids: list[str]
+    deducted: list[Deduction] = Field(default_factory=list)
 
 
 class Refusal(Frozen):
@@ -429,6 +454,13 @@ class InvestigationResultInput(StepInput):
     covered_event: bool = True
 
 
+class OverrideFindingInput(StepInput):
+    """A supervisor lets a claim be paid although the investigator found the event not as
+    reported: the reason is required and recorded in the timeline."""
+
+    reason: Reason
+
+
 class AdjudicateInput(StepInput):
     """核定: the facts established; the rules decide the amount."""
 
@@ -508,9 +540,38 @@ class PriorBenefitsRequest(Frozen):
 
 
 class PriorBenefitsResult(Frozen):
-    """Benefits already paid under those policies by other claims (from the payout ledger)."""
+    """Benefits already paid (or reserved) under those policies by other claims.
+
+    ``ledger_versions`` maps each policy number to its ledger version when the benefits were
+    read: ``reserve_benefits`` reserves only if no other claim reserved, paid or released
+    anything on those policies since (optimistic concurrency; empty in older histories).
+    """
 
     benefits: list[PriorBenefit]
+    ledger_versions: dict[str, int] = Field(default_factory=dict)
+
+
+class ReserveBenefitsRequest(Frozen):
+    """Input of ``reserve_benefits``: hold a decision's amounts against the policies' limits.
+
+    ``lines`` are the payable lines of the decision; ``ledger_versions`` those read with the
+    prior benefits the decision was computed from.
+    """
+
+    claim_number: str
+    person_ref: str
+    accident_date: date
+    lines: list[BenefitLine]
+    ledger_versions: dict[str, int]
+    reserved_at: datetime
+
+
+class ReserveBenefitsResult(Frozen):
+    """``reserved`` false means another claim changed the ledger of one of the policies since
+    the prior benefits were read (``conflicts`` names them): read again and decide again."""
+
+    reserved: bool
+    conflicts: list[str] = Field(default_factory=list)
 
 
 class ChecklistRequest(Frozen):
@@ -527,6 +588,21 @@ class ChecklistResult(Frozen):
     """The documents to request for a claim (``rules/documents.json``), in checklist order."""
 
     documents: list[str]
+
+
+class InvestigationFinding(Frozen):
+    """What the investigation established, and whether a supervisor overrode a negative finding.
+
+    ``covered_event`` false (event not as reported) blocks payment until a supervisor
+    overrides it with a reason (``override_reason``, ``overridden_by``), or the claim is
+    declined with the finding as a reason.
+    """
+
+    covered_event: bool
+    findings: str
+    investigator: str
+    overridden_by: str | None = None
+    override_reason: str | None = None
 
 
 class ClaimState(Frozen):
@@ -557,6 +633,12 @@ class ClaimState(Frozen):
     calendar_version: str | None = None
     advance_payment_requested: bool = False
     documents_required: list[str] = Field(default_factory=list)
+    reported_outcome: Outcome | None = None
+    adjudicated_outcome: Outcome | None = None
+    payout_authority_limit: NonNegativeYuan | None = None
+    authority_rule: str | None = None
+    payout_approved: bool = False
+    investigation_finding: InvestigationFinding | None = None
 
 
 class ClaimProjection(Frozen):
@@ -628,15 +710,23 @@ class Ack(Frozen):
 
 
 class SlaTargetRequest(Frozen):
-    """Input of ``choose_sla_target``: the triage outcome of a claim and its county (region)."""
+    """Input of ``choose_sla_target``: the triage outcome of a claim, its county (region) and
+    the product codes of its policies (the payout authority limit may differ by product)."""
 
     green_channel: bool
     case_class: CaseClass
     county: str | None = None
+    product_codes: list[str] = Field(default_factory=list)
 
 
 class SlaTarget(Frozen):
-    """The programme target chosen for a claim's resolution clock, with the policy version."""
+    """The programme target chosen for a claim's resolution clock, with the policy version.
+
+    ``payout_authority_limit`` (yuan) is the handlers' authority limit of the claim's region
+    and products under the same policy version: a payout above it needs a supervisor's
+    approval; ``authority_rule`` says where it came from. Both are ``None`` in histories
+    recorded before the engine kept the limit (the claim input's limit applies there).
+    """
 
     policy_version: str
     working_days: int
@@ -645,6 +735,8 @@ class SlaTarget(Frozen):
     region: str = "default"
     max_pause_working_days: int = 20
     reassign_on_breach_to: str | None = None
+    payout_authority_limit: NonNegativeYuan | None = None
+    authority_rule: str | None = None
 
 
 class EscalationInput(Frozen):

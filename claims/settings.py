@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,8 +26,6 @@ class Settings(BaseSettings):
         actor / role: the configured identity of the person at the command line.
         county / village: the scope of that identity (``CLAIMS_COUNTY``, ``CLAIMS_VILLAGE``):
             steps on claims elsewhere are refused.
-        payout_authority_limit: yuan; a claim paying more needs a supervisor's approval
-            (``CLAIMS_PAYOUT_AUTHORITY_LIMIT``, recorded on each claim when it is reported).
         payload_keys: ``kid:base64key[,kid:base64key...]`` (``CLAIMS_PAYLOAD_KEYS``): AES-GCM
             keys that encrypt workflow payloads at rest; the first encrypts, any decrypts.
             Unset: payloads are stored in clear (demo only; production must set it).
@@ -60,7 +57,6 @@ class Settings(BaseSettings):
     role: str | None = None
     county: str | None = None
     village: str | None = None
-    payout_authority_limit: Decimal = Decimal("50000.00")
     payload_keys: SecretStr | None = None
     log_format: str | None = None
     log_level: str = "INFO"

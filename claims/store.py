@@ -15,7 +15,7 @@ from sqlalchemy import select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from claims.db import Claim, Household, InsuredPerson, Notification, Payout, Policy
+from claims.db import BenefitReservation, Claim, Household, InsuredPerson, Notification, Payout, Policy
 from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
 from claims.models import (
     ClaimInput,
@@ -29,6 +29,9 @@ from claims.models import (
     PayoutRequest,
     PolicySnapshot,
     PriorBenefit,
+    PriorBenefitsResult,
+    ReserveBenefitsRequest,
+    ReserveBenefitsResult,
     Sex,
     Stage,
 )
@@ -518,6 +521,18 @@ def record_payout(
             except BaseException:
                 session.rollback()
                 raise
+        # the amount held at adjudication is now in the ledger: count it once, as paid
+        session.execute(
+            update(BenefitReservation)
+            .where(
+                BenefitReservation.claim_number == req.claim_number,
+                BenefitReservation.policy_number == line.policy_number,
+                BenefitReservation.benefit_id == line.benefit_id,
+                BenefitReservation.status == "held",
+            )
+            .values(status="paid"),
+            execution_options={"synchronize_session": False},
+        )
         try:
             session.commit()
         except IntegrityError:
@@ -526,38 +541,178 @@ def record_payout(
 
 
 def prior_benefits(session: Session, claim_number: str, policy_numbers: list[str]) -> list[PriorBenefit]:
-    """Benefits already paid under ``policy_numbers`` by claims other than ``claim_number``.
+    """Benefits already paid, or reserved and not yet paid, under ``policy_numbers`` by claims
+    other than ``claim_number``: every insured person's, each with its ``person_ref`` and
+    ``claim_number`` (the rules count a person's own unless the terms share a limit).
 
-    They limit a new claim: a death pays the sum insured less the disability already paid for
-    the same accident; critical illness cover ends after it paid. ``paid_on`` is the
-    Asia/Shanghai date of payment; ``kind`` falls back to the benefit id for rows written
-    before the ledger kept kinds (migration 0003).
+    They limit a new claim: a death pays the sum insured less the disability already paid to
+    the person for the same accident, and is paid once; yearly limits count what was paid;
+    critical illness cover ends after it paid. ``paid_on`` is the Asia/Shanghai date of
+    payment (of reservation, for a held amount); ``kind`` falls back to the benefit id for
+    rows written before the ledger kept kinds (migration 0003). Paid rows first (by payment
+    time), then held reservations (by reservation time).
     """
     if not policy_numbers:
         return []
-    rows = session.execute(
+    paid = session.execute(
         select(
             Payout.policy_number,
             Payout.kind,
             Payout.benefit_id,
             Payout.amount,
             Payout.paid_at,
+            Payout.claim_number,
             Claim.accident_date,
+            InsuredPerson.person_ref,
         )
         .join(Claim, Claim.claim_number == Payout.claim_number)
+        .join(InsuredPerson, InsuredPerson.id == Claim.person_id)
         .where(Payout.policy_number.in_(policy_numbers), Payout.claim_number != claim_number)
         .order_by(Payout.paid_at, Payout.id)
     )
-    return [
+    out = [
         PriorBenefit(
             policy_number=r.policy_number,
             kind=r.kind or r.benefit_id,
             amount=Decimal(r.amount).quantize(Decimal("0.01")),
             accident_date=r.accident_date,
             paid_on=r.paid_at.astimezone(SHANGHAI).date(),
+            person_ref=r.person_ref,
+            claim_number=r.claim_number,
         )
-        for r in rows
+        for r in paid
     ]
+    held = session.scalars(
+        select(BenefitReservation)
+        .where(
+            BenefitReservation.policy_number.in_(policy_numbers),
+            BenefitReservation.claim_number != claim_number,
+            BenefitReservation.status == "held",
+        )
+        .order_by(BenefitReservation.reserved_at, BenefitReservation.id)
+    )
+    out += [
+        PriorBenefit(
+            policy_number=r.policy_number,
+            kind=r.kind,
+            amount=Decimal(r.amount).quantize(Decimal("0.01")),
+            accident_date=r.accident_date,
+            paid_on=r.reserved_at.astimezone(SHANGHAI).date(),
+            person_ref=r.person_ref,
+            claim_number=r.claim_number,
+            reserved=True,
+        )
+        for r in held
+    ]
+    return out
+
+
+def find_prior_benefits(
+    session: Session, claim_number: str, policy_numbers: list[str]
+) -> PriorBenefitsResult:
+    """:func:`prior_benefits` with the policies' ledger versions read in the same transaction
+    (for the optimistic check of :func:`reserve_benefits`)."""
+    versions = {
+        n: v
+        for n, v in session.execute(
+            select(Policy.policy_number, Policy.ledger_version).where(
+                Policy.policy_number.in_(policy_numbers)
+            )
+        )
+    }
+    return PriorBenefitsResult(
+        benefits=prior_benefits(session, claim_number, policy_numbers), ledger_versions=versions
+    )
+
+
+def reserve_benefits(session: Session, req: ReserveBenefitsRequest) -> ReserveBenefitsResult:
+    """Hold a decision's payable lines against the limits of their policies, unless another
+    claim changed those policies' ledgers since the decision's prior benefits were read.
+
+    Limits that hold when claims race (issue 11): two claims of one person that draw on one
+    limit (the accident-medical yearly limit, a death paid once) may be adjudicated at the
+    same time, each against the same earlier payments. Each adjudication reads the prior
+    benefits with the policies' ``ledger_version`` (:func:`find_prior_benefits`), decides, and
+    then reserves here. For every policy with a payable line, in policy-number order, a
+    compare-and-swap ``UPDATE policies SET ledger_version = v + 1 WHERE ledger_version = v``
+    both checks that nothing changed and locks the row (PostgreSQL: a row lock held to the
+    commit, so a racing reservation waits, then finds the version moved; SQLite: the
+    database write lock). When a version moved, nothing is written and the caller reads the
+    prior benefits again (now including the other claim's reservation) and decides again.
+
+    Idempotent: when the claim already holds exactly these lines (a retried activity whose
+    first attempt committed), it answers ``reserved`` without writing. Held lines of an
+    earlier, different decision of the same claim are released first.
+
+    Args:
+        session: the caller's session; this function commits (or rolls back) it.
+        req: the claim, the insured person, the accident date, the payable lines and the
+            ledger versions read with the prior benefits.
+
+    Returns:
+        ``reserved`` true, or false with the policy numbers whose ledger moved.
+    """
+    lines = [ln for ln in req.lines if ln.amount > 0]
+    want = sorted((ln.policy_number, ln.benefit_id, ln.amount) for ln in lines)
+    have = sorted(
+        (r.policy_number, r.benefit_id, Decimal(r.amount).quantize(Decimal("0.01")))
+        for r in session.scalars(
+            select(BenefitReservation).where(
+                BenefitReservation.claim_number == req.claim_number, BenefitReservation.status == "held"
+            )
+        )
+    )
+    if have == want:
+        session.rollback()
+        return ReserveBenefitsResult(reserved=True)
+    conflicts = []
+    for number in sorted({ln.policy_number for ln in lines}):
+        expected = req.ledger_versions.get(number)
+        stmt = update(Policy).where(Policy.policy_number == number)
+        if expected is not None:
+            stmt = stmt.where(Policy.ledger_version == expected)
+        moved = session.execute(
+            stmt.values(ledger_version=Policy.ledger_version + 1),
+            execution_options={"synchronize_session": False},
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            conflicts.append(number)
+    if conflicts:
+        session.rollback()
+        return ReserveBenefitsResult(reserved=False, conflicts=conflicts)
+    session.execute(
+        update(BenefitReservation)
+        .where(BenefitReservation.claim_number == req.claim_number, BenefitReservation.status == "held")
+        .values(status="released"),
+        execution_options={"synchronize_session": False},
+    )
+    for ln in lines:
+        session.add(
+            BenefitReservation(
+                claim_number=req.claim_number,
+                policy_number=ln.policy_number,
+                person_ref=req.person_ref,
+                benefit_id=ln.benefit_id,
+                kind=ln.kind,
+                amount=ln.amount,
+                accident_date=req.accident_date,
+                reserved_at=req.reserved_at,
+                status="held",
+            )
+        )
+    session.commit()
+    return ReserveBenefitsResult(reserved=True)
+
+
+def reservations_of(session: Session, claim_number: str) -> list[BenefitReservation]:
+    """The reservation rows of one claim (every status), oldest first."""
+    return list(
+        session.scalars(
+            select(BenefitReservation)
+            .where(BenefitReservation.claim_number == claim_number)
+            .order_by(BenefitReservation.id)
+        )
+    )
 
 
 def payments_of(session: Session, claim_number: str) -> list[PaymentRecord]:

@@ -17,6 +17,7 @@ from claims.models import (
     BenefitLine,
     CoverageDecision,
     CoverageRequest,
+    Deduction,
     PolicySnapshot,
     Refusal,
 )
@@ -49,6 +50,13 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+def eligibility_day(req: CoverageRequest, policy: PolicySnapshot, terms: Terms) -> date:
+    """The day the insurable age is judged on: the policy's issue date (``age_basis``
+    ``at_issue``, 投保年龄, the public terms of the accident and elderly plans) or the
+    accident date (``at_accident``)."""
+    return policy.issued_on if terms.eligibility.age_basis == "at_issue" else req.accident_date
+
+
 def add_years(day: date, years: int) -> date:
     """The same calendar day ``years`` later; 29 February becomes 28 February.
 
@@ -69,7 +77,8 @@ def coverage_fact(req: CoverageRequest, policy: PolicySnapshot, terms: Terms) ->
 
     Fields: ``outcome`` (str), ``sex`` (str), ``days_from_start`` and ``days_to_end``
     (calendar days from the policy start to the accident, and from the accident to the
-    policy end), ``age`` (whole years at the accident), ``days_past_limitation`` (calendar
+    policy end), ``age`` (whole years on :func:`eligibility_day`, at issue or at the
+    accident by the terms' ``age_basis``), ``days_past_limitation`` (calendar
     days the report came after accident + ``claim_limitation_years``; > 0 is time-barred),
     ``sum_fen`` (sum insured, fen), ``medical_fen``, ``grade_count``,
     ``grade_invalid_count`` (grades outside 1..10), ``grade_min`` (most severe valid grade,
@@ -92,7 +101,7 @@ def coverage_fact(req: CoverageRequest, policy: PolicySnapshot, terms: Terms) ->
         "sex": req.insured.sex.value,
         "days_from_start": (req.accident_date - policy.start_date).days,
         "days_to_end": (policy.end_date - req.accident_date).days,
-        "age": age_on(req.insured.birth_date, req.accident_date),
+        "age": age_on(req.insured.birth_date, eligibility_day(req, policy, terms)),
         "days_past_limitation": (req.reported_on - barred_after).days,
         "sum_fen": to_fen(policy.sum_insured),
         "medical_fen": to_fen(req.facts.medical_expenses),
@@ -147,8 +156,14 @@ def _period(req: CoverageRequest, p: PolicySnapshot, t: Terms) -> str:
 
 
 def _age(req: CoverageRequest, p: PolicySnapshot, t: Terms) -> str:
-    a = age_on(req.insured.birth_date, req.accident_date)
     e = t.eligibility
+    a = age_on(req.insured.birth_date, eligibility_day(req, p, t))
+    if e.age_basis == "at_issue":
+        return (
+            f"投保时（{p.issued_on}）被保险人{a}周岁，不在投保年龄{e.min_age}至{e.max_age}周岁内 / "
+            f"insured aged {a} when the policy was issued on {p.issued_on}, outside the insurable "
+            f"ages {e.min_age}-{e.max_age}"
+        )
     return (
         f"出险时被保险人{a}周岁，不在承保年龄{e.min_age}至{e.max_age}周岁内 / "
         f"insured aged {a} at the accident, outside the insurable ages {e.min_age}-{e.max_age}"
@@ -179,7 +194,8 @@ def _exclusion_reason(x: Exclusion) -> Callable[[CoverageRequest, PolicySnapshot
 def policy_rules(terms: Terms) -> list[PolicyRule]:
     """The policy-level refusal rules of ``terms``, in the order refusals are listed.
 
-    Period (the policy's own dates), eligibility (age at the accident, inclusive; sex),
+    Period (the policy's own dates), eligibility (age at issue or at the accident by the
+    terms' ``age_basis``, inclusive; sex),
     limitation (Insurance Law art. 26), then each exclusion in file order.
     """
     e = terms.eligibility
@@ -375,6 +391,12 @@ def assemble(
                     amount=to_yuan(pay.amount_fen),
                     formula=pay.formula,
                     rule_ids=[pay.rule_id],
+                    deducted=[
+                        Deduction(
+                            claim_number=b.claim_number, kind=b.kind, amount=b.amount, reserved=b.reserved
+                        )
+                        for b in pay.benefit.deductions(req, policy)
+                    ],
                 )
             )
         for br in verdict.benefit_refusals:

@@ -22,6 +22,7 @@ from rules.facts import (
     add_years,
     age_on,
     assemble,
+    eligibility_day,
     policy_problems,
     request_problems,
 )
@@ -63,7 +64,7 @@ class PureEvaluator:
             v.refusals.append("policy.period.before_start")
         if day > policy.end_date:
             v.refusals.append("policy.period.after_end")
-        age = age_on(req.insured.birth_date, day)
+        age = age_on(req.insured.birth_date, eligibility_day(req, policy, t))
         if age < t.eligibility.min_age:
             v.refusals.append("eligibility.age.below_min")
         if age > t.eligibility.max_age:

@@ -84,16 +84,18 @@ def coverage(
     hospital_days: int = 0,
     died: date | None = None,
     prior: list[PriorBenefit] | None = None,
+    person: str = "R-1",
 ) -> CoverageRequest:
     """A coverage request for one event (default: a death on 2021-06-26, reported 10 days later).
 
-    ``medical`` is yuan; ``prior`` lists benefits already paid (``PriorBenefit``).
+    ``medical`` is yuan; ``prior`` lists benefits already paid (``PriorBenefit``); ``person``
+    is the insured person's reference.
     """
     return CoverageRequest(
         claim_number=claim,
         accident_date=accident,
         reported_on=reported or accident + timedelta(days=10),
-        insured=InsuredSnapshot(person_ref="R-1", sex=sex, birth_date=birth),
+        insured=InsuredSnapshot(person_ref=person, sex=sex, birth_date=birth),
         facts=LossFacts(
             outcome=outcome,
             cause="accident",
@@ -112,15 +114,26 @@ def coverage(
 
 
 def prior(
-    kind: str, amount: str, number: str = "P1", accident: date = date(2021, 6, 26), paid: date | None = None
+    kind: str,
+    amount: str,
+    number: str = "P1",
+    accident: date = date(2021, 6, 26),
+    paid: date | None = None,
+    person: str | None = None,
+    claim: str | None = None,
+    reserved: bool = False,
 ) -> PriorBenefit:
-    """A benefit already paid under policy ``number`` (yuan), paid 30 days after ``accident``."""
+    """A benefit already paid under policy ``number`` (yuan), paid 30 days after ``accident``,
+    to ``person`` (None: a row recorded before benefits were kept per person) on ``claim``."""
     return PriorBenefit(
         policy_number=number,
         kind=kind,
         amount=Decimal(amount),
         accident_date=accident,
         paid_on=paid or accident + timedelta(days=30),
+        person_ref=person,
+        claim_number=claim,
+        reserved=reserved,
     )
 
 

@@ -1,20 +1,25 @@
-"""SLA policy as data: which working-day targets a claim gets (``rules/sla_policy.json``).
+"""SLA policy as data: which working-day targets a claim gets (``rules/sla_policy.json``),
+and the handlers' payout authority limit.
 
 A policy file has a version (recorded with every claim), a table of regions (a prefecture
 and its counties), a province default and per-region overrides. Which case class applies
-comes from the triage rules (``rules/triage.json``).
+comes from the triage rules (``rules/triage.json``). ``payout_authority`` sets the amount a
+handler may pay without a supervisor's approval, by county, region or product: it is the
+engine's configuration, versioned with the policy and recorded with each claim's target,
+never taken from the client that reports.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from claims.models import CaseClass, SlaTarget, SlaTargetRequest
+from claims.models import CaseClass, NonNegativeYuan, SlaTarget, SlaTargetRequest
 
 POLICY_FILE = Path(__file__).resolve().parent / "sla_policy.json"
 POLICY_ENV = "CLAIMS_SLA_POLICY"
@@ -54,8 +59,40 @@ class Targets(BaseModel):
         return self
 
 
+class PayoutAuthority(BaseModel):
+    """The handlers' payout authority limit (审批权限), yuan: a claim paying more needs a
+    supervisor's ``approve_payout`` before ``pay``.
+
+    The limit of a claim is its county's (``counties``), else its region's (``regions``),
+    else ``default_limit``; when a product of the claim's policies has a lower limit
+    (``products``, by product code), that applies. Amounts are yuan strings (``"50000.00"``).
+    Config default: 50,000 yuan everywhere (no public source fixes it).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_limit: NonNegativeYuan = Decimal("50000.00")
+    regions: dict[str, NonNegativeYuan] = Field(default_factory=dict)
+    counties: dict[str, NonNegativeYuan] = Field(default_factory=dict)
+    products: dict[str, NonNegativeYuan] = Field(default_factory=dict)
+
+    def limit_for(self, county: str | None, region: str, product_codes: list[str]) -> tuple[Decimal, str]:
+        """The limit (yuan) for a claim and the rule that gave it, in words."""
+        if county is not None and county in self.counties:
+            limit, rule = self.counties[county], f"county {county}"
+        elif region in self.regions:
+            limit, rule = self.regions[region], f"region {region}"
+        else:
+            limit, rule = self.default_limit, "province default"
+        for code in sorted(product_codes):
+            if code in self.products and self.products[code] < limit:
+                limit, rule = self.products[code], f"product {code}"
+        return limit, rule
+
+
 class SlaPolicy(BaseModel):
-    """A versioned SLA policy: province default plus per-region overrides."""
+    """A versioned SLA policy: province default plus per-region overrides, and the payout
+    authority limit."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,10 +101,13 @@ class SlaPolicy(BaseModel):
     regions: dict[str, list[str]] = Field(default_factory=dict)
     default: Targets
     overrides: dict[str, Targets] = Field(default_factory=dict)
+    payout_authority: PayoutAuthority = Field(default_factory=PayoutAuthority)
 
     @model_validator(mode="after")
     def _known_regions(self) -> SlaPolicy:
-        unknown = [r for r in self.overrides if r not in self.regions]
+        unknown = [r for r in self.overrides if r not in self.regions] + [
+            r for r in self.payout_authority.regions if r not in self.regions
+        ]
         if unknown:
             raise ValueError(
                 f"overrides: unknown region {', '.join(unknown)}; list it under 'regions' with its counties"
@@ -102,6 +142,7 @@ class SlaPolicy(BaseModel):
         else:
             days = t.targets[req.case_class]
             reason = f"case class {req.case_class.value}: {days} working days"
+        limit, rule = self.payout_authority.limit_for(req.county, region, req.product_codes)
         return SlaTarget(
             policy_version=self.version,
             working_days=days,
@@ -110,6 +151,8 @@ class SlaPolicy(BaseModel):
             region=region,
             max_pause_working_days=t.max_pause_working_days,
             reassign_on_breach_to=t.reassign_on_breach_to,
+            payout_authority_limit=limit,
+            authority_rule=f"{rule}, SLA policy {self.version}",
         )
 
 

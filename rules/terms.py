@@ -42,7 +42,7 @@ from pydantic import (
     model_validator,
 )
 
-from claims.models import CoverageRequest, Outcome, PolicySnapshot, Sex
+from claims.models import CoverageRequest, Outcome, PolicySnapshot, PriorBenefit, Sex
 
 TERMS_DIR = Path(__file__).resolve().parent / "terms"
 """Where the shipped terms files live."""
@@ -354,30 +354,59 @@ def outcome_conds(answers: frozenset[Outcome]) -> tuple[Cond, ...]:
     return tuple(Cond("outcome", "ne", o.value) for o in Outcome if o not in answers)
 
 
-def prior_paid(
-    req: CoverageRequest, policy: PolicySnapshot, kind: str, accident_date: date | None = None
-) -> Decimal:
-    """Yuan already paid under ``policy`` for benefits of ``kind`` (``req.prior_benefits``).
+LimitScope = Literal["person", "household"]
+"""Whose earlier payments a limit counts: the insured person's own (default: a household
+policy insures each member for the full sum) or every member's (a limit the terms say the
+household shares)."""
+
+
+def priors(
+    req: CoverageRequest,
+    policy: PolicySnapshot,
+    kind: str,
+    accident_date: date | None = None,
+    scope: LimitScope = "person",
+) -> list[PriorBenefit]:
+    """Earlier payments (and other claims' reservations) under ``policy`` for benefits of
+    ``kind`` that count against this claim (``req.prior_benefits``).
+
+    Per insured person (the house rule, domain brief "Per insured person"): only those of
+    ``req.insured.person_ref``, unless ``scope`` is ``household``. A prior benefit with no
+    ``person_ref`` (recorded before benefits were kept per person) counts as the same person,
+    as it did when it was recorded.
 
     Args:
         accident_date: When given, only payments for an event on that day count (the same
             accident).
+        scope: ``person`` (default) or ``household``.
     """
-    return sum(
-        (
-            b.amount
-            for b in req.prior_benefits
-            if b.policy_number == policy.policy_number
-            and b.kind == kind
-            and (accident_date is None or b.accident_date == accident_date)
-        ),
-        Decimal(0),
-    )
+    me = req.insured.person_ref
+    return [
+        b
+        for b in req.prior_benefits
+        if b.policy_number == policy.policy_number
+        and b.kind == kind
+        and (accident_date is None or b.accident_date == accident_date)
+        and (scope == "household" or b.person_ref is None or b.person_ref == me)
+    ]
 
 
-def prior_count(req: CoverageRequest, policy: PolicySnapshot, kind: str) -> int:
-    """How many payments of ``kind`` were made under ``policy`` before."""
-    return sum(1 for b in req.prior_benefits if b.policy_number == policy.policy_number and b.kind == kind)
+def prior_paid(
+    req: CoverageRequest,
+    policy: PolicySnapshot,
+    kind: str,
+    accident_date: date | None = None,
+    scope: LimitScope = "person",
+) -> Decimal:
+    """Yuan already paid (or reserved) under ``policy`` for benefits of ``kind``: the sum of
+    :func:`priors` with the same arguments."""
+    return sum((b.amount for b in priors(req, policy, kind, accident_date, scope)), Decimal(0))
+
+
+def prior_count(req: CoverageRequest, policy: PolicySnapshot, kind: str, scope: LimitScope = "person") -> int:
+    """How many payments of ``kind`` were made (or reserved) under ``policy`` before, for this
+    insured person (or the household, ``scope="household"``)."""
+    return len(priors(req, policy, kind, scope=scope))
 
 
 def event_date(req: CoverageRequest) -> date:
@@ -432,12 +461,21 @@ class BenefitBase(_TermsModel):
     id: ClauseId
     name_zh: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
+    limit_scope: LimitScope = "person"
+    """Whose earlier payments the benefit's limit counts (yearly limit, once-only cover):
+    ``person`` (default, each insured person of a household policy has the full limit) or
+    ``household`` (the terms say the household shares it)."""
 
     answers: ClassVar[frozenset[Outcome]] = frozenset()
 
     def fact_fields(self, req: CoverageRequest, policy: PolicySnapshot) -> dict[str, int | str]:
         """Extra flat fact fields this kind's rules test (none by default)."""
         return {}
+
+    def deductions(self, req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
+        """The earlier payments that reduce this benefit or count against its limit: listed on
+        a paying line (``BenefitLine.deducted``) as the decision's provenance. None by default."""
+        return []
 
     def rules(self, terms: Terms) -> list[BenefitRule]:  # pragma: no cover - abstract
         """The durable_rules rules of this benefit, over the flat coverage fact."""
@@ -459,11 +497,14 @@ class AccidentalDeath(BenefitBase):
     """Accidental death (意外身故): the sum insured, less disability already paid.
 
     Death within ``death_window_days`` (default 180) of the accident pays the sum insured
-    less any accidental disability benefit already paid under the same policy for the same
-    accident (same accident date, ``CoverageRequest.prior_benefits``); nothing is paid when
-    that disability benefit already reached the sum insured. A death later than the window
-    goes to a handler (was the accident its direct cause?). The death date defaults to the
-    accident date.
+    less any accidental disability benefit already paid to the same insured person under the
+    same policy for the same accident (same accident date, ``CoverageRequest.prior_benefits``);
+    nothing is paid when that disability benefit already reached the sum insured. One
+    person's death is paid once per policy: when a death benefit was already paid (or
+    reserved) for this person under the policy, by any claim, nothing more is paid
+    (``<id>.already_paid``). Another member's payments never reduce it. A death later than the
+    window goes to a handler (was the accident its direct cause?). The death date defaults to
+    the accident date.
 
     Source: the seed's products (family accident 40,000 / 45,000; hardship comprehensive
     100,000; elderly accident 32,000 yuan); the 180-day window and the deduction are the
@@ -475,14 +516,33 @@ class AccidentalDeath(BenefitBase):
     answers: ClassVar[frozenset[Outcome]] = frozenset({Outcome.DEATH})
 
     def fact_fields(self, req: CoverageRequest, policy: PolicySnapshot) -> dict[str, int | str]:
-        """``death_days`` (accident to death, days), ``prior_disability_fen`` (same
-        accident, fen) and ``sum_less_disability_fen`` (sum insured less that, fen)."""
+        """``death_days`` (accident to death, days), ``prior_disability_fen`` (this person,
+        same accident, fen), ``sum_less_disability_fen`` (sum insured less that, fen) and
+        ``prior_death_fen`` (death benefit already paid for this person, fen)."""
         prior = to_fen(prior_paid(req, policy, "accidental_disability", req.accident_date))
         return {
             "death_days": ((req.facts.death_date or req.accident_date) - req.accident_date).days,
             "prior_disability_fen": prior,
             "sum_less_disability_fen": to_fen(policy.sum_insured) - prior,
+            "prior_death_fen": to_fen(prior_paid(req, policy, "accidental_death")),
         }
+
+    def deductions(self, req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
+        """Disability paid to this person for the same accident."""
+        return priors(req, policy, "accidental_disability", req.accident_date)
+
+    @staticmethod
+    def _already_paid(req: CoverageRequest, policy: PolicySnapshot) -> str:
+        paid = priors(req, policy, "accidental_death")
+        first = paid[0]
+        on = f"claim {first.claim_number}" if first.claim_number else "an earlier claim"
+        zh_on = f"赔案{first.claim_number}" if first.claim_number else "此前赔案"
+        state = "reserved" if first.reserved else "paid"
+        return (
+            f"被保险人的身故保险金已由{zh_on}给付{first.amount:.2f}元，同一被保险人身故保险金只给付一次 / "
+            f"the death benefit of {first.amount:.2f} for this insured person was already {state} on "
+            f"{on} (accident of {first.accident_date}): one death is paid once"
+        )
 
     def _late(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
         d = req.facts.death_date or req.accident_date
@@ -511,7 +571,11 @@ class AccidentalDeath(BenefitBase):
 
     def rules(self, terms: Terms) -> list[BenefitRule]:
         """Full pay, pay less disability, disability paid in full, death beyond the window."""
-        base = (Cond("outcome", "eq", Outcome.DEATH.value), Cond("death_days", "le", self.death_window_days))
+        base = (
+            Cond("outcome", "eq", Outcome.DEATH.value),
+            Cond("death_days", "le", self.death_window_days),
+            Cond("prior_death_fen", "eq", 0),
+        )
 
         def less(fact: Mapping[str, Any], req: CoverageRequest) -> str:
             return (
@@ -544,6 +608,17 @@ class AccidentalDeath(BenefitBase):
                 summary="nothing left when disability already paid the sum insured",
             ),
             BenefitRule(
+                f"{self.id}.already_paid",
+                (
+                    Cond("outcome", "eq", Outcome.DEATH.value),
+                    Cond("death_days", "le", self.death_window_days),
+                    Cond("prior_death_fen", "gt", 0),
+                ),
+                "refuse",
+                message=self._already_paid,
+                summary="this person's death benefit was already paid under the policy: once only",
+            ),
+            BenefitRule(
                 f"{self.id}.beyond_window",
                 (
                     Cond("outcome", "eq", Outcome.DEATH.value),
@@ -562,6 +637,8 @@ class AccidentalDeath(BenefitBase):
         died = req.facts.death_date or req.accident_date
         if died > req.accident_date + timedelta(days=self.death_window_days):
             return [Assessment(f"{self.id}.beyond_window", "needs_handler", message=self._late(req, policy))]
+        if prior_paid(req, policy, "accidental_death") > 0:
+            return [Assessment(f"{self.id}.already_paid", "refuse", message=self._already_paid(req, policy))]
         prior = prior_paid(req, policy, "accidental_disability", req.accident_date)
         s = policy.sum_insured
         if prior == 0:
@@ -581,7 +658,7 @@ class AccidentalDeath(BenefitBase):
         """In words."""
         return (
             f"death within {self.death_window_days} days of the accident: sum insured, less "
-            "disability benefit already paid for the same accident"
+            "disability benefit already paid to the same person for the same accident; once per person"
         )
 
 
@@ -592,7 +669,10 @@ class AccidentalDisability(BenefitBase):
     Several injuries (JR/T 0083-2013): the most severe grade counts; two or more injuries
     of that same most severe grade raise the result by one grade at most, never above
     grade 1. A grade outside 1..10, or no grade at all, cannot be judged and goes to a
-    handler.
+    handler. Disability and death for one accident never exceed the person's sum insured:
+    the amount is capped at the sum insured less the disability already paid to this person
+    for the same accident and any death benefit already paid to this person under the policy
+    (``<id>.sum_insured_used`` when nothing is left).
     """
 
     kind: Literal["accidental_disability"] = "accidental_disability"
@@ -614,6 +694,56 @@ class AccidentalDisability(BenefitBase):
     def _raised_label(grade: int) -> str:
         return f"grade {grade - 1}, raised from several grade-{grade} injuries"
 
+    def deductions(self, req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
+        """Disability paid to this person for the same accident, and a death benefit paid."""
+        return priors(req, policy, "accidental_disability", req.accident_date) + priors(
+            req, policy, "accidental_death"
+        )
+
+    def _used(self, req: CoverageRequest, policy: PolicySnapshot) -> Decimal:
+        return sum((b.amount for b in self.deductions(req, policy)), Decimal(0))
+
+    def fact_fields(self, req: CoverageRequest, policy: PolicySnapshot) -> dict[str, int | str]:
+        """``disability_room_fen``: the sum insured less disability (same accident) and death
+        already paid to this person under the policy, fen."""
+        return {"disability_room_fen": to_fen(policy.sum_insured - self._used(req, policy))}
+
+    def _sum_used(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
+        used = self._used(req, policy)
+        return (
+            f"同一意外（{req.accident_date}）已给付伤残、身故保险金{used:.2f}元，达到保险金额"
+            f"{policy.sum_insured:.2f}元 / disability and death benefits of {used:.2f} already paid to "
+            f"this person for the accident of {req.accident_date} reach the sum insured "
+            f"{policy.sum_insured:.2f}: no disability benefit is left"
+        )
+
+    @staticmethod
+    def _capped(amount_fen: int, room_fen: int) -> int:
+        return min(amount_fen, room_fen)
+
+    @staticmethod
+    def _cap_text(text: str, amount_fen: int, room_fen: int, sum_fen: int) -> str:
+        if amount_fen <= room_fen:
+            return text
+        return (
+            f"{text}, capped at {to_yuan(room_fen):.2f}: sum insured {to_yuan(sum_fen):.2f} less "
+            f"{to_yuan(sum_fen - room_fen):.2f} already paid to this person for the accident"
+        )
+
+    def _grade_rule(
+        self, rid: str, conds: tuple[Cond, ...], ratio: Decimal, label: str, summary: str
+    ) -> BenefitRule:
+        share = share_of_sum_insured(ratio)
+        text = share_formula(ratio, label)
+
+        def amount(f: Mapping[str, Any]) -> int:
+            return self._capped(share(f), int(f["disability_room_fen"]))
+
+        def words(f: Mapping[str, Any], req: CoverageRequest) -> str:
+            return self._cap_text(text(f, req), share(f), int(f["disability_room_fen"]), int(f["sum_fen"]))
+
+        return BenefitRule(rid, conds, "pay", amount_fen=amount, formula=words, summary=summary)
+
     def rules(self, terms: Terms) -> list[BenefitRule]:
         """Rules: no grade / bad grade -> handler; grade g alone, or g raised one grade."""
         dis = Cond("outcome", "eq", Outcome.DISABILITY.value)
@@ -633,31 +763,44 @@ class AccidentalDisability(BenefitBase):
                 summary="a grade outside 1-10: handler",
             ),
         ]
+        out.append(
+            BenefitRule(
+                f"{self.id}.sum_insured_used",
+                (
+                    dis,
+                    Cond("grade_count", "gt", 0),
+                    Cond("grade_invalid_count", "eq", 0),
+                    Cond("disability_room_fen", "le", 0),
+                ),
+                "refuse",
+                message=self._sum_used,
+                summary="disability and death already paid for the accident reach the sum insured",
+            )
+        )
         table = terms.disability_ratios
+        room = Cond("disability_room_fen", "gt", 0)
         for g in range(1, 11):
-            base = (dis, Cond("grade_invalid_count", "eq", 0), Cond("grade_min", "eq", g))
+            base = (dis, Cond("grade_invalid_count", "eq", 0), Cond("grade_min", "eq", g), room)
             single = base if g == 1 else base + (Cond("grade_min_count", "eq", 1),)
             r = table[g]
             out.append(
-                BenefitRule(
+                self._grade_rule(
                     f"{self.id}.grade_{g}",
                     single,
-                    "pay",
-                    amount_fen=share_of_sum_insured(r),
-                    formula=share_formula(r, f"grade {g}"),
-                    summary=f"grade {g}: {percent(r)} of the sum insured",
+                    r,
+                    f"grade {g}",
+                    f"grade {g}: {percent(r)} of the sum insured",
                 )
             )
             if g > 1:
                 r2 = table[g - 1]
                 out.append(
-                    BenefitRule(
+                    self._grade_rule(
                         f"{self.id}.grade_{g}.raised",
                         base + (Cond("grade_min_count", "ge", 2),),
-                        "pay",
-                        amount_fen=share_of_sum_insured(r2),
-                        formula=share_formula(r2, self._raised_label(g)),
-                        summary=f"two or more grade-{g} injuries: grade {g - 1}, {percent(r2)}",
+                        r2,
+                        self._raised_label(g),
+                        f"two or more grade-{g} injuries: grade {g - 1}, {percent(r2)}",
                     )
                 )
         return out
@@ -682,13 +825,25 @@ class AccidentalDisability(BenefitBase):
             )
         else:
             grade, rid, label = worst, f"{self.id}.grade_{worst}", f"grade {worst}"
+        room = policy.sum_insured - self._used(req, policy)
+        if room <= 0:
+            return [Assessment(f"{self.id}.sum_insured_used", "refuse", message=self._sum_used(req, policy))]
         ratio = terms.disability_ratios[grade]
         amount = decimal_share(policy.sum_insured, ratio)
-        return [Assessment(rid, "pay", to_fen(amount), formula(policy.sum_insured, ratio, label))]
+        text = self._cap_text(
+            formula(policy.sum_insured, ratio, label),
+            to_fen(amount),
+            to_fen(room),
+            to_fen(policy.sum_insured),
+        )
+        return [Assessment(rid, "pay", to_fen(min(amount, room)), text)]
 
     def describe(self) -> str:
         """In words."""
-        return "sum insured × grade ratio (JR/T 0083-2013; several injuries raise one grade at most)"
+        return (
+            "sum insured × grade ratio (JR/T 0083-2013; several injuries raise one grade at most); "
+            "with death, at most the sum insured per person and accident"
+        )
 
 
 @benefit_kind
@@ -698,8 +853,9 @@ class AccidentMedical(BenefitBase):
     Pays ``(medical_expenses − deductible) × ratio`` yuan, where ``ratio`` is
     ``ratio_basic_paid`` when basic medical insurance settled first
     (``LossFacts.basic_insurance_paid``) and ``ratio_basic_unpaid`` otherwise, at most the
-    ``annual_limit`` less what this benefit already paid under the policy (the policy year;
-    ``CoverageRequest.prior_benefits``). ``medical_expenses`` is what the claimant bore.
+    ``annual_limit`` less what this benefit already paid to the same insured person under the
+    policy (the policy year; ``CoverageRequest.prior_benefits``; the whole household's when
+    ``limit_scope`` is ``household``). ``medical_expenses`` is what the claimant bore.
 
     Source: domain brief, family accident "accident medical config (5,000 yuan, 100
     deductible, 90% if basic medical insurance paid part, else 80%)": config defaults.
@@ -723,11 +879,19 @@ class AccidentMedical(BenefitBase):
         return self
 
     def fact_fields(self, req: CoverageRequest, policy: PolicySnapshot) -> dict[str, int | str]:
-        """``basic_paid`` (0/1) and ``prior_accident_medical_fen`` (this policy, fen)."""
+        """``basic_paid`` (0/1) and ``prior_accident_medical_fen`` (this policy and person, or
+        household by ``limit_scope``, fen)."""
         return {
             "basic_paid": int(req.facts.basic_insurance_paid),
-            "prior_accident_medical_fen": to_fen(prior_paid(req, policy, "accident_medical")),
+            "prior_accident_medical_fen": to_fen(self._prior(req, policy)),
         }
+
+    def deductions(self, req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
+        """Accident medical paid under the policy this year, to this person (or household)."""
+        return priors(req, policy, self.kind, scope=self.limit_scope)
+
+    def _prior(self, req: CoverageRequest, policy: PolicySnapshot) -> Decimal:
+        return prior_paid(req, policy, self.kind, scope=self.limit_scope)
 
     def _text(self, expenses: Decimal, ratio: Decimal, label: str, prior: Decimal, paid: Decimal) -> str:
         text = f"({expenses:.2f} − {self.deductible:.2f}) × {percent(ratio)} ({label})"
@@ -745,7 +909,7 @@ class AccidentMedical(BenefitBase):
         )
 
     def _exhausted(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
-        prior = prior_paid(req, policy, "accident_medical")
+        prior = self._prior(req, policy)
         return (
             f"本保单年度意外医疗保险金已给付{prior:.2f}元，达到年度限额{self.annual_limit:.2f}元 / "
             f"accident medical benefit of {prior:.2f} already paid this policy year reaches the "
@@ -815,7 +979,7 @@ class AccidentMedical(BenefitBase):
         e = req.facts.medical_expenses
         if e <= self.deductible:
             return [Assessment(f"{self.id}.below_deductible", "refuse", message=self._below(req, policy))]
-        prior = prior_paid(req, policy, "accident_medical")
+        prior = self._prior(req, policy)
         if prior >= self.annual_limit:
             return [Assessment(f"{self.id}.limit_reached", "refuse", message=self._exhausted(req, policy))]
         if req.facts.basic_insurance_paid:
@@ -847,8 +1011,9 @@ class HospitalCash(BenefitBase):
     """Hospital cash (住院津贴): a daily amount per in-patient day, after a waiting period.
 
     Pays ``daily × min(hospital_days, max_days_per_stay)`` yuan, at most
-    ``daily × max_days_per_year`` a policy year less what this benefit already paid under
-    the policy (``CoverageRequest.prior_benefits``). Nothing is paid for an event (the
+    ``daily × max_days_per_year`` a policy year less what this benefit already paid to the
+    same insured person under the policy (``CoverageRequest.prior_benefits``; the household's
+    when ``limit_scope`` is ``household``). Nothing is paid for an event (the
     diagnosis date, else the accident date) inside the first ``waiting_days`` days from
     the policy start (the start date is day 1).
 
@@ -880,11 +1045,19 @@ class HospitalCash(BenefitBase):
         return self.daily * self.max_days_per_year
 
     def fact_fields(self, req: CoverageRequest, policy: PolicySnapshot) -> dict[str, int | str]:
-        """``hospital_days`` and ``prior_hospital_cash_fen`` (this policy, fen)."""
+        """``hospital_days`` and ``prior_hospital_cash_fen`` (this policy and person, or
+        household by ``limit_scope``, fen)."""
         return {
             "hospital_days": req.facts.hospital_days,
-            "prior_hospital_cash_fen": to_fen(prior_paid(req, policy, "hospital_cash")),
+            "prior_hospital_cash_fen": to_fen(self._prior(req, policy)),
         }
+
+    def deductions(self, req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
+        """Hospital cash paid under the policy this year, to this person (or household)."""
+        return priors(req, policy, self.kind, scope=self.limit_scope)
+
+    def _prior(self, req: CoverageRequest, policy: PolicySnapshot) -> Decimal:
+        return prior_paid(req, policy, self.kind, scope=self.limit_scope)
 
     def _text(self, stay: int, prior: Decimal, paid: Decimal) -> str:
         days = min(stay, self.max_days_per_stay)
@@ -903,7 +1076,7 @@ class HospitalCash(BenefitBase):
         )
 
     def _exhausted(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
-        prior = prior_paid(req, policy, "hospital_cash")
+        prior = self._prior(req, policy)
         return (
             f"本保单年度住院津贴已给付{prior:.2f}元，"
             f"达到年度上限{self.year_cap:.2f}元（{self.max_days_per_year}天） / "
@@ -974,7 +1147,7 @@ class HospitalCash(BenefitBase):
         stay = req.facts.hospital_days
         if stay == 0:
             return [Assessment(f"{self.id}.no_stay", "refuse", message=self._no_stay(req, policy))]
-        prior = prior_paid(req, policy, "hospital_cash")
+        prior = self._prior(req, policy)
         if prior >= self.year_cap:
             return [
                 Assessment(f"{self.id}.year_limit_reached", "refuse", message=self._exhausted(req, policy))
@@ -1026,7 +1199,9 @@ class CriticalIllness(BenefitBase):
     The diagnosis (``LossFacts.diagnosis_code``, ICD-10, matched on its three-character
     category) must be on ``diagnoses``; the diagnosis date (default: the accident date)
     must be after the first ``waiting_days`` days from the policy start (start = day 1);
-    cover ends once this benefit has paid under the policy (``prior_benefits``). No code,
+    the insured person's cover ends once this benefit has paid for them under the policy
+    (``prior_benefits``; another member's payment does not end it unless ``limit_scope`` is
+    ``household``). No code,
     or a code that is not a known ICD-10 category, goes to a handler; a known code not on
     the list is refused.
 
@@ -1056,7 +1231,7 @@ class CriticalIllness(BenefitBase):
         return {
             "dx": dx,
             "dx_known": int(dx in ICD10),
-            "prior_critical_illness_count": prior_count(req, policy, "critical_illness"),
+            "prior_critical_illness_count": prior_count(req, policy, "critical_illness", self.limit_scope),
         }
 
     @staticmethod
@@ -1079,13 +1254,8 @@ class CriticalIllness(BenefitBase):
             f"disease of {self.id} (covered: {listed})"
         )
 
-    @staticmethod
-    def _ended(req: CoverageRequest, policy: PolicySnapshot) -> str:
-        paid = [
-            b
-            for b in req.prior_benefits
-            if b.policy_number == policy.policy_number and b.kind == "critical_illness"
-        ]
+    def _ended(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
+        paid = priors(req, policy, self.kind, scope=self.limit_scope)
         first = min(paid, key=lambda b: b.paid_on)
         return (
             f"本保单疾病保险金已于{first.paid_on}给付{first.amount:.2f}元，保险责任终止 / critical illness "
@@ -1173,7 +1343,7 @@ class CriticalIllness(BenefitBase):
         if event_date(req) < policy.start_date + timedelta(days=self.waiting_days):
             msg = _waiting_reason("确诊", self.waiting_days)(req, policy)
             return [Assessment(f"{self.id}.waiting_period", "refuse", message=msg)]
-        if any(b.policy_number == policy.policy_number and b.kind == self.kind for b in req.prior_benefits):
+        if priors(req, policy, self.kind, scope=self.limit_scope):
             return [Assessment(f"{self.id}.cover_ended", "refuse", message=self._ended(req, policy))]
         listed = {d.code: d for d in self.diagnoses}
         d = listed.get(m.group(1))
@@ -1216,11 +1386,17 @@ JRT_0083_RATIOS: dict[int, Decimal] = {g: Decimal(11 - g) / 10 for g in range(1,
 
 
 class Eligibility(_TermsModel):
-    """Who may be insured: age at the accident, in whole years, inclusive; optional sex."""
+    """Who may be insured: age in whole years, inclusive; optional sex.
+
+    ``age_basis`` says on which day the age is judged: ``at_issue`` (投保年龄, the age when
+    the policy was issued: the public terms of the accident and elderly plans) or
+    ``at_accident`` (default, the age on the day of the accident).
+    """
 
     min_age: int = Field(ge=0, le=120)
     max_age: int = Field(ge=0, le=120)
     sex: Sex | None = None
+    age_basis: Literal["at_issue", "at_accident"] = "at_accident"
 
     @model_validator(mode="after")
     def _order(self) -> Eligibility:

@@ -304,8 +304,8 @@ def next_step(state: ClaimState, person: Person, limit: Decimal) -> tuple[str, A
         return "adjudicate", AdjudicateInput(actor=handler, facts=facts)
     if state.stage == Stage.PAYOUT:
         assert state.decision is not None
-        approved = any(t.event == "payout_approved" for t in state.timeline)
-        if state.decision.total > limit and not approved:
+        limit = state.payout_authority_limit or limit
+        if state.decision.total > limit and not state.payout_approved:
             supervisor = Actor(id="supervisor.test", role=Role.SUPERVISOR, county=person.county)
             return "approve_payout", StepInput(actor=supervisor)
         return "pay", PayInput(actor=handler, transfer_ref=f"TRF-{person.ref}")

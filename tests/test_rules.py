@@ -162,16 +162,46 @@ def test_a_61_year_old_is_covered_by_the_family_accident_plan(engine, pure):
     assert d.total == Decimal("40000.00")
 
 
-def test_a_65_year_old_is_refused_by_the_family_accident_plan(engine, pure):
-    d = both(engine, pure, coverage(policy(), birth=date(1956, 6, 26)))  # 65 that day
-    assert [r.clause_id for r in d.refusals] == ["eligibility.age"]
-
-
-def test_a_59_year_old_is_refused_by_the_elderly_accident_plan(engine, pure):
-    d = both(engine, pure, coverage(policy("elderly_accident"), birth=date(1962, 1, 1)))
+def test_a_person_65_when_the_policy_was_issued_is_refused_by_the_family_accident_plan(engine, pure):
+    # policy issued 2020-12-22: 65 on that day (age at issue, 投保年龄, terms age_basis at_issue)
+    d = both(engine, pure, coverage(policy(), birth=date(1955, 12, 22)))
     (refusal,) = d.refusals
     assert refusal.clause_id == "eligibility.age"
-    assert "59" in refusal.reason and d.total == Decimal("0.00")
+    assert "2020-12-22" in refusal.reason and "65" in refusal.reason and d.total == Decimal("0.00")
+
+
+def test_a_person_64_at_issue_who_turned_65_before_the_accident_is_paid_by_the_family_accident_plan(
+    engine, pure
+):
+    # 64 on the issue day 2020-12-22, 65 on the accident day 2021-06-26: the age at issue counts
+    d = both(engine, pure, coverage(policy(), birth=date(1956, 6, 26)))
+    assert d.refusals == [] and d.total == Decimal("40000.00")
+
+
+def test_a_terms_file_with_age_basis_at_accident_judges_the_age_on_the_accident_day(engine, pure):
+    from rules.terms import Catalogue, LoadedTerms
+
+    cat = load_catalogue()
+    loaded = cat.get("family_accident@2020")
+    terms = loaded.terms.model_copy(
+        update={"eligibility": loaded.terms.eligibility.model_copy(update={"age_basis": "at_accident"})}
+    )
+    changed = Catalogue(
+        {terms.terms_version: LoadedTerms(terms=terms, path=loaded.path, sha256=loaded.sha256)}
+    )
+    req = coverage(policy(), birth=date(1956, 6, 26))  # 64 at issue, 65 at the accident
+    for ev in (RulesEngine(changed), PureEvaluator(changed)):
+        d = ev.evaluate_coverage(req)
+        assert [r.clause_id for r in d.refusals] == ["eligibility.age"], ev
+        assert "at the accident" in d.refusals[0].reason
+
+
+def test_a_person_59_at_issue_is_refused_by_the_elderly_accident_plan_though_60_at_the_accident(engine, pure):
+    # issued 2020-12-22 (aged 59), accident 2021-06-26 (aged 60): the insurable age at issue counts
+    d = both(engine, pure, coverage(policy("elderly_accident"), birth=date(1961, 1, 1)))
+    (refusal,) = d.refusals
+    assert refusal.clause_id == "eligibility.age"
+    assert "59" in refusal.reason and "2020-12-22" in refusal.reason and d.total == Decimal("0.00")
 
 
 def test_an_accident_after_the_policy_ended_is_refused(engine, pure):

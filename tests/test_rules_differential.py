@@ -23,7 +23,7 @@ from claims.models import (
 from rules.engine import RulesEngine
 from rules.pure import PureEvaluator
 from rules.samples import CIRCUMSTANCES, coverage, policy, prior, triage_request
-from rules.terms import load_catalogue
+from rules.terms import Catalogue, LoadedTerms, load_catalogue
 
 ENGINE = RulesEngine.shared()
 PURE = PureEvaluator()
@@ -111,6 +111,11 @@ def prior_benefits(draw: st.DrawFn, accident: date, numbers: list[str]) -> list[
                 amount=Decimal(draw(st.integers(0, 60_000_00) | st.integers(0, 20_000))) / 100,
                 accident_date=acc,
                 paid_on=acc + timedelta(days=draw(st.integers(0, 400))),
+                # the insured person ("R"), another member of the household, or a row recorded
+                # before benefits were kept per person (None: counts as the same person)
+                person_ref=draw(st.sampled_from(["R", "R", "Q", None])),
+                claim_number=draw(st.sampled_from(["JS20210101-R", None])),
+                reserved=draw(st.booleans()),
             )
         )
     return out
@@ -243,6 +248,9 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
             def req(pol: PolicySnapshot = p, ok: dict = ok, **kw: object) -> CoverageRequest:
                 return coverage(pol, **{**ok, **kw})  # type: ignore[arg-type]
 
+            # the day the insurable age is judged on: the issue date or the accident (age_basis)
+            aday = p.issued_on if e.age_basis == "at_issue" else acc
+
             for x in t.exclusions:
                 cases.append((f"{tv}:{x.id}", req(circumstances=[x.circumstance]), x.id))
             cases += [
@@ -266,12 +274,12 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
                 ),
                 (
                     f"{tv}:max_age",
-                    req(birth=date(acc.year - e.max_age - 1, acc.month, acc.day) + timedelta(days=1)),
+                    req(birth=date(aday.year - e.max_age - 1, aday.month, aday.day) + timedelta(days=1)),
                     None,
                 ),
                 (
                     f"{tv}:max_age+1",
-                    req(birth=date(acc.year - e.max_age - 1, acc.month, acc.day)),
+                    req(birth=date(aday.year - e.max_age - 1, aday.month, aday.day)),
                     "eligibility.age",
                 ),
                 (
@@ -284,7 +292,7 @@ def clause_cases() -> list[tuple[str, CoverageRequest, str | None]]:
                 cases.append(
                     (
                         f"{tv}:min_age-1",
-                        req(birth=date(acc.year - e.min_age, acc.month, acc.day) + timedelta(days=1)),
+                        req(birth=date(aday.year - e.min_age, aday.month, aday.day) + timedelta(days=1)),
                         "eligibility.age",
                     )
                 )
@@ -445,3 +453,27 @@ def test_every_triage_rule_fires_alone_on_both_engines() -> None:
         assert r == PURE.triage(req)
         assert rule_id in r.rule_ids
         assert len(r.rule_ids) == 2 if rule_id.startswith("green.") else r.rule_ids == [rule_id]
+
+
+def _household_scoped() -> Catalogue:
+    """The shipped catalogue with every benefit's limit shared by the household."""
+    entries = {}
+    for loaded in CATALOGUE:
+        t = loaded.terms
+        benefits = [b.model_copy(update={"limit_scope": "household"}) for b in t.benefits]
+        entries[t.terms_version] = LoadedTerms(
+            terms=t.model_copy(update={"benefits": benefits}), path=loaded.path, sha256=loaded.sha256
+        )
+    return Catalogue(entries)
+
+
+HOUSEHOLD = _household_scoped()
+HOUSEHOLD_ENGINE = RulesEngine(HOUSEHOLD)
+HOUSEHOLD_PURE = PureEvaluator(HOUSEHOLD)
+
+
+@SETTINGS
+@given(coverage_requests())
+def test_household_shared_limits_get_identical_decisions_on_both_engines(req: CoverageRequest) -> None:
+    d, p = HOUSEHOLD_ENGINE.evaluate_coverage(req), HOUSEHOLD_PURE.evaluate_coverage(req)
+    assert d.model_dump(exclude={"engine"}) == p.model_dump(exclude={"engine"})

@@ -34,10 +34,13 @@ with workflow.unsafe.imports_passed_through():
         CoverageRequest,
         DeclineInput,
         EscalationInput,
+        InvestigationFinding,
         InvestigationRequestInput,
         InvestigationResultInput,
         LossFacts,
         NoticeInput,
+        Outcome,
+        OverrideFindingInput,
         PayInput,
         PaymentRecord,
         PayoutRequest,
@@ -46,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         ReceiveDocumentsInput,
         RegisterInput,
         RequestDocumentsInput,
+        ReserveBenefitsRequest,
         Role,
         SlaTarget,
         SlaTargetRequest,
@@ -80,6 +84,12 @@ STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interva
 SHORT = timedelta(seconds=30)
 SKIP_UNCHANGED_PROJECTION = "skip-unchanged-projection"
 """``workflow.patched`` id: claims started before it wrote every view, changed or not."""
+BENEFIT_RESERVATION = "benefit-reservation"
+"""``workflow.patched`` id: claims adjudicated before it did not reserve their amounts against
+the policies' limits (``reserve_benefits``), so a racing claim could use the same limit."""
+MAX_DECIDE_ATTEMPTS = 5
+"""How often adjudication decides again when other claims keep changing the same ledgers;
+then the claim goes back to the handler to adjudicate again."""
 
 HANDLER_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
 """Roles that may perform handler steps (register, request documents, adjudicate, pay)."""
@@ -108,6 +118,7 @@ STEPS: dict[str, tuple[frozenset[Stage], frozenset[Role], bool]] = {
     "adjudicate": (frozenset({Stage.ADJUDICATION}), HANDLER_ROLES, True),
     "decline": (frozenset({Stage.ADJUDICATION, Stage.INVESTIGATION}), HANDLER_ROLES, True),
     "approve_payout": (frozenset({Stage.PAYOUT}), frozenset({Role.SUPERVISOR}), False),
+    "override_finding": (frozenset({Stage.ADJUDICATION, Stage.PAYOUT}), frozenset({Role.SUPERVISOR}), False),
     "pay": (frozenset({Stage.PAYOUT}), HANDLER_ROLES, True),
     "reassign": (_OPEN, frozenset({Role.SUPERVISOR}), False),
 }
@@ -156,6 +167,9 @@ class ClaimWorkflow:
         self._registered_at: datetime | None = None
         self._decided_at: datetime | None = None
         self._paid_at: datetime | None = None
+        self._finding: InvestigationFinding | None = None  # the investigator's last finding
+        self._approved = False  # a supervisor approved the payout above the authority limit
+        self._adjudicated_outcome: Outcome | None = None
 
     # ------------------------------------------------------------------ the story
 
@@ -231,7 +245,10 @@ class ClaimWorkflow:
         self._target = await short_step(
             RulesActivities.choose_sla_target,
             SlaTargetRequest(
-                green_channel=self._triage.green_channel, case_class=self._case_class, county=self._inp.county
+                green_channel=self._triage.green_channel,
+                case_class=self._case_class,
+                county=self._inp.county,
+                product_codes=sorted({p.product_code for p in self._inp.policies}),
             ),
             timeout=SHORT,
             retry=COMPUTE_RETRY,
@@ -540,10 +557,19 @@ class ClaimWorkflow:
 
         async def body() -> None:
             self._stage = Stage.ADJUDICATION
+            self._finding = InvestigationFinding(
+                covered_event=step.covered_event, findings=step.findings, investigator=step.actor.id
+            )
             self._log(
                 "investigation_recorded",
                 step.actor,
-                f"{'event as reported' if step.covered_event else 'EVENT NOT AS REPORTED'}: {step.findings}",
+                f"{'event as reported' if step.covered_event else 'EVENT NOT AS REPORTED'}: {step.findings}"
+                + (
+                    ""
+                    if step.covered_event
+                    else "; payment is blocked unless a supervisor overrides this finding "
+                    "(step override-finding) or the claim is declined"
+                ),
             )
 
         return await self._step("record_investigation", step, body)
@@ -562,34 +588,8 @@ class ClaimWorkflow:
         """
 
         async def body() -> None:
-            inp = self._inp
-            prior = []
-            if workflow.patched("prior-benefits"):
-                prior = (
-                    await workflow.execute_activity_method(
-                        StoreActivities.find_prior_benefits,
-                        PriorBenefitsRequest(
-                            claim_number=inp.claim_number,
-                            policy_numbers=[p.policy_number for p in inp.policies],
-                        ),
-                        start_to_close_timeout=SHORT,
-                        retry_policy=STORE_RETRY,
-                    )
-                ).benefits
-            decision = await workflow.execute_activity_method(
-                RulesActivities.evaluate_coverage,
-                CoverageRequest(
-                    claim_number=inp.claim_number,
-                    accident_date=inp.accident_date,
-                    reported_on=inp.reported_on,
-                    insured=inp.insured,
-                    facts=step.facts,
-                    policies=inp.policies,
-                    prior_benefits=prior,
-                ),
-                start_to_close_timeout=SHORT,
-                retry_policy=COMPUTE_RETRY,
-            )
+            self._note_outcome_change(step)
+            decision = await self._decide(step.facts)
             self._facts = step.facts
             self._decision = decision
             fired = sorted(
@@ -608,6 +608,13 @@ class ClaimWorkflow:
                 self._sla.stop(ART23_DECISION, self._decided_at)
                 self._sla.stop(ART25_ADVANCE_PAYMENT, self._decided_at)
                 await self._sla.start_statutory(ART23_PAYMENT, self._decided_at)
+                deducted = [
+                    f"{d.amount} {d.kind} {'reserved' if d.reserved else 'paid'} "
+                    f"on claim {d.claim_number or '-'}"
+                    for ln in decision.lines
+                    for d in ln.deducted
+                ]
+                limit = self._authority_limit()
                 self._log(
                     "adjudicated",
                     step.actor,
@@ -615,7 +622,19 @@ class ClaimWorkflow:
                         f"{ln.policy_number} {ln.benefit_id}: {ln.formula} = {ln.amount}"
                         for ln in decision.lines
                     )
-                    + f"; total {decision.total} yuan",
+                    + f"; total {decision.total} yuan"
+                    + (f"; counted earlier payments: {', '.join(deducted)}" if deducted else "")
+                    + (
+                        f"; above the handler authority limit of {limit} yuan ({self._authority_rule()}): "
+                        "needs a supervisor's approval"
+                        if decision.total > limit
+                        else ""
+                    )
+                    + (
+                        "; PAYMENT BLOCKED: the investigator found the event not as reported"
+                        if self._finding_blocks()
+                        else ""
+                    ),
                     rule_ids=fired,
                 )
             else:
@@ -633,13 +652,121 @@ class ClaimWorkflow:
     def _validate_adjudicate(self, step: AdjudicateInput) -> None:
         self._require("adjudicate", step)
 
+    def _note_outcome_change(self, step: AdjudicateInput) -> None:
+        """Reports are often wrong: an adjudicated outcome other than the reported one is
+        allowed, and recorded in the timeline as a change of outcome."""
+        was = self._adjudicated_outcome or self._inp.outcome
+        now = step.facts.outcome
+        if now != was:
+            self._log(
+                "outcome_changed",
+                step.actor,
+                f"reported as {self._inp.outcome.value}"
+                + (f", last adjudicated as {was.value}" if self._adjudicated_outcome else "")
+                + f"; adjudicated as {now.value}",
+            )
+        self._adjudicated_outcome = now
+
+    async def _decide(self, facts: LossFacts) -> CoverageDecision:
+        """Read what other claims paid or reserved, let the rules decide, and reserve the
+        amounts against the policies' limits; decide again when another claim changed the
+        same ledgers meanwhile (``store.reserve_benefits``), at most ``MAX_DECIDE_ATTEMPTS``
+        times, then hand the claim back to the handler."""
+        inp = self._inp
+        decision: CoverageDecision | None = None
+        for _ in range(MAX_DECIDE_ATTEMPTS):
+            prior = []
+            versions: dict[str, int] = {}
+            if workflow.patched("prior-benefits"):
+                found = await workflow.execute_activity_method(
+                    StoreActivities.find_prior_benefits,
+                    PriorBenefitsRequest(
+                        claim_number=inp.claim_number, policy_numbers=[p.policy_number for p in inp.policies]
+                    ),
+                    start_to_close_timeout=SHORT,
+                    retry_policy=STORE_RETRY,
+                )
+                prior, versions = found.benefits, found.ledger_versions
+            decision = await workflow.execute_activity_method(
+                RulesActivities.evaluate_coverage,
+                CoverageRequest(
+                    claim_number=inp.claim_number,
+                    accident_date=inp.accident_date,
+                    reported_on=inp.reported_on,
+                    insured=inp.insured,
+                    facts=facts,
+                    policies=inp.policies,
+                    prior_benefits=prior,
+                ),
+                start_to_close_timeout=SHORT,
+                retry_policy=COMPUTE_RETRY,
+            )
+            if decision.needs_handler or decision.total <= 0 or not workflow.patched(BENEFIT_RESERVATION):
+                return decision
+            held = await workflow.execute_activity_method(
+                StoreActivities.reserve_benefits,
+                ReserveBenefitsRequest(
+                    claim_number=inp.claim_number,
+                    person_ref=inp.insured.person_ref,
+                    accident_date=inp.accident_date,
+                    lines=[ln for ln in decision.lines if ln.amount > 0],
+                    ledger_versions=versions,
+                    reserved_at=workflow.now(),
+                ),
+                start_to_close_timeout=SHORT,
+                retry_policy=STORE_RETRY,
+            )
+            if held.reserved:
+                return decision
+            self._log(
+                "decided_again",
+                SYSTEM,
+                f"another claim changed the ledger of {', '.join(held.conflicts)} while deciding: "
+                "reading the earlier payments again",
+            )
+        assert decision is not None
+        return decision.model_copy(
+            update={
+                "needs_handler": [
+                    f"other claims kept changing the ledgers of these policies ({MAX_DECIDE_ATTEMPTS} "
+                    "attempts): adjudicate again"
+                ]
+            }
+        )
+
+    def _authority_limit(self) -> Decimal:
+        """The handlers' payout authority limit of this claim, yuan: the engine's (SLA policy
+        data, recorded with the target), or for claims recorded before that, the claim input's."""
+        if self._target is not None and self._target.payout_authority_limit is not None:
+            return self._target.payout_authority_limit
+        return self._inp.payout_authority_limit
+
+    def _authority_rule(self) -> str:
+        if self._target is not None and self._target.authority_rule is not None:
+            return self._target.authority_rule
+        return "limit recorded on the claim at report time"
+
+    def _finding_blocks(self) -> bool:
+        """The investigator found the event not as reported and no supervisor overrode it."""
+        return (
+            self._finding is not None
+            and not self._finding.covered_event
+            and self._finding.overridden_by is None
+        )
+
     @workflow.update
     async def decline(self, step: DeclineInput) -> ClaimState:
         """拒赔 by the handler, with reasons for the claimant (Insurance Law art. 24)."""
 
         async def body() -> None:
             self._decided_at = workflow.now()
-            await self._decline(step.reasons, step.actor, [])
+            reasons = list(step.reasons)
+            if self._finding_blocks():
+                assert self._finding is not None
+                reasons.insert(
+                    0, f"investigation: the event did not happen as reported: {self._finding.findings}"
+                )
+            await self._decline(reasons, step.actor, [])
 
         return await self._step("decline", step, body)
 
@@ -707,11 +834,12 @@ class ClaimWorkflow:
 
         async def body() -> None:
             assert self._decision is not None
+            self._approved = True
             self._log(
                 "payout_approved",
                 step.actor,
                 f"{self._decision.total} yuan, above the handler limit of "
-                f"{self._inp.payout_authority_limit} yuan. {step.note}".strip(),
+                f"{self._authority_limit()} yuan ({self._authority_rule()}). {step.note}".strip(),
             )
 
         return await self._step("approve_payout", step, body)
@@ -719,6 +847,33 @@ class ClaimWorkflow:
     @approve_payout.validator
     def _validate_approve_payout(self, step: StepInput) -> None:
         self._require("approve_payout", step)
+
+    @workflow.update
+    async def override_finding(self, step: OverrideFindingInput) -> ClaimState:
+        """A supervisor lets the claim be paid although the investigator found the event not as
+        reported; the reason is recorded."""
+
+        async def body() -> None:
+            assert self._finding is not None
+            self._finding = self._finding.model_copy(
+                update={"overridden_by": step.actor.id, "override_reason": step.reason}
+            )
+            self._log(
+                "finding_overridden",
+                step.actor,
+                f"investigation finding 'event not as reported' overridden: {step.reason}. "
+                f"{step.note}".strip(),
+            )
+
+        return await self._step("override_finding", step, body)
+
+    @override_finding.validator
+    def _validate_override_finding(self, step: OverrideFindingInput) -> None:
+        self._require("override_finding", step)
+        if not self._finding_blocks():
+            raise reject(
+                "override_finding: no investigation finding of 'event not as reported' blocks this claim"
+            )
 
     @workflow.update
     async def reassign(self, step: ReassignInput) -> ClaimState:
@@ -781,13 +936,21 @@ class ClaimWorkflow:
                 f"{name}: claim is from {self._inp.village}; "
                 f"{step.actor.id} acts for {step.actor.village} only"
             )
+        if name == "pay" and self._finding_blocks():
+            assert self._finding is not None
+            raise reject(
+                f"pay: the investigator ({self._finding.investigator}) found the event not as reported; "
+                "a supervisor must override the finding with a reason (step override-finding), "
+                "or decline the claim"
+            )
         if name in ("pay", "approve_payout") and self._decision is not None:
-            limit = self._inp.payout_authority_limit
-            approved = any(t.event == "payout_approved" for t in self._timeline)
+            limit = self._authority_limit()
+            approved = self._approved
             if name == "pay" and self._decision.total > limit and not approved:
                 raise reject(
                     f"pay: {self._decision.total} yuan is above the handler authority limit of {limit} "
-                    "yuan; a supervisor must approve it first (step approve-payout)"
+                    f"yuan ({self._authority_rule()}); a supervisor must approve it first "
+                    "(step approve-payout)"
                 )
             if name == "approve_payout" and self._decision.total <= limit:
                 raise reject(
@@ -888,4 +1051,10 @@ class ClaimWorkflow:
             calendar_version=self._sla.calendar_version,
             advance_payment_requested=self._advance_payment_requested,
             documents_required=list(self._required),
+            reported_outcome=self._inp.outcome,
+            adjudicated_outcome=self._adjudicated_outcome,
+            payout_authority_limit=self._authority_limit(),
+            authority_rule=self._authority_rule(),
+            payout_approved=self._approved,
+            investigation_finding=self._finding,
         )
