@@ -157,7 +157,7 @@ def register() -> None:
 @click.pass_context
 def register_load(ctx: click.Context, file: Path) -> None:
     """Load households, insured persons and policies from a register FILE (JSON)."""
-    from claims.store import RegisterError, RegisterFile, load_register
+    from claims.store import RegisterError, RegisterFile, age_warnings, load_register
 
     try:
         data = RegisterFile.model_validate(json.loads(file.read_text(encoding="utf-8")))
@@ -176,6 +176,8 @@ def register_load(ctx: click.Context, file: Path) -> None:
         f"loaded {counts['households']} households, {counts['persons']} insured persons, "
         f"{counts['policies']} policies"
     )
+    for warning in age_warnings(data):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()

@@ -37,6 +37,8 @@ from claims.models import (
 )
 from claims.payments import PaymentInstruction, PaymentSink
 from claims.timeutil import SHANGHAI
+from rules.facts import age_on
+from rules.terms import Catalogue, UnknownTermsVersion, load_catalogue
 
 
 class ReportError(ValueError):
@@ -178,6 +180,46 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
         session.rollback()
         raise
     return counts
+
+
+def age_warnings(register: RegisterFile, catalogue: Catalogue | None = None) -> list[str]:
+    """Insured persons outside their product's insurable ages when the policy was issued.
+
+    For terms whose eligibility is judged at issue (``age_basis: at_issue``, 投保年龄: the
+    accident and elderly plans), a person outside ``min_age``..``max_age`` on the policy's issue
+    date would have every claim refused; the register loader warns (it still loads: the
+    register is the insurer's record). Messages name the person's reference, never the
+    identity number. Policies whose terms version is unknown are left to adjudication.
+
+    Args:
+        register: a validated register file.
+        catalogue: the terms catalogue; default the shipped one.
+
+    Returns:
+        One message per (policy, person) outside the ages, in file order.
+    """
+    catalogue = catalogue if catalogue is not None else load_catalogue()
+    out = []
+    for h in register.households:
+        births = {m.person_ref: birth_date_of(m.id_number) for m in h.members}
+        for pol in h.policies:
+            try:
+                e = catalogue.get(pol.terms_version).terms.eligibility
+            except UnknownTermsVersion:
+                continue
+            if e.age_basis != "at_issue":
+                continue
+            for ref in pol.insured:
+                if ref not in births:
+                    continue
+                age = age_on(births[ref], pol.issued_on)
+                if not e.min_age <= age <= e.max_age:
+                    out.append(
+                        f"policy {pol.policy_number}: insured {ref} was {age} when the policy was issued "
+                        f"on {pol.issued_on}, outside the insurable ages {e.min_age}-{e.max_age} of "
+                        f"{pol.terms_version} (age at issue): claims under it will be refused"
+                    )
+    return out
 
 
 _TERMS_FIELDS = ("product_code", "terms_version", "start_date", "end_date", "issued_on", "sum_insured")

@@ -20,7 +20,9 @@ when a ``workflow.patched`` change needs both old and new to replay. ``v1/`` hol
 histories recorded before any ``workflow.patched`` change, ``v2/`` those recorded with
 ``document-checklist``, ``prior-benefits`` and ``archive-decision`` but before
 ``local-short-steps`` (calendar and rules steps as ordinary activities) and
-``skip-unchanged-projection``; every ``*.json`` under ``tests/golden`` is replayed.
+``skip-unchanged-projection``, ``v3/`` those recorded before ``benefit-reservation`` (no
+reservation of the decided amounts, prior benefits without persons, the terms before
+``age_basis``); every ``*.json`` under ``tests/golden`` is replayed.
 """
 
 from __future__ import annotations
