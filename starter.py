@@ -103,9 +103,29 @@ def _print_state(state: ClaimState, as_json: bool = False) -> None:
                 f"  benefit {ln.policy_number} {ln.benefit_id}: {ln.formula} = {ln.amount} yuan "
                 f"[{', '.join(ln.rule_ids)}]"
             )
+            for d in ln.deducted:
+                click.echo(
+                    f"    counted {d.amount} yuan {d.kind} {'reserved' if d.reserved else 'paid'} "
+                    f"on claim {d.claim_number or '-'}"
+                )
         for r in state.decision.refusals:
             click.echo(f"  refused {r.policy_number} [{r.clause_id}]: {r.reason}")
         click.echo(f"  decision total {state.decision.total} yuan")
+    if state.adjudicated_outcome and state.adjudicated_outcome != state.reported_outcome:
+        click.echo(
+            f"  outcome reported {state.reported_outcome.value if state.reported_outcome else '-'}, "
+            f"adjudicated {state.adjudicated_outcome.value}"
+        )
+    if state.payout_authority_limit is not None:
+        click.echo(
+            f"  payout authority limit {state.payout_authority_limit} yuan ({state.authority_rule}); "
+            f"approved by a supervisor: {'yes' if state.payout_approved else 'no'}"
+        )
+    f = state.investigation_finding
+    if f is not None:
+        verdict = "event as reported" if f.covered_event else "EVENT NOT AS REPORTED"
+        over = f"; overridden by {f.overridden_by}: {f.override_reason}" if f.overridden_by else ""
+        click.echo(f"  investigation ({f.investigator}): {verdict}{over}")
     for p in state.payments:
         click.echo(
             f"  payment {p.payment_number}: {p.amount} yuan on {p.policy_number}, transfer {p.transfer_ref}"

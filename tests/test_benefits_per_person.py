@@ -42,7 +42,7 @@ from claims.models import (
     Stage,
     StepInput,
 )
-from claims.store import RegisterFile, load_register, payments_of, reservations_of
+from claims.store import RegisterFile, load_register, payments_of, reservations_of, workflow_id_for
 from claims.workdays import WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
@@ -122,6 +122,12 @@ class Household:
 
     async def step(self, number: str, name: str, inp: Any) -> ClaimState:
         return await perform_step(self.client, number, name, inp)
+
+    async def finished(self, number: str) -> ClaimState:
+        """Wait until the claim's workflow has completed (its archive activity included), so
+        no activity still holds a store connection when the test's store is dropped."""
+        handle = self.client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState)
+        return await handle.result()
 
 
 async def _household(env: WorkflowEnvironment, sessions: Any, **worker_kw: Any) -> AsyncIterator[Household]:
@@ -240,6 +246,7 @@ async def test_two_medical_claims_of_one_person_adjudicated_at_once_never_exceed
     assert "capped at 280.00" in line.formula
     for n in (a, b):
         await h.step(n, "pay", PayInput(actor=HANDLER, transfer_ref=f"TRF-{n[-8:]}"))
+        assert (await h.finished(n)).stage == Stage.CLOSED
     with h.sessions() as s:
         total = sum(p.amount for n in (a, b) for p in payments_of(s, n))
     assert total == Decimal("5000.00")
