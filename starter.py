@@ -52,6 +52,7 @@ from claims.models import (
     StepInput,
 )
 from claims.settings import REPO_ROOT, get_settings
+from claims.tabular import ENCODINGS, TabularError, decode, read_claim_reports
 from claims.timeutil import local
 
 DEMO_DIR = REPO_ROOT / "data" / "demo"
@@ -174,19 +175,32 @@ def register() -> None:
 
 @register.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--encoding",
+    type=click.Choice(ENCODINGS),
+    default=None,
+    help="of the file (default: UTF-8 with or without BOM, else GB18030 when the bytes are not UTF-8)",
+)
 @click.pass_context
-def register_load(ctx: click.Context, file: Path) -> None:
-    """Load households, insured persons and policies from a register FILE (JSON)."""
+def register_load(ctx: click.Context, file: Path, encoding: str | None) -> None:
+    """Load households, insured persons and policies from a register FILE (JSON).
+
+    The file may be UTF-8 (with or without a byte-order mark) or GB18030/GBK, detected or
+    named with --encoding; the encoding used is printed when it is not plain UTF-8.
+    """
     from claims.store import RegisterError, RegisterFile, age_warnings, load_register
 
     try:
-        data = RegisterFile.model_validate(json.loads(file.read_text(encoding="utf-8")))
-    except UnicodeDecodeError:
-        raise UsageError(f"{file}: not UTF-8; save the file as UTF-8 (it looks like GBK)") from None
+        decoded = decode(file.read_bytes(), encoding)
+        data = RegisterFile.model_validate(json.loads(decoded.text))
+    except TabularError as e:
+        raise UsageError(f"{file}: {e}") from None
     except json.JSONDecodeError as e:
         raise UsageError(f"{file}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     except ValidationError as e:
         raise UsageError(f"{file}: {fmt_validation(e)}") from None
+    if decoded.how != "UTF-8":
+        click.echo(f"{file}: JSON, {decoded.how}")
     with sessions_for(settings_of(ctx))() as s:
         try:
             counts = load_register(s, data)
@@ -300,17 +314,26 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
 @cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
+    "--encoding",
+    type=click.Choice(ENCODINGS),
+    default=None,
+    help="of a text file (default: UTF-8 with or without BOM, else GB18030 when the bytes are not UTF-8)",
+)
+@click.option(
     "--all-or-nothing",
     is_flag=True,
     help="import nothing if any row is bad (default: import the good rows, report the bad)",
 )
 @click.pass_context
 @run_async
-async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> None:
-    """Import a batch FILE of claim reports: JSON Lines, one report per line.
+async def import_batch(ctx: click.Context, file: Path, encoding: str | None, all_or_nothing: bool) -> None:
+    """Import a batch FILE of claim reports: JSON Lines, CSV or Excel .xlsx (see claims/tabular.py).
 
-    Every bad row is reported with its line number; the good rows are imported, or none
-    with --all-or-nothing. Exit code 1 when any row was bad.
+    A spreadsheet's first row names the columns, in Chinese (保单号, 身份证号, 出险日期, ...) or
+    as the report's field names. The first output line says how the file was read (format,
+    encoding or sheet). Every bad row is reported as ``line N: field: message`` (N: the line
+    of the file, the sheet row of a workbook); the good rows are imported, or none with
+    --all-or-nothing. Exit code 1 when any row was bad, 2 when the file cannot be read.
     """
     from claims.client import report_claim
     from claims.store import ReportError, intake_report, utcnow
@@ -318,22 +341,24 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
 
     actor = actor_of(ctx)
     try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{file}: not UTF-8; save the file as UTF-8") from None
+        table = read_claim_reports(file, encoding)
+    except TabularError as e:
+        raise UsageError(f"{file}: {e}") from None
+    click.echo(f"{file}: {table.source}")
     rows: list[tuple[int, ClaimReport]] = []
-    errors: list[str] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    errors: list[tuple[int, str]] = [(bad.line, bad.message) for bad in table.errors]
+    for row in table.rows:
         try:
-            data = json.loads(line)
-            if not isinstance(data, dict):
-                raise ValueError("a row must be a JSON object")
-            rows.append((n, _read_report(data, "", actor)))
-        except (ValueError, click.ClickException) as e:
-            msg = e.message if isinstance(e, click.ClickException) else str(e)
-            errors.append(f"line {n}: {msg}")
+            rows.append((row.line, _read_report(row.data, "", actor)))
+        except click.ClickException as e:
+            errors.append((row.line, e.message))
+        except ArithmeticError as e:  # a decimal signal from a value the model could not compute
+            errors.append((row.line, f"a number out of range ({type(e).__name__})"))
+
+    def print_errors() -> None:
+        for n, message in sorted(errors, key=lambda error: error[0]):
+            click.echo(f"line {n}: {message}", err=True)
+
     settings = settings_of(ctx)
     sessions = sessions_for(settings)
     if all_or_nothing:
@@ -343,11 +368,10 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
                 try:
                     intake_report(s, rep, utcnow(), today_in_shanghai(), dry_run=True)
                 except ReportError as e:
-                    errors.append(f"line {n}: {e}")
+                    errors.append((n, str(e)))
             s.rollback()
         if errors:
-            for e in sorted(errors, key=lambda x: int(x.split()[1].rstrip(":"))):
-                click.echo(e, err=True)
+            print_errors()
             raise click.ClickException(f"{len(errors)} bad row(s); nothing imported (--all-or-nothing)")
     client = await client_for(settings)
     imported = 0
@@ -361,9 +385,8 @@ async def import_batch(ctx: click.Context, file: Path, all_or_nothing: bool) -> 
                     f"claim {result.claim.claim_number}"
                 )
             except ReportError as e:
-                errors.append(f"line {n}: {e}")
-    for e in sorted(errors, key=lambda x: int(x.split()[1].rstrip(":"))):
-        click.echo(e, err=True)
+                errors.append((n, str(e)))
+    print_errors()
     click.echo(f"{imported} imported, {len(errors)} bad row(s)")
     if errors:
         sys.exit(1)
