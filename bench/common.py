@@ -314,7 +314,17 @@ def report_for(i: int, tag: str) -> dict[str, Any]:
     }
 
 
-DOCUMENTS = ["claim_form", "claimant_id", "bank_card", "disability_assessment", "traffic_police_certificate"]
+DOCUMENTS = [
+    "claim_form",
+    "claimant_id",
+    "bank_card",
+    "power_of_attorney",
+    "agent_id",
+    "disability_assessment",
+    "traffic_police_certificate",
+]
+"""The bench claim's checklist (``rules/documents.json``: grade-1 road accident, green channel,
+filed by the village secretary), so ``complete_documents`` finds it received."""
 
 
 # --------------------------------------------------------------------------- history shape

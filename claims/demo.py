@@ -25,6 +25,7 @@ from claims.models import (
     AdjudicateInput,
     ClaimReport,
     ClaimState,
+    CompleteDocumentsInput,
     InvestigationResultInput,
     LossFacts,
     PayInput,
@@ -111,11 +112,13 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
         state = await perform_step(client, number, "register", RegisterInput(actor=handler))
     if state.stage == Stage.DOCUMENTS:
         if not state.documents_requested:
+            # one notice naming everything (art. 22): the claim's checklist and the case's papers
+            wanted = list(dict.fromkeys(state.documents_required + case.documents))
             state = await perform_step(
                 client,
                 number,
                 "request_documents",
-                RequestDocumentsInput(actor=handler, documents=case.documents),
+                RequestDocumentsInput(actor=handler, documents=wanted),
             )
         missing = [d for d in state.documents_requested if d not in state.documents_received]
         if missing:
@@ -125,7 +128,9 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
                 "receive_documents",
                 ReceiveDocumentsInput(actor=case.report.reporter, documents=missing),
             )
-        state = await perform_step(client, number, "complete_documents", StepInput(actor=handler))
+        state = await perform_step(
+            client, number, "complete_documents", CompleteDocumentsInput(actor=handler)
+        )
     if state.stage == Stage.INVESTIGATION:
         if case.investigation is None:
             raise ValueError(f"{case.title}: the claim needs an investigation but the demo file has none")

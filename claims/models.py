@@ -18,7 +18,24 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from claims.bounds import (
+    MAX_DOCUMENTS,
+    BoundedDate,
+    Code,
+    ColumnAmount,
+    Description,
+    DocumentList,
+    DocumentName,
+    Findings,
+    Note,
+    PlaceName,
+    PolicyNumber,
+    Reason,
+    StaffId,
+    TransferRef,
+)
 
 TASK_QUEUE = "jisheng-claims"
 """The Temporal task queue the claim worker polls."""
@@ -40,21 +57,11 @@ def _plain_amount(v: object) -> object:
     return v
 
 
-def _two_decimals(v: Decimal) -> Decimal:
-    if v != v.quantize(Decimal("0.01")):
-        raise ValueError("amounts are in yuan with at most two decimals (fen)")
-    return v
+Yuan = Annotated[Decimal, BeforeValidator(_plain_amount), ColumnAmount]
+"""An amount of money in yuan, exact to the fen, finite and within what the ledger's
+``Numeric(14, 2)`` holds (``claims.bounds.MAX_YUAN``)."""
 
-
-Yuan = Annotated[Decimal, BeforeValidator(_plain_amount), AfterValidator(_two_decimals)]
-"""An amount of money in yuan, exact to the fen."""
-
-NonNegativeYuan = Annotated[
-    Decimal, BeforeValidator(_plain_amount), Field(ge=0), AfterValidator(_two_decimals)
-]
-
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-"""A reason shown to a person: not blank."""
+NonNegativeYuan = Annotated[Decimal, BeforeValidator(_plain_amount), Field(ge=0), ColumnAmount]
 
 
 class Frozen(BaseModel):
@@ -85,10 +92,10 @@ class Actor(Frozen):
     Unset means unscoped (e.g. the provincial office, the engine).
     """
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-@]+$")
+    id: StaffId
     role: Role
-    county: str | None = Field(default=None, min_length=1, max_length=64)
-    village: str | None = Field(default=None, min_length=1, max_length=64)
+    county: PlaceName | None = None
+    village: PlaceName | None = None
 
 
 # --------------------------------------------------------------------------- stages
@@ -190,9 +197,9 @@ class LossFacts(Frozen):
     """
 
     outcome: Outcome
-    cause: str = Field(min_length=1, max_length=64)
-    disability_grades: list[int] = Field(default_factory=list)
-    circumstances: list[str] = Field(default_factory=list)
+    cause: Code
+    disability_grades: list[int] = Field(default_factory=list, max_length=50)
+    circumstances: list[Code] = Field(default_factory=list, max_length=20)
     medical_expenses: NonNegativeYuan = Decimal("0")
     # Added for the accident medical, hospital cash and critical illness benefits (issue 3);
     # all optional. ``medical_expenses`` is what the claimant bore after any basic medical
@@ -201,9 +208,9 @@ class LossFacts(Frozen):
     # date; ``hospital_days`` counts the in-patient days of this stay.
     basic_insurance_paid: bool = False
     diagnosis_code: str | None = Field(default=None, max_length=16)
-    diagnosis_date: date | None = None
+    diagnosis_date: BoundedDate | None = None
     hospital_days: int = Field(default=0, ge=0, le=3660)
-    death_date: date | None = None
+    death_date: BoundedDate | None = None
 
 
 # --------------------------------------------------------------------------- rules I/O
@@ -376,13 +383,13 @@ class ClaimReport(Frozen):
     store (workflows get an opaque ``person_ref``).
     """
 
-    policy_numbers: list[str] = Field(min_length=1)
-    id_number: str
-    accident_date: date
-    reported_on: date | None = None  # defaults to today (Asia/Shanghai)
+    policy_numbers: list[PolicyNumber] = Field(min_length=1, max_length=10)
+    id_number: str = Field(max_length=32)
+    accident_date: BoundedDate
+    reported_on: BoundedDate | None = None  # defaults to today (Asia/Shanghai)
     outcome: Outcome
-    cause: str = Field(min_length=1, max_length=64)
-    description: str = Field(default="", max_length=2000)
+    cause: Code
+    description: Description = ""
     disability_grade: int | None = None
     claimed_amount: NonNegativeYuan | None = None
     nominate_green_channel: bool = False
@@ -420,37 +427,51 @@ class StepInput(Frozen):
     """Base of every handler step (a Temporal Update): who does it and a free note."""
 
     actor: Actor
-    note: str = Field(default="", max_length=2000)
+    note: Note = ""
 
 
 class RegisterInput(StepInput):
     """立案: accept the claim; the registering handler becomes the assigned handler unless named."""
 
-    assign_to: str | None = None
+    assign_to: StaffId | None = None
 
 
 class RequestDocumentsInput(StepInput):
     """One-time notice of every missing document (一次性通知, Insurance Law art. 22)."""
 
-    documents: list[str] = Field(min_length=1)
+    documents: DocumentList
 
 
 class ReceiveDocumentsInput(StepInput):
     """Documents received from the claimant or the village secretary."""
 
-    documents: list[str] = Field(min_length=1)
+    documents: DocumentList
+
+
+class WaivedDocument(Frozen):
+    """A checklist document the handler does without, and why (recorded in the timeline)."""
+
+    document: DocumentName
+    reason: Reason
+
+
+class CompleteDocumentsInput(StepInput):
+    """资料齐全: every document requested and every item of the claim's checklist received, or
+    waived here with a reason (``waive``; what the green channel waives is not on the list)."""
+
+    waive: list[WaivedDocument] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
 
 
 class InvestigationRequestInput(StepInput):
     """A handler asks for an investigation (调查)."""
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class InvestigationResultInput(StepInput):
     """An investigator's findings; ``covered_event`` false means the event did not happen as reported."""
 
-    findings: str = Field(min_length=1, max_length=4000)
+    findings: Findings
     covered_event: bool = True
 
 
@@ -470,7 +491,7 @@ class AdjudicateInput(StepInput):
 class PayInput(StepInput):
     """赔付: the transfer was made (bank reference of the transfer batch)."""
 
-    transfer_ref: str = Field(min_length=1, max_length=64)
+    transfer_ref: TransferRef
 
 
 class TimelineEntry(Frozen):
@@ -639,6 +660,7 @@ class ClaimState(Frozen):
     authority_rule: str | None = None
     payout_approved: bool = False
     investigation_finding: InvestigationFinding | None = None
+    documents_waived: list[WaivedDocument] = Field(default_factory=list)
 
 
 class ClaimProjection(Frozen):
@@ -759,13 +781,13 @@ class PayoutResult(Frozen):
 class DeclineInput(StepInput):
     """拒赔: decline the claim with reasons shown to the claimant (Insurance Law art. 24)."""
 
-    reasons: list[Reason] = Field(min_length=1)
+    reasons: list[Reason] = Field(min_length=1, max_length=20)
 
 
 class ReassignInput(StepInput):
     """A supervisor gives the claim to another handler."""
 
-    handler: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-@]+$")
+    handler: StaffId
 
 
 class ArchiveInput(Frozen):

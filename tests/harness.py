@@ -12,9 +12,9 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from claims.client import report_claim, wait_until_open
+from claims.client import claim_state, perform_step, report_claim, wait_until_open
 from claims.demo import DemoClaim, DemoFile, drive_claim
-from claims.models import ClaimState
+from claims.models import Actor, ClaimState, CompleteDocumentsInput, WaivedDocument
 from claims.store import RegisterFile, load_register
 from claims.workdays import WorkingCalendar
 from rules.engine import RulesEngine
@@ -55,6 +55,23 @@ def unique_cases() -> tuple[RegisterFile, list[DemoClaim]]:
             p["insured"] = [r + f"-{tag}" for r in p["insured"]]
     cases = DemoFile.model_validate(json.loads((REPO / "data/demo/claims.json").read_text("utf-8"))).claims
     return RegisterFile.model_validate(reg), cases
+
+
+async def complete_documents(client: Client, number: str, actor: Actor, note: str = "") -> ClaimState:
+    """``complete_documents`` for a test about something else: the items of the claim's checklist
+    the test neither requested nor received are waived with a reason (the checklist is enforced
+    since issue 12); requested documents still have to be received."""
+    state = await claim_state(client, number)
+    done = set(state.documents_received) | set(state.documents_requested)
+    done |= {w.document for w in state.documents_waived}
+    waive = [
+        WaivedDocument(document=d, reason="not the subject of this test")
+        for d in state.documents_required
+        if d not in done
+    ]
+    return await perform_step(
+        client, number, "complete_documents", CompleteDocumentsInput(actor=actor, note=note, waive=waive)
+    )
 
 
 class Harness:

@@ -40,13 +40,13 @@ from claims.models import (
     RequestDocumentsInput,
     Role,
     Stage,
-    StepInput,
 )
 from claims.store import RegisterFile, load_register, payments_of, reservations_of, workflow_id_for
 from claims.workdays import WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
 from tests.conftest import REPO, new_task_queue
+from tests.harness import complete_documents
 from worker import build_worker
 
 CALENDAR = WorkingCalendar()
@@ -118,7 +118,7 @@ class Household:
             await self.step(
                 number, "request_investigation", InvestigationRequestInput(actor=HANDLER, reason="check")
             )
-        return await self.step(number, "complete_documents", StepInput(actor=HANDLER))
+        return await complete_documents(self.client, number, HANDLER)
 
     async def step(self, number: str, name: str, inp: Any) -> ClaimState:
         return await perform_step(self.client, number, name, inp)

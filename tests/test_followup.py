@@ -27,12 +27,11 @@ from claims.models import (
     RequestDocumentsInput,
     Role,
     Stage,
-    StepInput,
 )
 from claims.store import RegisterFile, load_register
 from claims.workdays import WorkingCalendar
 from rules.engine import RulesEngine
-from tests.harness import Harness
+from tests.harness import Harness, complete_documents
 from worker import build_worker
 
 HANDLER = Actor(id="handler.ningxiang", role=Role.HANDLER)
@@ -41,7 +40,7 @@ HANDLER = Actor(id="handler.ningxiang", role=Role.HANDLER)
 async def _adjudicate_and_pay(h: Harness, number: str, facts: LossFacts, ref: str) -> ClaimState:
     """Register, complete, adjudicate and (amounts under the authority limit) pay."""
     await perform_step(h.client, number, "register", RegisterInput(actor=HANDLER))
-    state = await perform_step(h.client, number, "complete_documents", StepInput(actor=HANDLER))
+    state = await complete_documents(h.client, number, HANDLER)
     if state.stage == Stage.INVESTIGATION:  # the follow-up came more than 30 days after the accident
         await perform_step(
             h.client,
@@ -213,7 +212,7 @@ async def test_a_mistyped_circumstance_goes_back_to_the_handler_instead_of_payin
     number = await harness.report(case)
     handler = Actor(id=case.handler, role=Role.HANDLER)
     await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
-    await perform_step(harness.client, number, "complete_documents", StepInput(actor=handler))
+    await complete_documents(harness.client, number, handler)
     facts = LossFacts(
         outcome="disability",
         cause="road_accident",

@@ -42,7 +42,7 @@ from claims.models import (
 )
 from claims.payments import PaymentInstruction
 from rules.engine import RulesEngine
-from tests.harness import activities_run
+from tests.harness import activities_run, complete_documents
 from tests.test_workflow import CALENDAR, Harness
 from worker import build_worker
 
@@ -306,16 +306,16 @@ async def test_two_handlers_paying_at_once_pay_once(harness: Harness) -> None:
     case = harness.cases[2]  # 45,000: within the handler's authority
     number = await harness.report(case)
     handler = Actor(id=case.handler, role=Role.HANDLER)
-    from claims.models import AdjudicateInput, ReceiveDocumentsInput, RequestDocumentsInput, StepInput
+    from claims.models import AdjudicateInput, ReceiveDocumentsInput, RequestDocumentsInput
 
     for step, inp in (
         ("register", RegisterInput(actor=handler)),
         ("request_documents", RequestDocumentsInput(actor=handler, documents=["claim_form"])),
         ("receive_documents", ReceiveDocumentsInput(actor=handler, documents=["claim_form"])),
-        ("complete_documents", StepInput(actor=handler)),
-        ("adjudicate", AdjudicateInput(actor=handler, facts=case.facts)),
     ):
         await perform_step(harness.client, number, step, inp)
+    await complete_documents(harness.client, number, handler)
+    await perform_step(harness.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts))
     won, lost = await race(
         harness.client,
         number,

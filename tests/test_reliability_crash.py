@@ -296,7 +296,9 @@ def next_step(state: ClaimState, person: Person, limit: Decimal) -> tuple[str, A
         return "register", RegisterInput(actor=handler)
     if state.stage == Stage.DOCUMENTS:
         if not state.documents_requested:
-            return "request_documents", RequestDocumentsInput(actor=handler, documents=DOCS)
+            # one notice naming the claim's checklist (enforced at complete_documents) and DOCS
+            wanted = list(dict.fromkeys(state.documents_required + DOCS))
+            return "request_documents", RequestDocumentsInput(actor=handler, documents=wanted)
         missing = [d for d in state.documents_requested if d not in state.documents_received]
         if missing:
             secretary = Actor(id="sec.test", role=Role.VILLAGE_SECRETARY, village=person.village)

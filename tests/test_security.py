@@ -36,6 +36,7 @@ from claims.models import (
 )
 from claims.settings import Settings
 from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
+from tests.harness import complete_documents
 from tests.test_workflow import Harness, unique_cases
 
 OLD = "k2025:" + base64.b64encode(b"o" * 32).decode()
@@ -190,10 +191,10 @@ async def advance_to_payout(harness: Harness, case_index: int) -> tuple[str, Act
         ("register", RegisterInput(actor=handler)),
         ("request_documents", RequestDocumentsInput(actor=handler, documents=["claim_form"])),
         ("receive_documents", ReceiveDocumentsInput(actor=handler, documents=["claim_form"])),
-        ("complete_documents", StepInput(actor=handler)),
-        ("adjudicate", AdjudicateInput(actor=handler, facts=case.facts)),
     ):
         await perform_step(harness.client, number, step, inp)
+    await complete_documents(harness.client, number, handler)
+    await perform_step(harness.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts))
     return number, handler
 
 

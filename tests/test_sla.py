@@ -39,14 +39,13 @@ from claims.models import (
     SlaState,
     SlaTargetRequest,
     Stage,
-    StepInput,
 )
 from claims.timeutil import SHANGHAI
 from claims.workdays import PUBLISHED_YEARS, CalendarSource, WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import SlaPolicyError, load_sla_policy, parse_sla_policy
 from tests.conftest import _INDEXED, BIN
-from tests.harness import Harness
+from tests.harness import Harness, complete_documents
 from worker import build_worker
 from workflows.claim import ClaimWorkflow
 
@@ -124,7 +123,7 @@ async def test_a_pause_of_four_working_days_moves_the_programme_deadline_by_four
         counted = cal.working_days_between(paused.paused_since, at(state, "sla_resumed"))
         assert counted == resumed.paused_working_days == 4
         assert resumed.deadline.due_at == cal.add_working_days(registered, 2 + counted).due_at
-        state = await perform_step(h.client, number, "complete_documents", StepInput(actor=HANDLER))
+        state = await complete_documents(h.client, number, HANDLER)
         complete = at(state, "documents_complete")
         decision = clock(state, "art23_decision")
         # 30 calendar days from complete documents (Civil Code counting), whatever the pause.
@@ -151,9 +150,7 @@ async def test_sixty_days_after_complete_documents_without_a_decision_asks_for_a
         await perform_step(
             h.client, number, "register", RegisterInput(actor=Actor(id="h.l", role=Role.HANDLER))
         )
-        state = await perform_step(
-            h.client, number, "complete_documents", StepInput(actor=Actor(id="h.l", role=Role.HANDLER))
-        )
+        state = await complete_documents(h.client, number, Actor(id="h.l", role=Role.HANDLER))
         due = clock(state, "art25_advance_payment").deadline.due_at
         await skipping.sleep(due - datetime.now(UTC) + timedelta(hours=2))
         state = await until(h.client, number, lambda s: s.advance_payment_requested)
@@ -255,7 +252,7 @@ async def test_a_declined_claim_sends_its_refusal_notice_within_three_days(harne
     number = await harness.report(case)
     handler = Actor(id=case.handler, role=Role.HANDLER)
     await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
-    await perform_step(harness.client, number, "complete_documents", StepInput(actor=handler))
+    await complete_documents(harness.client, number, handler)
     facts = LossFacts(
         outcome="disability",
         cause="road_accident",

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ClaimInput,
         ClaimProjection,
         ClaimState,
+        CompleteDocumentsInput,
         CoverageDecision,
         CoverageRequest,
         DeclineInput,
@@ -58,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         TriageRequest,
         TriageResult,
+        WaivedDocument,
         projection_seq,
     )
 
@@ -114,7 +116,11 @@ STEPS: dict[str, tuple[frozenset[Stage], frozenset[Role], bool]] = {
     "complete_documents": (frozenset({Stage.DOCUMENTS}), HANDLER_ROLES, True),
     "request_investigation": (frozenset({Stage.DOCUMENTS, Stage.ADJUDICATION}), HANDLER_ROLES, True),
     "refer_to_consultation": (frozenset({Stage.DOCUMENTS, Stage.ADJUDICATION}), HANDLER_ROLES, True),
-    "record_investigation": (frozenset({Stage.INVESTIGATION}), HANDLER_ROLES | {Role.INVESTIGATOR}, False),
+    "record_investigation": (
+        frozenset({Stage.INVESTIGATION}),
+        frozenset({Role.INVESTIGATOR, Role.SUPERVISOR}),
+        False,
+    ),
     "adjudicate": (frozenset({Stage.ADJUDICATION}), HANDLER_ROLES, True),
     "decline": (frozenset({Stage.ADJUDICATION, Stage.INVESTIGATION}), HANDLER_ROLES, True),
     "approve_payout": (frozenset({Stage.PAYOUT}), frozenset({Role.SUPERVISOR}), False),
@@ -170,6 +176,7 @@ class ClaimWorkflow:
         self._finding: InvestigationFinding | None = None  # the investigator's last finding
         self._approved = False  # a supervisor approved the payout above the authority limit
         self._adjudicated_outcome: Outcome | None = None
+        self._waived: list[WaivedDocument] = []  # checklist documents done without, with reasons
 
     # ------------------------------------------------------------------ the story
 
@@ -479,10 +486,21 @@ class ClaimWorkflow:
         self._require("receive_documents", step)
 
     @workflow.update
-    async def complete_documents(self, step: StepInput) -> ClaimState:
-        """资料齐全: documents complete; on to investigation (when needed) or adjudication."""
+    async def complete_documents(self, step: CompleteDocumentsInput) -> ClaimState:
+        """资料齐全: documents complete; on to investigation (when needed) or adjudication.
+
+        Every requested document and every item of the claim's checklist must have been
+        received, or be waived in this step with a reason (recorded as ``documents_waived``).
+        """
 
         async def body() -> None:
+            if step.waive:
+                self._waived.extend(step.waive)
+                self._log(
+                    "documents_waived",
+                    step.actor,
+                    "; ".join(f"{w.document}: {w.reason}" for w in step.waive),
+                )
             now = workflow.now()
             self._stage = Stage.INVESTIGATION if self._investigation else Stage.ADJUDICATION
             self._log("documents_complete", step.actor, f"next: {self._stage.value}. {step.note}".strip())
@@ -495,11 +513,28 @@ class ClaimWorkflow:
         return await self._step("complete_documents", step, body)
 
     @complete_documents.validator
-    def _validate_complete_documents(self, step: StepInput) -> None:
+    def _validate_complete_documents(self, step: CompleteDocumentsInput) -> None:
         self._require("complete_documents", step)
-        missing = self._missing_documents()
+        needed = list(dict.fromkeys(self._required + self._requested))
+        stray = [w.document for w in step.waive if w.document not in needed or w.document in self._received]
+        if stray:
+            raise reject(
+                f"complete_documents: cannot waive {', '.join(stray)}: not requested or on the claim's "
+                "checklist, or already received"
+            )
+        waived = {w.document for w in self._waived} | {w.document for w in step.waive}
+        missing = [d for d in self._missing_documents() if d not in waived]
         if missing:
-            raise reject(f"complete_documents: still missing {', '.join(missing)}; receive them first")
+            raise reject(
+                f"complete_documents: still missing {', '.join(missing)}; receive them first, or waive "
+                "each with a reason (--waive DOCUMENT=REASON)"
+            )
+        unmet = [d for d in self._required if d not in self._received and d not in waived]
+        if unmet:
+            raise reject(
+                f"complete_documents: the claim's checklist still lacks {', '.join(unmet)}; receive "
+                "them, or waive each with a reason (--waive DOCUMENT=REASON)"
+            )
 
     def _missing_documents(self) -> list[str]:
         return [d for d in self._requested if d not in self._received]
@@ -1057,4 +1092,5 @@ class ClaimWorkflow:
             authority_rule=self._authority_rule(),
             payout_approved=self._approved,
             investigation_finding=self._finding,
+            documents_waived=list(self._waived),
         )
