@@ -20,11 +20,13 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from claims.cli_common import (
+    NoAnswerExit,
     UsageError,
     actor_of,
     client_for,
     fmt_validation,
     ljust,
+    refuse_engine_role,
     run_async,
     sessions_for,
     settings_of,
@@ -148,6 +150,7 @@ def cli(ctx: click.Context, actor: str | None, role: str | None, log_format: str
     """Claims workflow engine for family-planning household insurance (计生保险理赔)."""
     settings = get_settings()
     configure_logging(log_format or settings.log_format, settings.log_level)
+    refuse_engine_role(role or settings.role)
     ctx.obj = {"settings": settings, "actor": actor, "role": role}
 
 
@@ -243,14 +246,20 @@ async def worker_cmd(ctx: click.Context) -> None:
 
 
 def _read_report(data: dict[str, Any], where: str, reporter: Actor | None) -> ClaimReport:
+    """A claim report from a file or row, filed by ``reporter`` (the caller): a ``reporter`` in
+    the data is refused unless it is the caller (``claims.store.check_reporter``)."""
+    from claims.store import ReportError, check_reporter
+
     if not isinstance(data, dict):
         raise UsageError(f"{where}a claim report must be a JSON object {{...}}, not {type(data).__name__}")
     if reporter is not None and "reporter" not in data:
         data = {**data, "reporter": reporter.model_dump()}
     try:
-        return ClaimReport.model_validate(data)
+        return check_reporter(ClaimReport.model_validate(data), reporter)
     except ValidationError as e:
         raise UsageError(fmt_validation(e, where)) from None
+    except ReportError as e:
+        raise UsageError(f"{where}{e}") from None
 
 
 @cli.command()
@@ -304,7 +313,7 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
     client = await client_for(settings)
     with sessions_for(settings)() as s:
         try:
-            result = await report_claim(client, s, rep)
+            result = await report_claim(client, s, rep, caller=actor)
         except ReportError as e:
             raise UsageError(str(e)) from None
     word = "reported" if result.created else "already reported"
@@ -401,10 +410,20 @@ def _step_command(
     @click.argument("claim_number")
     @click.option("--note", default="")
     @click.option("--json", "as_json", is_flag=True)
+    @click.option(
+        "--timeout",
+        "timeout_s",
+        type=click.FloatRange(0.1, 3600),
+        default=60.0,
+        show_default=True,
+        help="seconds to wait for a worker's answer; then exit code 3 (the step may still be performed)",
+    )
     @click.pass_context
     @run_async
-    async def command(ctx: click.Context, claim_number: str, note: str, as_json: bool, **kw: Any) -> None:
-        from claims.client import StepError, UnknownClaim, perform_step
+    async def command(
+        ctx: click.Context, claim_number: str, note: str, as_json: bool, timeout_s: float, **kw: Any
+    ) -> None:
+        from claims.client import NoAnswer, StepError, UnknownClaim, UpdateStatus, attempt_step
 
         try:
             inp = build(actor=actor_of(ctx), note=note, **kw)
@@ -412,9 +431,24 @@ def _step_command(
             raise UsageError(fmt_validation(e)) from None
         client = await client_for(settings_of(ctx))
         try:
-            state = await perform_step(client, claim_number, name, inp)
+            attempt = await attempt_step(client, claim_number, name, inp, timedelta(seconds=timeout_s))
+        except NoAnswer as e:
+            raise NoAnswerExit(str(e)) from None
         except (StepError, UnknownClaim) as e:
             raise click.ClickException(str(e)) from None
+        state = attempt.state
+        if isinstance(inp, PayInput) and inp.transfer_ref not in {p.transfer_ref for p in state.payments}:
+            # The attempt attached to an earlier pay of this claim (same update id): say so.
+            refs = ", ".join(sorted({p.transfer_ref for p in state.payments})) or "-"
+            raise click.ClickException(
+                f"pay: claim {claim_number} was already paid by an earlier attempt "
+                f"(update {attempt.update_id}) with transfer ref {refs}; "
+                f"transfer ref {inp.transfer_ref} was not used"
+            )
+        if attempt.earlier is not UpdateStatus.UNKNOWN:
+            click.echo(
+                f"{name}: joined an earlier attempt (update {attempt.update_id}); its outcome:", err=True
+            )
         _print_state(state, as_json)
         if state.decision is not None and state.decision.needs_handler and state.stage == Stage.ADJUDICATION:
             raise click.ClickException(
@@ -608,10 +642,16 @@ def overdue(
 
     Also prints the same filter as a Temporal visibility query for the web UI.
     """
+    from claims.audit import HistoryError, visibility_literal
     from claims.store import overdue_claims
     from claims.workdays import get_calendar
 
     within = _parse_duration(due_within) if due_within else None
+    try:  # refused before anything is looked up: the printed query says exactly the filter given
+        given = (("--county", county), ("--township", township), ("--handler", handler))
+        literals = {option: visibility_literal(value, option) for option, value in given if value}
+    except HistoryError as e:
+        raise UsageError(str(e)) from None
     now = datetime.now(UTC)
     from claims.workdays import CalendarError
 
@@ -635,9 +675,13 @@ def overdue(
     clauses = ["ExecutionStatus = 'Running'"]
     horizon = (now + within) if within else now
     clauses.append(f"(SlaState = 'breached' OR SlaDeadline <= '{horizon.strftime('%Y-%m-%dT%H:%M:%SZ')}')")
-    for attr, value in (("ClaimCounty", county), ("ClaimTownship", township), ("AssignedHandler", handler)):
+    for attr, option, value in (
+        ("ClaimCounty", "--county", county),
+        ("ClaimTownship", "--township", township),
+        ("AssignedHandler", "--handler", handler),
+    ):
         if value:
-            clauses.append(f"{attr} = '{value}'")
+            clauses.append(f"{attr} = {literals[option]}")
     if green is not None:
         clauses.append(f"GreenChannel = {'true' if green else 'false'}")
     click.echo("visibility query: " + " AND ".join(clauses))

@@ -1284,6 +1284,90 @@ async def histories_from_claims(
             yield n, e
 
 
+CLAIM_WORKFLOWS = "WorkflowType = 'ClaimWorkflow'"
+"""The visibility clause every query of claims starts with."""
+_FORBIDDEN_IN_VALUE = ("'", '"', "\\", "`")
+_FORBIDDEN_OUTSIDE_STRINGS = (";", "--", "/*", "*/", "#", "`")
+
+
+def visibility_literal(value: str, option: str) -> str:
+    """``value`` as a string literal of a Temporal visibility query (``'宁乡市'``).
+
+    Temporal's SQL-like list filter parses quotes and backslash escapes inside literals;
+    rather than rely on one escaping rule, a value holding a quote, backslash or control
+    character is refused (no county, township or staff id has one), so a printed query can
+    never say more than the filter the user gave.
+
+    Raises:
+        HistoryError: naming ``option`` (e.g. ``--county``) and the character refused.
+    """
+    bad = next((c for c in value if c in _FORBIDDEN_IN_VALUE or ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise HistoryError(
+            f"{option}: {bad!r} is not allowed in a value used in a visibility query; "
+            "give the name without quotes, backslashes or control characters"
+        )
+    return f"'{value}'"
+
+
+def claim_workflows_query(user_query: str) -> str:
+    """Confine a user's visibility query to claim workflows: ``WorkflowType = 'ClaimWorkflow'
+    AND (<query>)``.
+
+    The query is checked first so it cannot leave its parentheses: brackets balanced outside
+    string literals (never closing one it did not open), literals closed, no comments,
+    statement separators or clauses after a bracket (``ORDER BY``, ``GROUP BY``, ``LIMIT``).
+
+    Raises:
+        HistoryError: ``--query: …`` saying what was refused.
+    """
+    text = user_query.strip()
+    if not text:
+        raise HistoryError("--query: the query is empty")
+    if any(ord(c) < 32 and c not in "\t" for c in text):
+        raise HistoryError("--query: control characters (line breaks) are not allowed")
+    depth, quote, i, outside = 0, "", 0, []
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                if text[i + 1 : i + 2] == quote:  # a doubled quote inside the literal
+                    i += 2
+                    continue
+                quote = ""
+            i += 1
+            continue
+        if c in "'\"":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                raise HistoryError(
+                    "--query: a ')' closes a bracket the query did not open; the query must stay "
+                    "within claim workflows"
+                )
+        outside.append(c if not quote else " ")
+        i += 1
+    if quote:
+        raise HistoryError(f"--query: a string literal opened with {quote} is not closed")
+    if depth:
+        raise HistoryError(f"--query: {depth} '(' not closed")
+    bare = "".join(outside)
+    found = next((t for t in _FORBIDDEN_OUTSIDE_STRINGS if t in bare), None)
+    if found:
+        raise HistoryError(f"--query: {found!r} is not allowed outside a string literal")
+    words = " ".join(bare.upper().split())
+    for clause in ("ORDER BY", "GROUP BY", "LIMIT"):
+        if clause in words:
+            raise HistoryError(f"--query: {clause} is not allowed; the query selects claims only")
+    return f"{CLAIM_WORKFLOWS} AND ({text})"
+
+
 async def histories_from_query(
     client: Client, query: str
 ) -> AsyncIterator[tuple[str, WorkflowHistory | Exception]]:

@@ -106,6 +106,7 @@ async def replay(
     """
     from claims.audit import (
         HistoryError,
+        claim_workflows_query,
         format_replay,
         histories_from_claims,
         histories_from_files,
@@ -117,6 +118,10 @@ async def replay(
     actor = actor_of(ctx)
     if not (claim_numbers or files or query):
         raise UsageError("give CLAIM_NUMBER(s), --file FILE or --query QUERY")
+    try:  # confined to claim workflows, and checked before anything is read
+        full = claim_workflows_query(query) if query else ""
+    except HistoryError as e:
+        raise UsageError(str(e)) from None
     reports = []
     if files:
         dc = _file_converter(ctx)
@@ -128,7 +133,6 @@ async def replay(
                 histories_from_claims(client, claim_numbers), actor, data_converter=client.data_converter
             )
         if query:
-            full = query if "WorkflowType" in query else f"WorkflowType = 'ClaimWorkflow' AND ({query})"
             try:
                 reports += await replay_many(
                     histories_from_query(client, full), actor, data_converter=client.data_converter

@@ -23,6 +23,32 @@ class UsageError(click.ClickException):
     exit_code = 2
 
 
+class NoAnswerExit(click.ClickException):
+    """A step no worker answered in time, shown as one line with exit code 3.
+
+    Distinct from 1 (refused: nothing happened) because the step may still be performed;
+    repeat the same command (same update id) or check ``claims show``.
+    """
+
+    exit_code = 3
+
+
+EXIT_CODES = {0: "done", 1: "refused or failed", 2: "bad input or usage", 3: "no answer in time"}
+"""The exit codes of ``claims`` commands (documented in the README)."""
+
+
+def refuse_engine_role(role: str | None) -> None:
+    """``system`` is the engine's own role (timers, rules): no person claims it.
+
+    Raises:
+        UsageError: ``role`` is ``system`` (from ``--role`` or ``CLAIMS_ROLE``).
+    """
+    if role is not None and role.strip().lower() == Role.SYSTEM.value:
+        raise UsageError(
+            "--role: 'system' is the engine's own role and cannot be claimed at the command line"
+        )
+
+
 def fmt_validation(e: ValidationError, source: str = "") -> str:
     parts = []
     for err in e.errors():
@@ -48,6 +74,7 @@ def actor_of(ctx: click.Context) -> Actor:
     actor_id, role = ctx.obj.get("actor") or s.actor, ctx.obj.get("role") or s.role
     if not actor_id or not role:
         raise UsageError("who are you? give --actor ID --role ROLE (or set CLAIMS_ACTOR and CLAIMS_ROLE)")
+    refuse_engine_role(role)
     try:
         return Actor(id=actor_id, role=Role(role), county=s.county or None, village=s.village or None)
     except ValidationError as e:

@@ -6,20 +6,28 @@ Used by the command line and the demo; raises errors whose messages can be shown
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import WorkflowExecutionStatus
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage, WorkflowExecutionStatus
+from temporalio.api.update.v1 import UpdateRef, WaitPolicy
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    PollWorkflowExecutionUpdateRequest,
+)
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from claims.models import TASK_QUEUE, ClaimReport, ClaimState
+from claims.models import TASK_QUEUE, Actor, ClaimReport, ClaimState
 from claims.store import IntakeResult, intake_report, utcnow, workflow_id_for
 from claims.timeutil import today_in_shanghai
 from workflows.claim import STEPS, ClaimWorkflow
@@ -33,6 +41,38 @@ class UnknownClaim(LookupError):
     """No workflow exists for the claim number."""
 
 
+class NoAnswer(StepError):
+    """A step that got no answer within its timeout: no worker took it (yet).
+
+    The step was handed to the claim and may still be performed when a worker comes; a
+    retry with the same step and input (same update id) attaches to it instead of doing it
+    twice. The command line exits with code 3 on it.
+
+    Attributes:
+        claim_number, step: what was attempted.
+        seconds: how long the caller waited (s).
+        update_id: the attempt's Temporal Update id.
+        earlier_pending: an earlier attempt with this update id was already waiting when
+            this one was sent: the earlier one's input is the one that will be performed.
+    """
+
+    def __init__(
+        self, claim_number: str, step: str, seconds: float, update_id: str, earlier_pending: bool
+    ) -> None:
+        self.claim_number, self.step, self.seconds = claim_number, step, seconds
+        self.update_id, self.earlier_pending = update_id, earlier_pending
+        earlier = (
+            f"; an earlier attempt (update {update_id}) is still waiting and will be performed "
+            "with its own input, not this one's"
+            if earlier_pending
+            else ""
+        )
+        super().__init__(
+            f"{step}: no worker answered in {seconds:g} s{earlier}; the step may still be performed "
+            f"— check `claims show {claim_number}`"
+        )
+
+
 STEP_NAMES = tuple(STEPS)
 """The claim workflow's Update names (handler steps)."""
 
@@ -42,6 +82,8 @@ async def report_claim(
     session: Session,
     report: ClaimReport,
     task_queue: str = TASK_QUEUE,
+    *,
+    caller: Actor | None = None,
 ) -> IntakeResult:
     """Record a claim report and start (or find) its workflow.
 
@@ -52,10 +94,16 @@ async def report_claim(
     The handlers' payout authority limit is not the reporter's to set: the engine takes it
     from its SLA policy data (``payout_authority``) when it chooses the claim's target.
 
+    Args:
+        caller: who files the report (the command line's ``--actor``/``--role``, later the
+            logged-in user). Given, the report's ``reporter`` must be the caller (id and role)
+            and the caller's scope applies; see ``claims.store.intake_report``.
+
     Raises:
-        claims.store.ReportError: the report does not fit the register (names the field).
+        claims.store.ReportError: the report does not fit the register (names the field), or
+            its reporter is not the caller or may not report.
     """
-    result = intake_report(session, report, utcnow(), today_in_shanghai())
+    result = intake_report(session, report, utcnow(), today_in_shanghai(), caller=caller)
     # End the read transaction now: a connection held across the await below starves the
     # pool when many reports run concurrently on one event loop (and blocks the loop).
     session.commit()
@@ -102,6 +150,142 @@ async def wait_until_open(client: Client, claim_number: str, timeout: float = 30
         await asyncio.sleep(0.1)
 
 
+ONCE_STEPS: frozenset[str] = frozenset(
+    {"register", "complete_documents", "approve_payout", "override_finding", "pay", "decline"}
+)
+"""Steps that succeed at most once on a claim (each leaves the stage or state that admits it).
+
+Their update id is ``<claim>/<step>`` whatever the input, so a second attempt (a retry after
+no answer, or the same step with another transfer reference) attaches to the first instead
+of being performed again or dropped unseen. Every other step's id includes a digest of its
+input (see ``step_update_id``)."""
+
+
+class UpdateStatus(StrEnum):
+    """What the server knows of an update id (``PollWorkflowExecutionUpdate``, no worker needed)."""
+
+    UNKNOWN = "unknown"  # never sent, or rejected by the validator (rejections are not kept)
+    PENDING = "pending"  # admitted or accepted, no outcome yet
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # accepted, then failed in the handler (e.g. lost a race)
+
+
+@dataclass(frozen=True)
+class StepAttempt:
+    """The answer to ``attempt_step``.
+
+    Attributes:
+        state: the claim's state as the performed update returned it (for an attempt that
+            attached to an earlier one: the earlier one's outcome).
+        update_id: the Update id used.
+        earlier: what the server knew of that id before this attempt was sent.
+    """
+
+    state: ClaimState
+    update_id: str
+    earlier: UpdateStatus
+
+
+def _digest(inp: BaseModel) -> str:
+    """16 hex digits of SHA-256 over the input's canonical JSON (``note`` and actor included)."""
+    return hashlib.sha256(inp.model_dump_json().encode("utf-8")).hexdigest()[:16]
+
+
+def step_update_id(claim_number: str, step: str, inp: BaseModel, generation: int = 1) -> str:
+    """The stable Update id of a step: ``<claim>/<step>`` for ``ONCE_STEPS``, else
+    ``<claim>/<step>/<input digest>``; ``/<n>`` appended for the n-th generation (n >= 2).
+
+    Derived from the claim, the step and (for repeatable steps) its input, so a retry of the
+    same step is the same Update and Temporal performs it once.
+    """
+    base = f"{claim_number}/{step}" if step in ONCE_STEPS else f"{claim_number}/{step}/{_digest(inp)}"
+    return base if generation <= 1 else f"{base}/{generation}"
+
+
+async def update_status(client: Client, claim_number: str, update_id: str) -> UpdateStatus:
+    """What the server knows of one Update of the claim's workflow; answers without a worker.
+
+    Raises:
+        temporalio.service.RPCError: the server did not answer (other than NOT_FOUND).
+    """
+    stage = UpdateWorkflowExecutionLifecycleStage
+    try:
+        resp = await client.workflow_service.poll_workflow_execution_update(
+            PollWorkflowExecutionUpdateRequest(
+                namespace=client.namespace,
+                update_ref=UpdateRef(
+                    workflow_execution=WorkflowExecution(workflow_id=workflow_id_for(claim_number)),
+                    update_id=update_id,
+                ),
+                identity=client.identity,
+                wait_policy=WaitPolicy(
+                    lifecycle_stage=stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
+                ),
+            ),
+            timeout=timedelta(seconds=10),
+        )
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return UpdateStatus.UNKNOWN
+        raise
+    if not resp.HasField("outcome"):
+        return UpdateStatus.PENDING
+    return UpdateStatus.SUCCEEDED if resp.outcome.HasField("success") else UpdateStatus.FAILED
+
+
+MAX_GENERATIONS = 20
+"""How many failed (or, for repeatable steps, completed) attempts of one step and input are
+skipped before giving up: far more than a claim ever sees."""
+
+
+async def attempt_step(
+    client: Client,
+    claim_number: str,
+    step: str,
+    inp: BaseModel,
+    timeout: timedelta = timedelta(seconds=60),
+) -> StepAttempt:
+    """Perform a handler step idempotently: a retry of the same step performs it once.
+
+    The Update id comes from ``step_update_id``. Before sending, the server is asked what it
+    knows of that id (no worker needed):
+
+    - unknown (never sent, or rejected): send it;
+    - pending (an earlier attempt got no answer): attach to it; its input is performed;
+    - succeeded: a once-only step attaches and gets the first outcome (the caller compares
+      it with its input, e.g. the transfer reference); a repeatable step moves to the next
+      generation and is performed again;
+    - failed in the handler: the next generation, so an attempt that lost a race does not
+      doom every retry.
+
+    Raises:
+        NoAnswer: no answer within ``timeout``; the step may still be performed.
+        StepError: the claim rejected the step (the message says why).
+        UnknownClaim: no workflow for this claim number.
+    """
+    if step not in STEP_NAMES:
+        raise StepError(f"unknown step {step!r}; steps: {', '.join(STEP_NAMES)}")
+    for generation in range(1, MAX_GENERATIONS + 1):
+        update_id = step_update_id(claim_number, step, inp, generation)
+        try:
+            earlier = await update_status(client, claim_number, update_id)
+        except RPCError as e:
+            raise StepError(f"{step}: {e.message}") from None
+        if earlier == UpdateStatus.FAILED or (earlier == UpdateStatus.SUCCEEDED and step not in ONCE_STEPS):
+            continue
+        state = await perform_step(
+            client,
+            claim_number,
+            step,
+            inp,
+            timeout,
+            update_id,
+            earlier_pending=earlier == UpdateStatus.PENDING,
+        )
+        return StepAttempt(state=state, update_id=update_id, earlier=earlier)
+    raise StepError(f"{step}: {MAX_GENERATIONS} earlier attempts of this step failed; ask a supervisor")
+
+
 async def perform_step(
     client: Client,
     claim_number: str,
@@ -109,24 +293,33 @@ async def perform_step(
     inp: BaseModel,
     timeout: timedelta = timedelta(seconds=60),
     update_id: str | None = None,
+    earlier_pending: bool = False,
 ) -> ClaimState:
     """Perform one handler step (a workflow Update) and return the claim's new state.
 
     Args:
+        timeout: how long to wait for a worker's answer.
         update_id: makes a retried call idempotent: the claim performs an accepted update of
-            this id once and answers a repeat with the first outcome.
+            this id once and answers a repeat with the first outcome (``attempt_step``
+            derives one). None: a fresh random id.
+        earlier_pending: only for the ``NoAnswer`` message (``attempt_step`` sets it).
 
     Raises:
+        NoAnswer: no answer within ``timeout`` (no worker polling); the step may still be
+            performed when one comes.
         StepError: the claim rejected the step (the message says why).
         UnknownClaim: no workflow for this claim number.
     """
     if step not in STEP_NAMES:
         raise StepError(f"unknown step {step!r}; steps: {', '.join(STEP_NAMES)}")
+    update_id = update_id or str(uuid.uuid4())
     handle = client.get_workflow_handle(workflow_id_for(claim_number))
     try:
         return await asyncio.wait_for(
             handle.execute_update(step, inp, id=update_id, result_type=ClaimState), timeout.total_seconds()
         )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise NoAnswer(claim_number, step, timeout.total_seconds(), update_id, earlier_pending) from None
     except WorkflowUpdateFailedError as e:
         cause: Any = e.cause
         while cause is not None and not isinstance(cause, ApplicationError) and getattr(cause, "cause", None):

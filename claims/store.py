@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from claims.db import BenefitReservation, Claim, Household, InsuredPerson, Notification, Payout, Policy
 from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
 from claims.models import (
+    Actor,
     ClaimInput,
     ClaimProjection,
     ClaimReport,
@@ -32,6 +33,7 @@ from claims.models import (
     PriorBenefitsResult,
     ReserveBenefitsRequest,
     ReserveBenefitsResult,
+    Role,
     Sex,
     Stage,
 )
@@ -118,11 +120,17 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
 
     Raises:
         RegisterError: a policy names a person not in its household, or its period is
-            reversed; nothing is written.
+            reversed; one identity number is given to two persons (in the file, or a person
+            already on the register); any other constraint the store refuses. Nothing is
+            written, and the message names the field and the person reference only (an
+            identity number masked, never a name, phone or account).
     """
     counts = {"households": 0, "persons": 0, "policies": 0}
+    _refuse_shared_identity_numbers(session, register)
+    where = "register"
     try:
         for h_in in register.households:
+            where = f"household {h_in.household_no}"
             h = session.scalar(select(Household).where(Household.household_no == h_in.household_no))
             if h is None:
                 h = Household(household_no=h_in.household_no)
@@ -133,6 +141,7 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
             counts["households"] += 1
             persons: dict[str, InsuredPerson] = {}
             for m in h_in.members:
+                where = f"household {h_in.household_no}, member {m.person_ref}"
                 p = session.scalar(select(InsuredPerson).where(InsuredPerson.person_ref == m.person_ref))
                 if p is None:
                     p = InsuredPerson(person_ref=m.person_ref)
@@ -144,7 +153,9 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
                 persons[m.person_ref] = p
                 counts["persons"] += 1
             session.flush()
+            where = f"household {h_in.household_no}"
             for pol_in in h_in.policies:
+                where = f"policy {pol_in.policy_number}"
                 if pol_in.end_date < pol_in.start_date:
                     raise RegisterError(
                         f"policy {pol_in.policy_number}: end_date {pol_in.end_date} is before "
@@ -175,11 +186,52 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
                     setattr(pol, attr, getattr(pol_in, attr))
                 pol.insured = [persons[r] for r in pol_in.insured]
                 counts["policies"] += 1
+            session.flush()
         session.commit()
+    except IntegrityError:
+        # The driver's message holds the row's values (names, identity numbers, accounts):
+        # it is never shown; the message says where, by reference only.
+        session.rollback()
+        raise RegisterError(
+            f"{where}: the store refused the row (a value that must be unique is already used, "
+            "or a required one is missing); nothing was loaded"
+        ) from None
     except Exception:
         session.rollback()
         raise
     return counts
+
+
+def _refuse_shared_identity_numbers(session: Session, register: RegisterFile) -> None:
+    """One identity number, one person: refuse a file that gives a number to two person
+    references, or a number the register already holds under another reference.
+
+    Raises:
+        RegisterError: ``members.id_number``, naming both person references and the number
+            masked (``430124********1234``).
+    """
+    owner: dict[str, str] = {}
+    for h_in in register.households:
+        for m in h_in.members:
+            first = owner.setdefault(m.id_number, m.person_ref)
+            if first != m.person_ref:
+                raise RegisterError(
+                    f"household {h_in.household_no}, member {m.person_ref}: id_number "
+                    f"{mask_id_number(m.id_number)} is also given to member {first}; one person, one "
+                    "identity number: nothing was loaded"
+                )
+    numbers = list(owner)
+    known = []
+    for i in range(0, len(numbers), 500):  # bounded IN lists (SQLite's parameter limit)
+        chunk = numbers[i : i + 500]
+        query = select(InsuredPerson.id_number, InsuredPerson.person_ref)
+        known += session.execute(query.where(InsuredPerson.id_number.in_(chunk))).all()
+    for id_number, person_ref in known:
+        if person_ref != owner[id_number]:
+            raise RegisterError(
+                f"member {owner[id_number]}: id_number {mask_id_number(id_number)} is already on the "
+                f"register as person {person_ref}; one person, one identity number: nothing was loaded"
+            )
 
 
 def age_warnings(register: RegisterFile, catalogue: Catalogue | None = None) -> list[str]:
@@ -299,8 +351,54 @@ def _snapshot(pol: Policy) -> PolicySnapshot:
     )
 
 
+REPORTING_ROLES: frozenset[Role] = frozenset({Role.VILLAGE_SECRETARY, Role.HANDLER, Role.SUPERVISOR})
+"""The roles that may file a claim report: village secretaries (for their village), handlers
+and supervisors. Not auditors (they read), not investigators, never ``system`` (the engine's
+own role, which no person can claim)."""
+
+
+def check_reporter(report: ClaimReport, caller: Actor | None) -> ClaimReport:
+    """The identity rule of intake: the reporter of a report is whoever files it.
+
+    Args:
+        report: the report; its ``reporter`` is what the file, row or form said.
+        caller: who files it (the command line's ``--actor``/``--role``, later the logged-in
+            user). None only for a report the service built itself (demo, tests, benches):
+            then ``report.reporter`` is the caller.
+
+    Returns:
+        The report with ``reporter`` set to the caller, carrying the caller's scope
+        (``county``/``village``): a scope in the payload is never trusted.
+
+    Raises:
+        ReportError: ``reporter``: the report names another person or role than the caller,
+            or the caller's role may not report (see ``REPORTING_ROLES``).
+    """
+    claimed = report.reporter
+    if caller is not None:
+        if (claimed.id, claimed.role) != (caller.id, caller.role):
+            raise ReportError(
+                "reporter",
+                f"the report names {claimed.id} ({claimed.role.value}) but you are {caller.id} "
+                f"({caller.role.value}); a report is filed in the name of who files it: "
+                "leave the reporter out or file it as that person",
+            )
+        report = report.model_copy(update={"reporter": caller})
+    role = report.reporter.role
+    if role not in REPORTING_ROLES:
+        allowed = ", ".join(sorted(r.value for r in REPORTING_ROLES))
+        raise ReportError("reporter", f"role '{role.value}' may not report claims (roles: {allowed})")
+    return report
+
+
 def intake_report(
-    session: Session, report: ClaimReport, now: datetime, today: date, dry_run: bool = False
+    session: Session,
+    report: ClaimReport,
+    now: datetime,
+    today: date,
+    dry_run: bool = False,
+    *,
+    caller: Actor | None = None,
 ) -> IntakeResult:
     """Check a claim report against the policy register and record it (立案前的报案登记).
 
@@ -310,6 +408,8 @@ def intake_report(
         today: today's date in Asia/Shanghai (future-date checks).
         dry_run: check the report completely but record nothing (``claims import
             --all-or-nothing`` checks every row first).
+        caller: who files the report; see ``check_reporter`` (the report's reporter must be
+            the caller, whose role must be one of ``REPORTING_ROLES`` and whose scope applies).
 
     Returns:
         The workflow input and ``created``; ``created`` is false when the same event of the
@@ -318,8 +418,11 @@ def intake_report(
     Raises:
         ReportError: naming the field: malformed identity number, unknown person or policy,
             person not insured by the policy, accident in the future or outside the policy
-            period, report date in the future or before the accident, grade outside 1–10.
+            period, report date in the future or before the accident, grade outside 1–10;
+            ``reporter`` not the caller, not a reporting role, or out of the caller's scope;
+            a row the store refuses (by field, without personal data).
     """
+    report = check_reporter(report, caller)
     try:
         id_number = validate_id_number(report.id_number)
     except ValueError as e:
@@ -416,7 +519,11 @@ def intake_report(
             )
         )
         if existing is None:
-            raise
+            # Not the same event: the driver's message holds the row's values; never shown.
+            raise ReportError(
+                "report",
+                f"the store refused the claim row of person {person.person_ref}; nothing was recorded",
+            ) from None
         return IntakeResult(claim=_claim_input(session, existing, person, report), created=False)
     claim = _claim_input(session, row, person, report)
     return IntakeResult(claim=claim, created=True)

@@ -42,7 +42,7 @@ GOOD = {
     "reported_on": "2021-11-21",
     "outcome": "death",
     "cause": "drowning",
-    "reporter": {"id": "sec.dachengqiao", "role": "village_secretary"},
+    "reporter": {"id": "handler.ningxiang", "role": "handler"},  # the caller (CLAIMS_ACTOR/ROLE)
 }
 RECORDED = {
     **GOOD,
@@ -259,7 +259,7 @@ REPORT_FILES: list[tuple[str, bytes, str]] = [
     (
         "reporter of another village",
         j(report(reporter={"id": "sec.x", "role": "village_secretary", "village": "别村"})),
-        "reporter: sec.x reports for 别村 only",
+        "reporter: the report names sec.x (village_secretary) but you are handler.ningxiang (handler)",
     ),
     (
         "reporter id in Chinese characters",
