@@ -19,6 +19,7 @@ from typing import Any
 import click
 from pydantic import BaseModel, ValidationError
 
+from claims.bounds import MAX_CALENDAR_DAYS, printable
 from claims.cli_common import (
     NoAnswerExit,
     UsageError,
@@ -39,11 +40,13 @@ from claims.models import (
     AdjudicateInput,
     ClaimReport,
     ClaimState,
+    CompleteDocumentsInput,
     DeclineInput,
     InvestigationRequestInput,
     InvestigationResultInput,
     LossFacts,
     Outcome,
+    OverrideFindingInput,
     PayInput,
     ReassignInput,
     ReceiveDocumentsInput,
@@ -52,6 +55,7 @@ from claims.models import (
     Role,
     Stage,
     StepInput,
+    WaivedDocument,
 )
 from claims.settings import REPO_ROOT, get_settings
 from claims.tabular import ENCODINGS, TabularError, decode, read_claim_reports
@@ -66,19 +70,29 @@ def _parse_duration(text: str) -> timedelta:
     if not m:
         raise UsageError(f"--due-within: {text!r} is not a duration; write e.g. 2d or 12h")
     n = int(m.group(1))
+    days = n if m.group(2) == "d" else n / 24
+    if days > MAX_CALENDAR_DAYS:
+        raise UsageError(f"--due-within: {text!r} is more than {MAX_CALENDAR_DAYS} days; write at most 3660d")
     return timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n)
+
+
+def _say(text: str) -> None:
+    """Print one line of a claim view: control and direction characters from payloads are shown
+    escaped (``\\uXXXX``), so no recorded text can draw a line of its own (``claims.bounds``)."""
+    click.echo(printable(text))
 
 
 def _print_state(state: ClaimState, as_json: bool = False) -> None:
     if as_json:
         click.echo(state.model_dump_json(indent=2))
         return
-    click.echo(f"claim {state.claim_number}  stage {state.stage.value}  SLA {state.sla_state.value}")
-    click.echo(
+    say = _say
+    say(f"claim {state.claim_number}  stage {state.stage.value}  SLA {state.sla_state.value}")
+    say(
         f"  {state.county} {state.township} {state.village}; accident {state.accident_date}; "
         f"policies {', '.join(state.policies)}"
     )
-    click.echo(
+    say(
         f"  handler {state.assigned_handler or '-'}; green channel {'yes' if state.green_channel else 'no'}; "
         f"case class {state.case_class.value if state.case_class else '-'}"
     )
@@ -96,31 +110,31 @@ def _print_state(state: ClaimState, as_json: bool = False) -> None:
             f"{c.calendar_days} calendar days" if c.calendar_days else f"{c.target_working_days} working days"
         )
         paused = f" (+{c.paused_working_days} paused)" if c.paused_working_days else ""
-        click.echo(
+        say(
             f"  clock {c.name}: {target}{paused}, "
             f"due {local(c.deadline.due_at)} Asia/Shanghai{prov}, {status}"
         )
     if state.decision:
         for ln in state.decision.lines:
-            click.echo(
+            say(
                 f"  benefit {ln.policy_number} {ln.benefit_id}: {ln.formula} = {ln.amount} yuan "
                 f"[{', '.join(ln.rule_ids)}]"
             )
             for d in ln.deducted:
-                click.echo(
+                say(
                     f"    counted {d.amount} yuan {d.kind} {'reserved' if d.reserved else 'paid'} "
                     f"on claim {d.claim_number or '-'}"
                 )
         for r in state.decision.refusals:
-            click.echo(f"  refused {r.policy_number} [{r.clause_id}]: {r.reason}")
-        click.echo(f"  decision total {state.decision.total} yuan")
+            say(f"  refused {r.policy_number} [{r.clause_id}]: {r.reason}")
+        say(f"  decision total {state.decision.total} yuan")
     if state.adjudicated_outcome and state.adjudicated_outcome != state.reported_outcome:
-        click.echo(
+        say(
             f"  outcome reported {state.reported_outcome.value if state.reported_outcome else '-'}, "
             f"adjudicated {state.adjudicated_outcome.value}"
         )
     if state.payout_authority_limit is not None:
-        click.echo(
+        say(
             f"  payout authority limit {state.payout_authority_limit} yuan ({state.authority_rule}); "
             f"approved by a supervisor: {'yes' if state.payout_approved else 'no'}"
         )
@@ -128,17 +142,17 @@ def _print_state(state: ClaimState, as_json: bool = False) -> None:
     if f is not None:
         verdict = "event as reported" if f.covered_event else "EVENT NOT AS REPORTED"
         over = f"; overridden by {f.overridden_by}: {f.override_reason}" if f.overridden_by else ""
-        click.echo(f"  investigation ({f.investigator}): {verdict}{over}")
+        say(f"  investigation ({f.investigator}): {verdict}{over}")
     for p in state.payments:
-        click.echo(
+        say(
             f"  payment {p.payment_number}: {p.amount} yuan on {p.policy_number}, transfer {p.transfer_ref}"
         )
     if state.decline_reasons:
-        click.echo("  declined: " + "; ".join(state.decline_reasons))
-    click.echo("  timeline (Asia/Shanghai):")
+        say("  declined: " + "; ".join(state.decline_reasons))
+    say("  timeline (Asia/Shanghai):")
     for t in state.timeline:
         rules = f" [{', '.join(t.rule_ids)}]" if t.rule_ids else ""
-        click.echo(f"    {local(t.at)}  {t.event:<28} {t.actor.role.value}:{t.actor.id}  {t.detail}{rules}")
+        say(f"    {local(t.at)}  {t.event:<28} {t.actor.role.value}:{t.actor.id}  {t.detail}{rules}")
 
 
 @click.group()
@@ -470,6 +484,17 @@ def step() -> None:
 OUTCOMES = [o.value for o in Outcome]
 
 
+def _waivers(values: tuple[str, ...]) -> list[WaivedDocument]:
+    """``--waive DOCUMENT=REASON`` options as waived documents (the model checks the bounds)."""
+    out = []
+    for v in values:
+        document, sep, reason = v.partition("=")
+        if not sep:
+            raise UsageError(f"--waive: {v!r} is not DOCUMENT=REASON, e.g. --waive bank_card='paid in cash'")
+        out.append(WaivedDocument.model_validate({"document": document.strip(), "reason": reason}))
+    return out
+
+
 def _facts(
     outcome: str,
     cause: str,
@@ -519,8 +544,15 @@ _step_command(
 )
 _step_command(
     "complete_documents",
-    lambda actor, note: StepInput(actor=actor, note=note),
-    help_text="资料齐全: documents complete; on to investigation or adjudication.",
+    lambda actor, note, waive: CompleteDocumentsInput(actor=actor, note=note, waive=_waivers(waive)),
+    click.option(
+        "--waive",
+        multiple=True,
+        metavar="DOCUMENT=REASON",
+        help="do without a checklist document, with the reason (repeat)",
+    ),
+    help_text="资料齐全: documents complete (the claim's checklist received or waived); on to "
+    "investigation or adjudication.",
 )
 _step_command(
     "request_investigation",
@@ -570,6 +602,12 @@ _step_command(
     help_text="审批: approve a payout above the handlers' authority limit (supervisor).",
 )
 _step_command(
+    "override_finding",
+    lambda actor, note, reason: OverrideFindingInput(actor=actor, note=note, reason=reason),
+    click.option("--reason", required=True, help="why the claim may be paid despite the finding"),
+    help_text="Pay despite an investigator's 'event not as reported' finding (supervisor; reason recorded).",
+)
+_step_command(
     "pay",
     lambda actor, note, transfer_ref: PayInput(actor=actor, note=note, transfer_ref=transfer_ref),
     click.option("--transfer-ref", required=True, help="bank transfer reference"),
@@ -601,6 +639,31 @@ async def show(ctx: click.Context, claim_number: str, as_json: bool) -> None:
     except UnknownClaim as e:
         raise click.ClickException(str(e)) from None
     _print_state(state, as_json)
+
+
+@cli.command()
+@click.pass_context
+@run_async
+async def reconcile(ctx: click.Context) -> None:
+    """Claims recorded on one side only: store rows without a workflow, workflows without a row.
+
+    Exit code 1 when anything is found. A row without a workflow is started again by reporting
+    the claim again (``claims report`` / ``claims import`` find the row and start it).
+    """
+    from claims.reconcile import reconcile as find
+
+    settings = settings_of(ctx)
+    client = await client_for(settings)
+    with sessions_for(settings)() as s:
+        found = await find(client, s)
+    click.echo(f"{found.rows} claim row(s) in the store, {found.workflows} claim workflow(s) in Temporal")
+    for number, stage in found.rows_without_workflow:
+        click.echo(f"row without workflow: {number} (stage {stage}); report it again to start its workflow")
+    for wid in found.workflows_without_row:
+        click.echo(f"workflow without row: {wid}; its claim was never recorded in this store")
+    if not found.consistent:
+        raise SystemExit(1)
+    click.echo("consistent")
 
 
 @cli.command()
@@ -670,11 +733,14 @@ def overdue(
             click.echo(
                 f"{r.claim_number:<22} {ljust(r.county, 12)} {ljust(r.township, 10)} "
                 f"{r.assigned_handler or '-':<20} {r.stage:<13} {due:<19} {late:>7} {r.sla_state}"
+                + (f" ({r.stuck_activity} failing since {local(r.stuck_since)})" if r.stuck_activity else "")
             )
         click.echo(f"{len(rows)} claim(s)")
     clauses = ["ExecutionStatus = 'Running'"]
     horizon = (now + within) if within else now
-    clauses.append(f"(SlaState = 'breached' OR SlaDeadline <= '{horizon.strftime('%Y-%m-%dT%H:%M:%SZ')}')")
+    clauses.append(
+        f"(SlaState IN ('breached', 'stuck') OR SlaDeadline <= '{horizon.strftime('%Y-%m-%dT%H:%M:%SZ')}')"
+    )
     for attr, option, value in (
         ("ClaimCounty", "--county", county),
         ("ClaimTownship", "--township", township),

@@ -39,6 +39,7 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
 from claims import models as m
+from claims.bounds import printable
 from claims.logging import get_logger
 from claims.store import workflow_id_for
 from claims.timeutil import local
@@ -83,7 +84,7 @@ _UPDATE_TYPES: dict[str, type[BaseModel]] = {
     "register": m.RegisterInput,
     "request_documents": m.RequestDocumentsInput,
     "receive_documents": m.ReceiveDocumentsInput,
-    "complete_documents": m.StepInput,
+    "complete_documents": m.CompleteDocumentsInput,
     "request_investigation": m.InvestigationRequestInput,
     "record_investigation": m.InvestigationResultInput,
     "adjudicate": m.AdjudicateInput,
@@ -1026,7 +1027,8 @@ def format_audit(report: AuditReport) -> str:
     versions += [f"calendar {v}" for v in report.calendar_versions]
     if versions:
         lines.append("versions: " + "; ".join(versions))
-    return "\n".join(lines)
+    # recorded text is shown, never obeyed: a line break or direction override in a note prints escaped
+    return "\n".join(printable(line) for line in lines)
 
 
 # --------------------------------------------------------------------------- export

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from claims.bounds import MAX_DATE, MIN_DATE
 from claims.cli_common import UsageError, actor_of, client_for, ljust, run_async, sessions_for, settings_of
 from claims.db import Claim
 from claims.models import Actor, CalendarChange, Role
@@ -214,9 +215,12 @@ def calendar_show(year: int) -> None:
 
 def _parse_date(value: str, flag: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{flag}: {value!r} is not a date; write YYYY-MM-DD") from None
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise UsageError(f"{flag}: {value} is outside {MIN_DATE} .. {MAX_DATE}")
+    return day
 
 
 @click.command("sla-report")

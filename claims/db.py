@@ -172,6 +172,10 @@ class Claim(Base):
     # late (a retried activity) is skipped, so the row never goes back to an earlier stage
     # (models.ClaimProjection.seq: run start in ms × 1,000,000 + counter, so 64-bit)
     projection_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # a store step of the claim that keeps failing, and since when (migration 0007): supervisors
+    # see the claim as stuck instead of only the worker log knowing
+    stuck_activity: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    stuck_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Payout(Base):

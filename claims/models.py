@@ -134,6 +134,7 @@ class SlaState(StrEnum):
     AT_RISK = "at_risk"
     BREACHED = "breached"
     MET = "met"  # all clocks stopped within target
+    STUCK = "stuck"  # a store step keeps failing (``ClaimState.stuck``): the engine retries it
 
 
 # --------------------------------------------------------------------------- register
@@ -626,6 +627,15 @@ class InvestigationFinding(Frozen):
     override_reason: str | None = None
 
 
+class StuckStep(Frozen):
+    """A step of the engine that keeps failing (the store is down, a bug): the claim waits and
+    retries it, and shows supervisors which step and since when (UTC)."""
+
+    activity: str
+    since: datetime
+    error: str = Field(default="", max_length=500)
+
+
 class ClaimState(Frozen):
     """The claim's state, as returned by the ``state`` query and by every accepted step."""
 
@@ -661,6 +671,7 @@ class ClaimState(Frozen):
     payout_approved: bool = False
     investigation_finding: InvestigationFinding | None = None
     documents_waived: list[WaivedDocument] = Field(default_factory=list)
+    stuck: StuckStep | None = None
 
 
 class ClaimProjection(Frozen):
@@ -692,6 +703,8 @@ class ClaimProjection(Frozen):
     paid_at: datetime | None = None
     total_paid: NonNegativeYuan = Decimal("0")
     seq: int = Field(default=0, ge=0)
+    stuck_activity: str | None = None
+    stuck_since: datetime | None = None
 
 
 PROJECTION_SEQ_PER_RUN = 1_000_000

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from claims.bounds import (
+    BankAccount,
+    BoundedDate,
+    PersonName,
+    Phone,
+    PlaceName,
+    PolicyNumber,
+    TermsVersion,
+    Token,
+)
 from claims.db import BenefitReservation, Claim, Household, InsuredPerson, Notification, Payout, Policy
 from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
 from claims.models import (
@@ -67,10 +77,10 @@ class MemberIn(_FileModel):
     """An insured person in a register file. ``id_number`` is checked against GB 11643."""
 
     person_ref: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
-    name: str = Field(min_length=1, max_length=64)
-    id_number: str
-    phone: str | None = Field(default=None, max_length=20)
-    bank_account: str | None = Field(default=None, max_length=32)
+    name: PersonName
+    id_number: str = Field(max_length=32)
+    phone: Phone | None = None
+    bank_account: BankAccount | None = None
 
     @field_validator("id_number")
     @classmethod
@@ -81,28 +91,28 @@ class MemberIn(_FileModel):
 class PolicyIn(_FileModel):
     """A policy in a register file: amounts in yuan, ``insured`` lists ``person_ref``s."""
 
-    policy_number: str = Field(min_length=1, max_length=32)
-    product_code: str
-    terms_version: str
-    start_date: date
-    end_date: date
-    issued_on: date
+    policy_number: PolicyNumber
+    product_code: Token
+    terms_version: TermsVersion
+    start_date: BoundedDate
+    end_date: BoundedDate
+    issued_on: BoundedDate
     premium: NonNegativeYuan
     sum_insured: NonNegativeYuan
-    insured: list[str] = Field(min_length=1)
+    insured: list[Annotated[str, Field(max_length=32)]] = Field(min_length=1, max_length=50)
 
 
 class HouseholdIn(_FileModel):
     """A household with its members and policies."""
 
-    household_no: str = Field(min_length=1, max_length=32)
-    county: str
-    township: str
-    village: str
+    household_no: PolicyNumber
+    county: PlaceName
+    township: PlaceName
+    village: PlaceName
     registered_poor: bool = False
     special_family: bool = False
     hardship: bool = False
-    members: list[MemberIn] = Field(min_length=1)
+    members: list[MemberIn] = Field(min_length=1, max_length=50)
     policies: list[PolicyIn] = Field(default_factory=list)
 
 
@@ -596,6 +606,8 @@ def update_projection(session: Session, proj: ClaimProjection, now: datetime) ->
         "decided_at",
         "paid_at",
         "total_paid",
+        "stuck_activity",
+        "stuck_since",
     ):
         value: Any = getattr(proj, field)
         if hasattr(value, "value"):
@@ -930,6 +942,8 @@ OVERDUE_COLUMNS = (
     Claim.sla_deadline,
     Claim.sla_state,
     Claim.green_channel,
+    Claim.stuck_activity,
+    Claim.stuck_since,
 )
 """The columns of the overdue list (a light row, not the whole ORM object)."""
 
@@ -943,7 +957,8 @@ def overdue_claims(
     handler: str | None = None,
     green_channel: bool | None = None,
 ) -> list[Any]:
-    """Open claims that breached their SLA, or whose deadline falls before ``now + due_within``.
+    """Open claims that breached their SLA or are stuck (a store step keeps failing), or whose
+    deadline falls before ``now + due_within``.
 
     Returns rows with the attributes of :data:`OVERDUE_COLUMNS`, sorted most late first
     (earliest deadline first). Written as a UNION of an indexed range on ``sla_deadline`` and
@@ -959,7 +974,10 @@ def overdue_claims(
         base = base.where(Claim.assigned_handler == handler)
     if green_channel is not None:
         base = base.where(Claim.green_channel == green_channel)
-    q = union(base.where(Claim.sla_deadline <= horizon), base.where(Claim.sla_state == "breached"))
+    q = union(
+        base.where(Claim.sla_deadline <= horizon),
+        base.where(Claim.sla_state.in_(["breached", "stuck"])),
+    )
     return list(session.execute(q.order_by(q.selected_columns.sla_deadline.asc())))
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.archive import ArchiveActivities
@@ -52,10 +53,12 @@ with workflow.unsafe.imports_passed_through():
         RequestDocumentsInput,
         ReserveBenefitsRequest,
         Role,
+        SlaState,
         SlaTarget,
         SlaTargetRequest,
         Stage,
         StepInput,
+        StuckStep,
         TimelineEntry,
         TriageRequest,
         TriageResult,
@@ -82,7 +85,14 @@ COMPUTE_RETRY = RetryPolicy(
     maximum_attempts=5,
     non_retryable_error_types=["CalendarError", "SlaPolicyError", "ValidationError"],
 )
-STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1), maximum_attempts=8
+)
+"""Store activities retry through transient trouble: 8 attempts over about two minutes; then
+the claim is marked stuck (visible to supervisors) and the step is tried again every
+``STUCK_RETRY_EVERY`` until it succeeds (``ClaimWorkflow._store``)."""
+STUCK_RETRY_EVERY = timedelta(minutes=5)
+_R = TypeVar("_R")
 SHORT = timedelta(seconds=30)
 SKIP_UNCHANGED_PROJECTION = "skip-unchanged-projection"
 """``workflow.patched`` id: claims started before it wrote every view, changed or not."""
@@ -177,6 +187,7 @@ class ClaimWorkflow:
         self._approved = False  # a supervisor approved the payout above the authority limit
         self._adjudicated_outcome: Outcome | None = None
         self._waived: list[WaivedDocument] = []  # checklist documents done without, with reasons
+        self._stuck: StuckStep | None = None  # a store step that keeps failing
 
     # ------------------------------------------------------------------ the story
 
@@ -203,7 +214,7 @@ class ClaimWorkflow:
     async def _archive_decision(self) -> None:
         """Keep the decision record beyond history retention (table ``claim_archives``)."""
         if workflow.patched("archive-decision"):
-            await workflow.execute_activity_method(
+            await self._store(
                 ArchiveActivities.archive_decision,
                 ArchiveInput(
                     workflow_id=workflow.info().workflow_id,
@@ -214,8 +225,6 @@ class ClaimWorkflow:
                     sla_target=self._target,
                     facts=self._facts,
                 ),
-                start_to_close_timeout=SHORT,
-                retry_policy=STORE_RETRY,
             )
 
     async def _triage_claim(self) -> None:
@@ -333,7 +342,7 @@ class ClaimWorkflow:
             )
         else:
             clock = self._sla.mark_breached(event.clock)
-            await workflow.execute_activity_method(
+            await self._store(
                 StoreActivities.escalate_breach,
                 EscalationInput(
                     claim_number=self._inp.claim_number,
@@ -343,8 +352,6 @@ class ClaimWorkflow:
                     deadline=clock.deadline.due_at,
                     assigned_handler=self._handler,
                 ),
-                start_to_close_timeout=SHORT,
-                retry_policy=STORE_RETRY,
             )
             to = self._target_or_fail().reassign_on_breach_to
             if to and to != self._handler:
@@ -353,7 +360,7 @@ class ClaimWorkflow:
         await self._publish()
 
     async def _notice(self, kind: str, recipient: str, message: str, key: str) -> None:
-        await workflow.execute_activity_method(
+        await self._store(
             StoreActivities.send_notice,
             NoticeInput(
                 claim_number=self._inp.claim_number,
@@ -363,8 +370,6 @@ class ClaimWorkflow:
                 message=message,
                 dedupe_key=f"{self._inp.claim_number}:{kind}:{key}",
             ),
-            start_to_close_timeout=SHORT,
-            retry_policy=STORE_RETRY,
         )
 
     @workflow.signal
@@ -713,13 +718,11 @@ class ClaimWorkflow:
             prior = []
             versions: dict[str, int] = {}
             if workflow.patched("prior-benefits"):
-                found = await workflow.execute_activity_method(
+                found = await self._store(
                     StoreActivities.find_prior_benefits,
                     PriorBenefitsRequest(
                         claim_number=inp.claim_number, policy_numbers=[p.policy_number for p in inp.policies]
                     ),
-                    start_to_close_timeout=SHORT,
-                    retry_policy=STORE_RETRY,
                 )
                 prior, versions = found.benefits, found.ledger_versions
             decision = await workflow.execute_activity_method(
@@ -738,7 +741,7 @@ class ClaimWorkflow:
             )
             if decision.needs_handler or decision.total <= 0 or not workflow.patched(BENEFIT_RESERVATION):
                 return decision
-            held = await workflow.execute_activity_method(
+            held = await self._store(
                 StoreActivities.reserve_benefits,
                 ReserveBenefitsRequest(
                     claim_number=inp.claim_number,
@@ -748,8 +751,6 @@ class ClaimWorkflow:
                     ledger_versions=versions,
                     reserved_at=workflow.now(),
                 ),
-                start_to_close_timeout=SHORT,
-                retry_policy=STORE_RETRY,
             )
             if held.reserved:
                 return decision
@@ -834,7 +835,7 @@ class ClaimWorkflow:
         async def body() -> None:
             assert self._decision is not None  # stage payout is only reached with a decision
             now = workflow.now()
-            result = await workflow.execute_activity_method(
+            result = await self._store(
                 StoreActivities.record_payout,
                 PayoutRequest(
                     claim_number=self._inp.claim_number,
@@ -842,8 +843,6 @@ class ClaimWorkflow:
                     lines=[ln for ln in self._decision.lines if ln.amount > 0],
                     paid_at=now,
                 ),
-                start_to_close_timeout=SHORT,
-                retry_policy=STORE_RETRY,
             )
             self._payments = result.payments
             self._paid_at = now
@@ -1016,7 +1015,7 @@ class ClaimWorkflow:
         about a third of a claim's projection writes.
         """
         current = self._sla.current()
-        sla_state = self._sla.state()
+        sla_state = self._sla_state()
         view = ClaimProjection(
             claim_number=self._inp.claim_number,
             workflow_id=workflow.info().workflow_id,
@@ -1035,6 +1034,8 @@ class ClaimWorkflow:
             decided_at=self._decided_at,
             paid_at=self._paid_at,
             total_paid=sum((p.amount for p in self._payments), Decimal("0")),
+            stuck_activity=self._stuck.activity if self._stuck else None,
+            stuck_since=self._stuck.since if self._stuck else None,
         )
         if workflow.patched(SKIP_UNCHANGED_PROJECTION) and view == self._published:
             return
@@ -1052,12 +1053,57 @@ class ClaimWorkflow:
         ]
         workflow.upsert_search_attributes(updates)
         self._publishes += 1
-        await workflow.execute_activity_method(
+        await self._store(
             StoreActivities.project_claim,
             view.model_copy(update={"seq": projection_seq(workflow.info().start_time, self._publishes)}),
-            start_to_close_timeout=SHORT,
-            retry_policy=STORE_RETRY,
         )
+
+    def _sla_state(self) -> SlaState:
+        """The SLA state supervisors see: ``stuck`` while a store step keeps failing."""
+        return SlaState.STUCK if self._stuck is not None else self._sla.state()
+
+    async def _store(self, activity: Callable[..., _R], arg: Any) -> _R:
+        """Run a store activity (``STORE_RETRY``); when it keeps failing, show the claim as stuck
+        and keep trying every ``STUCK_RETRY_EVERY``, never in silence.
+
+        Stuck: SLA state ``stuck`` at once in the search attributes (no store needed), the
+        timeline names the step and the error, and the projection (when the store takes it)
+        carries ``stuck_activity`` and ``stuck_since``, so ``claims overdue`` lists the claim.
+        When the step succeeds again the claim is unstuck and its view published again.
+        """
+        name = getattr(activity, "__name__", str(activity))
+        while True:
+            try:
+                result = await workflow.execute_activity_method(
+                    activity,  # type: ignore[arg-type]
+                    arg,
+                    start_to_close_timeout=SHORT,
+                    retry_policy=STORE_RETRY,
+                )
+            except ActivityError as e:
+                cause = e.cause if e.cause is not None else e
+                if self._stuck is None:
+                    self._stuck = StuckStep(activity=name, since=workflow.now(), error=str(cause)[:500])
+                    self._log(
+                        "stuck",
+                        SYSTEM,
+                        f"{name} keeps failing ({str(cause)[:200]}); retrying every "
+                        f"{STUCK_RETRY_EVERY.seconds // 60} minutes",
+                    )
+                    workflow.upsert_search_attributes([search.SLA_STATE.value_set(SlaState.STUCK.value)])
+                    if activity is not StoreActivities.project_claim:
+                        await self._publish()
+                await workflow.sleep(STUCK_RETRY_EVERY)
+                continue
+            if self._stuck is not None and self._stuck.activity == name:
+                self._log(
+                    "unstuck", SYSTEM, f"{name} succeeded again; stuck since {self._stuck.since.isoformat()}"
+                )
+                self._stuck = None
+                workflow.upsert_search_attributes([search.SLA_STATE.value_set(self._sla_state().value)])
+                if activity is not StoreActivities.project_claim:
+                    await self._publish()
+            return result  # type: ignore[no-any-return]
 
     def _state(self) -> ClaimState:
         return ClaimState(
@@ -1080,7 +1126,7 @@ class ClaimWorkflow:
             decline_reasons=list(self._decline_reasons),
             payments=list(self._payments),
             clocks=list(self._sla.clocks.values()),
-            sla_state=self._sla.state(),
+            sla_state=self._sla_state(),
             timeline=list(self._timeline),
             sla_policy_version=self._sla.policy_version,
             calendar_version=self._sla.calendar_version,
@@ -1093,4 +1139,5 @@ class ClaimWorkflow:
             payout_approved=self._approved,
             investigation_finding=self._finding,
             documents_waived=list(self._waived),
+            stuck=self._stuck,
         )
