@@ -114,6 +114,18 @@ def _print_state(state: ClaimState, as_json: bool = False) -> None:
             f"  clock {c.name}: {target}{paused}, "
             f"due {local(c.deadline.due_at)} Asia/Shanghai{prov}, {status}"
         )
+    if state.documents_required or state.documents_requested:
+        got = set(state.documents_received)
+        waived = {w.document for w in state.documents_waived}
+        needed = list(dict.fromkeys(state.documents_required + state.documents_requested))
+        missing = [d for d in needed if d not in got and d not in waived]
+        say(f"  documents: checklist {', '.join(state.documents_required) or '-'}")
+        say(
+            f"    requested {len(state.documents_requested)}, received {len(got)}, waived {len(waived)}; "
+            f"still missing: {', '.join(missing) or 'none'}"
+        )
+    if state.stuck is not None:
+        say(f"  STUCK: {state.stuck.activity} failing since {local(state.stuck.since)} ({state.stuck.error})")
     if state.decision:
         for ln in state.decision.lines:
             say(
