@@ -215,9 +215,14 @@ def calendar_show(year: int) -> None:
 
 def _parse_date(value: str, flag: str) -> date:
     try:
-        day = date.fromisoformat(value)
+        return date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{flag}: {value!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _report_date(value: str, flag: str) -> date:
+    """A date of a report period, within the engine's bounds (``claims.bounds``)."""
+    day = _parse_date(value, flag)
     if not MIN_DATE <= day <= MAX_DATE:
         raise UsageError(f"{flag}: {value} is outside {MIN_DATE} .. {MAX_DATE}")
     return day
@@ -234,7 +239,7 @@ def sla_report(ctx: click.Context, start: str, end: str, county: str | None) -> 
     Columns: claims reported, paid, declined, still open, breached; median working days from
     registration to money paid; % of decided claims (paid or declined) within target.
     """
-    first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
+    first, last = _report_date(start, "--from"), _report_date(end, "--to")
     if last < first:
         raise UsageError("--to is before --from")
     lo = datetime.combine(first, datetime.min.time(), tzinfo=SHANGHAI)

@@ -13,18 +13,15 @@ import asyncio
 import copy
 import json
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from claims import search, store
+from claims import store
 from claims.audit import CLAIM_WORKFLOWS, HistoryError, claim_workflows_query, visibility_literal
 from claims.client import ONCE_STEPS, STEP_NAMES, UpdateStatus, perform_step, step_update_id, update_status
 from claims.db import InsuredPerson
@@ -44,6 +41,7 @@ from claims.settings import get_settings
 from tests import test_bad_input as bad
 from tests.conftest import BIN, REPO
 from tests.harness import CALENDAR, Harness
+from tests.test_audit import dev_env  # noqa: F401 - the dev server fixture
 from tests.test_bad_input import GOOD, REGISTER, World, j, report
 from worker import build_worker
 
@@ -340,18 +338,6 @@ def test_once_only_steps_share_one_update_id_and_repeatable_steps_one_per_input(
     )
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(search.ALL),
-        dev_server_extra_args=["--log-level", "error"],
-    )
-    yield env
-    await env.shutdown()
-
-
 async def claims_cli(env: WorkflowEnvironment, tmp: Path, actor: str, *args: str) -> tuple[int, str, str]:
     """Run the real ``claims`` command against the dev server; (exit code, stdout, stderr)."""
     environ = {
@@ -385,7 +371,9 @@ def _accepted_updates(history: Any, name: str) -> list[str]:
 
 
 async def test_a_pay_no_worker_answers_says_so_in_one_line_exits_3_and_is_performed_once_later(
-    dev_env: WorkflowEnvironment, sqlite_sessions: Any, tmp_path: Path
+    dev_env: WorkflowEnvironment,  # noqa: F811
+    sqlite_sessions: Any,
+    tmp_path: Path,
 ) -> None:
     h = Harness(dev_env.client, sqlite_sessions)
     case = h.cases[2]  # 45,000 yuan: within the handler's authority, no approval needed
