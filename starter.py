@@ -643,6 +643,8 @@ _step_command(
 @run_async
 async def show(ctx: click.Context, claim_number: str, as_json: bool) -> None:
     """Show one claim: stage, amounts, deadlines (Asia/Shanghai) and timeline."""
+    from temporalio.service import RPCError, RPCStatusCode
+
     from claims.client import UnknownClaim, claim_state
 
     client = await client_for(settings_of(ctx))
@@ -650,6 +652,18 @@ async def show(ctx: click.Context, claim_number: str, as_json: bool) -> None:
         state = await claim_state(client, claim_number)
     except UnknownClaim as e:
         raise click.ClickException(str(e)) from None
+    except RPCError as e:
+        no_answer = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.CANCELLED)
+        if e.status not in no_answer:
+            raise
+        # a query is answered by a worker; with none running it times out (exit 3, as a step)
+        click.echo(
+            f"error: show: no worker answered the query for {claim_number} ({e.message}); start one with "
+            "claims up or claims worker, or read the history with claims audit "
+            f"{claim_number}",
+            err=True,
+        )
+        raise SystemExit(3) from None
     _print_state(state, as_json)
 
 

@@ -538,8 +538,10 @@ class AccidentalDeath(BenefitBase):
         on = f"claim {first.claim_number}" if first.claim_number else "an earlier claim"
         zh_on = f"赔案{first.claim_number}" if first.claim_number else "此前赔案"
         state = "reserved" if first.reserved else "paid"
+        zh_state = "核定待付" if first.reserved else "给付"
         return (
-            f"被保险人的身故保险金已由{zh_on}给付{first.amount:.2f}元，同一被保险人身故保险金只给付一次 / "
+            f"被保险人的身故保险金已由{zh_on}{zh_state}{first.amount:.2f}元，"
+            "同一被保险人身故保险金只给付一次 / "
             f"the death benefit of {first.amount:.2f} for this insured person was already {state} on "
             f"{on} (accident of {first.accident_date}): one death is paid once"
         )
@@ -695,18 +697,36 @@ class AccidentalDisability(BenefitBase):
         return f"grade {grade - 1}, raised from several grade-{grade} injuries"
 
     def deductions(self, req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
-        """Disability paid to this person for the same accident, and a death benefit paid."""
+        """Disability and death paid to this person for the same accident."""
         return priors(req, policy, "accidental_disability", req.accident_date) + priors(
-            req, policy, "accidental_death"
+            req, policy, "accidental_death", req.accident_date
+        )
+
+    @staticmethod
+    def _deaths_before(req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
+        """Death benefits paid to this person for an earlier accident: the person's cover ended."""
+        return [b for b in priors(req, policy, "accidental_death") if b.accident_date < req.accident_date]
+
+    def _after_death(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
+        first = self._deaths_before(req, policy)[0]
+        return (
+            f"被保险人已因{first.accident_date}的意外身故并获给付，其保险责任已终止 / the insured person's "
+            f"death after the accident of {first.accident_date} was paid "
+            f"(claim {first.claim_number or '-'}): "
+            f"the cover ended then, no disability is paid for the accident of {req.accident_date}"
         )
 
     def _used(self, req: CoverageRequest, policy: PolicySnapshot) -> Decimal:
         return sum((b.amount for b in self.deductions(req, policy)), Decimal(0))
 
     def fact_fields(self, req: CoverageRequest, policy: PolicySnapshot) -> dict[str, int | str]:
-        """``disability_room_fen``: the sum insured less disability (same accident) and death
-        already paid to this person under the policy, fen."""
-        return {"disability_room_fen": to_fen(policy.sum_insured - self._used(req, policy))}
+        """``disability_room_fen``: the sum insured less disability and death already paid to
+        this person for the same accident, fen; ``died_before_count``: death benefits paid to
+        this person for an earlier accident."""
+        return {
+            "disability_room_fen": to_fen(policy.sum_insured - self._used(req, policy)),
+            "died_before_count": len(self._deaths_before(req, policy)),
+        }
 
     def _sum_used(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
         used = self._used(req, policy)
@@ -727,7 +747,7 @@ class AccidentalDisability(BenefitBase):
             return text
         return (
             f"{text}, capped at {to_yuan(room_fen):.2f}: sum insured {to_yuan(sum_fen):.2f} less "
-            f"{to_yuan(sum_fen - room_fen):.2f} already paid to this person for the accident"
+            f"{to_yuan(sum_fen - room_fen):.2f} already paid to this person for the same accident"
         )
 
     def _grade_rule(
@@ -763,6 +783,21 @@ class AccidentalDisability(BenefitBase):
                 summary="a grade outside 1-10: handler",
             ),
         ]
+        alive = Cond("died_before_count", "eq", 0)
+        out.append(
+            BenefitRule(
+                f"{self.id}.cover_ended_by_death",
+                (
+                    dis,
+                    Cond("grade_count", "gt", 0),
+                    Cond("grade_invalid_count", "eq", 0),
+                    Cond("died_before_count", "gt", 0),
+                ),
+                "refuse",
+                message=self._after_death,
+                summary="the person's death was paid for an earlier accident: cover ended",
+            )
+        )
         out.append(
             BenefitRule(
                 f"{self.id}.sum_insured_used",
@@ -771,6 +806,7 @@ class AccidentalDisability(BenefitBase):
                     Cond("grade_count", "gt", 0),
                     Cond("grade_invalid_count", "eq", 0),
                     Cond("disability_room_fen", "le", 0),
+                    alive,
                 ),
                 "refuse",
                 message=self._sum_used,
@@ -780,7 +816,7 @@ class AccidentalDisability(BenefitBase):
         table = terms.disability_ratios
         room = Cond("disability_room_fen", "gt", 0)
         for g in range(1, 11):
-            base = (dis, Cond("grade_invalid_count", "eq", 0), Cond("grade_min", "eq", g), room)
+            base = (dis, Cond("grade_invalid_count", "eq", 0), Cond("grade_min", "eq", g), room, alive)
             single = base if g == 1 else base + (Cond("grade_min_count", "eq", 1),)
             r = table[g]
             out.append(
@@ -825,6 +861,12 @@ class AccidentalDisability(BenefitBase):
             )
         else:
             grade, rid, label = worst, f"{self.id}.grade_{worst}", f"grade {worst}"
+        if self._deaths_before(req, policy):
+            return [
+                Assessment(
+                    f"{self.id}.cover_ended_by_death", "refuse", message=self._after_death(req, policy)
+                )
+            ]
         room = policy.sum_insured - self._used(req, policy)
         if room <= 0:
             return [Assessment(f"{self.id}.sum_insured_used", "refuse", message=self._sum_used(req, policy))]

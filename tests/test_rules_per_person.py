@@ -234,3 +234,25 @@ def test_limit_scope_is_validated_in_a_terms_file():
     with pytest.raises(ValidationError) as e:
         type(loaded.terms).model_validate(raw)
     assert "limit_scope" in str(e.value)
+
+
+def test_no_disability_is_paid_for_an_accident_after_the_persons_paid_death(engine, pure):
+    death = prior(
+        "accidental_death", "24000.00", person="P1", claim="JS20250412-P1-3", accident=date(2021, 4, 12)
+    )
+    req = coverage(family(), outcome=Outcome.DISABILITY, grades=[1], person="P1", prior=[death])  # 2021-06-26
+    d = both(engine, pure, req)
+    (refusal,) = d.refusals
+    assert refusal.clause_id == "benefit.accidental_disability.cover_ended_by_death"
+    assert "JS20250412-P1-3" in refusal.reason and d.total == Decimal("0.00")
+
+
+def test_a_death_of_a_later_accident_does_not_cap_an_earlier_accidents_disability(engine, pure):
+    later = prior(
+        "accidental_death", "24000.00", person="P1", claim="JS20210901-P1", accident=date(2021, 9, 1)
+    )
+    d = both(
+        engine, pure, coverage(family(), outcome=Outcome.DISABILITY, grades=[1], person="P1", prior=[later])
+    )
+    (line,) = d.lines
+    assert line.amount == Decimal("40000.00") and line.deducted == []
