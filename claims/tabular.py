@@ -44,13 +44,14 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from claims.bounds import MAX_YUAN
 from claims.identity import mask_text
 from claims.models import Outcome
 
 ENCODINGS = ("utf-8", "gb18030", "gbk")
 """Encodings a person may name with ``--encoding`` (UTF-8 with or without a BOM)."""
 
-MAX_AMOUNT = Decimal("999999999999.99")
+MAX_AMOUNT = MAX_YUAN  # the ledger's Numeric(14, 2), from claims.bounds
 """The largest amount the store holds, in yuan: ``Numeric(14, 2)`` (``Money`` in claims/db.py)."""
 
 _XLSX_MAGIC = b"PK\x03\x04"  # a workbook is a zip archive (ECMA-376 Part 2, OPC)

@@ -31,6 +31,7 @@ from claims.timeutil import today_in_shanghai
 from rules.engine import RulesEngine
 from tests.harness import CALENDAR, Harness, complete_documents
 from tests.test_audit import dev_env  # noqa: F401 - the dev server fixture (visibility queries)
+from tests.test_sla import skipping  # noqa: F401 - a time-skipping server of the test's own
 from worker import build_worker
 from workflows.claim import ClaimWorkflow
 
@@ -49,7 +50,13 @@ class FlakyBank:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def flaky(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[tuple[Harness, FlakyBank]]:
+async def flaky(
+    skipping: WorkflowEnvironment,  # noqa: F811
+    sqlite_sessions: Any,
+) -> AsyncIterator[tuple[Harness, FlakyBank]]:
+    # a time-skipping server of its own: the suite's shared one holds workflows of earlier tests
+    # whose tasks nobody polls any more, and they keep it from skipping time
+    env = skipping
     h = Harness(env.client, sqlite_sessions)
     bank = FlakyBank()
     async with build_worker(
@@ -64,8 +71,10 @@ async def flaky(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator
 
 
 async def test_a_payout_whose_store_write_keeps_failing_shows_the_claim_stuck_until_it_succeeds(
-    env: WorkflowEnvironment, flaky: tuple[Harness, FlakyBank]
+    skipping: WorkflowEnvironment,  # noqa: F811
+    flaky: tuple[Harness, FlakyBank],
 ) -> None:
+    env = skipping
     h, bank = flaky
     case = h.cases[2]  # 45,000: within the handler's authority
     number = await h.report(case)
