@@ -187,7 +187,8 @@ class ClaimWorkflow:
         self._approved = False  # a supervisor approved the payout above the authority limit
         self._adjudicated_outcome: Outcome | None = None
         self._waived: list[WaivedDocument] = []  # checklist documents done without, with reasons
-        self._stuck: StuckStep | None = None  # a store step that keeps failing
+        self._stuck_steps: dict[int, StuckStep] = {}  # store steps that keep failing, by call
+        self._store_calls = 0
 
     # ------------------------------------------------------------------ the story
 
@@ -1016,30 +1017,15 @@ class ClaimWorkflow:
         """
         current = self._sla.current()
         sla_state = self._sla_state()
-        view = ClaimProjection(
-            claim_number=self._inp.claim_number,
-            workflow_id=workflow.info().workflow_id,
-            stage=self._stage,
-            county=self._inp.county,
-            township=self._inp.township,
-            village=self._inp.village,
-            assigned_handler=self._handler,
-            green_channel=bool(self._triage and self._triage.green_channel),
-            case_class=self._case_class,
-            sla_state=sla_state,
-            sla_deadline=current.deadline.due_at if current else None,
-            target_working_days=self._target.working_days if self._target else None,
-            reported_at=self._inp.reported_at,
-            registered_at=self._registered_at,
-            decided_at=self._decided_at,
-            paid_at=self._paid_at,
-            total_paid=sum((p.amount for p in self._payments), Decimal("0")),
-            stuck_activity=self._stuck.activity if self._stuck else None,
-            stuck_since=self._stuck.since if self._stuck else None,
+        view = self._view()
+        # Whether to publish depends on what supervisors see of the claim's own progress, not on
+        # a stuck store step of a concurrent call (that one writes its view itself, _project_now).
+        plain = view.model_copy(
+            update={"sla_state": self._sla.state(), "stuck_activity": None, "stuck_since": None}
         )
-        if workflow.patched(SKIP_UNCHANGED_PROJECTION) and view == self._published:
+        if workflow.patched(SKIP_UNCHANGED_PROJECTION) and plain == self._published:
             return
-        self._published = view
+        self._published = plain
         updates = [
             search.STAGE.value_set(self._stage.value),
             search.COUNTY.value_set(self._inp.county),
@@ -1069,9 +1055,16 @@ class ClaimWorkflow:
         Stuck: SLA state ``stuck`` at once in the search attributes (no store needed), the
         timeline names the step and the error, and the projection (when the store takes it)
         carries ``stuck_activity`` and ``stuck_since``, so ``claims overdue`` lists the claim.
-        When the step succeeds again the claim is unstuck and its view published again.
+        When the step succeeds again it is unstuck and the view is written again.
+
+        The commands this issues depend on this call's own failures only (never on another
+        concurrent call's, e.g. the run loop's projection beside a step's payout), so a replay
+        issues the same commands whatever order concurrent calls resumed in.
         """
         name = getattr(activity, "__name__", str(activity))
+        self._store_calls += 1
+        key = self._store_calls
+        failing = False
         while True:
             try:
                 result = await workflow.execute_activity_method(
@@ -1081,9 +1074,12 @@ class ClaimWorkflow:
                     retry_policy=STORE_RETRY,
                 )
             except ActivityError as e:
-                cause = e.cause if e.cause is not None else e
-                if self._stuck is None:
-                    self._stuck = StuckStep(activity=name, since=workflow.now(), error=str(cause)[:500])
+                if not failing:
+                    failing = True
+                    cause = e.cause if e.cause is not None else e
+                    self._stuck_steps[key] = StuckStep(
+                        activity=name, since=workflow.now(), error=str(cause)[:500]
+                    )
                     self._log(
                         "stuck",
                         SYSTEM,
@@ -1092,18 +1088,55 @@ class ClaimWorkflow:
                     )
                     workflow.upsert_search_attributes([search.SLA_STATE.value_set(SlaState.STUCK.value)])
                     if activity is not StoreActivities.project_claim:
-                        await self._publish()
+                        await self._project_now()
                 await workflow.sleep(STUCK_RETRY_EVERY)
                 continue
-            if self._stuck is not None and self._stuck.activity == name:
-                self._log(
-                    "unstuck", SYSTEM, f"{name} succeeded again; stuck since {self._stuck.since.isoformat()}"
-                )
-                self._stuck = None
+            if failing:
+                since = self._stuck_steps.pop(key).since
+                self._log("unstuck", SYSTEM, f"{name} succeeded again; stuck since {since.isoformat()}")
                 workflow.upsert_search_attributes([search.SLA_STATE.value_set(self._sla_state().value)])
                 if activity is not StoreActivities.project_claim:
-                    await self._publish()
+                    await self._project_now()
             return result  # type: ignore[no-any-return]
+
+    def _view(self) -> ClaimProjection:
+        """The reporting row of the claim as it stands (without ``seq``)."""
+        current = self._sla.current()
+        return ClaimProjection(
+            claim_number=self._inp.claim_number,
+            workflow_id=workflow.info().workflow_id,
+            stage=self._stage,
+            county=self._inp.county,
+            township=self._inp.township,
+            village=self._inp.village,
+            assigned_handler=self._handler,
+            green_channel=bool(self._triage and self._triage.green_channel),
+            case_class=self._case_class,
+            sla_state=self._sla_state(),
+            sla_deadline=current.deadline.due_at if current else None,
+            target_working_days=self._target.working_days if self._target else None,
+            reported_at=self._inp.reported_at,
+            registered_at=self._registered_at,
+            decided_at=self._decided_at,
+            paid_at=self._paid_at,
+            total_paid=sum((p.amount for p in self._payments), Decimal("0")),
+            stuck_activity=self._stuck.activity if self._stuck else None,
+            stuck_since=self._stuck.since if self._stuck else None,
+        )
+
+    @property
+    def _stuck(self) -> StuckStep | None:
+        """The store step failing the longest, if any."""
+        return min(self._stuck_steps.values(), key=lambda x: x.since, default=None)
+
+    async def _project_now(self) -> None:
+        """Write the reporting view now (stuck or unstuck), whatever was written last."""
+        self._publishes += 1
+        view = self._view()
+        await self._store(
+            StoreActivities.project_claim,
+            view.model_copy(update={"seq": projection_seq(workflow.info().start_time, self._publishes)}),
+        )
 
     def _state(self) -> ClaimState:
         return ClaimState(
