@@ -106,7 +106,7 @@ async def test_a_payout_whose_store_write_keeps_failing_shows_the_claim_stuck_un
         assert (row.sla_state, row.stuck_activity) == ("stuck", "record_payout")
         assert row.stuck_since == state.stuck.since
     bank.down = False
-    for _ in range(24):  # the next try, five minutes later, succeeds
+    for _ in range(24):  # the next try, a minute later, succeeds
         await env.sleep(timedelta(seconds=20))
         if (await handle.query(ClaimWorkflow.state, result_type=ClaimState)).stage == Stage.CLOSED:
             break

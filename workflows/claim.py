@@ -91,7 +91,9 @@ STORE_RETRY = RetryPolicy(
 """Store activities retry through transient trouble: 8 attempts over about two minutes; then
 the claim is marked stuck (visible to supervisors) and the step is tried again every
 ``STUCK_RETRY_EVERY`` until it succeeds (``ClaimWorkflow._store``)."""
-STUCK_RETRY_EVERY = timedelta(minutes=5)
+STUCK_RETRY_EVERY = timedelta(minutes=1)
+"""After a store step is marked stuck it is tried as often as the retries before it (the retry
+policy's longest interval): being stuck costs no time, it only becomes visible."""
 _R = TypeVar("_R")
 SHORT = timedelta(seconds=30)
 SKIP_UNCHANGED_PROJECTION = "skip-unchanged-projection"
