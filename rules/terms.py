@@ -784,15 +784,11 @@ class AccidentalDisability(BenefitBase):
             ),
         ]
         alive = Cond("died_before_count", "eq", 0)
+        graded = (dis, Cond("grade_count", "gt", 0), Cond("grade_invalid_count", "eq", 0))
         out.append(
             BenefitRule(
                 f"{self.id}.cover_ended_by_death",
-                (
-                    dis,
-                    Cond("grade_count", "gt", 0),
-                    Cond("grade_invalid_count", "eq", 0),
-                    Cond("died_before_count", "gt", 0),
-                ),
+                (*graded, Cond("died_before_count", "gt", 0)),
                 "refuse",
                 message=self._after_death,
                 summary="the person's death was paid for an earlier accident: cover ended",
@@ -801,13 +797,7 @@ class AccidentalDisability(BenefitBase):
         out.append(
             BenefitRule(
                 f"{self.id}.sum_insured_used",
-                (
-                    dis,
-                    Cond("grade_count", "gt", 0),
-                    Cond("grade_invalid_count", "eq", 0),
-                    Cond("disability_room_fen", "le", 0),
-                    alive,
-                ),
+                (*graded, Cond("disability_room_fen", "le", 0), alive),
                 "refuse",
                 message=self._sum_used,
                 summary="disability and death already paid for the accident reach the sum insured",

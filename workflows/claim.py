@@ -1017,11 +1017,9 @@ class ClaimWorkflow:
         while the stage stays ``documents``) issues neither the upsert nor the activity:
         about a third of a claim's projection writes.
         """
-        current = self._sla.current()
-        sla_state = self._sla_state()
         view = self._view()
         # Whether to publish depends on what supervisors see of the claim's own progress, not on
-        # a stuck store step of a concurrent call (that one writes its view itself, _project_now).
+        # a stuck store step of a concurrent call (that one writes its view itself).
         plain = view.model_copy(
             update={"sla_state": self._sla.state(), "stuck_activity": None, "stuck_since": None}
         )
@@ -1033,18 +1031,14 @@ class ClaimWorkflow:
             search.COUNTY.value_set(self._inp.county),
             search.TOWNSHIP.value_set(self._inp.township),
             search.GREEN_CHANNEL.value_set(view.green_channel),
-            search.SLA_STATE.value_set(sla_state.value),
+            search.SLA_STATE.value_set(view.sla_state.value),
             search.HANDLER.value_set(self._handler) if self._handler else search.HANDLER.value_unset(),
-            search.SLA_DEADLINE.value_set(current.deadline.due_at)
-            if current
+            search.SLA_DEADLINE.value_set(view.sla_deadline)
+            if view.sla_deadline is not None
             else search.SLA_DEADLINE.value_unset(),
         ]
         workflow.upsert_search_attributes(updates)
-        self._publishes += 1
-        await self._store(
-            StoreActivities.project_claim,
-            view.model_copy(update={"seq": projection_seq(workflow.info().start_time, self._publishes)}),
-        )
+        await self._write_view(view)
 
     def _sla_state(self) -> SlaState:
         """The SLA state supervisors see: ``stuck`` while a store step keeps failing."""
@@ -1063,7 +1057,7 @@ class ClaimWorkflow:
         concurrent call's, e.g. the run loop's projection beside a step's payout), so a replay
         issues the same commands whatever order concurrent calls resumed in.
         """
-        name = getattr(activity, "__name__", str(activity))
+        name = activity.__name__
         self._store_calls += 1
         key = self._store_calls
         failing = False
@@ -1090,7 +1084,7 @@ class ClaimWorkflow:
                     )
                     workflow.upsert_search_attributes([search.SLA_STATE.value_set(SlaState.STUCK.value)])
                     if activity is not StoreActivities.project_claim:
-                        await self._project_now()
+                        await self._write_view(self._view())
                 await workflow.sleep(STUCK_RETRY_EVERY)
                 continue
             if failing:
@@ -1098,7 +1092,7 @@ class ClaimWorkflow:
                 self._log("unstuck", SYSTEM, f"{name} succeeded again; stuck since {since.isoformat()}")
                 workflow.upsert_search_attributes([search.SLA_STATE.value_set(self._sla_state().value)])
                 if activity is not StoreActivities.project_claim:
-                    await self._project_now()
+                    await self._write_view(self._view())
             return result  # type: ignore[no-any-return]
 
     def _view(self) -> ClaimProjection:
@@ -1131,10 +1125,9 @@ class ClaimWorkflow:
         """The store step failing the longest, if any."""
         return min(self._stuck_steps.values(), key=lambda x: x.since, default=None)
 
-    async def _project_now(self) -> None:
-        """Write the reporting view now (stuck or unstuck), whatever was written last."""
+    async def _write_view(self, view: ClaimProjection) -> None:
+        """Write ``view`` to the reporting projection, numbered (``ClaimProjection.seq``)."""
         self._publishes += 1
-        view = self._view()
         await self._store(
             StoreActivities.project_claim,
             view.model_copy(update={"seq": projection_seq(workflow.info().start_time, self._publishes)}),
