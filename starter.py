@@ -19,8 +19,8 @@ from typing import Any
 import click
 from pydantic import BaseModel, ValidationError
 
-from claims.bounds import MAX_CALENDAR_DAYS, printable
-from claims.cli_common import (
+from claims.models.bounds import MAX_CALENDAR_DAYS, printable
+from claims.cli.common import (
     NoAnswerExit,
     UsageError,
     actor_of,
@@ -32,8 +32,8 @@ from claims.cli_common import (
     sessions_for,
     settings_of,
 )
-from claims.db import make_engine, make_sessionmaker, upgrade_database
-from claims.logging import configure_logging
+from claims.store.db import make_engine, make_sessionmaker, upgrade_database
+from claims.infra.logging import configure_logging
 from claims.models import (
     TASK_QUEUE,
     Actor,
@@ -57,9 +57,9 @@ from claims.models import (
     StepInput,
     WaivedDocument,
 )
-from claims.settings import REPO_ROOT, get_settings
-from claims.tabular import ENCODINGS, TabularError, decode, read_claim_reports
-from claims.timeutil import local
+from claims.infra.settings import REPO_ROOT, get_settings
+from claims.domain.tabular import ENCODINGS, TabularError, decode, read_claim_reports
+from claims.domain.timeutil import local
 
 DEMO_DIR = REPO_ROOT / "data" / "demo"
 OUTCOMES_REPORT = [o.value for o in Outcome]
@@ -78,7 +78,7 @@ def _parse_duration(text: str) -> timedelta:
 
 def _say(text: str) -> None:
     """Print one line of a claim view: control and direction characters from payloads are shown
-    escaped (``\\uXXXX``), so no recorded text can draw a line of its own (``claims.bounds``)."""
+    escaped (``\\uXXXX``), so no recorded text can draw a line of its own (``claims.models.bounds``)."""
     click.echo(printable(text))
 
 
@@ -311,7 +311,7 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
 
     A second report of the same event for the same insured person returns the existing claim.
     """
-    from claims.client import report_claim
+    from claims.services.client import report_claim
     from claims.store import ReportError
 
     actor = actor_of(ctx)
@@ -362,7 +362,7 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
 @click.pass_context
 @run_async
 async def import_batch(ctx: click.Context, file: Path, encoding: str | None, all_or_nothing: bool) -> None:
-    """Import a batch FILE of claim reports: JSON Lines, CSV or Excel .xlsx (see claims/tabular.py).
+    """Import a batch FILE of claim reports: JSON Lines, CSV or Excel .xlsx (see claims/domain/tabular.py).
 
     A spreadsheet's first row names the columns, in Chinese (保单号, 身份证号, 出险日期, ...) or
     as the report's field names. The first output line says how the file was read (format,
@@ -370,9 +370,9 @@ async def import_batch(ctx: click.Context, file: Path, encoding: str | None, all
     of the file, the sheet row of a workbook); the good rows are imported, or none with
     --all-or-nothing. Exit code 1 when any row was bad, 2 when the file cannot be read.
     """
-    from claims.client import report_claim
+    from claims.services.client import report_claim
     from claims.store import ReportError, intake_report, utcnow
-    from claims.timeutil import today_in_shanghai
+    from claims.domain.timeutil import today_in_shanghai
 
     actor = actor_of(ctx)
     try:
@@ -449,7 +449,7 @@ def _step_command(
     async def command(
         ctx: click.Context, claim_number: str, note: str, as_json: bool, timeout_s: float, **kw: Any
     ) -> None:
-        from claims.client import NoAnswer, StepError, UnknownClaim, UpdateStatus, attempt_step
+        from claims.services.client import NoAnswer, StepError, UnknownClaim, UpdateStatus, attempt_step
 
         try:
             inp = build(actor=actor_of(ctx), note=note, **kw)
@@ -645,7 +645,7 @@ async def show(ctx: click.Context, claim_number: str, as_json: bool) -> None:
     """Show one claim: stage, amounts, deadlines (Asia/Shanghai) and timeline."""
     from temporalio.service import RPCError, RPCStatusCode
 
-    from claims.client import UnknownClaim, claim_state
+    from claims.services.client import UnknownClaim, claim_state
 
     client = await client_for(settings_of(ctx))
     try:
@@ -676,7 +676,7 @@ async def reconcile(ctx: click.Context) -> None:
     Exit code 1 when anything is found. A row without a workflow is started again by reporting
     the claim again (``claims report`` / ``claims import`` find the row and start it).
     """
-    from claims.reconcile import reconcile as find
+    from claims.services.reconcile import reconcile as find
 
     settings = settings_of(ctx)
     client = await client_for(settings)
@@ -733,7 +733,7 @@ def overdue(
     """
     from claims.audit import HistoryError, visibility_literal
     from claims.store import overdue_claims
-    from claims.workdays import get_calendar
+    from claims.domain.workdays import get_calendar
 
     within = _parse_duration(due_within) if due_within else None
     try:  # refused before anything is looked up: the printed query says exactly the filter given
@@ -742,7 +742,7 @@ def overdue(
     except HistoryError as e:
         raise UsageError(str(e)) from None
     now = datetime.now(UTC)
-    from claims.workdays import CalendarError
+    from claims.domain.workdays import CalendarError
 
     try:
         cal = get_calendar()
@@ -805,9 +805,9 @@ async def demo(ctx: click.Context, register_path: Path, claims_path: Path) -> No
     Starts the embedded Temporal server (unless TEMPORAL_ADDRESS is set) and a worker in
     this process, and stops both at the end.
     """
-    from claims.demo import format_table, run_demo
-    from claims.temporal import TemporalUnavailable, connect, embedded_mode, start_embedded_server
-    from claims.workdays import get_calendar
+    from claims.services.demo import format_table, run_demo
+    from claims.infra.temporal import TemporalUnavailable, connect, embedded_mode, start_embedded_server
+    from claims.domain.workdays import get_calendar
     from worker import build_worker
 
     settings = settings_of(ctx)
@@ -843,17 +843,17 @@ async def demo(ctx: click.Context, register_path: Path, claims_path: Path) -> No
 
 # --------------------------------------------------------------------------- feature commands
 # Each feature module adds its commands here: one import and one cli.add_command line each.
-from rules.cli import terms  # noqa: E402
+from claims.cli.terms import terms  # noqa: E402
 
 cli.add_command(terms)
-from claims.cli_sla import calendar_group, sla_report, working_days_late  # noqa: E402
+from claims.cli.sla import calendar_group, sla_report, working_days_late  # noqa: E402
 
 cli.add_command(calendar_group)
 cli.add_command(sla_report)
-from claims.audit_cli import archive as archive_cmd  # noqa: E402
-from claims.audit_cli import audit as audit_cmd  # noqa: E402
-from claims.audit_cli import history as history_group  # noqa: E402
-from claims.audit_cli import replay as replay_cmd  # noqa: E402
+from claims.cli.audit import archive as archive_cmd  # noqa: E402
+from claims.cli.audit import audit as audit_cmd  # noqa: E402
+from claims.cli.audit import history as history_group  # noqa: E402
+from claims.cli.audit import replay as replay_cmd  # noqa: E402
 
 cli.add_command(audit_cmd)
 cli.add_command(history_group)

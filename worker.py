@@ -19,13 +19,13 @@ from activities.archive import ArchiveActivities
 from activities.deadlines import CalendarActivities
 from activities.rules import RulesActivities
 from activities.store import StoreActivities
-from claims.archive import run_archiver
-from claims.db import make_engine, make_sessionmaker, upgrade_database
-from claims.logging import configure_logging, get_logger
+from claims.audit.archiver import run_archiver
+from claims.store.db import make_engine, make_sessionmaker, upgrade_database
+from claims.infra.logging import configure_logging, get_logger
 from claims.models import TASK_QUEUE
-from claims.payments import PaymentSink
-from claims.settings import Settings, get_settings
-from claims.temporal import connect, embedded_mode, start_embedded_server
+from claims.domain.payments import PaymentSink
+from claims.infra.settings import Settings, get_settings
+from claims.infra.temporal import connect, embedded_mode, start_embedded_server
 from rules.sla import SlaPolicy
 from workflows.claim import ClaimWorkflow
 
@@ -53,7 +53,7 @@ def build_worker(
         rules_engine: default ``rules.engine.RulesEngine.shared()`` (one per process).
         calendar: a fixed ``WorkingCalendar``; default a ``CalendarSource`` on the calendar folder,
             which picks up schedules loaded with ``claims calendar load`` without a restart.
-        payment_sink: sends each payout's transfer instruction once (``claims/payments.py``).
+        payment_sink: sends each payout's transfer instruction once (``claims/domain/payments.py``).
         interceptors: worker interceptors (tests use one to inject faults).
         sla_policy: the SLA policy (targets and payout authority limits); default
             ``rules.sla.load_sla_policy()`` (``CLAIMS_SLA_POLICY`` or ``rules/sla_policy.json``).

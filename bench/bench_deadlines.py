@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import chinese_calendar  # type: ignore[import-untyped]
 
-from claims.workdays import SHANGHAI, WorkingCalendar
+from claims.domain.workdays import SHANGHAI, WorkingCalendar
 
 TARGETS = (0, 2, 3, 5, 7, 15, 30)
 GOAL_PER_SECOND = 20_000

@@ -34,7 +34,7 @@ from drive import SECRETARY, Latencies, drive_engine_claim, engine_step  # noqa:
 from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 
-from claims.db import make_engine, make_sessionmaker  # noqa: E402
+from claims.store.db import make_engine, make_sessionmaker  # noqa: E402
 from claims.models import ReceiveDocumentsInput  # noqa: E402
 from claims.store import RegisterFile, load_register  # noqa: E402
 

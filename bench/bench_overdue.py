@@ -23,10 +23,10 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from claims.cli_sla import working_days_late  # noqa: E402
-from claims.db import Claim, Household, InsuredPerson, make_engine, make_sessionmaker, upgrade_database  # noqa: E402
+from claims.cli.sla import working_days_late  # noqa: E402
+from claims.store.db import Claim, Household, InsuredPerson, make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from claims.store import overdue_claims  # noqa: E402
-from claims.workdays import WorkingCalendar  # noqa: E402
+from claims.domain.workdays import WorkingCalendar  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BARE = text(

@@ -3,7 +3,7 @@
 Replays every golden history (``tests/golden/*.json``: the demo's paths — ordinary paid,
 green channel, investigation, declined, breached and escalated, paused for documents)
 ``--rounds`` times through ``temporalio.worker.Replayer`` with ``ClaimWorkflow`` and the
-converter of ``claims.temporal.converter_for`` (what ``claims replay`` uses). The floor:
+converter of ``claims.infra.temporal.converter_for`` (what ``claims replay`` uses). The floor:
 for each golden history, a ``bench/floor.py`` workflow with the same number of activities,
 Updates, upserts and timer re-arms is run once on a private dev server, and its history
 is replayed the same number of times with ``FloorWorkflow``. Prints histories/s, events/s
@@ -33,8 +33,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.worker import Replayer, Worker  # noqa: E402
 
 from claims.audit import read_history  # noqa: E402
-from claims.settings import Settings  # noqa: E402
-from claims.temporal import converter_for  # noqa: E402
+from claims.infra.settings import Settings  # noqa: E402
+from claims.infra.temporal import converter_for  # noqa: E402
 from workflows.claim import ClaimWorkflow  # noqa: E402
 
 GOLDEN = REPO / "tests" / "golden"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rules.engine import RulesEngine
 from rules.pure import PureEvaluator
-from rules.samples import random_coverage, random_triage
+from tests.support.factories import random_coverage, random_triage
 
 
 def rate(fn, items) -> float:  # type: ignore[no-untyped-def]

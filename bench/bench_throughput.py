@@ -51,7 +51,7 @@ from drive import Latencies, drive_engine_claim, drive_floor, plan_of  # noqa: E
 from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 
-from claims.db import make_engine, make_sessionmaker  # noqa: E402
+from claims.store.db import make_engine, make_sessionmaker  # noqa: E402
 from claims.store import RegisterFile, load_register  # noqa: E402
 
 STEP_ORDER = [

@@ -50,8 +50,8 @@ async def main() -> None:
     if args.mode == "engine":
         from drive import bench_sla_policy
 
-        from claims.db import make_engine, make_sessionmaker
-        from claims.logging import configure_logging
+        from claims.store.db import make_engine, make_sessionmaker
+        from claims.infra.logging import configure_logging
         from worker import build_worker
 
         configure_logging("json", args.log_level)

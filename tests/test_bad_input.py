@@ -22,11 +22,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import starter
-from claims.db import Claim, Payout, make_engine, make_sessionmaker, upgrade_database
-from claims.identity import check_digit
-from claims.settings import get_settings
+from claims.store.db import Claim, Payout, make_engine, make_sessionmaker, upgrade_database
+from claims.domain.identity import check_digit
+from claims.infra.settings import get_settings
 from claims.store import RegisterFile, load_register
-from claims.workdays import CalendarError, WorkingCalendar
+from claims.domain.workdays import CalendarError, WorkingCalendar
 from rules.terms import TermsError, load_catalogue, load_terms_file
 from tests.conftest import REPO
 
@@ -117,7 +117,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         return temporal
 
     monkeypatch.setattr(starter, "client_for", fake_client)
-    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    url = f"sqlite:///{tmp_path / 'claims.store.db'}"
     upgrade_database(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

@@ -23,8 +23,8 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from claims.client import StepError, perform_step, report_claim, wait_until_open
-from claims.demo import DemoClaim, DemoFile, drive_claim
+from claims.services.client import StepError, perform_step, report_claim, wait_until_open
+from claims.services.demo import DemoClaim, DemoFile, drive_claim
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -42,11 +42,11 @@ from claims.models import (
     Stage,
 )
 from claims.store import RegisterFile, load_register, payments_of, reservations_of, workflow_id_for
-from claims.workdays import WorkingCalendar
+from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
 from tests.conftest import REPO, new_task_queue
-from tests.harness import complete_documents
+from tests.support.harness import complete_documents
 from worker import build_worker
 
 CALENDAR = WorkingCalendar()
@@ -349,8 +349,8 @@ async def test_a_16000_payout_needs_no_approval_under_the_province_default(famil
 def test_the_reporter_cannot_set_the_authority_limit() -> None:
     import inspect
 
-    from claims.client import report_claim as rc
-    from claims.settings import Settings
+    from claims.services.client import report_claim as rc
+    from claims.infra.settings import Settings
 
     assert "payout_authority_limit" not in inspect.signature(rc).parameters
     assert "payout_authority_limit" not in Settings.model_fields

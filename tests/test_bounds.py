@@ -1,4 +1,4 @@
-"""Bounds on every input, from one place (``claims/bounds.py``, issue 12): nothing a person
+"""Bounds on every input, from one place (``claims/models/bounds.py``, issue 12): nothing a person
 types or a file carries can kill, freeze or forge a claim.
 
 Each case goes through the command line (with the stand-in for Temporal of the bad-input
@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 import starter
-from claims.bounds import MAX_YUAN, one_line, printable
+from claims.models.bounds import MAX_YUAN, one_line, printable
 from claims.models import (
     Actor,
     ClaimState,

@@ -20,7 +20,7 @@ import datetime as dt
 import holidays
 import pytest
 
-from claims.workdays import PUBLISHED_YEARS, WorkingCalendar, statutory_rest_days
+from claims.domain.workdays import PUBLISHED_YEARS, WorkingCalendar, statutory_rest_days
 
 D = dt.date
 

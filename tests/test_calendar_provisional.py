@@ -1,4 +1,4 @@
-"""Provisional years keep the law's holidays (claims/workdays.py, issue 12).
+"""Provisional years keep the law's holidays (claims/domain/workdays.py, issue 12).
 
 A year with no published schedule (not in chinesecalendar 1.11.0, which ends with 2026, and
 no override file) rests on the statutory holidays of 全国年节及纪念日放假办法 in the text in
@@ -19,7 +19,7 @@ import chinese_calendar  # type: ignore[import-untyped]
 import pytest
 from chinese_calendar import constants as cc  # type: ignore[import-untyped]
 
-from claims.workdays import (
+from claims.domain.workdays import (
     HOLIDAY_LAWS,
     PROVISIONAL_TAG,
     PUBLISHED_YEARS,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from claims.client import StepError, perform_step, report_claim
+from claims.services.client import StepError, perform_step, report_claim
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -29,9 +29,9 @@ from claims.models import (
     Stage,
 )
 from claims.store import RegisterFile, load_register
-from claims.workdays import WorkingCalendar
+from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
-from tests.harness import Harness, complete_documents
+from tests.support.harness import Harness, complete_documents
 from worker import build_worker
 
 HANDLER = Actor(id="handler.ningxiang", role=Role.HANDLER)
@@ -233,7 +233,7 @@ async def test_many_reports_at_once_on_one_loop_do_not_starve_a_small_connection
 ) -> None:
     from sqlalchemy import create_engine
 
-    from claims.db import make_sessionmaker, upgrade_database
+    from claims.store.db import make_sessionmaker, upgrade_database
 
     url = f"sqlite:///{tmp_path / 'pool.db'}"
     upgrade_database(url)

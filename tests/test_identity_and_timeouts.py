@@ -23,8 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from claims import store
 from claims.audit import CLAIM_WORKFLOWS, HistoryError, claim_workflows_query, visibility_literal
-from claims.client import ONCE_STEPS, STEP_NAMES, UpdateStatus, perform_step, step_update_id, update_status
-from claims.db import InsuredPerson
+from claims.services.client import ONCE_STEPS, STEP_NAMES, UpdateStatus, perform_step, step_update_id, update_status
+from claims.store.db import InsuredPerson
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -37,10 +37,10 @@ from claims.models import (
     Stage,
     StepInput,
 )
-from claims.settings import get_settings
+from claims.infra.settings import get_settings
 from tests import test_bad_input as bad
 from tests.conftest import BIN, REPO
-from tests.harness import CALENDAR, Harness
+from tests.support.harness import CALENDAR, Harness
 from tests.test_audit import dev_env  # noqa: F401 - the dev server fixture
 from tests.test_bad_input import GOOD, REGISTER, World, j, report
 from worker import build_worker

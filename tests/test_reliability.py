@@ -28,8 +28,8 @@ from temporalio.worker import (
 )
 
 from claims import store
-from claims.client import StepError, claim_state, perform_step
-from claims.db import Claim, Payout
+from claims.services.client import StepError, claim_state, perform_step
+from claims.store.db import Claim, Payout
 from claims.models import (
     Actor,
     BenefitLine,
@@ -40,9 +40,9 @@ from claims.models import (
     Role,
     Stage,
 )
-from claims.payments import PaymentInstruction
+from claims.domain.payments import PaymentInstruction
 from rules.engine import RulesEngine
-from tests.harness import activities_run, complete_documents
+from tests.support.harness import activities_run, complete_documents
 from tests.test_workflow import CALENDAR, Harness
 from worker import build_worker
 

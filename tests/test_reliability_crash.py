@@ -29,10 +29,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from claims.client import StepError, claim_state, perform_step, report_claim
-from claims.codec import data_converter
-from claims.db import Claim, Payout, make_engine, make_sessionmaker, upgrade_database
-from claims.identity import check_digit
+from claims.services.client import StepError, claim_state, perform_step, report_claim
+from claims.infra.codec import data_converter
+from claims.store.db import Claim, Payout, make_engine, make_sessionmaker, upgrade_database
+from claims.domain.identity import check_digit
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -47,7 +47,7 @@ from claims.models import (
     Stage,
     StepInput,
 )
-from claims.search import CLI_TYPES
+from claims.infra.search import CLI_TYPES
 from claims.store import RegisterFile, load_register
 from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
 
@@ -456,7 +456,7 @@ def check_logs_hold_no_personal_data(texts: list[str], people: list[Person]) -> 
 
 def prepare(tmp_path: Path, n: int) -> tuple[Cluster, Any, Any, list[Person]]:
     register, people = make_register(n)
-    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    url = f"sqlite:///{tmp_path / 'claims.store.db'}"
     upgrade_database(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

@@ -10,7 +10,7 @@ import pytest
 from claims.models import CaseClass, CoverageDecision, Outcome, Sex
 from rules.engine import RulesEngine
 from rules.pure import PureEvaluator
-from rules.samples import coverage, policy, triage_request
+from tests.support.factories import coverage, policy, triage_request
 from rules.terms import load_catalogue
 
 
@@ -371,7 +371,7 @@ def test_a_fact_no_rule_answers_does_not_crash_a_fresh_engine():
         "from datetime import date\n"
         "from claims.models import Outcome\n"
         "from rules.engine import RulesEngine\n"
-        "from rules.samples import coverage, policy\n"
+        "from tests.support.factories import coverage, policy\n"
         "e = RulesEngine()\n"
         "r = coverage(policy('elderly_accident'), outcome=Outcome.MEDICAL, birth=date(1950, 1, 1))\n"
         "print([x.clause_id for x in e.evaluate_coverage(r).refusals])\n"

@@ -10,7 +10,7 @@ import pytest
 from claims.models import CaseClass, CoverageDecision, CoverageRequest, Outcome, Sex
 from rules.engine import RulesEngine
 from rules.pure import PureEvaluator
-from rules.samples import coverage, policy, prior, triage_request
+from tests.support.factories import coverage, policy, prior, triage_request
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +275,7 @@ def test_small_prompt_documented_claim_is_clear(engine, pure):
 
 
 def test_a_disputed_flag_classes_the_claim_disputed_unless_it_needs_investigation(engine, pure):
-    from rules.samples import triage_request as tr
+    from tests.support.factories import triage_request as tr
 
     base = tr(policy("women_health", start=date(2022, 1, 1)))
     disputed = base.model_copy(update={"disputed": True})

@@ -10,9 +10,9 @@ from typing import Any
 from click.testing import CliRunner
 
 from claims.models import ClaimState, Outcome, Stage
-from rules.cli import explain_decision, terms
+from claims.cli.terms import explain_decision, terms
 from rules.pure import PureEvaluator
-from rules.samples import coverage, policy, prior
+from tests.support.factories import coverage, policy, prior
 from rules.terms import TERMS_DIR
 
 
@@ -91,11 +91,11 @@ def test_explain_command_asks_the_workflow_for_the_state(monkeypatch: Any):
         assert number == "C-1"
         return state
 
-    import claims.client
-    import rules.cli
+    import claims.services.client
+    import claims.cli.terms
 
-    monkeypatch.setattr(rules.cli, "client_for", fake_client)
-    monkeypatch.setattr(claims.client, "claim_state", fake_state)
+    monkeypatch.setattr(claims.cli.terms, "client_for", fake_client)
+    monkeypatch.setattr(claims.services.client, "claim_state", fake_state)
     r = CliRunner().invoke(terms, ["explain", "C-1"], obj={"settings": None})
     assert r.exit_code == 0, r.output
     assert "pays 24000.00 yuan under policy P1" in r.output

@@ -22,7 +22,7 @@ from claims.models import (
 )
 from rules.engine import RulesEngine
 from rules.pure import PureEvaluator
-from rules.samples import CIRCUMSTANCES, coverage, policy, prior, triage_request
+from tests.support.factories import CIRCUMSTANCES, coverage, policy, prior, triage_request
 from rules.terms import Catalogue, LoadedTerms, load_catalogue
 
 ENGINE = RulesEngine.shared()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from claims.models import Role
-from claims.settings import REPO_ROOT
+from claims.infra.settings import REPO_ROOT
 from rules.documents import load_checklist, missing_documents, required_documents
 
 
@@ -62,7 +62,7 @@ def test_critical_illness_needs_the_diagnosis_report_and_unknown_kinds_are_refus
 
 
 def test_the_demo_cases_request_exactly_the_checklist():
-    from claims.demo import DemoClaim  # the demo's own case model
+    from claims.services.demo import DemoClaim  # the demo's own case model
 
     data = json.loads((REPO_ROOT / "data" / "demo" / "claims.json").read_text(encoding="utf-8"))
     green = {0: True, 1: True, 2: True}  # grade-1 disability, hardship death, grade-1 disability

@@ -16,7 +16,7 @@ import pytest
 from claims.models import CoverageDecision, CoverageRequest, Deduction, Outcome, Sex
 from rules.engine import RulesEngine
 from rules.pure import PureEvaluator
-from rules.samples import coverage, policy, prior
+from tests.support.factories import coverage, policy, prior
 from rules.terms import Catalogue, LoadedTerms, load_catalogue
 
 ACCIDENT = date(2021, 6, 26)

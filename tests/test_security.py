@@ -19,9 +19,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from claims import store
-from claims.cli_common import actor_of
-from claims.client import StepError, claim_state, perform_step
-from claims.codec import ENCODING, KEY_ID, AesGcmCodec, PayloadKeyError, parse_keys
+from claims.cli.common import actor_of
+from claims.services.client import StepError, claim_state, perform_step
+from claims.infra.codec import ENCODING, KEY_ID, AesGcmCodec, PayloadKeyError, parse_keys
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -34,9 +34,9 @@ from claims.models import (
     Stage,
     StepInput,
 )
-from claims.settings import Settings
+from claims.infra.settings import Settings
 from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
-from tests.harness import complete_documents
+from tests.support.harness import complete_documents
 from tests.test_workflow import Harness, unique_cases
 
 OLD = "k2025:" + base64.b64encode(b"o" * 32).decode()

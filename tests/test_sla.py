@@ -21,9 +21,9 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from claims import search
-from claims.client import claim_state, perform_step
-from claims.db import Notification
+from claims.infra import search
+from claims.services.client import claim_state, perform_step
+from claims.store.db import Notification
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -40,12 +40,12 @@ from claims.models import (
     SlaTargetRequest,
     Stage,
 )
-from claims.timeutil import SHANGHAI
-from claims.workdays import PUBLISHED_YEARS, CalendarSource, WorkingCalendar
+from claims.domain.timeutil import SHANGHAI
+from claims.domain.workdays import PUBLISHED_YEARS, CalendarSource, WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import SlaPolicyError, load_sla_policy, parse_sla_policy
 from tests.conftest import _INDEXED, BIN
-from tests.harness import Harness, complete_documents
+from tests.support.harness import Harness, complete_documents
 from worker import build_worker
 from workflows.claim import ClaimWorkflow
 

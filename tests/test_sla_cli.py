@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from claims.client import claim_state, perform_step
-from claims.db import make_engine, make_sessionmaker, upgrade_database
+from claims.services.client import claim_state, perform_step
+from claims.store.db import make_engine, make_sessionmaker, upgrade_database
 from claims.models import Actor, CaseClass, ClaimProjection, RegisterInput, Role, SlaState, Stage
-from claims.settings import Settings
+from claims.infra.settings import Settings
 from claims.store import update_projection
-from claims.temporal import connect, start_embedded_server
-from claims.timeutil import SHANGHAI
-from claims.workdays import CalendarSource, WorkingCalendar
+from claims.infra.temporal import connect, start_embedded_server
+from claims.domain.timeutil import SHANGHAI
+from claims.domain.workdays import CalendarSource, WorkingCalendar
 from rules.engine import RulesEngine
 from tests.conftest import BIN, REPO
 from tests.test_e2e import free_port

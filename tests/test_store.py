@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from claims.db import Claim, Payout, Policy
-from claims.identity import IdentityNumberError, check_digit, mask_id_number, mask_text, validate_id_number
+from claims.store.db import Claim, Payout, Policy
+from claims.domain.identity import IdentityNumberError, check_digit, mask_id_number, mask_text, validate_id_number
 from claims.models import (
     Actor,
     BenefitLine,
@@ -398,9 +398,9 @@ def test_migration_0005_goes_down_and_up_again_on_a_sqlite_store_with_claims(tmp
     from alembic.config import Config
     from sqlalchemy import inspect
 
-    from claims.db import MIGRATIONS_DIR, make_engine, make_sessionmaker, upgrade_database
+    from claims.store.db import MIGRATIONS_DIR, make_engine, make_sessionmaker, upgrade_database
 
-    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    url = f"sqlite:///{tmp_path / 'claims.store.db'}"
     upgrade_database(url)
     engine = make_engine(url)
     with make_sessionmaker(engine)() as s:

@@ -13,7 +13,7 @@ import pytest_asyncio
 from temporalio.client import WorkflowUpdateStage
 from temporalio.testing import WorkflowEnvironment
 
-from claims.client import perform_step
+from claims.services.client import perform_step
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -24,12 +24,12 @@ from claims.models import (
     SlaState,
     Stage,
 )
-from claims.payments import PaymentInstruction
-from claims.reconcile import reconcile
+from claims.domain.payments import PaymentInstruction
+from claims.services.reconcile import reconcile
 from claims.store import intake_report, overdue_claims, utcnow, workflow_id_for
-from claims.timeutil import today_in_shanghai
+from claims.domain.timeutil import today_in_shanghai
 from rules.engine import RulesEngine
-from tests.harness import CALENDAR, Harness, complete_documents
+from tests.support.harness import CALENDAR, Harness, complete_documents
 from tests.test_audit import dev_env  # noqa: F401 - the dev server fixture (visibility queries)
 from tests.test_sla import skipping  # noqa: F401 - a time-skipping server of the test's own
 from worker import build_worker

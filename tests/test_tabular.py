@@ -1,7 +1,7 @@
 """Spreadsheets as offices send them (issue 12): CSV in GB18030 or UTF-8 with a BOM, ``.xlsx``,
 JSON Lines, Chinese header names, and every bad row named by its line.
 
-The parser (``claims.tabular``) is tested on real files written here, without Temporal or a
+The parser (``claims.domain.tabular``) is tested on real files written here, without Temporal or a
 store; ``claims import`` and ``claims register load`` are tested through the command line in
 the bad-input catalogue's world (a SQLite store with the demo register, a stand-in for
 Temporal that records the workflows that would be started).
@@ -19,7 +19,7 @@ import pytest
 from openpyxl import Workbook
 
 from claims.models import ClaimReport
-from claims.tabular import (
+from claims.domain.tabular import (
     REPORT_COLUMNS,
     CellError,
     Format,

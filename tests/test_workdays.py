@@ -1,4 +1,4 @@
-"""Tests of the Chinese working-day calendar (claims/workdays.py).
+"""Tests of the Chinese working-day calendar (claims/domain/workdays.py).
 
 Dates are checked against the official 2026 schedule as shipped in chinesecalendar 1.11
 (Qingming 4–6 April; Mid-Autumn 25–27 September; National Day 1–7 October with Saturday
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claims.models import Deadline, DeadlineRequest
-from claims.workdays import (
+from claims.domain.workdays import (
     CALENDAR_DIR_ENV,
     SHANGHAI,
     CalendarError,

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from claims.client import StepError, claim_state, perform_step, report_claim
-from claims.db import Claim, Notification, Payout
+from claims.services.client import StepError, claim_state, perform_step, report_claim
+from claims.store.db import Claim, Notification, Payout
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -30,7 +30,7 @@ from claims.models import (
 )
 from rules.engine import RulesEngine
 from tests.conftest import BIN, REPO
-from tests.harness import CALENDAR, Harness, unique_cases  # noqa: F401  (used by other test modules)
+from tests.support.harness import CALENDAR, Harness, unique_cases  # noqa: F401  (used by other test modules)
 from worker import build_worker
 
 
@@ -179,7 +179,7 @@ async def test_unregistered_claim_breaches_its_same_day_target_and_escalates(sql
     try:
         from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
-        from claims import search
+        from claims.infra import search
         from tests.conftest import _INDEXED
 
         await env.client.operator_service.add_search_attributes(

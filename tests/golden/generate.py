@@ -51,7 +51,7 @@ PATHS = (
 
 
 def _cases() -> tuple[Any, list[Any]]:
-    from claims.demo import DemoFile
+    from claims.services.demo import DemoFile
     from claims.store import RegisterFile
 
     reg = RegisterFile.model_validate(json.loads((REPO / "data/demo/register.json").read_text("utf-8")))
@@ -80,10 +80,10 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
-    from claims import search
-    from claims.client import claim_state, perform_step, report_claim, wait_until_open
-    from claims.db import make_engine, make_sessionmaker, upgrade_database
-    from claims.demo import drive_claim
+    from claims.infra import search
+    from claims.services.client import claim_state, perform_step, report_claim, wait_until_open
+    from claims.store.db import make_engine, make_sessionmaker, upgrade_database
+    from claims.services.demo import drive_claim
     from claims.models import (
         Actor,
         ReceiveDocumentsInput,
@@ -93,7 +93,7 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
         SlaState,
     )
     from claims.store import load_register, workflow_id_for
-    from claims.workdays import WorkingCalendar
+    from claims.domain.workdays import WorkingCalendar
     from rules.engine import RulesEngine
     from tests.conftest import _INDEXED, BIN
     from worker import build_worker
@@ -101,7 +101,7 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
     reg, cases = _cases()
     road = cases[2]
     tmp = Path(tempfile.mkdtemp(prefix="golden-"))
-    url = f"sqlite:///{tmp / 'claims.db'}"
+    url = f"sqlite:///{tmp / 'claims.store.db'}"
     upgrade_database(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

@@ -44,15 +44,15 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from claims.bounds import MAX_YUAN
-from claims.identity import mask_text
+from claims.models.bounds import MAX_YUAN
+from claims.domain.identity import mask_text
 from claims.models import Outcome
 
 ENCODINGS = ("utf-8", "gb18030", "gbk")
 """Encodings a person may name with ``--encoding`` (UTF-8 with or without a BOM)."""
 
-MAX_AMOUNT = MAX_YUAN  # the ledger's Numeric(14, 2), from claims.bounds
-"""The largest amount the store holds, in yuan: ``Numeric(14, 2)`` (``Money`` in claims/db.py)."""
+MAX_AMOUNT = MAX_YUAN  # the ledger's Numeric(14, 2), from claims.models.bounds
+"""The largest amount the store holds, in yuan: ``Numeric(14, 2)`` (``Money`` in claims/store/db.py)."""
 
 _XLSX_MAGIC = b"PK\x03\x04"  # a workbook is a zip archive (ECMA-376 Part 2, OPC)
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls (an OLE2 compound file)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from claims.cli_common import UsageError, client_for, run_async, settings_of
+from claims.cli.common import UsageError, client_for, run_async, settings_of
 from claims.models import ClaimState, CoverageDecision
 from rules.facts import policy_rules
 from rules.terms import (
@@ -161,7 +161,7 @@ def check(file: Path) -> None:
 async def explain(ctx: click.Context, claim: str) -> None:
     """Print the decision of CLAIM in words: each benefit with its formula and rule ids,
     each refusal with its reason, the terms version and hash."""
-    from claims.client import UnknownClaim, claim_state
+    from claims.services.client import UnknownClaim, claim_state
 
     client = await client_for(settings_of(ctx))
     try:

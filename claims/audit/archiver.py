@@ -32,8 +32,8 @@ from temporalio.converter import DataConverter
 
 from claims import models as m
 from claims.audit import AuditReport, build_audit
-from claims.db import ClaimArchive
-from claims.logging import get_logger
+from claims.store.db import ClaimArchive
+from claims.infra.logging import get_logger
 
 SWEEP_INTERVAL = timedelta(minutes=5)
 """How often the worker's archiver looks for newly closed claims."""
@@ -351,7 +351,7 @@ async def archive_closed_claims(
     if closed_since is not None:
         query += f" AND CloseTime >= '{closed_since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
     result = SweepResult()
-    log = get_logger("claims.archive")
+    log = get_logger("claims.audit.archiver")
     async for wf in client.list_workflows(query):
 
         def known(wid: str = wf.id, rid: str = wf.run_id) -> bool:
@@ -379,7 +379,7 @@ async def run_archiver(
 ) -> None:
     """Sweep every ``interval`` until ``stop`` is set: first everything, then what closed since
     the previous sweep (with an hour's overlap for visibility lag). Errors are logged, never raised."""
-    log = get_logger("claims.archive")
+    log = get_logger("claims.audit.archiver")
     since: datetime | None = None
     while not stop.is_set():
         started = datetime.now(UTC)

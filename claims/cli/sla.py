@@ -13,12 +13,12 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from claims.bounds import MAX_DATE, MIN_DATE
-from claims.cli_common import UsageError, actor_of, client_for, ljust, run_async, sessions_for, settings_of
-from claims.db import Claim
+from claims.models.bounds import MAX_DATE, MIN_DATE
+from claims.cli.common import UsageError, actor_of, client_for, ljust, run_async, sessions_for, settings_of
+from claims.store.db import Claim
 from claims.models import Actor, CalendarChange, Role
-from claims.timeutil import SHANGHAI
-from claims.workdays import CalendarError, CalendarSource, WorkingCalendar, calendar_dir
+from claims.domain.timeutil import SHANGHAI
+from claims.domain.workdays import CalendarError, CalendarSource, WorkingCalendar, calendar_dir
 
 
 @click.group("calendar")
@@ -221,7 +221,7 @@ def _parse_date(value: str, flag: str) -> date:
 
 
 def _report_date(value: str, flag: str) -> date:
-    """A date of a report period, within the engine's bounds (``claims.bounds``)."""
+    """A date of a report period, within the engine's bounds (``claims.models.bounds``)."""
     day = _parse_date(value, flag)
     if not MIN_DATE <= day <= MAX_DATE:
         raise UsageError(f"{flag}: {value} is outside {MIN_DATE} .. {MAX_DATE}")

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):
@@ -62,13 +62,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     def sqlalchemy_url(self) -> str:
-        """The store URL: ``DATABASE_URL`` or ``sqlite:///<data_dir>/claims.db``."""
+        """The store URL: ``DATABASE_URL`` or ``sqlite:///<data_dir>/claims.store.db``."""
         if self.database_url:
             url = self.database_url
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
             return url
-        return f"sqlite:///{self.data_dir / 'claims.db'}"
+        return f"sqlite:///{self.data_dir / 'claims.store.db'}"
 
 
 @lru_cache(maxsize=1)

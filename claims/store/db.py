@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -236,12 +236,12 @@ class Notification(Base):
 class ClaimArchive(Base):
     """The decision record of a closed claim, kept beyond Temporal's history retention.
 
-    ``decision_bundle`` is JSON (``claims.archive.DecisionBundle``): claim facts, decision,
+    ``decision_bundle`` is JSON (``claims.audit.archiver.DecisionBundle``): claim facts, decision,
     terms versions and hashes, calendar and SLA policy versions, payouts, timeline.
     ``history_json`` is the full workflow history in the Temporal CLI/web UI JSON form
     (``WorkflowHistory.to_json()``), written once the workflow has closed; ``history_sha256``
     is the sha256 (hex) of its UTF-8 bytes. Written by ``archive_decision`` and the archiver
-    (``claims.archive``); never updated once the history is in.
+    (``claims.audit.archiver``); never updated once the history is in.
     """
 
     __tablename__ = "claim_archives"

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from claims.bounds import (
+from claims.models.bounds import (
     MAX_DOCUMENTS,
     BoundedDate,
     Code,
@@ -59,7 +59,7 @@ def _plain_amount(v: object) -> object:
 
 Yuan = Annotated[Decimal, BeforeValidator(_plain_amount), ColumnAmount]
 """An amount of money in yuan, exact to the fen, finite and within what the ledger's
-``Numeric(14, 2)`` holds (``claims.bounds.MAX_YUAN``)."""
+``Numeric(14, 2)`` holds (``claims.models.bounds.MAX_YUAN``)."""
 
 NonNegativeYuan = Annotated[Decimal, BeforeValidator(_plain_amount), Field(ge=0), ColumnAmount]
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from claims.db import Claim, ClaimArchive
+from claims.store.db import Claim, ClaimArchive
 
 CLAIM_WORKFLOWS = "WorkflowType = 'ClaimWorkflow'"
 """The visibility query of every claim workflow (running or closed, within retention)."""

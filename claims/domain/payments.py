@@ -1,6 +1,6 @@
 """The payment sink: where a recorded payout becomes a bank transfer instruction.
 
-``record_payout`` (``claims/store.py``) calls the sink once for each ledger row it writes,
+``record_payout`` (``claims/store/__init__.py``) calls the sink once for each ledger row it writes,
 inside the row's transaction, before it commits:
 
 - a retried or duplicated activity finds the row already written and calls nothing, so

@@ -15,7 +15,7 @@ from sqlalchemy import select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from claims.bounds import (
+from claims.models.bounds import (
     BankAccount,
     BoundedDate,
     PersonName,
@@ -25,8 +25,8 @@ from claims.bounds import (
     TermsVersion,
     Token,
 )
-from claims.db import BenefitReservation, Claim, Household, InsuredPerson, Notification, Payout, Policy
-from claims.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
+from claims.store.db import BenefitReservation, Claim, Household, InsuredPerson, Notification, Payout, Policy
+from claims.domain.identity import birth_date_of, mask_id_number, sex_of, validate_id_number
 from claims.models import (
     Actor,
     ClaimInput,
@@ -47,8 +47,8 @@ from claims.models import (
     Sex,
     Stage,
 )
-from claims.payments import PaymentInstruction, PaymentSink
-from claims.timeutil import SHANGHAI
+from claims.domain.payments import PaymentInstruction, PaymentSink
+from claims.domain.timeutil import SHANGHAI
 from rules.facts import age_on
 from rules.terms import Catalogue, UnknownTermsVersion, load_catalogue
 
@@ -640,7 +640,7 @@ def record_payout(
 
     Args:
         sink: called once per row written, inside the row's transaction before it commits
-            (see ``claims/payments.py``); a row already written is never sent again.
+            (see ``claims/domain/payments.py``); a row already written is never sent again.
 
     Returns:
         The ledger rows of the claim, in payment-number order.

@@ -13,13 +13,13 @@ from typing import Any
 
 import click
 
-from claims.cli_common import UsageError, actor_of, client_for, run_async, sessions_for, settings_of
+from claims.cli.common import UsageError, actor_of, client_for, run_async, sessions_for, settings_of
 
 
 def _file_converter(ctx: click.Context) -> Any:
     """The data converter for files read without a client (codec when keys are configured)."""
     try:
-        from claims.temporal import converter_for  # type: ignore[attr-defined]
+        from claims.infra.temporal import converter_for  # type: ignore[attr-defined]
     except ImportError:
         from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -162,7 +162,7 @@ async def archive(ctx: click.Context, since: str | None) -> None:
     into the store, so audits outlive Temporal's retention. The worker does this every 5 minutes."""
     from datetime import datetime
 
-    from claims.archive import archive_closed_claims
+    from claims.audit.archiver import archive_closed_claims
 
     actor = actor_of(ctx)
     closed_since = None
@@ -175,9 +175,9 @@ async def archive(ctx: click.Context, since: str | None) -> None:
             raise UsageError("--since: give a time zone, e.g. 2026-01-01T00:00:00Z or +08:00")
     settings = settings_of(ctx)
     client = await client_for(settings)
-    from claims.logging import get_logger
+    from claims.infra.logging import get_logger
 
-    get_logger("claims.archive", actor=actor.id, role=actor.role.value).info("archive sweep requested")
+    get_logger("claims.audit.archiver", actor=actor.id, role=actor.role.value).info("archive sweep requested")
     result = await archive_closed_claims(client, sessions_for(settings), closed_since=closed_since)
     for wid, err in result.failed.items():
         click.echo(f"{wid}: {err}", err=True)

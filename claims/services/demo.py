@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.client import Client
 
-from claims.client import perform_step, report_claim, wait_until_open
+from claims.services.client import perform_step, report_claim, wait_until_open
 from claims.models import (
     Actor,
     AdjudicateInput,

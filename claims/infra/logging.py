@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from claims.identity import mask_text
+from claims.domain.identity import mask_text
 
 _configured = False
 

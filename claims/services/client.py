@@ -29,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from claims.models import TASK_QUEUE, Actor, ClaimReport, ClaimState
 from claims.store import IntakeResult, intake_report, utcnow, workflow_id_for
-from claims.timeutil import today_in_shanghai
+from claims.domain.timeutil import today_in_shanghai
 from workflows.claim import STEPS, ClaimWorkflow
 
 

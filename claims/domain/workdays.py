@@ -86,7 +86,7 @@ DEFAULT_CLOSING_TIME = dt.time(17, 30)
 CALENDAR_DIR_ENV = "CLAIMS_CALENDAR_DIR"
 """Environment variable naming the folder of override files read by ``get_calendar()``."""
 
-DEFAULT_CALENDAR_DIR = Path(__file__).resolve().parent.parent / "data" / "calendar"
+DEFAULT_CALENDAR_DIR = Path(__file__).resolve().parents[2] / "data" / "calendar"
 """Default folder of override files (may be absent or empty)."""
 
 _CC_VERSION = getattr(chinese_calendar, "__version__", "unknown")

@@ -25,9 +25,9 @@ from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
-from claims import search
-from claims.codec import PayloadKeyError, data_converter
-from claims.settings import Settings
+from claims.infra import search
+from claims.infra.codec import PayloadKeyError, data_converter
+from claims.infra.settings import Settings
 
 
 class TemporalUnavailable(RuntimeError):
@@ -148,7 +148,7 @@ def start_embedded_server(
 
 EMBEDDED_RETENTION = "3650d"
 """History retention of the embedded server's namespace: ten years, so the archiver
-(``claims.archive``, every 5 minutes) always copies a closed claim's history first.
+(``claims.audit.archiver``, every 5 minutes) always copies a closed claim's history first.
 ``start-dev`` creates namespaces with 24 h; this is set again at every start."""
 
 
@@ -195,7 +195,7 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
 
 def converter_for(settings: Settings) -> DataConverter:
     """The data converter of every client, worker and replayer: pydantic, and AES-GCM payload
-    encryption when ``CLAIMS_PAYLOAD_KEYS`` is set (``claims/codec.py``).
+    encryption when ``CLAIMS_PAYLOAD_KEYS`` is set (``claims/infra/codec.py``).
 
     Raises:
         TemporalUnavailable: the configured keys are malformed (the message never shows a key).

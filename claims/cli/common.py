@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from claims.db import make_engine, make_sessionmaker, upgrade_database
+from claims.store.db import make_engine, make_sessionmaker, upgrade_database
 from claims.models import Actor, Role
-from claims.settings import Settings
+from claims.infra.settings import Settings
 
 T = TypeVar("T")
 
@@ -92,7 +92,7 @@ def sessions_for(settings: Settings) -> Any:
 
 
 async def client_for(settings: Settings) -> Any:
-    from claims.temporal import TemporalUnavailable, connect
+    from claims.infra.temporal import TemporalUnavailable, connect
 
     try:
         return await connect(settings)

@@ -6,7 +6,7 @@ Each bound is derived from where the value ends up:
   2 KB on the default server): county, township, handler are bounded to 64 characters.
 - **Payloads** (history events; 2 MB per payload, and a claim's history must stay far from its
   50 MB limit): every free text and list is bounded so a step input stays under ~64 KB.
-- **Store columns** (``claims/db.py``): ``String(n)`` columns get the same ``n``; money goes in
+- **Store columns** (``claims/store/db.py``): ``String(n)`` columns get the same ``n``; money goes in
   ``Numeric(14, 2)``, so an amount has at most 12 digits before the point
   (:data:`MAX_YUAN` = 999,999,999,999.99 yuan) and 2 after.
 - **People's screens**: identifiers allow no control characters, no bidirectional overrides

@@ -4,7 +4,7 @@ Every payload the engine sends to Temporal (workflow inputs, activity inputs and
 update arguments, query results, and with :func:`data_converter` failure messages too) is
 encrypted on the client or worker before it leaves the process, so the Temporal database,
 its backups and its web UI hold ciphertext only. Search attributes are *not* payloads and
-are never encrypted: they carry no personal data (see ``claims/search.py``).
+are never encrypted: they carry no personal data (see ``claims/infra/search.py``).
 
 Keys come from the environment, ``CLAIMS_PAYLOAD_KEYS``::
 

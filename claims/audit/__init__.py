@@ -39,10 +39,10 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
 from claims import models as m
-from claims.bounds import printable
-from claims.logging import get_logger
+from claims.models.bounds import printable
+from claims.infra.logging import get_logger
 from claims.store import workflow_id_for
-from claims.timeutil import local
+from claims.domain.timeutil import local
 
 WORKFLOW_TYPE = "ClaimWorkflow"
 """The workflow type every claim history must have."""
@@ -866,7 +866,7 @@ def audit_from_bundle(bundle: Any) -> AuditReport:
     """An audit rebuilt from an archived decision bundle alone (the history is gone).
 
     Args:
-        bundle: a ``claims.archive.DecisionBundle``.
+        bundle: a ``claims.audit.archiver.DecisionBundle``.
     """
     entries = [
         AuditEntry(
@@ -936,7 +936,7 @@ async def audit_claim(
         ClaimNotFound: neither Temporal nor the archive knows the claim.
         HistoryError: a history that cannot be decoded.
     """
-    from claims.archive import load_archive
+    from claims.audit.archiver import load_archive
 
     log = get_logger("claims.audit", claim_number=claim_number, actor=actor.id, role=actor.role.value)
     dc = data_converter or client.data_converter
@@ -1047,7 +1047,7 @@ async def export_history(
     Raises:
         ClaimNotFound: neither Temporal nor the archive holds the history.
     """
-    from claims.archive import load_archive
+    from claims.audit.archiver import load_archive
 
     log = get_logger("claims.audit", claim_number=claim_number, actor=actor.id, role=actor.role.value)
     try:

@@ -12,11 +12,11 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from claims.client import claim_state, perform_step, report_claim, wait_until_open
-from claims.demo import DemoClaim, DemoFile, drive_claim
+from claims.services.client import claim_state, perform_step, report_claim, wait_until_open
+from claims.services.demo import DemoClaim, DemoFile, drive_claim
 from claims.models import Actor, ClaimState, CompleteDocumentsInput, WaivedDocument
 from claims.store import RegisterFile, load_register
-from claims.workdays import WorkingCalendar
+from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
 from tests.conftest import REPO, new_task_queue
 from worker import build_worker
