@@ -6,8 +6,8 @@ from typing import Any
 
 from temporalio import activity
 
-from claims.archive import bundle_from_input, record_decision
-from claims.logging import get_logger
+from claims.audit.archiver import bundle_from_input, record_decision
+from claims.infra.logging import get_logger
 from claims.models import Ack, ArchiveInput
 from claims.store import utcnow
 
@@ -28,12 +28,12 @@ class ArchiveActivities:
         calendar and SLA policy versions, payouts, timeline) so it outlives the history.
 
         Idempotent on the claim number: a retried call writes nothing more. The full
-        history follows once the workflow has closed (``claims.archive.archive_closed_claims``).
+        history follows once the workflow has closed (``claims.audit.archiver.archive_closed_claims``).
         """
         bundle = bundle_from_input(inp)
         with self._sessions() as s:
             written = record_decision(s, bundle, utcnow())
-        get_logger("claims.archive", claim_number=inp.claim.claim_number).info(
+        get_logger("claims.audit.archiver", claim_number=inp.claim.claim_number).info(
             "decision archived", stage=bundle.stage, written=written
         )
         return Ack()

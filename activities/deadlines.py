@@ -14,7 +14,7 @@ from claims.models import (
     WorkingDaysRequest,
     WorkingDaysResult,
 )
-from claims.workdays import SHANGHAI, CalendarError, CalendarSource, WorkingCalendar
+from claims.domain.workdays import SHANGHAI, CalendarError, CalendarSource, WorkingCalendar
 
 
 class CalendarActivities:

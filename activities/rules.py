@@ -10,7 +10,7 @@ from decimal import Decimal
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from claims.logging import get_logger
+from claims.infra.logging import get_logger
 from claims.models import (
     ChecklistRequest,
     ChecklistResult,

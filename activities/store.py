@@ -7,7 +7,7 @@ from typing import Any
 from temporalio import activity
 
 from claims import store
-from claims.logging import get_logger
+from claims.infra.logging import get_logger
 from claims.models import (
     Ack,
     ClaimProjection,
@@ -20,7 +20,7 @@ from claims.models import (
     ReserveBenefitsRequest,
     ReserveBenefitsResult,
 )
-from claims.payments import PaymentSink
+from claims.domain.payments import PaymentSink
 
 
 class StoreActivities:
@@ -28,7 +28,7 @@ class StoreActivities:
 
     Args:
         sessions: a SQLAlchemy ``sessionmaker`` (one per worker process).
-        payment_sink: sends each new payout row's transfer instruction (``claims/payments.py``);
+        payment_sink: sends each new payout row's transfer instruction (``claims/domain/payments.py``);
             None records the ledger only.
     """
 

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.archive import ArchiveActivities
     from activities.rules import RulesActivities
     from activities.store import StoreActivities
-    from claims import search
+    from claims.infra import search
     from claims.models import (
         Actor,
         AdjudicateInput,
