@@ -243,7 +243,7 @@ def store_url(postgres: bool, folder: Path) -> Iterator[str]:
     from claims.store.db import make_engine, upgrade_database
 
     if not postgres:
-        url = f"sqlite:///{folder / 'claims.store.db'}"
+        url = f"sqlite:///{folder / 'claims.db'}"
         upgrade_database(url)
         yield url
         return

@@ -81,7 +81,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 def _sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'claims.store.db'}"
+    return f"sqlite:///{tmp_path / 'claims.db'}"
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         return temporal
 
     monkeypatch.setattr(starter, "client_for", fake_client)
-    url = f"sqlite:///{tmp_path / 'claims.store.db'}"
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
     upgrade_database(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

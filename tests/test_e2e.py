@@ -68,7 +68,7 @@ def test_demo_pays_the_three_real_cases_and_a_second_start_finds_the_same_claims
     second = run_demo(tmp_path, grpc, ui)
     assert second.returncode == 0, second.stderr[-3000:]
     assert table(second.stdout) == rows
-    with sqlite3.connect(tmp_path / "claims.store.db") as db:
+    with sqlite3.connect(tmp_path / "claims.db") as db:
         ledger = db.execute(
             "select claim_number, payment_number, amount from payouts order by 1, 2"
         ).fetchall()

@@ -456,7 +456,7 @@ def check_logs_hold_no_personal_data(texts: list[str], people: list[Person]) -> 
 
 def prepare(tmp_path: Path, n: int) -> tuple[Cluster, Any, Any, list[Person]]:
     register, people = make_register(n)
-    url = f"sqlite:///{tmp_path / 'claims.store.db'}"
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
     upgrade_database(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

@@ -400,7 +400,7 @@ def test_migration_0005_goes_down_and_up_again_on_a_sqlite_store_with_claims(tmp
 
     from claims.store.db import MIGRATIONS_DIR, make_engine, make_sessionmaker, upgrade_database
 
-    url = f"sqlite:///{tmp_path / 'claims.store.db'}"
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
     upgrade_database(url)
     engine = make_engine(url)
     with make_sessionmaker(engine)() as s:

@@ -62,13 +62,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     def sqlalchemy_url(self) -> str:
-        """The store URL: ``DATABASE_URL`` or ``sqlite:///<data_dir>/claims.store.db``."""
+        """The store URL: ``DATABASE_URL`` or ``sqlite:///<data_dir>/claims.db``."""
         if self.database_url:
             url = self.database_url
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
             return url
-        return f"sqlite:///{self.data_dir / 'claims.store.db'}"
+        return f"sqlite:///{self.data_dir / 'claims.db'}"
 
 
 @lru_cache(maxsize=1)

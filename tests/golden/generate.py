@@ -101,7 +101,7 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
     reg, cases = _cases()
     road = cases[2]
     tmp = Path(tempfile.mkdtemp(prefix="golden-"))
-    url = f"sqlite:///{tmp / 'claims.store.db'}"
+    url = f"sqlite:///{tmp / 'claims.db'}"
     upgrade_database(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
