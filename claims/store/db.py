@@ -15,6 +15,8 @@ applies them. ``create_all`` is never used on production paths.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +37,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -276,9 +278,28 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:
+Sessions = sessionmaker[Session]
+"""The store's session factory type: what services, activities and the worker are given."""
+
+
+def make_sessionmaker(engine: Engine) -> Sessions:
     """One session factory per process, ``expire_on_commit=False``."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(sessions: Sessions) -> Iterator[Session]:
+    """One operation's transaction: the block's writes commit together when it ends, or roll
+    back together if it raises. Services and activities own their transactions through this;
+    store functions take the ``Session`` and do not commit.
+    """
+    with sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 def upgrade_database(url: str) -> None:
