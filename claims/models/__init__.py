@@ -811,7 +811,10 @@ class ArchiveInput(Frozen):
     still works after Temporal has deleted the history. ``closed_at`` is ``workflow.now()``
     (aware UTC); ``state`` is the claim's final state (decision, payments, clocks with
     their calendar versions, timeline); ``sla_target`` carries the SLA policy version;
-    ``facts`` the facts established at adjudication, when there was one.
+    ``facts`` the facts established at adjudication, when there was one;
+    ``coverage_request`` the ``evaluate_coverage`` input the last decision was made on
+    (prior benefits included), None in histories recorded before it was passed (the
+    archive then rebuilds it from the claim input and marks it rebuilt).
     """
 
     workflow_id: str
@@ -821,6 +824,7 @@ class ArchiveInput(Frozen):
     state: ClaimState
     sla_target: SlaTarget | None = None
     facts: LossFacts | None = None
+    coverage_request: CoverageRequest | None = None
 
 
 class StatutoryDeadlineRequest(Frozen):
