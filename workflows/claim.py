@@ -176,6 +176,7 @@ class ClaimWorkflow:
         self._calendar_change: CalendarChange | None = None
         self._advance_payment_requested = False
         self._facts: LossFacts | None = None
+        self._coverage_request: CoverageRequest | None = None  # input of the last evaluate_coverage
         self._required: list[str] = []
         self._disputed = False
         self._busy = False
@@ -227,6 +228,7 @@ class ClaimWorkflow:
                     state=self._state(),
                     sla_target=self._target,
                     facts=self._facts,
+                    coverage_request=self._coverage_request,
                 ),
             )
 
@@ -728,20 +730,22 @@ class ClaimWorkflow:
                     ),
                 )
                 prior, versions = found.benefits, found.ledger_versions
+            request = CoverageRequest(
+                claim_number=inp.claim_number,
+                accident_date=inp.accident_date,
+                reported_on=inp.reported_on,
+                insured=inp.insured,
+                facts=facts,
+                policies=inp.policies,
+                prior_benefits=prior,
+            )
             decision = await workflow.execute_activity_method(
                 RulesActivities.evaluate_coverage,
-                CoverageRequest(
-                    claim_number=inp.claim_number,
-                    accident_date=inp.accident_date,
-                    reported_on=inp.reported_on,
-                    insured=inp.insured,
-                    facts=facts,
-                    policies=inp.policies,
-                    prior_benefits=prior,
-                ),
+                request,
                 start_to_close_timeout=SHORT,
                 retry_policy=COMPUTE_RETRY,
             )
+            self._coverage_request = request  # archived beside the decision: what it was made on
             if decision.needs_handler or decision.total <= 0 or not workflow.patched(BENEFIT_RESERVATION):
                 return decision
             held = await self._store(
