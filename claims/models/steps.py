@@ -1,0 +1,329 @@
+"""The handler steps: one input model per step (a Temporal Update) and the step registry, ``STEP_RULES``.
+
+Part of the boundary models (``claims.models``): import-light on purpose (pydantic and the
+standard library only), so workflow code can import it inside the Temporal sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import Field
+
+from claims.models.bounds import DocumentList, DocumentName, Findings, MAX_DOCUMENTS, Note, Reason, StaffId, TransferRef
+from claims.models.common import Actor, Frozen, Role, Stage
+from claims.models.rules_io import LossFacts
+
+
+class StepInput(Frozen):
+    """Base of every handler step (a Temporal Update): who does it and a free note."""
+
+    actor: Actor
+    note: Note = ""
+
+
+class RegisterInput(StepInput):
+    """立案: accept the claim; the registering handler becomes the assigned handler unless named."""
+
+    assign_to: StaffId | None = None
+
+
+class RequestDocumentsInput(StepInput):
+    """One-time notice of every missing document (一次性通知, Insurance Law art. 22)."""
+
+    documents: DocumentList
+
+
+class ReceiveDocumentsInput(StepInput):
+    """Documents received from the claimant or the village secretary."""
+
+    documents: DocumentList
+
+
+class WaivedDocument(Frozen):
+    """A checklist document the handler does without, and why (recorded in the timeline)."""
+
+    document: DocumentName
+    reason: Reason
+
+
+class CompleteDocumentsInput(StepInput):
+    """资料齐全: every document requested and every item of the claim's checklist received, or
+    waived here with a reason (``waive``; what the green channel waives is not on the list)."""
+
+    waive: list[WaivedDocument] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+
+
+class RequestInvestigationInput(StepInput):
+    """A handler asks for an investigation (调查)."""
+
+    reason: Reason
+
+
+class ReferToConsultationInput(StepInput):
+    """会商: a handler refers a disputed, difficult case to the joint meeting, with the reason."""
+
+    reason: Reason
+
+
+class RecordInvestigationInput(StepInput):
+    """An investigator's findings; ``covered_event`` false means the event did not happen as reported."""
+
+    findings: Findings
+    covered_event: bool = True
+
+
+class OverrideFindingInput(StepInput):
+    """A supervisor lets a claim be paid although the investigator found the event not as
+    reported: the reason is required and recorded in the timeline."""
+
+    reason: Reason
+
+
+class AdjudicateInput(StepInput):
+    """核定: the facts established; the rules decide the amount."""
+
+    facts: LossFacts
+
+
+class ApprovePayoutInput(StepInput):
+    """审批: a supervisor approves a payout above the handlers' authority limit (actor and note only)."""
+
+
+class DeclineInput(StepInput):
+    """拒赔: decline the claim with reasons shown to the claimant (Insurance Law art. 24)."""
+
+    reasons: list[Reason] = Field(min_length=1, max_length=20)
+
+
+class PayInput(StepInput):
+    """赔付: the transfer was made (bank reference of the transfer batch)."""
+
+    transfer_ref: TransferRef
+
+
+class ReassignInput(StepInput):
+    """A supervisor gives the claim to another handler."""
+
+    handler: StaffId
+
+
+# --------------------------------------------------------------------------- the step registry
+
+
+class RejectionCode(StrEnum):
+    """Why a claim refused a step: the stable ``code`` of ``claims.errors.StepRejected`` (and of
+    the ``StepRejected`` failure's details), for callers to branch on and a console to translate.
+    The English message beside it is unchanged from before the codes."""
+
+    CLAIM_OPENING = "claim.opening"  # triage still running: try again in a moment
+    CLAIM_BUSY = "claim.busy"  # another step on this claim is in progress
+    CLAIM_ENDED = "claim.ended"  # the claim's workflow has ended: no more steps
+    STAGE_NOT_ALLOWED = "stage.not_allowed"
+    ROLE_NOT_ALLOWED = "role.not_allowed"
+    ASSIGNMENT_OTHER_HANDLER = "assignment.other_handler"
+    SCOPE_COUNTY = "scope.county"
+    SCOPE_VILLAGE = "scope.village"
+    DOCUMENTS_CANNOT_WAIVE = "documents.cannot_waive"  # waived a document not needed or received
+    DOCUMENTS_MISSING = "documents.missing"  # requested documents neither received nor waived
+    DOCUMENTS_CHECKLIST_UNMET = "documents.checklist_unmet"  # checklist items neither received nor waived
+    CONSULTATION_ALREADY_REFERRED = "consultation.already_referred"
+    INVESTIGATION_ALREADY_PLANNED = "investigation.already_planned"
+    FINDING_BLOCKS_PAY = "finding.blocks_pay"  # investigator: event not as reported
+    FINDING_NONE_TO_OVERRIDE = "finding.none_to_override"
+    AUTHORITY_ABOVE_LIMIT = "authority.above_limit"  # pay needs a supervisor's approval first
+    AUTHORITY_WITHIN_LIMIT = "authority.within_limit"  # approve_payout: no approval needed
+    PAYOUT_ALREADY_APPROVED = "payout.already_approved"
+    PAYOUT_ALREADY_PAID = "payout.already_paid"  # an earlier pay attempt used another transfer ref
+    TOO_MANY_ATTEMPTS = "step.too_many_attempts"  # MAX_GENERATIONS attempts failed (client)
+    FAILED = "step.failed"  # accepted, then failed in the handler without a code
+
+
+@dataclass(frozen=True)
+class StepRule:
+    """One handler step of the claim workflow: everything the engine and its callers know of it.
+
+    Attributes:
+        name: the Temporal Update name (``"approve_payout"``); never changes (claims in flight).
+        input: the step's input model; ``rule_for`` finds the rule by it, and the workflow's
+            Update of ``name`` takes it.
+        stages: the stages the step fits.
+        roles: the roles allowed (supervisors are listed where they may act too).
+        assigned_only: a handler must be the claim's assigned one (supervisors always may).
+        once: the step succeeds at most once on a claim (it leaves the stage or state that
+            admits it): a retry with another input attaches to the first attempt
+            (``claims.services.client.step_update_id``).
+        label_zh, label_en: what people call it (立案 / register).
+    """
+
+    name: str
+    input: type[StepInput]
+    stages: frozenset[Stage]
+    roles: frozenset[Role]
+    assigned_only: bool
+    once: bool
+    label_zh: str
+    label_en: str
+
+    @property
+    def cli_name(self) -> str:
+        """The ``claims step`` command (``approve-payout``)."""
+        return self.name.replace("_", "-")
+
+
+HANDLER_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
+"""Roles that may perform handler steps (register, request documents, adjudicate, pay)."""
+
+_OPEN = frozenset(Stage) - {Stage.CLOSED, Stage.DECLINED}
+_SUPERVISOR = frozenset({Role.SUPERVISOR})
+
+
+def _rule(
+    name: str,
+    inp: type[StepInput],
+    stages: set[Stage] | frozenset[Stage],
+    roles: frozenset[Role],
+    *,
+    assigned_only: bool,
+    once: bool = False,
+    zh: str,
+    en: str,
+) -> tuple[str, StepRule]:
+    return name, StepRule(name, inp, frozenset(stages), roles, assigned_only, once, zh, en)
+
+
+STEP_RULES: dict[str, StepRule] = dict(
+    [
+        _rule("register", RegisterInput, {Stage.REPORTED}, HANDLER_ROLES,
+              assigned_only=True, once=True, zh="立案", en="register"),
+        _rule("request_documents", RequestDocumentsInput, {Stage.DOCUMENTS}, HANDLER_ROLES,
+              assigned_only=True, zh="一次性告知补充资料", en="request documents"),
+        _rule("receive_documents", ReceiveDocumentsInput, {Stage.DOCUMENTS, Stage.INVESTIGATION},
+              HANDLER_ROLES | {Role.VILLAGE_SECRETARY}, assigned_only=False, zh="收到资料", en="receive documents"),
+        _rule("complete_documents", CompleteDocumentsInput, {Stage.DOCUMENTS}, HANDLER_ROLES,
+              assigned_only=True, once=True, zh="资料齐全", en="documents complete"),
+        _rule("request_investigation", RequestInvestigationInput, {Stage.DOCUMENTS, Stage.ADJUDICATION},
+              HANDLER_ROLES, assigned_only=True, zh="申请调查", en="request investigation"),
+        _rule("refer_to_consultation", ReferToConsultationInput, {Stage.DOCUMENTS, Stage.ADJUDICATION},
+              HANDLER_ROLES, assigned_only=True, zh="提交会商", en="refer to consultation"),
+        _rule("record_investigation", RecordInvestigationInput, {Stage.INVESTIGATION},
+              frozenset({Role.INVESTIGATOR, Role.SUPERVISOR}), assigned_only=False,
+              zh="调查结论", en="record investigation"),
+        _rule("adjudicate", AdjudicateInput, {Stage.ADJUDICATION}, HANDLER_ROLES,
+              assigned_only=True, zh="核定", en="adjudicate"),
+        _rule("decline", DeclineInput, {Stage.ADJUDICATION, Stage.INVESTIGATION}, HANDLER_ROLES,
+              assigned_only=True, once=True, zh="拒赔", en="decline"),
+        _rule("approve_payout", ApprovePayoutInput, {Stage.PAYOUT}, _SUPERVISOR,
+              assigned_only=False, once=True, zh="审批", en="approve payout"),
+        _rule("override_finding", OverrideFindingInput, {Stage.ADJUDICATION, Stage.PAYOUT}, _SUPERVISOR,
+              assigned_only=False, once=True, zh="推翻调查结论", en="override finding"),
+        _rule("pay", PayInput, {Stage.PAYOUT}, HANDLER_ROLES,
+              assigned_only=True, once=True, zh="赔付", en="pay"),
+        _rule("reassign", ReassignInput, _OPEN, _SUPERVISOR,
+              assigned_only=False, zh="改派", en="reassign"),
+    ]
+)  # fmt: skip
+"""Every handler step, by Update name: the one table the workflow's validators, the client,
+the ``claims step`` commands, the audit, the demo and the bench derive from. A new step is one
+entry here, one input model above and one Update (with a validator) in ``workflows/claim.py``."""
+
+_BY_INPUT: dict[type[StepInput], StepRule] = {r.input: r for r in STEP_RULES.values()}
+
+
+def rule_for(inp: StepInput) -> StepRule:
+    """The step whose input ``inp`` is (by its exact type).
+
+    Raises:
+        TypeError: ``inp`` is no step's input (e.g. a bare ``StepInput``).
+    """
+    try:
+        return _BY_INPUT[type(inp)]
+    except KeyError:
+        raise TypeError(
+            f"{type(inp).__name__} is not the input of a step; inputs: "
+            + ", ".join(t.__name__ for t in _BY_INPUT)
+        ) from None
+
+
+@dataclass(frozen=True)
+class StepRefusal:
+    """Why a step does not fit: ``code`` (a ``RejectionCode``), the English ``message`` people
+    read (prefixed with the step name) and ``params`` for a translated one (strings only)."""
+
+    code: RejectionCode
+    message: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def refusal(
+    rule: StepRule,
+    stage: Stage,
+    actor: Actor,
+    assigned_handler: str | None,
+    claim_county: str,
+    claim_village: str,
+) -> StepRefusal | None:
+    """The first reason the step does not fit the claim's stage, the actor's role, the
+    assignment or the actor's scope (``county``/``village``, where the actor carries them);
+    None when it fits. Pure: the workflow's validators and ``allowed_steps`` share it.
+
+    The step's own conditions (documents, findings, the payout authority limit) and whether
+    the claim is open or busy are the workflow's to check on top.
+    """
+    name = rule.name
+    if stage not in rule.stages:
+        allowed = ", ".join(sorted(s.value for s in rule.stages))
+        return StepRefusal(
+            RejectionCode.STAGE_NOT_ALLOWED,
+            f"{name}: not allowed at stage '{stage.value}' (allowed at: {allowed})",
+            {"stage": stage.value, "allowed": allowed},
+        )
+    if actor.role not in rule.roles:
+        allowed = ", ".join(sorted(r.value for r in rule.roles))
+        return StepRefusal(
+            RejectionCode.ROLE_NOT_ALLOWED,
+            f"{name}: role '{actor.role.value}' may not do this (roles: {allowed})",
+            {"role": actor.role.value, "allowed": allowed},
+        )
+    if (
+        rule.assigned_only
+        and actor.role == Role.HANDLER
+        and assigned_handler is not None
+        and actor.id != assigned_handler
+    ):
+        return StepRefusal(
+            RejectionCode.ASSIGNMENT_OTHER_HANDLER,
+            f"{name}: claim is assigned to {assigned_handler}, not {actor.id}; ask a supervisor to reassign it",
+            {"handler": assigned_handler, "actor": actor.id},
+        )
+    if actor.county is not None and actor.county != claim_county:
+        return StepRefusal(
+            RejectionCode.SCOPE_COUNTY,
+            f"{name}: claim is in {claim_county}; {actor.id} acts for {actor.county} only",
+            {"county": claim_county, "actor": actor.id, "actor_county": actor.county},
+        )
+    if actor.village is not None and actor.village != claim_village:
+        return StepRefusal(
+            RejectionCode.SCOPE_VILLAGE,
+            f"{name}: claim is from {claim_village}; {actor.id} acts for {actor.village} only",
+            {"village": claim_village, "actor": actor.id, "actor_village": actor.village},
+        )
+    return None
+
+
+def allowed_steps(
+    stage: Stage,
+    actor: Actor,
+    assigned_handler: str | None,
+    claim_county: str,
+    claim_village: str,
+) -> list[StepRule]:
+    """The steps ``actor`` may take on a claim at ``stage`` (registry order), for a console to
+    offer only those. Stage, role, assignment and scope only: a step offered may still be
+    refused for its own conditions (missing documents, the authority limit, ...)."""
+    return [
+        r
+        for r in STEP_RULES.values()
+        if refusal(r, stage, actor, assigned_handler, claim_county, claim_village) is None
+    ]
