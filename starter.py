@@ -33,7 +33,7 @@ from claims.cli.common import (
     sessions_for,
     settings_of,
 )
-from claims.store.db import make_engine, make_sessionmaker, upgrade_database
+from claims.store.db import make_engine, make_sessionmaker, unit_of_work, upgrade_database
 from claims.infra.logging import configure_logging
 from claims.models import (
     TASK_QUEUE,
@@ -231,7 +231,7 @@ def register_load(ctx: click.Context, file: Path, encoding: str | None) -> None:
         raise UsageError(f"{file}: {fmt_validation(e)}") from None
     if decoded.how != "UTF-8":
         click.echo(f"{file}: JSON, {decoded.how}")
-    with sessions_for(settings_of(ctx))() as s:
+    with unit_of_work(sessions_for(settings_of(ctx))) as s:
         try:
             counts = load_register(s, data)
         except RegisterError as e:

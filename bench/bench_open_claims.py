@@ -34,7 +34,7 @@ from drive import SECRETARY, Latencies, drive_engine_claim, engine_step  # noqa:
 from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 
-from claims.store.db import make_engine, make_sessionmaker  # noqa: E402
+from claims.store.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from claims.models import ReceiveDocumentsInput  # noqa: E402
 from claims.store import RegisterFile, load_register  # noqa: E402
 
@@ -86,7 +86,7 @@ async def main() -> None:
         t0 = time.perf_counter()
         reg = synthetic_register(n, tag)
         for k in range(0, n, 5000):
-            with sessions() as s:
+            with unit_of_work(sessions) as s:
                 load_register(s, RegisterFile.model_validate({"households": reg["households"][k : k + 5000]}))
         print(
             f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; register of {n:,} households loaded "

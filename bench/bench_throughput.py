@@ -51,7 +51,7 @@ from drive import Latencies, drive_engine_claim, drive_floor, plan_of  # noqa: E
 from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 
-from claims.store.db import make_engine, make_sessionmaker  # noqa: E402
+from claims.store.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from claims.store import RegisterFile, load_register  # noqa: E402
 
 STEP_ORDER = [
@@ -164,7 +164,7 @@ async def run_phase(
             if kind == "engine":
                 engine = make_engine(url)
                 sessions = make_sessionmaker(engine)
-                with sessions() as s:
+                with unit_of_work(sessions) as s:
                     load_register(s, RegisterFile.model_validate(synthetic_register(n, tag)))
             procs = [
                 stack.start_worker(

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import starter
-from claims.store.db import Claim, Payout, make_engine, make_sessionmaker, upgrade_database
+from claims.store.db import Claim, Payout, make_engine, make_sessionmaker, unit_of_work, upgrade_database
 from claims.domain.identity import check_digit
 from claims.infra.settings import get_settings
 from claims.store import RegisterFile, load_register
@@ -121,7 +121,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     upgrade_database(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    with sessions() as s:
+    with unit_of_work(sessions) as s:
         load_register(s, RegisterFile.model_validate(REGISTER))
     w = World(tmp_path, temporal, sessions)
     (tmp_path / "recorded.json").write_bytes(j(RECORDED))

@@ -42,6 +42,7 @@ from claims.models import (
     Stage,
 )
 from claims.store import RegisterFile, load_register, payments_of, reservations_of, workflow_id_for
+from claims.store.db import unit_of_work
 from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
@@ -85,7 +86,7 @@ class Household:
         tag = uuid.uuid4().hex[:6]
         self.register, self.cases = household_files(tag)
         self.policy = POLICY + tag.upper()
-        with sessions() as s:
+        with unit_of_work(sessions) as s:
             load_register(s, self.register)
 
     async def drive(self, case: DemoClaim) -> ClaimState:

@@ -29,6 +29,7 @@ from claims.models import (
     Stage,
 )
 from claims.store import RegisterFile, load_register
+from claims.store.db import unit_of_work
 from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
 from tests.support.harness import Harness, complete_documents
@@ -144,7 +145,7 @@ async def test_a_disputed_case_in_changde_goes_to_the_joint_meeting_with_fifteen
     # Put the road-accident household in 武陵区 (Changde prefecture) for this test.
     data = h.register.model_dump(mode="json")
     data["households"][2]["county"] = "武陵区"
-    with sqlite_sessions() as s:
+    with unit_of_work(sqlite_sessions) as s:
         load_register(s, RegisterFile.model_validate(data))
     cal = WorkingCalendar()
     async with build_worker(

@@ -29,7 +29,7 @@ from temporalio.worker import (
 
 from claims import store
 from claims.services.client import StepError, claim_state, perform_step
-from claims.store.db import Claim, Payout
+from claims.store.db import Claim, Payout, unit_of_work
 from claims.models import (
     Actor,
     BenefitLine,
@@ -118,7 +118,7 @@ def seed_claim(sessions: Any, harness_cases: Any = None) -> str:
     from tests.test_workflow import unique_cases
 
     reg, cases = unique_cases()
-    with sessions() as s:
+    with unit_of_work(sessions) as s:
         store.load_register(s, reg)
         result = store.intake_report(s, cases[2].report, store.utcnow(), datetime.now(UTC).date())
     return result.claim.claim_number
@@ -159,10 +159,10 @@ def test_a_payout_retried_after_its_write_writes_no_second_row_and_sends_each_pa
         lines=[line("HC1", "100000.00"), line("EA1", "32000.00")],
         paid_at=datetime.now(UTC),
     )
-    with sqlite_sessions() as s:
+    with unit_of_work(sqlite_sessions) as s:
         first = store.record_payout(s, req, sink)
     for _ in range(3):  # retried, and a duplicate with another transfer reference
-        with sqlite_sessions() as s:
+        with unit_of_work(sqlite_sessions) as s:
             again = store.record_payout(s, req.model_copy(update={"transfer_ref": "TRF-2"}), sink)
         assert again == first
     assert ledger(sqlite_sessions, number) == [
@@ -181,7 +181,7 @@ def test_a_failing_payment_sink_rolls_back_the_row_and_the_retry_sends_it(sqlite
     with sqlite_sessions() as s, pytest.raises(ConnectionError):
         store.record_payout(s, req, sink)
     assert ledger(sqlite_sessions, number) == []  # no row without its transfer instruction
-    with sqlite_sessions() as s:
+    with unit_of_work(sqlite_sessions) as s:
         store.record_payout(s, req, sink)
     assert ledger(sqlite_sessions, number) == [(1, "FA1", Decimal("45000.00"))]
     assert sink.keys() == {f"{number}/1": 1}
@@ -204,7 +204,7 @@ def test_duplicated_payout_activities_running_at_once_write_and_send_each_paymen
     def attempt() -> None:
         start.wait()
         try:
-            with store_sessions() as s:
+            with unit_of_work(store_sessions) as s:
                 store.record_payout(s, req, sink)
         except BaseException as e:  # noqa: BLE001
             errors.append(e)

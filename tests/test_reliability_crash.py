@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from claims.services.client import StepError, claim_state, perform_step, report_claim
 from claims.infra.codec import data_converter
-from claims.store.db import Claim, Payout, make_engine, make_sessionmaker, upgrade_database
+from claims.store.db import Claim, Payout, make_engine, make_sessionmaker, unit_of_work, upgrade_database
 from claims.domain.identity import check_digit
 from claims.models import (
     Actor,
@@ -460,7 +460,7 @@ def prepare(tmp_path: Path, n: int) -> tuple[Cluster, Any, Any, list[Person]]:
     upgrade_database(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    with sessions() as s:
+    with unit_of_work(sessions) as s:
         load_register(s, RegisterFile.model_validate(register))
     (tmp_path / "register.json").write_text(json.dumps(register, ensure_ascii=False), "utf-8")
     return Cluster(tmp_path), engine, sessions, people

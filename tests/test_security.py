@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from claims import store
+from claims.store.db import unit_of_work
 from claims.cli.common import actor_of
 from claims.services.client import StepError, claim_state, perform_step
 from claims.infra.codec import ENCODING, KEY_ID, AesGcmCodec, PayloadKeyError, parse_keys
@@ -283,7 +284,7 @@ async def test_roles_and_scopes_are_enforced_on_every_step(harness: Harness) -> 
 
 def test_a_village_secretary_may_report_only_for_their_own_village(sqlite_sessions: Any) -> None:
     reg, cases = unique_cases()
-    with sqlite_sessions() as s:
+    with unit_of_work(sqlite_sessions) as s:
         store.load_register(s, reg)
     report = cases[2].report
     stranger = report.model_copy(
@@ -299,7 +300,7 @@ def test_a_village_secretary_may_report_only_for_their_own_village(sqlite_sessio
     own = report.model_copy(
         update={"reporter": Actor(id="sec.litou", role=Role.VILLAGE_SECRETARY, village="示范社区丙")}
     )
-    with sqlite_sessions() as s:
+    with unit_of_work(sqlite_sessions) as s:
         assert store.intake_report(s, own, store.utcnow(), today).created
 
 

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from claims.services.client import claim_state, perform_step
-from claims.store.db import make_engine, make_sessionmaker, upgrade_database
+from claims.store.db import make_engine, make_sessionmaker, unit_of_work, upgrade_database
 from claims.models import Actor, CaseClass, ClaimProjection, RegisterInput, Role, SlaState, Stage
 from claims.infra.settings import Settings
 from claims.store import update_projection
@@ -191,7 +191,7 @@ def _project(sessions: Any, h: Harness, number: str, **fields: Any) -> None:
         reported_at=datetime.now(UTC),
     )
     row_fields.update(fields)
-    with sessions() as s:
+    with unit_of_work(sessions) as s:
         update_projection(s, ClaimProjection(**row_fields), datetime.now(UTC))
 
 

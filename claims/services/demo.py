@@ -37,6 +37,7 @@ from claims.models import (
     StepInput,
 )
 from claims.store import RegisterFile, load_register
+from claims.store.db import unit_of_work
 
 
 class DemoInvestigation(BaseModel):
@@ -231,7 +232,7 @@ async def run_demo(
 ) -> list[DemoRow]:
     """Load the register, carry every case end to end, return the table rows."""
     register, demo = load_files(register_path, claims_path)
-    with sessions() as s:
+    with unit_of_work(sessions) as s:
         load_register(s, register)
     rows = []
     for case in demo.claims:

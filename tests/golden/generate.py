@@ -76,13 +76,10 @@ def _variant(case: Any, accident: date, grade: int, circumstances: list[str] | N
 
 async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dict[str, Path]:
     """Run every path in ``only`` and write its history; returns path name -> file."""
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
     from temporalio.contrib.pydantic import pydantic_data_converter
-    from temporalio.testing import WorkflowEnvironment
 
-    from claims.infra import search
     from claims.services.client import claim_state, perform_step, report_claim, wait_until_open
-    from claims.store.db import make_engine, make_sessionmaker, upgrade_database
+    from claims.store.db import make_engine, make_sessionmaker, unit_of_work, upgrade_database
     from claims.services.demo import drive_claim
     from claims.models import (
         Actor,
@@ -95,7 +92,7 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
     from claims.store import load_register, workflow_id_for
     from claims.domain.workdays import WorkingCalendar
     from rules.engine import RulesEngine
-    from tests.conftest import _INDEXED, BIN
+    from tests.support.env import time_skipping_server
     from worker import build_worker
 
     reg, cases = _cases()
@@ -105,20 +102,12 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
     upgrade_database(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    with sessions() as s:
+    with unit_of_work(sessions) as s:
         load_register(s, reg)
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter
-    )
     written: dict[str, Path] = {}
-    try:
+    # Recorded in clear: goldens are read in review and replayed without the test key.
+    async with time_skipping_server(pydantic_data_converter) as env:
         client = env.client
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=client.namespace,
-                search_attributes={n: _INDEXED[k] for n, k in search.CLI_TYPES.items()},
-            )
-        )
         tq = "golden"
         async with build_worker(
             client, sessions, task_queue=tq, rules_engine=RulesEngine.shared(), calendar=WorkingCalendar()
@@ -200,8 +189,6 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                 path.write_text(history.to_json() + "\n", encoding="utf-8")
                 written[name] = path
                 print(f"{name}: {number}, {len(history.events)} events -> {path.relative_to(REPO)}")
-    finally:
-        await env.shutdown()
         engine.dispose()
     return written
 
