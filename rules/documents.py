@@ -22,7 +22,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from claims.models import Outcome
-from rules.terms import BENEFIT_KINDS, TermsError, _describe
+from rules.benefits import BENEFIT_KINDS
+from rules.errors import TermsError, describe_validation_error
 
 DOCUMENTS_FILE = Path(__file__).resolve().parent / "documents.json"
 """The shipped checklist."""
@@ -107,7 +108,7 @@ def load_checklist(path: Path = DOCUMENTS_FILE) -> Checklist:
     try:
         return Checklist.model_validate(raw)
     except ValidationError as exc:
-        raise TermsError(_describe(exc, path.name, raw)) from None
+        raise TermsError(describe_validation_error(exc, path.name, raw)) from None
 
 
 def required_documents(

@@ -41,13 +41,15 @@ from rules.facts import (
     policy_rules,
     request_problems,
 )
-from rules.terms import BenefitBase, BenefitRule, Catalogue, Cond, LoadedTerms, load_catalogue
+from rules.benefits import BenefitBase
+from rules.conditions import BenefitRule, Cond, CondOp
+from rules.terms import Catalogue, LoadedTerms, load_catalogue
 from rules.triage import TriageRules, load_triage, triage_fact, triage_result
 
 _FIRED = "fired:"
 EVALUATED = "engine.evaluated"
 """A rule every coverage fact matches (see ``_compile_coverage``); never shown in decisions."""
-_NEGATE = {"eq": "ne", "ne": "eq", "lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
+_NEGATE: dict[CondOp, CondOp] = {"eq": "ne", "ne": "eq", "lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
 
 
 class RulesEngineError(RuntimeError):
@@ -195,7 +197,7 @@ class RulesEngine:
         # least one of its conditions fails.
         clauses = []
         for r in rules.class_rules:
-            neg = [Cond(c.field, _NEGATE[c.op], c.value).durable() for c in rules.conds(r)]  # type: ignore[arg-type]
+            neg = [Cond(c.field, _NEGATE[c.op], c.value).durable() for c in rules.conds(r)]
             clauses.append(neg[0] if len(neg) == 1 else {"$or": neg})
         match: dict[str, Any]
         if not clauses:
@@ -247,7 +249,7 @@ class RulesEngine:
         answering the outcome gives a ``BenefitLine`` (death: the sum insured less disability
         already paid for the accident; disability: sum insured × the JR/T 0083-2013 grade
         ratio, several injuries per that standard; accident medical; hospital cash;
-        critical illness: see :mod:`rules.terms`) or a ``Refusal`` under the benefit rule's
+        critical illness: see :mod:`rules.benefits`) or a ``Refusal`` under the benefit rule's
         id (waiting period, deductible, limit used up, diagnosis not covered), and facts
         that cannot be judged (no grade, a grade outside 1..10, an unknown diagnosis code)
         go to ``needs_handler``.

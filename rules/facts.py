@@ -21,22 +21,12 @@ from claims.models import (
     PolicySnapshot,
     Refusal,
 )
-from rules.terms import (
-    BenefitBase,
-    Catalogue,
-    Cond,
-    Exclusion,
-    LoadedTerms,
-    Terms,
-    UnknownTermsVersion,
-    event_date,
-    formula,
-    percent,
-    to_fen,
-    to_yuan,
-)
-
-__all__ = ["formula", "percent", "to_fen", "to_yuan"]  # re-exported: callers import them from here
+from rules.benefits import BenefitBase
+from rules.benefits.waiting import event_date
+from rules.conditions import Cond
+from rules.errors import UnknownTermsVersion
+from rules.money import to_fen, to_yuan
+from rules.terms import Catalogue, Exclusion, LoadedTerms, Terms
 
 MAX_FACT_PROPERTIES = 200
 """durable_rules breaks at about 250 properties per message; stay well below."""
@@ -86,7 +76,7 @@ def coverage_fact(req: CoverageRequest, policy: PolicySnapshot, terms: Terms) ->
     (0/1) for each circumstance the terms' exclusions name, ``event_days_from_start``
     (calendar days from the policy start to the diagnosis date, else the accident date;
     waiting periods), and the fields each benefit kind adds
-    (:meth:`~rules.terms.BenefitBase.fact_fields`).
+    (:meth:`~rules.benefits.base.BenefitBase.fact_fields`).
 
     Raises:
         ValueError: Two benefits give one field different values (a kind bug).

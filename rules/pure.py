@@ -1,7 +1,7 @@
 """A small pure-Python evaluator of the same terms files and triage data.
 
 It judges dates with ``date`` arithmetic and benefits with ``Decimal`` (each benefit
-kind's :meth:`~rules.terms.BenefitBase.assess`), independently of the flat facts and
+kind's :meth:`~rules.benefits.base.BenefitBase.assess`), independently of the flat facts and
 rule conditions the durable_rules engine compiles. The differential tests require both
 to give identical decisions; it is also the way out should durable_rules have to go.
 """

@@ -20,13 +20,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from claims.models import CaseClass, NonNegativeYuan, SlaTarget, SlaTargetRequest
+from rules.errors import SlaPolicyError, describe_validation_error
 
 POLICY_FILE = Path(__file__).resolve().parent / "sla_policy.json"
 POLICY_ENV = "CLAIMS_SLA_POLICY"
-
-
-class SlaPolicyError(ValueError):
-    """An SLA policy file that cannot be used; the message names the file, the field and the fix."""
 
 
 class Targets(BaseModel):
@@ -52,10 +49,12 @@ class Targets(BaseModel):
     def _every_class(self) -> Targets:
         missing = [c.value for c in CaseClass if c not in self.targets]
         if missing:
-            raise ValueError(f"targets: no target for case class {', '.join(missing)}; add one per class")
+            raise ValueError(
+                f"targets: no target for case class {', '.join(missing)}; fix: add one per class"
+            )
         bad = [f"{c.value}={d}" for c, d in self.targets.items() if not 0 <= d <= 250]
         if bad:
-            raise ValueError(f"targets: {', '.join(bad)} outside 0..250 working days")
+            raise ValueError(f"targets: {', '.join(bad)} outside 0..250 working days; fix: give 0 to 250")
         return self
 
 
@@ -110,13 +109,17 @@ class SlaPolicy(BaseModel):
         ]
         if unknown:
             raise ValueError(
-                f"overrides: unknown region {', '.join(unknown)}; list it under 'regions' with its counties"
+                f"overrides: unknown region {', '.join(unknown)}; "
+                "fix: list it under 'regions' with its counties"
             )
         seen: dict[str, str] = {}
         for region, counties in self.regions.items():
             for county in counties:
                 if county in seen:
-                    raise ValueError(f"regions: county {county} is in both {seen[county]} and {region}")
+                    raise ValueError(
+                        f"regions: county {county} is in both {seen[county]} and {region}; "
+                        "fix: list it in one region"
+                    )
                 seen[county] = region
         return self
 
@@ -163,12 +166,13 @@ def parse_sla_policy(text: str, source: str) -> SlaPolicy:
         SlaPolicyError: bad JSON or content; names ``source`` and the field.
     """
     try:
-        return SlaPolicy.model_validate(json.loads(text))
+        raw = json.loads(text)
     except json.JSONDecodeError as e:
         raise SlaPolicyError(f"{source}: not valid JSON at line {e.lineno}: {e.msg}") from None
+    try:
+        return SlaPolicy.model_validate(raw)
     except ValidationError as e:
-        parts = [f"{'.'.join(str(x) for x in err['loc']) or '(file)'}: {err['msg']}" for err in e.errors()]
-        raise SlaPolicyError(f"{source}: " + "; ".join(parts)) from None
+        raise SlaPolicyError(describe_validation_error(e, source, raw)) from None
 
 
 @lru_cache(maxsize=4)

@@ -26,7 +26,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from claims.models import CaseClass, TriageRequest, TriageResult
-from rules.terms import Cond, TermsError, TermsYuan, _describe
+from rules.conditions import Cond
+from rules.errors import TermsError, describe_validation_error
+from rules.money import TermsYuan
 
 TRIAGE_FILE = Path(__file__).resolve().parent / "triage.json"
 """The shipped triage data."""
@@ -210,7 +212,7 @@ def load_triage(path: str | Path | None = None) -> TriageRules:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TermsError(f"{p.name}: not valid UTF-8 JSON ({exc}); fix: correct the syntax") from exc
     except ValidationError as exc:
-        raise TermsError(_describe(exc, p.name, raw)) from None
+        raise TermsError(describe_validation_error(exc, p.name, raw)) from None
 
 
 def triage_fact(req: TriageRequest) -> dict[str, int | str]:
