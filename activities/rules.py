@@ -1,6 +1,9 @@
-"""Rules activities: green-channel triage, SLA target and coverage, evaluated by durable_rules.
+"""Rules activities: green-channel triage, SLA target, coverage and the document checklist.
 
-durable_rules is a C extension with global state: it runs here, never in workflow code.
+The evaluator (durable_rules in the worker) is a C extension with global state: it runs here,
+never in workflow code. This module depends on the :class:`rules.evaluator.Evaluator`
+protocol only; the worker passes the engine in. Activity names are the method names and are
+recorded in histories: never rename them.
 """
 
 from __future__ import annotations
@@ -21,32 +24,34 @@ from claims.models import (
     TriageRequest,
     TriageResult,
 )
-from rules.sla import SlaPolicy, SlaPolicyError, load_sla_policy
+from rules.documents import required_documents
+from rules.errors import SlaPolicyError
+from rules.evaluator import Evaluator
+from rules.sla import SlaPolicy, load_sla_policy
 
 
 class RulesActivities:
     """Activities that need the rules engine (one per worker process).
 
     Args:
-        engine: a ``rules.engine.RulesEngine`` (or anything with the same two methods).
+        engine: the evaluator (``rules.engine.RulesEngine`` in the worker, or
+            ``rules.pure.PureEvaluator``): triage, coverage, its name and its terms catalogue.
         sla_policy: the SLA policy; default ``rules/sla_policy.json``.
     """
 
-    def __init__(self, engine: object, sla_policy: SlaPolicy | None = None) -> None:
+    def __init__(self, engine: Evaluator, sla_policy: SlaPolicy | None = None) -> None:
         self._engine = engine
         self._sla = sla_policy or load_sla_policy()
 
     def _known_circumstances(self) -> set[str]:
         """Every circumstance code an exclusion of the catalogue tests (e.g. ``drink_driving``)."""
-        catalogue = getattr(self._engine, "catalogue", None)
-        if catalogue is None:
-            return set()
+        catalogue = self._engine.catalogue
         return {e.circumstance for loaded in catalogue.entries.values() for e in loaded.terms.exclusions}
 
     @activity.defn
     def triage_claim(self, req: TriageRequest) -> TriageResult:
         """Green channel (绿色通道), case class and investigation need, with the rule ids that fired."""
-        result: TriageResult = self._engine.triage(req)  # type: ignore[attr-defined]
+        result = self._engine.triage(req)
         get_logger("claims.rules", claim_number=req.claim_number).info(
             "triaged",
             green_channel=result.green_channel,
@@ -88,9 +93,9 @@ class RulesActivities:
                     f"unknown circumstance code {', '.join(unknown)}; known codes: "
                     f"{', '.join(sorted(known))}"
                 ],
-                engine=getattr(self._engine, "name", "durable_rules"),
+                engine=self._engine.name,
             )
-        decision: CoverageDecision = self._engine.evaluate_coverage(req)  # type: ignore[attr-defined]
+        decision = self._engine.evaluate_coverage(req)
         get_logger("claims.rules", claim_number=req.claim_number).info(
             "coverage evaluated",
             total=str(decision.total),
@@ -105,8 +110,6 @@ class RulesActivities:
         """The documents a claim needs (``rules/documents.json``: all claims, plus death,
         disability, medical or illness proofs; proxy and road-accident papers; what the green
         channel waives), in checklist order."""
-        from rules.documents import required_documents
-
         return ChecklistResult(
             documents=required_documents(
                 req.outcome,
