@@ -73,12 +73,15 @@ def test_a_terms_file_with_an_unknown_kind_names_the_known_kinds(tmp_path: Path)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(TermsError) as e:
         load_terms_file(path)
-    assert str(e.value).startswith("family_accident@2020.json: benefits[0] (clause 'benefit.accidental_death'): ")
+    assert str(e.value).startswith(
+        "family_accident@2020.json: benefits[0] (clause 'benefit.accidental_death'): "
+    )
     assert str(e.value).endswith(f"fix: use one of the benefit kinds {list(BENEFIT_KINDS)}")
 
 
 def test_sla_policy_errors_use_the_same_formatter() -> None:
-    data = json.loads((Path(__file__).resolve().parent.parent / "rules" / "sla_policy.json").read_text("utf-8"))
+    shipped = Path(__file__).resolve().parent.parent / "rules" / "sla_policy.json"
+    data = json.loads(shipped.read_text("utf-8"))
     data["default"]["targets"].pop("disputed")
     with pytest.raises(SlaPolicyError) as e:
         parse_sla_policy(json.dumps(data, ensure_ascii=False), "policy.json")
