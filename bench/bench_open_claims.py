@@ -131,7 +131,6 @@ async def main() -> None:
             await engine_step(
                 client,
                 number,
-                "receive_documents",
                 ReceiveDocumentsInput(actor=SECRETARY, documents=["claim_form"]),
                 lat,
             )

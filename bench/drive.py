@@ -1,5 +1,8 @@
 """The driver of the throughput benchmarks: carries claims report → payout as handlers would,
 and the floor workflow through the same number of steps; records each step's latency.
+
+Steps are typed inputs (``claims.models.STEP_RULES`` names them); a step refused because the
+claim is still being opened is retried, recognised by its code (``claim.opening``), not its text.
 """
 
 from __future__ import annotations
@@ -8,25 +11,32 @@ import asyncio
 import time
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
 
 from common import DOCUMENTS, Shape, report_for
 from floor import FloorPlan, FloorWorkflow
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
-from claims.services.client import StepError, perform_step, report_claim
+from claims.errors import StepRejected
 from claims.models import (
     Actor,
     AdjudicateInput,
+    ApprovePayoutInput,
     ClaimReport,
+    CompleteDocumentsInput,
     LossFacts,
     PayInput,
     ReceiveDocumentsInput,
     RegisterInput,
+    RejectionCode,
     RequestDocumentsInput,
     Role,
     StepInput,
+    rule_for,
 )
+from claims.services.client import perform_step, report_claim
+from claims.store.db import Sessions
+from rules.sla import SlaPolicy, load_sla_policy
 
 HANDLER = Actor(id="handler.bench", role=Role.HANDLER)
 SUPERVISOR = Actor(id="supervisor.bench", role=Role.SUPERVISOR)
@@ -42,10 +52,8 @@ def needs_approval(i: int) -> bool:
     return i % 2 == 0
 
 
-def bench_sla_policy() -> Any:
+def bench_sla_policy() -> SlaPolicy:
     """The shipped SLA policy with :data:`LOW_LIMIT` for the even counties of the bench register."""
-    from rules.sla import load_sla_policy
-
     policy = load_sla_policy()
     authority = policy.payout_authority.model_copy(
         update={"counties": {f"县{c:02d}": LOW_LIMIT for c in range(0, 20, 2)}}
@@ -61,29 +69,26 @@ class Latencies:
         self.retries = 0
 
 
-def engine_steps(i: int) -> list[tuple[str, Any]]:
-    """The handler steps of claim ``i`` in order (report is separate)."""
-    steps: list[tuple[str, Any]] = [
-        ("register", RegisterInput(actor=HANDLER)),
-        ("request_documents", RequestDocumentsInput(actor=HANDLER, documents=DOCUMENTS)),
-        ("receive_documents", ReceiveDocumentsInput(actor=SECRETARY, documents=DOCUMENTS)),
-        ("complete_documents", StepInput(actor=HANDLER)),
-        (
-            "adjudicate",
-            AdjudicateInput(
-                actor=HANDLER,
-                facts=LossFacts(outcome="disability", cause="road_accident", disability_grades=[1]),
-            ),
+def engine_steps(i: int) -> list[StepInput]:
+    """The handler steps of claim ``i`` in order (report is separate), as typed inputs."""
+    steps: list[StepInput] = [
+        RegisterInput(actor=HANDLER),
+        RequestDocumentsInput(actor=HANDLER, documents=DOCUMENTS),
+        ReceiveDocumentsInput(actor=SECRETARY, documents=DOCUMENTS),
+        CompleteDocumentsInput(actor=HANDLER),
+        AdjudicateInput(
+            actor=HANDLER,
+            facts=LossFacts(outcome="disability", cause="road_accident", disability_grades=[1]),
         ),
     ]
     if needs_approval(i):
-        steps.append(("approve_payout", StepInput(actor=SUPERVISOR)))
-    steps.append(("pay", PayInput(actor=HANDLER, transfer_ref=f"TRF-BENCH-{i:07d}")))
+        steps.append(ApprovePayoutInput(actor=SUPERVISOR))
+    steps.append(PayInput(actor=HANDLER, transfer_ref=f"TRF-BENCH-{i:07d}"))
     return steps
 
 
 async def report_engine_claim(
-    client: Client, sessions: Any, i: int, tag: str, task_queue: str, lat: Latencies
+    client: Client, sessions: Sessions, i: int, tag: str, task_queue: str, lat: Latencies
 ) -> str:
     """Intake + start of claim ``i``; returns its claim number."""
     report = ClaimReport.model_validate(report_for(i, tag))
@@ -94,14 +99,20 @@ async def report_engine_claim(
     return intake.claim.claim_number
 
 
-async def engine_step(client: Client, number: str, name: str, inp: Any, lat: Latencies) -> None:
-    """One handler step; a step refused because triage is still running is retried."""
+async def engine_step(client: Client, number: str, inp: StepInput, lat: Latencies) -> None:
+    """One handler step, timed under its registry name; a step refused because triage is still
+    running (``claim.opening``) is retried.
+
+    Raises:
+        claims.errors.StepRejected: refused for any other reason.
+    """
+    name = rule_for(inp).name
     while True:
         t0 = time.perf_counter()
         try:
-            await perform_step(client, number, name, inp)
-        except StepError as e:
-            if "still being opened" not in str(e):
+            await perform_step(client, number, inp)
+        except StepRejected as e:
+            if e.code != RejectionCode.CLAIM_OPENING:
                 raise
             lat.retries += 1
             await asyncio.sleep(0.05)
@@ -112,7 +123,7 @@ async def engine_step(client: Client, number: str, name: str, inp: Any, lat: Lat
 
 async def drive_engine_claim(
     client: Client,
-    sessions: Any,
+    sessions: Sessions,
     i: int,
     tag: str,
     task_queue: str,
@@ -121,12 +132,20 @@ async def drive_engine_claim(
 ) -> str:
     """Report claim ``i`` and perform its steps (up to and including ``stop_after``)."""
     number = await report_engine_claim(client, sessions, i, tag, task_queue, lat)
-    for name, inp in engine_steps(i):
-        await engine_step(client, number, name, inp, lat)
-        if name == stop_after:
+    for inp in engine_steps(i):
+        await engine_step(client, number, inp, lat)
+        if rule_for(inp).name == stop_after:
             return number
     await client.get_workflow_handle(f"claim-{number}").result()  # closed: the decision is archived
     return number
+
+
+def _opening(e: WorkflowUpdateFailedError) -> bool:
+    """The floor workflow refused a step because it is still being opened (its failure's
+    details carry the engine's code ``claim.opening``)."""
+    cause = e.cause
+    details = cause.details if isinstance(cause, ApplicationError) else ()
+    return bool(details) and isinstance(details[0], dict) and details[0].get("code") == RejectionCode.CLAIM_OPENING
 
 
 def plan_of(shape: Shape) -> FloorPlan:
@@ -159,7 +178,7 @@ async def drive_floor(
             try:
                 await handle.execute_update(FloorWorkflow.step, k)
             except WorkflowUpdateFailedError as e:
-                if "still being opened" not in str(getattr(e.cause, "message", e)):
+                if not _opening(e):
                     raise
                 lat.retries += 1
                 await asyncio.sleep(0.05)

@@ -109,7 +109,9 @@ class FloorWorkflow:
     @step.validator
     def _validate_step(self, index: int) -> None:
         if not self._opened:
-            raise ApplicationError("still being opened", type="StepRejected", non_retryable=True)
+            raise ApplicationError(
+                "still being opened", {"code": "claim.opening"}, type="StepRejected", non_retryable=True
+            )
         if self._busy or index != self._done:
             raise ApplicationError(f"step {index} does not fit", type="StepRejected", non_retryable=True)
 

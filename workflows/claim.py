@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from claims.models import (
         Actor,
         AdjudicateInput,
+        ApprovePayoutInput,
         ArchiveInput,
         CalendarChange,
         CaseClass,
@@ -37,8 +38,6 @@ with workflow.unsafe.imports_passed_through():
         DeclineInput,
         EscalationInput,
         InvestigationFinding,
-        InvestigationRequestInput,
-        InvestigationResultInput,
         LossFacts,
         NoticeInput,
         Outcome,
@@ -49,21 +48,29 @@ with workflow.unsafe.imports_passed_through():
         PriorBenefitsRequest,
         ReassignInput,
         ReceiveDocumentsInput,
+        RecordInvestigationInput,
+        ReferToConsultationInput,
         RegisterInput,
+        RejectionCode,
         RequestDocumentsInput,
+        RequestInvestigationInput,
         ReserveBenefitsRequest,
         Role,
         SlaState,
         SlaTarget,
         SlaTargetRequest,
         Stage,
+        SYSTEM,
         StepInput,
+        StepRule,
         StuckStep,
         TimelineEntry,
         TriageRequest,
         TriageResult,
         WaivedDocument,
         projection_seq,
+        refusal,
+        rule_for,
     )
 
 from workflows.short_steps import short_step
@@ -74,7 +81,6 @@ from workflows.sla import (
     ART25_ADVANCE_PAYMENT,
     REGISTRATION,
     RESOLUTION,
-    SYSTEM,
     ClockEvent,
     SlaClocks,
 )
@@ -105,42 +111,16 @@ MAX_DECIDE_ATTEMPTS = 5
 """How often adjudication decides again when other claims keep changing the same ledgers;
 then the claim goes back to the handler to adjudicate again."""
 
-HANDLER_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
-"""Roles that may perform handler steps (register, request documents, adjudicate, pay)."""
 
+def reject(message: str, code: RejectionCode, **params: str) -> ApplicationError:
+    """The error a validator (or a step that lost a race) raises: ``StepRejected``, final.
 
-def reject(message: str) -> ApplicationError:
-    """The error a validator (or a step that lost a race) raises: ``StepRejected``, final."""
-    return ApplicationError(message, type="StepRejected", non_retryable=True)
-
-
-_OPEN = frozenset(Stage) - {Stage.CLOSED, Stage.DECLINED}
-
-STEPS: dict[str, tuple[frozenset[Stage], frozenset[Role], bool]] = {
-    # step: (stages it fits, roles allowed, only the assigned handler (supervisors always may))
-    "register": (frozenset({Stage.REPORTED}), HANDLER_ROLES, True),
-    "request_documents": (frozenset({Stage.DOCUMENTS}), HANDLER_ROLES, True),
-    "receive_documents": (
-        frozenset({Stage.DOCUMENTS, Stage.INVESTIGATION}),
-        HANDLER_ROLES | {Role.VILLAGE_SECRETARY},
-        False,
-    ),
-    "complete_documents": (frozenset({Stage.DOCUMENTS}), HANDLER_ROLES, True),
-    "request_investigation": (frozenset({Stage.DOCUMENTS, Stage.ADJUDICATION}), HANDLER_ROLES, True),
-    "refer_to_consultation": (frozenset({Stage.DOCUMENTS, Stage.ADJUDICATION}), HANDLER_ROLES, True),
-    "record_investigation": (
-        frozenset({Stage.INVESTIGATION}),
-        frozenset({Role.INVESTIGATOR, Role.SUPERVISOR}),
-        False,
-    ),
-    "adjudicate": (frozenset({Stage.ADJUDICATION}), HANDLER_ROLES, True),
-    "decline": (frozenset({Stage.ADJUDICATION, Stage.INVESTIGATION}), HANDLER_ROLES, True),
-    "approve_payout": (frozenset({Stage.PAYOUT}), frozenset({Role.SUPERVISOR}), False),
-    "override_finding": (frozenset({Stage.ADJUDICATION, Stage.PAYOUT}), frozenset({Role.SUPERVISOR}), False),
-    "pay": (frozenset({Stage.PAYOUT}), HANDLER_ROLES, True),
-    "reassign": (_OPEN, frozenset({Role.SUPERVISOR}), False),
-}
-"""Which step fits which stage and role: the single table both validators and handlers check."""
+    The failure's details carry ``{"code": code, "params": params}`` (strings only), so the
+    client raises ``claims.errors.StepRejected`` with the code and never reads the message.
+    """
+    return ApplicationError(
+        message, {"code": code.value, "params": params}, type="StepRejected", non_retryable=True
+    )
 
 
 @workflow.defn(name="ClaimWorkflow")
@@ -384,9 +364,9 @@ class ClaimWorkflow:
 
     # ------------------------------------------------------------------ steps (Updates)
 
-    async def _step(self, name: str, step: StepInput, body: Callable[[], Awaitable[None]]) -> ClaimState:
+    async def _step(self, step: StepInput, body: Callable[[], Awaitable[None]]) -> ClaimState:
         """Run one accepted step: check again (a twin step may have won), do it, publish."""
-        self._require(name, step)
+        self._require(rule_for(step), step)
         self._busy = True
         try:
             await body()
@@ -411,7 +391,7 @@ class ClaimWorkflow:
             if workflow.patched("document-checklist"):
                 await self._document_checklist()
 
-        return await self._step("register", step, body)
+        return await self._step(step, body)
 
     async def _document_checklist(self) -> None:
         """The documents this claim needs (rules/documents.json), so the one-time notice of art.
@@ -435,7 +415,7 @@ class ClaimWorkflow:
 
     @register.validator
     def _validate_register(self, step: RegisterInput) -> None:
-        self._require("register", step)
+        self._require(rule_for(step), step)
 
     @workflow.update
     async def request_documents(self, step: RequestDocumentsInput) -> ClaimState:
@@ -463,11 +443,11 @@ class ClaimWorkflow:
                     self._target_or_fail().max_pause_working_days,
                 )
 
-        return await self._step("request_documents", step, body)
+        return await self._step(step, body)
 
     @request_documents.validator
     def _validate_request_documents(self, step: RequestDocumentsInput) -> None:
-        self._require("request_documents", step)
+        self._require(rule_for(step), step)
 
     @workflow.update
     async def receive_documents(self, step: ReceiveDocumentsInput) -> ClaimState:
@@ -489,11 +469,11 @@ class ClaimWorkflow:
                     "all requested documents received",
                 )
 
-        return await self._step("receive_documents", step, body)
+        return await self._step(step, body)
 
     @receive_documents.validator
     def _validate_receive_documents(self, step: ReceiveDocumentsInput) -> None:
-        self._require("receive_documents", step)
+        self._require(rule_for(step), step)
 
     @workflow.update
     async def complete_documents(self, step: CompleteDocumentsInput) -> ClaimState:
@@ -520,37 +500,43 @@ class ClaimWorkflow:
             await self._sla.start_statutory(ART23_DECISION, now)
             await self._sla.start_statutory(ART25_ADVANCE_PAYMENT, now)
 
-        return await self._step("complete_documents", step, body)
+        return await self._step(step, body)
 
     @complete_documents.validator
     def _validate_complete_documents(self, step: CompleteDocumentsInput) -> None:
-        self._require("complete_documents", step)
+        self._require(rule_for(step), step)
         needed = list(dict.fromkeys(self._required + self._requested))
         stray = [w.document for w in step.waive if w.document not in needed or w.document in self._received]
         if stray:
             raise reject(
                 f"complete_documents: cannot waive {', '.join(stray)}: not requested or on the claim's "
-                "checklist, or already received"
+                "checklist, or already received",
+                RejectionCode.DOCUMENTS_CANNOT_WAIVE,
+                documents=", ".join(stray),
             )
         waived = {w.document for w in self._waived} | {w.document for w in step.waive}
         missing = [d for d in self._missing_documents() if d not in waived]
         if missing:
             raise reject(
                 f"complete_documents: still missing {', '.join(missing)}; receive them first, or waive "
-                "each with a reason (--waive DOCUMENT=REASON)"
+                "each with a reason (--waive DOCUMENT=REASON)",
+                RejectionCode.DOCUMENTS_MISSING,
+                documents=", ".join(missing),
             )
         unmet = [d for d in self._required if d not in self._received and d not in waived]
         if unmet:
             raise reject(
                 f"complete_documents: the claim's checklist still lacks {', '.join(unmet)}; receive "
-                "them, or waive each with a reason (--waive DOCUMENT=REASON)"
+                "them, or waive each with a reason (--waive DOCUMENT=REASON)",
+                RejectionCode.DOCUMENTS_CHECKLIST_UNMET,
+                documents=", ".join(unmet),
             )
 
     def _missing_documents(self) -> list[str]:
         return [d for d in self._requested if d not in self._received]
 
     @workflow.update
-    async def refer_to_consultation(self, step: InvestigationRequestInput) -> ClaimState:
+    async def refer_to_consultation(self, step: ReferToConsultationInput) -> ClaimState:
         """会商: a disputed, difficult case goes to the joint meeting; the disputed target applies
         from registration (Changde: 15 working days), unless an investigation is already planned."""
 
@@ -560,7 +546,7 @@ class ClaimWorkflow:
             if self._case_class != CaseClass.INVESTIGATION:
                 await self._reclassify(CaseClass.DISPUTED)
 
-        return await self._step("refer_to_consultation", step, body)
+        return await self._step(step, body)
 
     async def _reclassify(self, case_class: CaseClass) -> None:
         """A new case class: its SLA target applies to the resolution clock from registration."""
@@ -572,13 +558,16 @@ class ClaimWorkflow:
             )
 
     @refer_to_consultation.validator
-    def _validate_refer_to_consultation(self, step: InvestigationRequestInput) -> None:
-        self._require("refer_to_consultation", step)
+    def _validate_refer_to_consultation(self, step: ReferToConsultationInput) -> None:
+        self._require(rule_for(step), step)
         if self._disputed:
-            raise reject("refer_to_consultation: the claim is already referred to the joint meeting")
+            raise reject(
+                "refer_to_consultation: the claim is already referred to the joint meeting",
+                RejectionCode.CONSULTATION_ALREADY_REFERRED,
+            )
 
     @workflow.update
-    async def request_investigation(self, step: InvestigationRequestInput) -> ClaimState:
+    async def request_investigation(self, step: RequestInvestigationInput) -> ClaimState:
         """A handler asks for an investigation (调查): the investigation target applies from registration."""
 
         async def body() -> None:
@@ -588,16 +577,19 @@ class ClaimWorkflow:
             self._log("investigation_requested", step.actor, step.reason)
             await self._reclassify(CaseClass.INVESTIGATION)
 
-        return await self._step("request_investigation", step, body)
+        return await self._step(step, body)
 
     @request_investigation.validator
-    def _validate_request_investigation(self, step: InvestigationRequestInput) -> None:
-        self._require("request_investigation", step)
+    def _validate_request_investigation(self, step: RequestInvestigationInput) -> None:
+        self._require(rule_for(step), step)
         if self._investigation:
-            raise reject("request_investigation: an investigation is already planned for this claim")
+            raise reject(
+                "request_investigation: an investigation is already planned for this claim",
+                RejectionCode.INVESTIGATION_ALREADY_PLANNED,
+            )
 
     @workflow.update
-    async def record_investigation(self, step: InvestigationResultInput) -> ClaimState:
+    async def record_investigation(self, step: RecordInvestigationInput) -> ClaimState:
         """An investigator's findings; the claim goes on to adjudication."""
 
         async def body() -> None:
@@ -617,11 +609,11 @@ class ClaimWorkflow:
                 ),
             )
 
-        return await self._step("record_investigation", step, body)
+        return await self._step(step, body)
 
     @record_investigation.validator
-    def _validate_record_investigation(self, step: InvestigationResultInput) -> None:
-        self._require("record_investigation", step)
+    def _validate_record_investigation(self, step: RecordInvestigationInput) -> None:
+        self._require(rule_for(step), step)
 
     @workflow.update
     async def adjudicate(self, step: AdjudicateInput) -> ClaimState:
@@ -691,11 +683,11 @@ class ClaimWorkflow:
                     fired,
                 )
 
-        return await self._step("adjudicate", step, body)
+        return await self._step(step, body)
 
     @adjudicate.validator
     def _validate_adjudicate(self, step: AdjudicateInput) -> None:
-        self._require("adjudicate", step)
+        self._require(rule_for(step), step)
 
     def _note_outcome_change(self, step: AdjudicateInput) -> None:
         """Reports are often wrong: an adjudicated outcome other than the reported one is
@@ -811,11 +803,11 @@ class ClaimWorkflow:
                 )
             await self._decline(reasons, step.actor, [])
 
-        return await self._step("decline", step, body)
+        return await self._step(step, body)
 
     @decline.validator
     def _validate_decline(self, step: DeclineInput) -> None:
-        self._require("decline", step)
+        self._require(rule_for(step), step)
 
     async def _decline(self, reasons: list[str], actor: Actor, rule_ids: list[str]) -> None:
         """拒赔: stop the clocks and send the refusal notice with reasons (art. 24: within 3 days)."""
@@ -863,14 +855,14 @@ class ClaimWorkflow:
                 f"{len(self._payments)} payment(s), {total} yuan, transfer {step.transfer_ref}",
             )
 
-        return await self._step("pay", step, body)
+        return await self._step(step, body)
 
     @pay.validator
     def _validate_pay(self, step: PayInput) -> None:
-        self._require("pay", step)  # includes the payout authority check
+        self._require(rule_for(step), step)  # includes the payout authority check
 
     @workflow.update
-    async def approve_payout(self, step: StepInput) -> ClaimState:
+    async def approve_payout(self, step: ApprovePayoutInput) -> ClaimState:
         """审批: a supervisor approves a payout above the handlers' authority limit, so it may be paid."""
 
         async def body() -> None:
@@ -883,11 +875,11 @@ class ClaimWorkflow:
                 f"{self._authority_limit()} yuan ({self._authority_rule()}). {step.note}".strip(),
             )
 
-        return await self._step("approve_payout", step, body)
+        return await self._step(step, body)
 
     @approve_payout.validator
-    def _validate_approve_payout(self, step: StepInput) -> None:
-        self._require("approve_payout", step)
+    def _validate_approve_payout(self, step: ApprovePayoutInput) -> None:
+        self._require(rule_for(step), step)
 
     @workflow.update
     async def override_finding(self, step: OverrideFindingInput) -> ClaimState:
@@ -906,14 +898,15 @@ class ClaimWorkflow:
                 f"{step.note}".strip(),
             )
 
-        return await self._step("override_finding", step, body)
+        return await self._step(step, body)
 
     @override_finding.validator
     def _validate_override_finding(self, step: OverrideFindingInput) -> None:
-        self._require("override_finding", step)
+        self._require(rule_for(step), step)
         if not self._finding_blocks():
             raise reject(
-                "override_finding: no investigation finding of 'event not as reported' blocks this claim"
+                "override_finding: no investigation finding of 'event not as reported' blocks this claim",
+                RejectionCode.FINDING_NONE_TO_OVERRIDE,
             )
 
     @workflow.update
@@ -926,11 +919,11 @@ class ClaimWorkflow:
             )
             self._handler = step.handler
 
-        return await self._step("reassign", step, body)
+        return await self._step(step, body)
 
     @reassign.validator
     def _validate_reassign(self, step: ReassignInput) -> None:
-        self._require("reassign", step)
+        self._require(rule_for(step), step)
 
     @workflow.query
     def state(self) -> ClaimState:
@@ -939,67 +932,59 @@ class ClaimWorkflow:
 
     # ------------------------------------------------------------------ helpers
 
-    def _require(self, name: str, step: StepInput) -> None:
-        """Reject a step that does not fit the stage, the role, the actor's scope, the
-        assignment or (for ``pay`` and ``approve_payout``) the payout authority limit.
+    def _require(self, rule: StepRule, step: StepInput) -> None:
+        """Reject a step that does not fit: the claim still opening or busy with another step,
+        then the registry's checks (``claims.models.steps.refusal``: stage, role, assignment,
+        the actor's ``county``/``village`` scope), then for ``pay`` and ``approve_payout`` the
+        investigation finding and the payout authority limit.
 
         Called by each validator, and again when the handler starts, so that of two equal
-        steps delivered together only the first takes effect. The actor's ``county`` and
-        ``village``, where the actor carries them, must be the claim's.
+        steps delivered together only the first takes effect.
+
+        Raises:
+            ApplicationError: type ``StepRejected``, details ``{"code", "params"}`` (``reject``).
         """
-        stages, roles, assigned_only = STEPS[name]
+        name = rule.name
         if not self._opened:
-            raise reject(f"{name}: the claim is still being opened (triage); try again in a moment")
+            raise reject(
+                f"{name}: the claim is still being opened (triage); try again in a moment",
+                RejectionCode.CLAIM_OPENING,
+            )
         if self._busy:
-            raise reject(f"{name}: another step on this claim is in progress; try again")
-        if self._stage not in stages:
-            allowed = ", ".join(sorted(s.value for s in stages))
-            raise reject(f"{name}: not allowed at stage '{self._stage.value}' (allowed at: {allowed})")
-        if step.actor.role not in roles:
-            allowed = ", ".join(sorted(r.value for r in roles))
-            raise reject(f"{name}: role '{step.actor.role.value}' may not do this (roles: {allowed})")
-        if (
-            assigned_only
-            and step.actor.role == Role.HANDLER
-            and self._handler is not None
-            and step.actor.id != self._handler
-        ):
-            raise reject(
-                f"{name}: claim is assigned to {self._handler}, not {step.actor.id}; "
-                "ask a supervisor to reassign it"
-            )
-        if step.actor.county is not None and step.actor.county != self._inp.county:
-            raise reject(
-                f"{name}: claim is in {self._inp.county}; {step.actor.id} acts for {step.actor.county} only"
-            )
-        if step.actor.village is not None and step.actor.village != self._inp.village:
-            raise reject(
-                f"{name}: claim is from {self._inp.village}; "
-                f"{step.actor.id} acts for {step.actor.village} only"
-            )
+            raise reject(f"{name}: another step on this claim is in progress; try again", RejectionCode.CLAIM_BUSY)
+        refused = refusal(rule, self._stage, step.actor, self._handler, self._inp.county, self._inp.village)
+        if refused is not None:
+            raise reject(refused.message, refused.code, **refused.params)
         if name == "pay" and self._finding_blocks():
             assert self._finding is not None
             raise reject(
                 f"pay: the investigator ({self._finding.investigator}) found the event not as reported; "
                 "a supervisor must override the finding with a reason (step override-finding), "
-                "or decline the claim"
+                "or decline the claim",
+                RejectionCode.FINDING_BLOCKS_PAY,
+                investigator=self._finding.investigator,
             )
         if name in ("pay", "approve_payout") and self._decision is not None:
             limit = self._authority_limit()
             approved = self._approved
+            amounts = {"total": str(self._decision.total), "limit": str(limit)}
             if name == "pay" and self._decision.total > limit and not approved:
                 raise reject(
                     f"pay: {self._decision.total} yuan is above the handler authority limit of {limit} "
                     f"yuan ({self._authority_rule()}); a supervisor must approve it first "
-                    "(step approve-payout)"
+                    "(step approve-payout)",
+                    RejectionCode.AUTHORITY_ABOVE_LIMIT,
+                    **amounts,
                 )
             if name == "approve_payout" and self._decision.total <= limit:
                 raise reject(
                     f"approve_payout: {self._decision.total} yuan is within the handler authority limit "
-                    f"of {limit} yuan; no approval is needed"
+                    f"of {limit} yuan; no approval is needed",
+                    RejectionCode.AUTHORITY_WITHIN_LIMIT,
+                    **amounts,
                 )
             if name == "approve_payout" and approved:
-                raise reject("approve_payout: this payout is already approved")
+                raise reject("approve_payout: this payout is already approved", RejectionCode.PAYOUT_ALREADY_APPROVED)
 
     def _log(self, event: str, actor: Actor, detail: str = "", rule_ids: list[str] | None = None) -> None:
         self._timeline.append(

@@ -34,14 +34,13 @@ with workflow.unsafe.imports_passed_through():
         ClockKind,
         Deadline,
         DeadlineRequest,
-        Role,
         SlaClock,
+        SYSTEM,
         SlaState,
         StatutoryDeadlineRequest,
         WorkingDaysRequest,
     )
 
-SYSTEM = Actor(id="engine", role=Role.SYSTEM)
 CALENDAR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=10),

@@ -1,6 +1,11 @@
 """Client-side operations on claims: report (intake + start), steps (Updates), state (Query).
 
-Used by the command line and the demo; raises errors whose messages can be shown as they are.
+One job: talk to a claim's workflow. Used by the services, the command line, the demo and
+the benches. Steps are typed: ``perform_step`` and ``attempt_step`` take the step's input
+model and find the Update by it (``claims.models.STEP_RULES``). Errors are typed with codes
+(``claims.errors``): ``StepRejected`` (the code from the workflow's rejection, never parsed from
+its message), ``ClaimNotFound``, ``Unavailable`` and ``NoAnswer``; their messages can be shown
+as they are.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage, WorkflowExecutionStatus
@@ -27,22 +32,25 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from claims.models import TASK_QUEUE, Actor, ClaimReport, ClaimState
+from claims.errors import ClaimNotFound, ClaimsError, StepRejected, Unavailable
+from claims.models import (
+    STEP_RULES,
+    TASK_QUEUE,
+    Actor,
+    ClaimReport,
+    ClaimState,
+    PayInput,
+    RejectionCode,
+    StepInput,
+    rule_for,
+)
 from claims.store import IntakeResult, intake_report, utcnow, workflow_id_for
 from claims.domain.timeutil import today_in_shanghai
-from workflows.claim import STEPS, ClaimWorkflow
+from workflows.claim import ClaimWorkflow
 
 
-class StepError(RuntimeError):
-    """A step the claim refused (wrong stage, role, assignment or input); message says why."""
-
-
-class UnknownClaim(LookupError):
-    """No workflow exists for the claim number."""
-
-
-class NoAnswer(StepError):
-    """A step that got no answer within its timeout: no worker took it (yet).
+class NoAnswer(ClaimsError):
+    """A step that got no answer within its timeout: no worker took it (yet). Code ``step.no_answer``.
 
     The step was handed to the claim and may still be performed when a worker comes; a
     retry with the same step and input (same update id) attaches to it instead of doing it
@@ -69,12 +77,14 @@ class NoAnswer(StepError):
         )
         super().__init__(
             f"{step}: no worker answered in {seconds:g} s{earlier}; the step may still be performed "
-            f"— check `claims show {claim_number}`"
+            f"— check `claims show {claim_number}`",
+            code="step.no_answer",
+            params={"claim_number": claim_number, "step": step, "seconds": seconds, "update_id": update_id},
         )
 
 
-STEP_NAMES = tuple(STEPS)
-"""The claim workflow's Update names (handler steps)."""
+STEP_NAMES = tuple(STEP_RULES)
+"""The claim workflow's Update names (handler steps), from the step registry."""
 
 
 async def report_claim(
@@ -124,19 +134,28 @@ async def claim_state(client: Client, claim_number: str) -> ClaimState:
     """The claim's state (Query); works for running and closed claims while history is retained.
 
     Raises:
-        UnknownClaim: no workflow for this claim number.
+        claims.errors.ClaimNotFound: no workflow for this claim number.
+        temporalio.service.RPCError: the server did not answer (other than NOT_FOUND).
     """
     handle = client.get_workflow_handle(workflow_id_for(claim_number))
     try:
         return await handle.query(ClaimWorkflow.state, result_type=ClaimState)
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
-            raise UnknownClaim(f"no claim {claim_number!r}: check the claim number") from None
+            raise ClaimNotFound(claim_number) from None
         raise
 
 
 async def wait_until_open(client: Client, claim_number: str, timeout: float = 30.0) -> ClaimState:
-    """Wait until the claim's triage and first deadline are recorded (ready for steps)."""
+    """Wait until the claim's triage and first deadline are recorded (ready for steps).
+
+    Args:
+        timeout: seconds to wait.
+
+    Raises:
+        claims.errors.Unavailable: not opened within ``timeout`` (no worker running?).
+        claims.errors.ClaimNotFound: no workflow for this claim number.
+    """
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while True:
@@ -144,16 +163,16 @@ async def wait_until_open(client: Client, claim_number: str, timeout: float = 30
         if state.clocks:
             return state
         if loop.time() > end:
-            raise StepError(
-                f"claim {claim_number} was not opened within {timeout:.0f} s; is a worker running?"
+            raise Unavailable(
+                f"claim {claim_number} was not opened within {timeout:.0f} s; is a worker running?",
+                params={"claim_number": claim_number},
             )
         await asyncio.sleep(0.1)
 
 
-ONCE_STEPS: frozenset[str] = frozenset(
-    {"register", "complete_documents", "approve_payout", "override_finding", "pay", "decline"}
-)
-"""Steps that succeed at most once on a claim (each leaves the stage or state that admits it).
+ONCE_STEPS: frozenset[str] = frozenset(name for name, rule in STEP_RULES.items() if rule.once)
+"""Steps that succeed at most once on a claim (``StepRule.once``: each leaves the stage or
+state that admits it).
 
 Their update id is ``<claim>/<step>`` whatever the input, so a second attempt (a retry after
 no answer, or the same step with another transfer reference) attaches to the first instead
@@ -186,12 +205,12 @@ class StepAttempt:
     earlier: UpdateStatus
 
 
-def _digest(inp: BaseModel) -> str:
+def _digest(inp: StepInput) -> str:
     """16 hex digits of SHA-256 over the input's canonical JSON (``note`` and actor included)."""
     return hashlib.sha256(inp.model_dump_json().encode("utf-8")).hexdigest()[:16]
 
 
-def step_update_id(claim_number: str, step: str, inp: BaseModel, generation: int = 1) -> str:
+def step_update_id(claim_number: str, step: str, inp: StepInput, generation: int = 1) -> str:
     """The stable Update id of a step: ``<claim>/<step>`` for ``ONCE_STEPS``, else
     ``<claim>/<step>/<input digest>``; ``/<n>`` appended for the n-th generation (n >= 2).
 
@@ -241,56 +260,93 @@ skipped before giving up: far more than a claim ever sees."""
 async def attempt_step(
     client: Client,
     claim_number: str,
-    step: str,
-    inp: BaseModel,
+    inp: StepInput,
+    *,
     timeout: timedelta = timedelta(seconds=60),
 ) -> StepAttempt:
     """Perform a handler step idempotently: a retry of the same step performs it once.
 
-    The Update id comes from ``step_update_id``. Before sending, the server is asked what it
-    knows of that id (no worker needed):
+    The step is the one whose input ``inp`` is (``claims.models.rule_for``). The Update id comes
+    from ``step_update_id``. Before sending, the server is asked what it knows of that id (no
+    worker needed):
 
     - unknown (never sent, or rejected): send it;
     - pending (an earlier attempt got no answer): attach to it; its input is performed;
-    - succeeded: a once-only step attaches and gets the first outcome (the caller compares
-      it with its input, e.g. the transfer reference); a repeatable step moves to the next
-      generation and is performed again;
+    - succeeded: a once-only step attaches and gets the first outcome; a repeatable step moves
+      to the next generation and is performed again;
     - failed in the handler: the next generation, so an attempt that lost a race does not
       doom every retry.
 
+    A ``pay`` that attached to an earlier pay with another transfer reference is refused
+    (``payout.already_paid``): this attempt's reference was not used.
+
     Raises:
         NoAnswer: no answer within ``timeout``; the step may still be performed.
-        StepError: the claim rejected the step (the message says why).
-        UnknownClaim: no workflow for this claim number.
+        claims.errors.StepRejected: the claim refused the step (``code`` says why), or
+            ``MAX_GENERATIONS`` attempts failed (``step.too_many_attempts``).
+        claims.errors.ClaimNotFound: no workflow for this claim number.
+        claims.errors.Unavailable: the server did not answer.
+        TypeError: ``inp`` is no step's input.
     """
-    if step not in STEP_NAMES:
-        raise StepError(f"unknown step {step!r}; steps: {', '.join(STEP_NAMES)}")
+    step = rule_for(inp).name
     for generation in range(1, MAX_GENERATIONS + 1):
         update_id = step_update_id(claim_number, step, inp, generation)
         try:
             earlier = await update_status(client, claim_number, update_id)
         except RPCError as e:
-            raise StepError(f"{step}: {e.message}") from None
+            raise Unavailable(f"{step}: {e.message}") from None
         if earlier == UpdateStatus.FAILED or (earlier == UpdateStatus.SUCCEEDED and step not in ONCE_STEPS):
             continue
         state = await perform_step(
             client,
             claim_number,
-            step,
             inp,
-            timeout,
-            update_id,
+            timeout=timeout,
+            update_id=update_id,
             earlier_pending=earlier == UpdateStatus.PENDING,
         )
+        if isinstance(inp, PayInput) and inp.transfer_ref not in {p.transfer_ref for p in state.payments}:
+            # The attempt attached to an earlier pay of this claim (same update id): say so.
+            refs = ", ".join(sorted({p.transfer_ref for p in state.payments})) or "-"
+            raise StepRejected(
+                step,
+                f"pay: claim {claim_number} was already paid by an earlier attempt "
+                f"(update {update_id}) with transfer ref {refs}; "
+                f"transfer ref {inp.transfer_ref} was not used",
+                code=RejectionCode.PAYOUT_ALREADY_PAID.value,
+                params={"update_id": update_id, "paid_refs": refs, "transfer_ref": inp.transfer_ref},
+            )
         return StepAttempt(state=state, update_id=update_id, earlier=earlier)
-    raise StepError(f"{step}: {MAX_GENERATIONS} earlier attempts of this step failed; ask a supervisor")
+    raise StepRejected(
+        step,
+        f"{step}: {MAX_GENERATIONS} earlier attempts of this step failed; ask a supervisor",
+        code=RejectionCode.TOO_MANY_ATTEMPTS.value,
+    )
+
+
+def _rejection(step: str, err: WorkflowUpdateFailedError) -> StepRejected:
+    """The typed error of a failed Update: code and params from the workflow's ``StepRejected``
+    failure details (``workflows.claim.reject``); another failure is ``step.failed``."""
+    cause: Any = err.cause
+    while cause is not None and not isinstance(cause, ApplicationError) and getattr(cause, "cause", None):
+        cause = cause.cause
+    if not isinstance(cause, ApplicationError):
+        return StepRejected(step, str(err), code=RejectionCode.FAILED.value)
+    code: str | None = None if cause.type == "StepRejected" else RejectionCode.FAILED.value
+    params: Mapping[str, Any] = {}
+    details = cause.details[0] if cause.details else None
+    if isinstance(details, Mapping) and isinstance(details.get("code"), str):
+        code = details["code"]
+        raw = details.get("params")
+        params = raw if isinstance(raw, Mapping) else {}
+    return StepRejected(step, cause.message or str(err), code=code, params=params)
 
 
 async def perform_step(
     client: Client,
     claim_number: str,
-    step: str,
-    inp: BaseModel,
+    inp: StepInput,
+    *,
     timeout: timedelta = timedelta(seconds=60),
     update_id: str | None = None,
     earlier_pending: bool = False,
@@ -298,6 +354,8 @@ async def perform_step(
     """Perform one handler step (a workflow Update) and return the claim's new state.
 
     Args:
+        inp: the step's input model; the Update is the step whose input it is
+            (``claims.models.rule_for``).
         timeout: how long to wait for a worker's answer.
         update_id: makes a retried call idempotent: the claim performs an accepted update of
             this id once and answers a repeat with the first outcome (``attempt_step``
@@ -307,11 +365,14 @@ async def perform_step(
     Raises:
         NoAnswer: no answer within ``timeout`` (no worker polling); the step may still be
             performed when one comes.
-        StepError: the claim rejected the step (the message says why).
-        UnknownClaim: no workflow for this claim number.
+        claims.errors.StepRejected: the claim refused the step; ``code`` from the workflow
+            (``stage.not_allowed``, ``role.not_allowed``, ...), ``claim.ended`` for a claim whose
+            workflow has ended.
+        claims.errors.ClaimNotFound: no workflow for this claim number.
+        claims.errors.Unavailable: the server did not answer.
+        TypeError: ``inp`` is no step's input.
     """
-    if step not in STEP_NAMES:
-        raise StepError(f"unknown step {step!r}; steps: {', '.join(STEP_NAMES)}")
+    step = rule_for(inp).name
     update_id = update_id or str(uuid.uuid4())
     handle = client.get_workflow_handle(workflow_id_for(claim_number))
     try:
@@ -321,10 +382,7 @@ async def perform_step(
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise NoAnswer(claim_number, step, timeout.total_seconds(), update_id, earlier_pending) from None
     except WorkflowUpdateFailedError as e:
-        cause: Any = e.cause
-        while cause is not None and not isinstance(cause, ApplicationError) and getattr(cause, "cause", None):
-            cause = cause.cause
-        raise StepError(getattr(cause, "message", None) or str(e)) from None
+        raise _rejection(step, e) from None
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             # Either no such claim, or a claim whose workflow has ended: say which.
@@ -336,10 +394,13 @@ async def perform_step(
                     )
                 )
             except RPCError:
-                raise UnknownClaim(f"no claim {claim_number!r}: check the claim number") from None
+                raise ClaimNotFound(claim_number) from None
             status = WorkflowExecutionStatus.Name(desc.workflow_execution_info.status)
             status = status.removeprefix("WORKFLOW_EXECUTION_STATUS_").lower()
-            raise StepError(
-                f"{step}: claim {claim_number} is {status}; no more steps can be taken on it"
+            raise StepRejected(
+                step,
+                f"{step}: claim {claim_number} is {status}; no more steps can be taken on it",
+                code=RejectionCode.CLAIM_ENDED.value,
+                params={"status": status},
             ) from None
-        raise StepError(f"{step}: {e.message}") from None
+        raise Unavailable(f"{step}: {e.message}") from None

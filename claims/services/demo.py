@@ -14,30 +14,34 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from claims.services.client import perform_step, report_claim, wait_until_open
 from claims.models import (
     Actor,
     AdjudicateInput,
+    ApprovePayoutInput,
     ClaimReport,
     ClaimState,
     CompleteDocumentsInput,
-    InvestigationResultInput,
     LossFacts,
     PayInput,
     ReceiveDocumentsInput,
+    RecordInvestigationInput,
     RegisterInput,
     RequestDocumentsInput,
     Role,
     Stage,
-    StepInput,
 )
 from claims.store import RegisterFile, load_register
-from claims.store.db import unit_of_work
+from claims.store.db import Sessions, unit_of_work
+from claims.domain.workdays import WorkingCalendar
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class DemoInvestigation(BaseModel):
@@ -92,25 +96,27 @@ class DemoRow:
     met: bool | None
 
 
+def _read(path: Path, model: type[_M]) -> _M:
+    """One JSON input file validated as ``model`` (``ValueError`` naming the file on bad content)."""
+    try:
+        return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: {e}") from e
+
+
 def load_files(register_path: Path, claims_path: Path) -> tuple[RegisterFile, DemoFile]:
     """Read and validate both input files (``ValueError`` naming the file on bad content)."""
-    out: list[Any] = []
-    for path, model in ((register_path, RegisterFile), (claims_path, DemoFile)):
-        try:
-            out.append(model.model_validate(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError) as e:
-            raise ValueError(f"{path}: {e}") from e
-    return out[0], out[1]
+    return _read(register_path, RegisterFile), _read(claims_path, DemoFile)
 
 
-async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue: str) -> ClaimState:
+async def drive_claim(client: Client, session: Session, case: DemoClaim, task_queue: str) -> ClaimState:
     """Report one case and perform every step it still needs, as its handlers would."""
     intake = await report_claim(client, session, case.report, task_queue=task_queue)
     number = intake.claim.claim_number
     state = await wait_until_open(client, number)
     handler = Actor(id=case.handler, role=Role.HANDLER)
     if state.stage == Stage.REPORTED:
-        state = await perform_step(client, number, "register", RegisterInput(actor=handler))
+        state = await perform_step(client, number, RegisterInput(actor=handler))
     if state.stage == Stage.DOCUMENTS:
         if not state.documents_requested:
             # one notice naming everything (art. 22): the claim's checklist and the case's papers
@@ -118,7 +124,6 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
             state = await perform_step(
                 client,
                 number,
-                "request_documents",
                 RequestDocumentsInput(actor=handler, documents=wanted),
             )
         missing = [d for d in state.documents_requested if d not in state.documents_received]
@@ -126,11 +131,10 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
             state = await perform_step(
                 client,
                 number,
-                "receive_documents",
                 ReceiveDocumentsInput(actor=case.report.reporter, documents=missing),
             )
         state = await perform_step(
-            client, number, "complete_documents", CompleteDocumentsInput(actor=handler)
+            client, number, CompleteDocumentsInput(actor=handler)
         )
     if state.stage == Stage.INVESTIGATION:
         if case.investigation is None:
@@ -139,8 +143,7 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
         state = await perform_step(
             client,
             number,
-            "record_investigation",
-            InvestigationResultInput(
+            RecordInvestigationInput(
                 actor=Actor(id=inv.investigator, role=Role.INVESTIGATOR),
                 findings=inv.findings,
                 covered_event=inv.covered_event,
@@ -148,7 +151,7 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
         )
     if state.stage == Stage.ADJUDICATION:
         state = await perform_step(
-            client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts)
+            client, number, AdjudicateInput(actor=handler, facts=case.facts)
         )
     if state.stage == Stage.PAYOUT:
         limit = state.payout_authority_limit
@@ -160,14 +163,14 @@ async def drive_claim(client: Client, session: Any, case: DemoClaim, task_queue:
         ):
             # Above the handlers' authority limit: the county's supervisor approves first.
             supervisor = Actor(id=case.supervisor, role=Role.SUPERVISOR)
-            state = await perform_step(client, number, "approve_payout", StepInput(actor=supervisor))
+            state = await perform_step(client, number, ApprovePayoutInput(actor=supervisor))
         state = await perform_step(
-            client, number, "pay", PayInput(actor=handler, transfer_ref=case.transfer_ref)
+            client, number, PayInput(actor=handler, transfer_ref=case.transfer_ref)
         )
     return state
 
 
-def row_of(state: ClaimState, calendar: Any) -> DemoRow:
+def row_of(state: ClaimState, calendar: WorkingCalendar) -> DemoRow:
     """The table row of a claim: amounts from the ledger, working days from the calendar."""
     resolution = next((c for c in state.clocks if c.name == "resolution"), None)
     taken = met = None
@@ -228,7 +231,12 @@ def format_table(rows: list[DemoRow]) -> str:
 
 
 async def run_demo(
-    client: Client, sessions: Any, register_path: Path, claims_path: Path, calendar: Any, task_queue: str
+    client: Client,
+    sessions: Sessions,
+    register_path: Path,
+    claims_path: Path,
+    calendar: WorkingCalendar,
+    task_queue: str,
 ) -> list[DemoRow]:
     """Load the register, carry every case end to end, return the table rows."""
     register, demo = load_files(register_path, claims_path)
