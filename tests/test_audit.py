@@ -28,7 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from claims.infra import search
-from claims.audit.archiver import archive_closed_claims, load_archive
+from claims.audit.archiver import archive_closed_claims
 from claims.audit import (
     ClaimNotFound,
     HistoryError,
@@ -44,6 +44,7 @@ from claims.audit import (
     summarize,
 )
 from claims.services.client import claim_state, perform_step
+from claims.store.archive import load_archive
 from claims.store.db import Claim, ClaimArchive, Payout
 from claims.models import Actor, ClaimState, RegisterInput, Role
 from claims.store import workflow_id_for
@@ -245,9 +246,9 @@ async def test_a_closed_claim_still_audits_from_the_archive_after_temporal_delet
     else:
         # The dev server sometimes takes longer to delete; answer NOT_FOUND as it then will.
         async def gone(client: Client, claim_number: str) -> Any:
-            raise ClaimNotFound(f"no claim {claim_number!r} in Temporal")
+            raise ClaimNotFound(claim_number, f"no claim {claim_number!r} in Temporal")
 
-        monkeypatch.setattr("claims.audit.fetch_claim_history", gone)
+        monkeypatch.setattr("claims.audit.history.fetch_claim_history", gone)
     report = await audit_claim(harness.client, harness.sessions, number, AUDITOR)
     assert report.source == "archive" and report.stage == "closed"
     assert report.total_paid == Decimal("45000.00")

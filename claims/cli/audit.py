@@ -1,30 +1,38 @@
 """``claims audit``, ``claims history export``, ``claims replay`` and ``claims archive``.
 
+Presentation only: parse the options, call ``claims.audit``, print its text or JSON.
 Every read is logged with the actor (``--actor``/``--role`` or ``CLAIMS_ACTOR``/``CLAIMS_ROLE``);
 any role may read and replay, auditors included (the workflow refuses their steps).
 """
 
 from __future__ import annotations
 
-import json
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
+from claims.audit import (
+    ClaimNotFound,
+    HistoryError,
+    ReplayReport,
+    audit_claim,
+    audit_json,
+    claim_workflows_query,
+    export_history,
+    format_audit,
+    format_replay,
+    histories_from_claims,
+    histories_from_files,
+    histories_from_query,
+    replay_json,
+    replay_many,
+)
+from claims.audit.archiver import archive_closed_claims
 from claims.cli.common import UsageError, actor_of, client_for, run_async, sessions_for, settings_of
-
-
-def _file_converter(ctx: click.Context) -> Any:
-    """The data converter for files read without a client (codec when keys are configured)."""
-    try:
-        from claims.infra.temporal import converter_for  # type: ignore[attr-defined]
-    except ImportError:
-        from temporalio.contrib.pydantic import pydantic_data_converter
-
-        return pydantic_data_converter
-    return converter_for(settings_of(ctx))
+from claims.infra.logging import get_logger
+from claims.infra.temporal import converter_for
 
 
 @click.command("audit")
@@ -37,8 +45,6 @@ async def audit(ctx: click.Context, claim_number: str, as_json: bool) -> None:
     stage changes, documents, the rules decision with clause ids and amounts, every SLA
     start, recomputation and breach, each payout. Falls back to the archive once Temporal
     has deleted the history."""
-    from claims.audit import ClaimNotFound, HistoryError, audit_claim, format_audit
-
     actor = actor_of(ctx)
     settings = settings_of(ctx)
     client = await client_for(settings)
@@ -46,7 +52,7 @@ async def audit(ctx: click.Context, claim_number: str, as_json: bool) -> None:
         report = await audit_claim(client, sessions_for(settings), claim_number, actor)
     except (ClaimNotFound, HistoryError, ValueError) as e:
         raise click.ClickException(str(e)) from None
-    click.echo(report.model_dump_json(indent=2) if as_json else format_audit(report))
+    click.echo(audit_json(report) if as_json else format_audit(report))
 
 
 @click.group("history")
@@ -62,8 +68,6 @@ def history() -> None:
 async def history_export(ctx: click.Context, claim_number: str, out: Path | None) -> None:
     """Write a claim's history as JSON in the form the Temporal CLI and web UI use
     (replay it with ``claims replay --file``). Payloads stay encoded."""
-    from claims.audit import ClaimNotFound, export_history
-
     actor = actor_of(ctx)
     settings = settings_of(ctx)
     client = await client_for(settings)
@@ -104,17 +108,6 @@ async def replay(
     replay_failed, unreadable or not_found; one failure never stops the others. Exit code 1
     when any claim is not ok.
     """
-    from claims.audit import (
-        HistoryError,
-        claim_workflows_query,
-        format_replay,
-        histories_from_claims,
-        histories_from_files,
-        histories_from_query,
-        replay_many,
-        summarize,
-    )
-
     actor = actor_of(ctx)
     if not (claim_numbers or files or query):
         raise UsageError("give CLAIM_NUMBER(s), --file FILE or --query QUERY")
@@ -122,9 +115,9 @@ async def replay(
         full = claim_workflows_query(query) if query else ""
     except HistoryError as e:
         raise UsageError(str(e)) from None
-    reports = []
+    reports: list[ReplayReport] = []
     if files:
-        dc = _file_converter(ctx)
+        dc = converter_for(settings_of(ctx))  # files are read without a client: the configured codec
         reports += await replay_many(histories_from_files(files, dc), actor, data_converter=dc)
     if claim_numbers or query:
         client = await client_for(settings_of(ctx))
@@ -140,13 +133,7 @@ async def replay(
             except HistoryError as e:
                 raise UsageError(str(e)) from None
     if as_json:
-        click.echo(
-            json.dumps(
-                {"claims": [r.model_dump(mode="json") for r in reports], "summary": summarize(reports)},
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        click.echo(replay_json(reports))
     else:
         click.echo(format_replay(reports))
     if any(r.outcome != "ok" for r in reports):
@@ -160,10 +147,6 @@ async def replay(
 async def archive(ctx: click.Context, since: str | None) -> None:
     """Copy the full history (and decision bundle) of every closed claim not yet archived
     into the store, so audits outlive Temporal's retention. The worker does this every 5 minutes."""
-    from datetime import datetime
-
-    from claims.audit.archiver import archive_closed_claims
-
     actor = actor_of(ctx)
     closed_since = None
     if since:
@@ -175,8 +158,6 @@ async def archive(ctx: click.Context, since: str | None) -> None:
             raise UsageError("--since: give a time zone, e.g. 2026-01-01T00:00:00Z or +08:00")
     settings = settings_of(ctx)
     client = await client_for(settings)
-    from claims.infra.logging import get_logger
-
     get_logger("claims.audit.archiver", actor=actor.id, role=actor.role.value).info("archive sweep requested")
     result = await archive_closed_claims(client, sessions_for(settings), closed_since=closed_since)
     for wid, err in result.failed.items():
