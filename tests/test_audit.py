@@ -188,7 +188,7 @@ async def test_short_steps_run_as_local_activities_and_the_audit_still_shows_the
 async def test_audit_of_a_running_claim_shows_the_deadline_the_store_has(harness: Harness) -> None:
     number = await harness.report(harness.cases[2])
     handler = Actor(id="handler.yuhua", role=Role.HANDLER)
-    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    await perform_step(harness.client, number, RegisterInput(actor=handler))
     report = await audit_claim(harness.client, harness.sessions, number, AUDITOR)
     assert report.status == "running" and report.stage == "documents"
     with harness.sessions() as s:
@@ -200,11 +200,11 @@ async def test_audit_of_a_running_claim_shows_the_deadline_the_store_has(harness
 
 
 async def test_an_auditor_can_read_but_not_advance_a_claim(harness: Harness) -> None:
-    from claims.services.client import StepError
+    from claims.errors import StepRejected
 
     number = await harness.report(harness.cases[0])
-    with pytest.raises(StepError, match="role 'auditor' may not do this"):
-        await perform_step(harness.client, number, "register", RegisterInput(actor=AUDITOR))
+    with pytest.raises(StepRejected, match="role 'auditor' may not do this"):
+        await perform_step(harness.client, number, RegisterInput(actor=AUDITOR))
     report = await audit_claim(harness.client, harness.sessions, number, AUDITOR)
     assert [e.kind for e in report.entries if e.kind == "step"] == []
 

@@ -23,7 +23,8 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from claims.services.client import StepError, perform_step, report_claim, wait_until_open
+from claims.errors import StepRejected
+from claims.services.client import perform_step, report_claim, wait_until_open
 from claims.services.demo import DemoClaim, DemoFile, drive_claim
 from claims.models import (
     Actor,
@@ -31,7 +32,8 @@ from claims.models import (
     ClaimReport,
     ClaimState,
     DeclineInput,
-    InvestigationResultInput,
+    RecordInvestigationInput,
+    StepInput,
     LossFacts,
     OverrideFindingInput,
     PayInput,
@@ -109,20 +111,20 @@ class Household:
         return result.claim.claim_number
 
     async def to_adjudication(self, number: str, investigate: bool = False) -> ClaimState:
-        await self.step(number, "register", RegisterInput(actor=HANDLER))
+        await self.step(number, RegisterInput(actor=HANDLER))
         docs = ["claim_form", "claimant_id", "bank_card"]
-        await self.step(number, "request_documents", RequestDocumentsInput(actor=HANDLER, documents=docs))
-        await self.step(number, "receive_documents", ReceiveDocumentsInput(actor=SECRETARY, documents=docs))
+        await self.step(number, RequestDocumentsInput(actor=HANDLER, documents=docs))
+        await self.step(number, ReceiveDocumentsInput(actor=SECRETARY, documents=docs))
         if investigate:
-            from claims.models import InvestigationRequestInput
+            from claims.models import RequestInvestigationInput
 
             await self.step(
-                number, "request_investigation", InvestigationRequestInput(actor=HANDLER, reason="check")
+                number, RequestInvestigationInput(actor=HANDLER, reason="check")
             )
         return await complete_documents(self.client, number, HANDLER)
 
-    async def step(self, number: str, name: str, inp: Any) -> ClaimState:
-        return await perform_step(self.client, number, name, inp)
+    async def step(self, number: str, inp: StepInput) -> ClaimState:
+        return await perform_step(self.client, number, inp)
 
     async def finished(self, number: str) -> ClaimState:
         """Wait until the claim's workflow has completed (its archive activity included), so
@@ -196,13 +198,12 @@ async def test_a_death_paid_on_a_medical_report_is_not_paid_again_on_a_death_rep
     await family.to_adjudication(first)
     state = await family.step(
         first,
-        "adjudicate",
         AdjudicateInput(actor=HANDLER, facts=LossFacts(outcome="death", cause="drowning")),
     )
     changed = [t for t in state.timeline if t.event == "outcome_changed"]
     assert len(changed) == 1 and "reported as medical" in changed[0].detail and "death" in changed[0].detail
     assert state.reported_outcome == "medical" and state.adjudicated_outcome == "death"
-    state = await family.step(first, "pay", PayInput(actor=HANDLER, transfer_ref="TRF-D1"))
+    state = await family.step(first, PayInput(actor=HANDLER, transfer_ref="TRF-D1"))
     assert paid(state) == Decimal("40000.00")
 
     second = await family.report(HUSBAND, accident, "death")
@@ -210,7 +211,6 @@ async def test_a_death_paid_on_a_medical_report_is_not_paid_again_on_a_death_rep
     await family.to_adjudication(second)
     state = await family.step(
         second,
-        "adjudicate",
         AdjudicateInput(actor=HANDLER, facts=LossFacts(outcome="death", cause="drowning")),
     )
     assert state.stage == Stage.DECLINED and state.payments == []
@@ -235,8 +235,8 @@ async def test_two_medical_claims_of_one_person_adjudicated_at_once_never_exceed
     facts = LossFacts(outcome="medical", cause="road_accident", medical_expenses=Decimal("6000.00"))
     # each alone would pay (6,000 − 100) × 80 % = 4,720; together only the 5,000 yearly limit
     done = await asyncio.gather(
-        h.step(a, "adjudicate", AdjudicateInput(actor=HANDLER, facts=facts)),
-        h.step(b, "adjudicate", AdjudicateInput(actor=HANDLER, facts=facts)),
+        h.step(a, AdjudicateInput(actor=HANDLER, facts=facts)),
+        h.step(b, AdjudicateInput(actor=HANDLER, facts=facts)),
     )
     totals = sorted(s.decision.total for s in done)  # type: ignore[union-attr]
     assert totals == [Decimal("280.00"), Decimal("4720.00")]
@@ -246,7 +246,7 @@ async def test_two_medical_claims_of_one_person_adjudicated_at_once_never_exceed
     assert [d.claim_number for d in line.deducted] == [a if later.claim_number == b else b]
     assert "capped at 280.00" in line.formula
     for n in (a, b):
-        await h.step(n, "pay", PayInput(actor=HANDLER, transfer_ref=f"TRF-{n[-8:]}"))
+        await h.step(n, PayInput(actor=HANDLER, transfer_ref=f"TRF-{n[-8:]}"))
         assert (await h.finished(n)).stage == Stage.CLOSED
     with h.sessions() as s:
         total = sum(p.amount for n in (a, b) for p in payments_of(s, n))
@@ -263,29 +263,27 @@ async def test_an_event_not_as_reported_blocks_payment_until_a_supervisor_overri
     await family.to_adjudication(n, investigate=True)
     state = await family.step(
         n,
-        "record_investigation",
-        InvestigationResultInput(
+        RecordInvestigationInput(
             actor=INVESTIGATOR, findings="injured in a fight, not a fall", covered_event=False
         ),
     )
     assert state.investigation_finding is not None and not state.investigation_finding.covered_event
     facts = LossFacts(outcome="medical", cause="fall", medical_expenses=Decimal("1600.00"))
-    state = await family.step(n, "adjudicate", AdjudicateInput(actor=HANDLER, facts=facts))
+    state = await family.step(n, AdjudicateInput(actor=HANDLER, facts=facts))
     assert state.stage == Stage.PAYOUT and state.decision.total == Decimal("1200.00")  # type: ignore[union-attr]
     assert "PAYMENT BLOCKED" in next(t for t in state.timeline if t.event == "adjudicated").detail
-    with pytest.raises(StepError, match="found the event not as reported"):
-        await family.step(n, "pay", PayInput(actor=HANDLER, transfer_ref="TRF-F1"))
-    with pytest.raises(StepError, match="role 'handler' may not do this"):
-        await family.step(n, "override_finding", OverrideFindingInput(actor=HANDLER, reason="no"))
+    with pytest.raises(StepRejected, match="found the event not as reported"):
+        await family.step(n, PayInput(actor=HANDLER, transfer_ref="TRF-F1"))
+    with pytest.raises(StepRejected, match="role 'handler' may not do this"):
+        await family.step(n, OverrideFindingInput(actor=HANDLER, reason="no"))
     state = await family.step(
         n,
-        "override_finding",
         OverrideFindingInput(actor=SUPERVISOR, reason="hospital records show a fall; the fight was later"),
     )
     assert state.investigation_finding.overridden_by == "supervisor.liuyang"  # type: ignore[union-attr]
     entry = next(t for t in state.timeline if t.event == "finding_overridden")
     assert entry.actor.id == "supervisor.liuyang" and "hospital records show a fall" in entry.detail
-    state = await family.step(n, "pay", PayInput(actor=HANDLER, transfer_ref="TRF-F1"))
+    state = await family.step(n, PayInput(actor=HANDLER, transfer_ref="TRF-F1"))
     assert state.stage == Stage.CLOSED and paid(state) == Decimal("1200.00")
 
 
@@ -296,10 +294,9 @@ async def test_declining_after_an_event_not_as_reported_gives_the_finding_as_the
     await family.to_adjudication(n, investigate=True)
     await family.step(
         n,
-        "record_investigation",
-        InvestigationResultInput(actor=INVESTIGATOR, findings="no hospital stay found", covered_event=False),
+        RecordInvestigationInput(actor=INVESTIGATOR, findings="no hospital stay found", covered_event=False),
     )
-    state = await family.step(n, "decline", DeclineInput(actor=HANDLER, reasons=["no proof of the injury"]))
+    state = await family.step(n, DeclineInput(actor=HANDLER, reasons=["no proof of the injury"]))
     assert state.stage == Stage.DECLINED
     assert state.decline_reasons == [
         "investigation: the event did not happen as reported: no hospital stay found",
@@ -310,8 +307,8 @@ async def test_declining_after_an_event_not_as_reported_gives_the_finding_as_the
 async def test_override_is_refused_when_no_negative_finding_blocks_the_claim(family: Household) -> None:
     n = await family.report(WIFE, date(2025, 8, 11), "medical")
     await family.to_adjudication(n)
-    with pytest.raises(StepError, match="no investigation finding"):
-        await family.step(n, "override_finding", OverrideFindingInput(actor=SUPERVISOR, reason="x"))
+    with pytest.raises(StepRejected, match="no investigation finding"):
+        await family.step(n, OverrideFindingInput(actor=SUPERVISOR, reason="x"))
 
 
 # --------------------------------------------------------------------------- authority limit

@@ -10,19 +10,20 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from claims.services.client import StepError, perform_step, report_claim
+from claims.errors import StepRejected
+from claims.services.client import perform_step, report_claim
 from claims.models import (
     Actor,
     AdjudicateInput,
     CaseClass,
     ClaimReport,
     ClaimState,
-    InvestigationRequestInput,
-    InvestigationResultInput,
     LossFacts,
     PayInput,
     ReassignInput,
     ReceiveDocumentsInput,
+    RecordInvestigationInput,
+    ReferToConsultationInput,
     RegisterInput,
     RequestDocumentsInput,
     Role,
@@ -40,20 +41,19 @@ HANDLER = Actor(id="handler.ningxiang", role=Role.HANDLER)
 
 async def _adjudicate_and_pay(h: Harness, number: str, facts: LossFacts, ref: str) -> ClaimState:
     """Register, complete, adjudicate and (amounts under the authority limit) pay."""
-    await perform_step(h.client, number, "register", RegisterInput(actor=HANDLER))
+    await perform_step(h.client, number, RegisterInput(actor=HANDLER))
     state = await complete_documents(h.client, number, HANDLER)
     if state.stage == Stage.INVESTIGATION:  # the follow-up came more than 30 days after the accident
         await perform_step(
             h.client,
             number,
-            "record_investigation",
-            InvestigationResultInput(
+            RecordInvestigationInput(
                 actor=Actor(id="inv.1", role=Role.INVESTIGATOR), findings="died of the head injury"
             ),
         )
-    state = await perform_step(h.client, number, "adjudicate", AdjudicateInput(actor=HANDLER, facts=facts))
+    state = await perform_step(h.client, number, AdjudicateInput(actor=HANDLER, facts=facts))
     assert state.stage == Stage.PAYOUT, state.timeline[-1]
-    return await perform_step(h.client, number, "pay", PayInput(actor=HANDLER, transfer_ref=ref))
+    return await perform_step(h.client, number, PayInput(actor=HANDLER, transfer_ref=ref))
 
 
 async def test_a_death_after_a_paid_disability_of_the_same_accident_pays_the_difference(
@@ -110,26 +110,23 @@ async def test_a_second_request_for_a_document_the_checklist_named_is_flagged(ha
     case = harness.cases[1]  # drowning: death documents, filed by the village secretary
     number = await harness.report(case)
     handler = Actor(id=case.handler, role=Role.HANDLER)
-    state = await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    state = await perform_step(harness.client, number, RegisterInput(actor=handler))
     assert {"death_certificate", "beneficiary_relationship_proof", "power_of_attorney"} <= set(
         state.documents_required
     )
     await perform_step(
         harness.client,
         number,
-        "request_documents",
         RequestDocumentsInput(actor=handler, documents=["claim_form", "bank_card"]),
     )
     await perform_step(
         harness.client,
         number,
-        "receive_documents",
         ReceiveDocumentsInput(actor=case.report.reporter, documents=["claim_form", "bank_card"]),
     )
     state = await perform_step(
         harness.client,
         number,
-        "request_documents",
         RequestDocumentsInput(actor=handler, documents=["death_certificate", "hospital_letter"]),
     )
     note = [t for t in state.timeline if t.event == "documents_requested"][-1]
@@ -153,27 +150,25 @@ async def test_a_disputed_case_in_changde_goes_to_the_joint_meeting_with_fifteen
     ):
         number = await h.report(h.cases[2])
         handler = Actor(id="handler.wuling", role=Role.HANDLER)
-        state = await perform_step(h.client, number, "register", RegisterInput(actor=handler))
+        state = await perform_step(h.client, number, RegisterInput(actor=handler))
         assert (
             next(c for c in state.clocks if c.name == "resolution").target_working_days == 2
         )  # green channel
         state = await perform_step(
             h.client,
             number,
-            "refer_to_consultation",
-            InvestigationRequestInput(actor=handler, reason="liability for the crash is disputed"),
+            ReferToConsultationInput(actor=handler, reason="liability for the crash is disputed"),
         )
         resolution = next(c for c in state.clocks if c.name == "resolution")
         assert state.case_class == CaseClass.DISPUTED
         assert resolution.target_working_days == 15
         registered = next(t.at for t in state.timeline if t.event == "registered")
         assert resolution.deadline.due_at == cal.add_working_days(registered, 15).due_at
-        with pytest.raises(StepError, match="already referred"):
+        with pytest.raises(StepRejected, match="already referred"):
             await perform_step(
                 h.client,
                 number,
-                "refer_to_consultation",
-                InvestigationRequestInput(actor=handler, reason="again"),
+                ReferToConsultationInput(actor=handler, reason="again"),
             )
 
 
@@ -183,9 +178,9 @@ async def test_a_step_on_a_closed_claim_says_the_claim_is_closed(harness: Harnes
     for _ in range(50):  # the workflow completes right after its last step and the archive
         try:
             await perform_step(
-                harness.client, state.claim_number, "pay", PayInput(actor=HANDLER, transfer_ref="TRF-again")
+                harness.client, state.claim_number, PayInput(actor=HANDLER, transfer_ref="TRF-again")
             )
-        except StepError as e:
+        except StepRejected as e:
             if "completed; no more steps" in str(e):
                 break
             assert "not allowed at stage 'closed'" in str(e)
@@ -198,12 +193,12 @@ async def test_a_supervisor_s_assignment_before_registration_is_kept(harness: Ha
     number = await harness.report(harness.cases[0])
     supervisor = Actor(id="sup.ningxiang", role=Role.SUPERVISOR)
     await perform_step(
-        harness.client, number, "reassign", ReassignInput(actor=supervisor, handler="handler.b")
+        harness.client, number, ReassignInput(actor=supervisor, handler="handler.b")
     )
-    with pytest.raises(StepError, match="assigned to handler.b, not handler.ningxiang"):
-        await perform_step(harness.client, number, "register", RegisterInput(actor=HANDLER))
+    with pytest.raises(StepRejected, match="assigned to handler.b, not handler.ningxiang"):
+        await perform_step(harness.client, number, RegisterInput(actor=HANDLER))
     state = await perform_step(
-        harness.client, number, "register", RegisterInput(actor=Actor(id="handler.b", role=Role.HANDLER))
+        harness.client, number, RegisterInput(actor=Actor(id="handler.b", role=Role.HANDLER))
     )
     assert state.assigned_handler == "handler.b"
 
@@ -212,7 +207,7 @@ async def test_a_mistyped_circumstance_goes_back_to_the_handler_instead_of_payin
     case = harness.cases[2]
     number = await harness.report(case)
     handler = Actor(id=case.handler, role=Role.HANDLER)
-    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    await perform_step(harness.client, number, RegisterInput(actor=handler))
     await complete_documents(harness.client, number, handler)
     facts = LossFacts(
         outcome="disability",
@@ -221,7 +216,7 @@ async def test_a_mistyped_circumstance_goes_back_to_the_handler_instead_of_payin
         circumstances=["drink_drivng"],
     )
     state = await perform_step(
-        harness.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=facts)
+        harness.client, number, AdjudicateInput(actor=handler, facts=facts)
     )
     assert state.stage == Stage.ADJUDICATION and state.payments == []
     assert state.decision is not None and state.decision.total == Decimal("0")

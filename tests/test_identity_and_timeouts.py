@@ -29,13 +29,13 @@ from claims.models import (
     Actor,
     AdjudicateInput,
     ClaimReport,
+    CompleteDocumentsInput,
     PayInput,
     ReceiveDocumentsInput,
     RegisterInput,
     RequestDocumentsInput,
     Role,
     Stage,
-    StepInput,
 )
 from claims.infra.settings import get_settings
 from tests import test_bad_input as bad
@@ -381,15 +381,15 @@ async def test_a_pay_no_worker_answers_says_so_in_one_line_exits_3_and_is_perfor
     async with build_worker(dev_env.client, sqlite_sessions, task_queue=h.task_queue, calendar=CALENDAR):
         number = await h.report(case)
         client = dev_env.client
-        await perform_step(client, number, "register", RegisterInput(actor=handler))
+        await perform_step(client, number, RegisterInput(actor=handler))
         docs = RequestDocumentsInput(actor=handler, documents=["claim_form"])
-        state = await perform_step(client, number, "request_documents", docs)
+        state = await perform_step(client, number, docs)
         needed = list(dict.fromkeys(state.documents_requested + state.documents_required))
         received = ReceiveDocumentsInput(actor=handler, documents=needed)
-        await perform_step(client, number, "receive_documents", received)
-        await perform_step(client, number, "complete_documents", StepInput(actor=handler))
+        await perform_step(client, number, received)
+        await perform_step(client, number, CompleteDocumentsInput(actor=handler))
         adjudicate = AdjudicateInput(actor=handler, facts=case.facts)
-        state = await perform_step(client, number, "adjudicate", adjudicate)
+        state = await perform_step(client, number, adjudicate)
         assert state.stage == Stage.PAYOUT
 
     # No worker polls the claim's task queue now.

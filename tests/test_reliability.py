@@ -28,7 +28,8 @@ from temporalio.worker import (
 )
 
 from claims import store
-from claims.services.client import StepError, claim_state, perform_step
+from claims.errors import StepRejected
+from claims.services.client import claim_state, perform_step
 from claims.store.db import Claim, Payout, unit_of_work
 from claims.models import (
     Actor,
@@ -39,6 +40,7 @@ from claims.models import (
     RegisterInput,
     Role,
     Stage,
+    StepInput,
 )
 from claims.domain.payments import PaymentInstruction
 from rules.engine import RulesEngine
@@ -268,12 +270,10 @@ async def test_the_payout_activity_retried_after_a_lost_answer_pays_each_payment
 # --------------------------------------------------------------------------- races
 
 
-async def race(client: Client, number: str, step: str, *inputs: Any) -> tuple[ClaimState, StepError]:
-    results = await asyncio.gather(
-        *(perform_step(client, number, step, inp) for inp in inputs), return_exceptions=True
-    )
+async def race(client: Client, number: str, *inputs: StepInput) -> tuple[ClaimState, StepRejected]:
+    results = await asyncio.gather(*(perform_step(client, number, inp) for inp in inputs), return_exceptions=True)
     ok = [r for r in results if isinstance(r, ClaimState)]
-    failed = [r for r in results if isinstance(r, StepError)]
+    failed = [r for r in results if isinstance(r, StepRejected)]
     assert len(ok) == 1 and len(failed) == len(inputs) - 1, results
     return ok[0], failed[0]
 
@@ -284,7 +284,7 @@ async def test_two_handlers_registering_at_once_leave_one_registration_in_the_hi
     number = await harness.report(harness.cases[0])
     a = Actor(id="handler.a", role=Role.HANDLER)
     b = Actor(id="handler.b", role=Role.HANDLER)
-    won, lost = await race(harness.client, number, "register", RegisterInput(actor=a), RegisterInput(actor=b))
+    won, lost = await race(harness.client, number, RegisterInput(actor=a), RegisterInput(actor=b))
     # The loser is told clearly why: the twin step is running, or it already ran.
     assert str(lost).startswith("register: ")
     assert "another step on this claim is in progress" in str(
@@ -308,18 +308,17 @@ async def test_two_handlers_paying_at_once_pay_once(harness: Harness) -> None:
     handler = Actor(id=case.handler, role=Role.HANDLER)
     from claims.models import AdjudicateInput, ReceiveDocumentsInput, RequestDocumentsInput
 
-    for step, inp in (
-        ("register", RegisterInput(actor=handler)),
-        ("request_documents", RequestDocumentsInput(actor=handler, documents=["claim_form"])),
-        ("receive_documents", ReceiveDocumentsInput(actor=handler, documents=["claim_form"])),
+    for inp in (
+        RegisterInput(actor=handler),
+        RequestDocumentsInput(actor=handler, documents=["claim_form"]),
+        ReceiveDocumentsInput(actor=handler, documents=["claim_form"]),
     ):
-        await perform_step(harness.client, number, step, inp)
+        await perform_step(harness.client, number, inp)
     await complete_documents(harness.client, number, handler)
-    await perform_step(harness.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts))
+    await perform_step(harness.client, number, AdjudicateInput(actor=handler, facts=case.facts))
     won, lost = await race(
         harness.client,
         number,
-        "pay",
         PayInput(actor=handler, transfer_ref="TRF-A"),
         PayInput(actor=handler, transfer_ref="TRF-B"),
     )

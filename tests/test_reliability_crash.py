@@ -29,23 +29,26 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from claims.services.client import StepError, claim_state, perform_step, report_claim
+from claims.errors import StepRejected
+from claims.services.client import claim_state, perform_step, report_claim
 from claims.infra.codec import data_converter
 from claims.store.db import Claim, Payout, make_engine, make_sessionmaker, unit_of_work, upgrade_database
 from claims.domain.identity import check_digit
 from claims.models import (
     Actor,
     AdjudicateInput,
+    ApprovePayoutInput,
     ClaimReport,
     ClaimState,
+    CompleteDocumentsInput,
     LossFacts,
     PayInput,
     ReceiveDocumentsInput,
     RegisterInput,
+    RejectionCode,
     RequestDocumentsInput,
     Role,
     Stage,
-    StepInput,
 )
 from claims.infra.search import CLI_TYPES
 from claims.store import RegisterFile, load_register
@@ -305,7 +308,7 @@ def next_step(state: ClaimState, person: Person, limit: Decimal) -> tuple[str, A
         if missing:
             secretary = Actor(id="sec.test", role=Role.VILLAGE_SECRETARY, village=person.village)
             return "receive_documents", ReceiveDocumentsInput(actor=secretary, documents=missing)
-        return "complete_documents", StepInput(actor=handler)
+        return "complete_documents", CompleteDocumentsInput(actor=handler)
     if state.stage == Stage.ADJUDICATION:
         facts = LossFacts(outcome="death", cause="drowning")  # type: ignore[arg-type]
         return "adjudicate", AdjudicateInput(actor=handler, facts=facts)
@@ -314,7 +317,7 @@ def next_step(state: ClaimState, person: Person, limit: Decimal) -> tuple[str, A
         limit = state.payout_authority_limit or limit
         if state.decision.total > limit and not state.payout_approved:
             supervisor = Actor(id="supervisor.test", role=Role.SUPERVISOR, county=person.county)
-            return "approve_payout", StepInput(actor=supervisor)
+            return "approve_payout", ApprovePayoutInput(actor=supervisor)
         return "pay", PayInput(actor=handler, transfer_ref=f"TRF-{person.ref}")
     raise AssertionError(f"{state.claim_number}: unexpected stage {state.stage.value}")
 
@@ -351,13 +354,13 @@ async def carry(client: Any, number: str, person: Person, progress: Progress, bu
                 continue
             name, inp = next_step(state, person, Decimal("50000.00"))
             state = await perform_step(
-                client, number, name, inp, timeout=timedelta(seconds=60), update_id=f"{number}/{name}"
+                client, number, inp, timeout=timedelta(seconds=60), update_id=f"{number}/{name}"
             )
             progress.steps += 1
-        except StepError as e:
-            progress.retries[str(e).split(":")[0]] += 1
+        except StepRejected as e:
+            progress.retries[e.step] += 1
             progress.samples.setdefault(str(e)[:60], str(e)[:200])
-            if "another step" not in str(e) and "being opened" not in str(e):
+            if e.code not in (RejectionCode.CLAIM_BUSY, RejectionCode.CLAIM_OPENING):
                 state = None
             await asyncio.sleep(1.0)
         except Exception as e:  # noqa: BLE001 - the worker or server is down: send the same again

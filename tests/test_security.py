@@ -21,11 +21,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from claims import store
 from claims.store.db import unit_of_work
 from claims.cli.common import actor_of
-from claims.services.client import StepError, claim_state, perform_step
+from claims.errors import StepRejected
+from claims.services.client import claim_state, perform_step
 from claims.infra.codec import ENCODING, KEY_ID, AesGcmCodec, PayloadKeyError, parse_keys
 from claims.models import (
     Actor,
     AdjudicateInput,
+    ApprovePayoutInput,
+    CompleteDocumentsInput,
     PayInput,
     ReassignInput,
     ReceiveDocumentsInput,
@@ -33,7 +36,6 @@ from claims.models import (
     RequestDocumentsInput,
     Role,
     Stage,
-    StepInput,
 )
 from claims.infra.settings import Settings
 from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
@@ -109,7 +111,7 @@ async def test_history_payloads_are_unreadable_without_the_key(harness: Harness)
     number = await harness.report(case)
     # one step: its Update returns after its projection activity completed
     handler = Actor(id=case.handler, role=Role.HANDLER)
-    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    await perform_step(harness.client, number, RegisterInput(actor=handler))
     plain = Client(harness.client.service_client, namespace=harness.client.namespace)
     history = await plain.get_workflow_handle(f"claim-{number}").fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
@@ -188,31 +190,31 @@ async def advance_to_payout(harness: Harness, case_index: int) -> tuple[str, Act
     case = harness.cases[case_index]
     number = await harness.report(case)
     handler = Actor(id=case.handler, role=Role.HANDLER)
-    for step, inp in (
-        ("register", RegisterInput(actor=handler)),
-        ("request_documents", RequestDocumentsInput(actor=handler, documents=["claim_form"])),
-        ("receive_documents", ReceiveDocumentsInput(actor=handler, documents=["claim_form"])),
+    for inp in (
+        RegisterInput(actor=handler),
+        RequestDocumentsInput(actor=handler, documents=["claim_form"]),
+        ReceiveDocumentsInput(actor=handler, documents=["claim_form"]),
     ):
-        await perform_step(harness.client, number, step, inp)
+        await perform_step(harness.client, number, inp)
     await complete_documents(harness.client, number, handler)
-    await perform_step(harness.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts))
+    await perform_step(harness.client, number, AdjudicateInput(actor=handler, facts=case.facts))
     return number, handler
 
 
 async def test_a_payout_above_the_authority_limit_needs_a_supervisors_approval(harness: Harness) -> None:
     number, handler = await advance_to_payout(harness, 1)  # 132,000 > 50,000
-    with pytest.raises(StepError, match="132000.00 yuan is above the handler authority limit of 50000.00"):
-        await perform_step(harness.client, number, "pay", PayInput(actor=handler, transfer_ref="T1"))
-    with pytest.raises(StepError, match="role 'handler' may not do this"):
-        await perform_step(harness.client, number, "approve_payout", StepInput(actor=handler))
+    with pytest.raises(StepRejected, match="132000.00 yuan is above the handler authority limit of 50000.00"):
+        await perform_step(harness.client, number, PayInput(actor=handler, transfer_ref="T1"))
+    with pytest.raises(StepRejected, match="role 'handler' may not do this"):
+        await perform_step(harness.client, number, ApprovePayoutInput(actor=handler))
     elsewhere = Actor(id="sup.ningxiang", role=Role.SUPERVISOR, county="宁乡市")
-    with pytest.raises(StepError, match="claim is in 醴陵市; sup.ningxiang acts for 宁乡市 only"):
-        await perform_step(harness.client, number, "approve_payout", StepInput(actor=elsewhere))
+    with pytest.raises(StepRejected, match="claim is in 醴陵市; sup.ningxiang acts for 宁乡市 only"):
+        await perform_step(harness.client, number, ApprovePayoutInput(actor=elsewhere))
     supervisor = Actor(id="sup.liling", role=Role.SUPERVISOR, county="醴陵市")
-    await perform_step(harness.client, number, "approve_payout", StepInput(actor=supervisor))
-    with pytest.raises(StepError, match="already approved"):
-        await perform_step(harness.client, number, "approve_payout", StepInput(actor=supervisor))
-    state = await perform_step(harness.client, number, "pay", PayInput(actor=handler, transfer_ref="T1"))
+    await perform_step(harness.client, number, ApprovePayoutInput(actor=supervisor))
+    with pytest.raises(StepRejected, match="already approved"):
+        await perform_step(harness.client, number, ApprovePayoutInput(actor=supervisor))
+    state = await perform_step(harness.client, number, PayInput(actor=handler, transfer_ref="T1"))
     assert state.stage == Stage.CLOSED and sum(p.amount for p in state.payments) == Decimal("132000.00")
     approval = next(t for t in state.timeline if t.event == "payout_approved")
     assert approval.actor == supervisor
@@ -221,9 +223,9 @@ async def test_a_payout_above_the_authority_limit_needs_a_supervisors_approval(h
 async def test_a_payout_within_the_limit_needs_no_approval(harness: Harness) -> None:
     number, handler = await advance_to_payout(harness, 2)  # 45,000
     supervisor = Actor(id="sup.yuhua", role=Role.SUPERVISOR)
-    with pytest.raises(StepError, match="within the handler authority limit of 50000.00 yuan; no approval"):
-        await perform_step(harness.client, number, "approve_payout", StepInput(actor=supervisor))
-    state = await perform_step(harness.client, number, "pay", PayInput(actor=handler, transfer_ref="T2"))
+    with pytest.raises(StepRejected, match="within the handler authority limit of 50000.00 yuan; no approval"):
+        await perform_step(harness.client, number, ApprovePayoutInput(actor=supervisor))
+    state = await perform_step(harness.client, number, PayInput(actor=handler, transfer_ref="T2"))
     assert state.stage == Stage.CLOSED
 
 
@@ -231,53 +233,50 @@ async def test_roles_and_scopes_are_enforced_on_every_step(harness: Harness) -> 
     case = harness.cases[2]  # 长沙市雨花区, 示范社区丙
     number = await harness.report(case)
     auditor = Actor(id="aud.1", role=Role.AUDITOR)
-    for step, inp in (
-        ("register", RegisterInput(actor=auditor)),
-        ("reassign", ReassignInput(actor=auditor, handler="handler.x")),
-        ("approve_payout", StepInput(actor=auditor)),
+    for inp in (
+        RegisterInput(actor=auditor),
+        ReassignInput(actor=auditor, handler="handler.x"),
+        ApprovePayoutInput(actor=auditor),
     ):
-        with pytest.raises(StepError):
-            await perform_step(harness.client, number, step, inp)
+        with pytest.raises(StepRejected):
+            await perform_step(harness.client, number, inp)
     outsider = Actor(id="handler.ningxiang", role=Role.HANDLER, county="宁乡市")
-    with pytest.raises(StepError, match="claim is in 长沙市雨花区; handler.ningxiang acts for 宁乡市 only"):
-        await perform_step(harness.client, number, "register", RegisterInput(actor=outsider))
+    with pytest.raises(StepRejected, match="claim is in 长沙市雨花区; handler.ningxiang acts for 宁乡市 only"):
+        await perform_step(harness.client, number, RegisterInput(actor=outsider))
     handler = Actor(id="handler.yuhua", role=Role.HANDLER, county="长沙市雨花区")
-    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    await perform_step(harness.client, number, RegisterInput(actor=handler))
     await perform_step(
         harness.client,
         number,
-        "request_documents",
         RequestDocumentsInput(actor=handler, documents=["claim_form"]),
     )
     other_village = Actor(id="sec.other", role=Role.VILLAGE_SECRETARY, village="示范村甲")
-    with pytest.raises(StepError, match="claim is from 示范社区丙; sec.other acts for 示范村甲 only"):
+    with pytest.raises(StepRejected, match="claim is from 示范社区丙; sec.other acts for 示范村甲 only"):
         await perform_step(
             harness.client,
             number,
-            "receive_documents",
             ReceiveDocumentsInput(actor=other_village, documents=["x"]),
         )
     secretary = Actor(id="sec.litou", role=Role.VILLAGE_SECRETARY, village="示范社区丙")
-    with pytest.raises(StepError, match="role 'village_secretary' may not do this"):
-        await perform_step(harness.client, number, "complete_documents", StepInput(actor=secretary))
+    with pytest.raises(StepRejected, match="role 'village_secretary' may not do this"):
+        await perform_step(harness.client, number, CompleteDocumentsInput(actor=secretary))
     await perform_step(
         harness.client,
         number,
-        "receive_documents",
         ReceiveDocumentsInput(actor=secretary, documents=["claim_form"]),
     )
     far_supervisor = Actor(id="sup.ningxiang", role=Role.SUPERVISOR, county="宁乡市")
-    with pytest.raises(StepError, match="acts for 宁乡市 only"):
+    with pytest.raises(StepRejected, match="acts for 宁乡市 only"):
         await perform_step(
-            harness.client, number, "reassign", ReassignInput(actor=far_supervisor, handler="handler.b")
+            harness.client, number, ReassignInput(actor=far_supervisor, handler="handler.b")
         )
     supervisor = Actor(id="sup.yuhua", role=Role.SUPERVISOR, county="长沙市雨花区")
     state = await perform_step(
-        harness.client, number, "reassign", ReassignInput(actor=supervisor, handler="handler.b")
+        harness.client, number, ReassignInput(actor=supervisor, handler="handler.b")
     )
     assert state.assigned_handler == "handler.b"
-    with pytest.raises(StepError, match="assigned to handler.b, not handler.yuhua"):
-        await perform_step(harness.client, number, "complete_documents", StepInput(actor=handler))
+    with pytest.raises(StepRejected, match="assigned to handler.b, not handler.yuhua"):
+        await perform_step(harness.client, number, CompleteDocumentsInput(actor=handler))
     events = [(t.event, t.actor.id) for t in state.timeline]
     assert ("documents_received", "sec.litou") in events and ("reassigned", "sup.yuhua") in events
 

@@ -98,13 +98,12 @@ async def test_a_pause_of_four_working_days_moves_the_programme_deadline_by_four
         calendar=cal,
     ):
         number = await h.report(h.cases[2])  # road accident, green channel: 2 working days
-        state = await perform_step(h.client, number, "register", RegisterInput(actor=HANDLER))
+        state = await perform_step(h.client, number, RegisterInput(actor=HANDLER))
         registered = at(state, "registered")
         assert clock(state, "resolution").deadline.due_at == cal.add_working_days(registered, 2).due_at
         state = await perform_step(
             h.client,
             number,
-            "request_documents",
             RequestDocumentsInput(actor=HANDLER, documents=["claim_form", "bank_card"]),
         )
         paused = clock(state, "resolution")
@@ -115,7 +114,6 @@ async def test_a_pause_of_four_working_days_moves_the_programme_deadline_by_four
         state = await perform_step(
             h.client,
             number,
-            "receive_documents",
             ReceiveDocumentsInput(actor=SECRETARY, documents=["claim_form", "bank_card"]),
         )
         resumed = clock(state, "resolution")
@@ -148,7 +146,7 @@ async def test_sixty_days_after_complete_documents_without_a_decision_asks_for_a
     ):
         number = await h.report(h.cases[1])  # drowning: green channel, 2 working days
         await perform_step(
-            h.client, number, "register", RegisterInput(actor=Actor(id="h.l", role=Role.HANDLER))
+            h.client, number, RegisterInput(actor=Actor(id="h.l", role=Role.HANDLER))
         )
         state = await complete_documents(h.client, number, Actor(id="h.l", role=Role.HANDLER))
         due = clock(state, "art25_advance_payment").deadline.due_at
@@ -184,7 +182,6 @@ async def test_a_new_holiday_schedule_moves_open_deadlines_and_records_old_and_n
         state = await perform_step(
             h.client,
             number,
-            "register",
             RegisterInput(actor=Actor(id="handler.ningxiang", role=Role.HANDLER)),
         )
         registered = at(state, "registered")
@@ -251,7 +248,7 @@ async def test_a_declined_claim_sends_its_refusal_notice_within_three_days(harne
     case = harness.cases[2]
     number = await harness.report(case)
     handler = Actor(id=case.handler, role=Role.HANDLER)
-    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    await perform_step(harness.client, number, RegisterInput(actor=handler))
     await complete_documents(harness.client, number, handler)
     facts = LossFacts(
         outcome="disability",
@@ -260,7 +257,7 @@ async def test_a_declined_claim_sends_its_refusal_notice_within_three_days(harne
         circumstances=["drink_driving"],
     )
     state = await perform_step(
-        harness.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=facts)
+        harness.client, number, AdjudicateInput(actor=handler, facts=facts)
     )
     assert state.stage == Stage.DECLINED
     assert any("excl.drink_driving" in r for r in state.decline_reasons)

@@ -86,7 +86,7 @@ async def test_loading_a_schedule_tells_open_claims_and_they_recompute(
     ):
         number = await h.report(h.cases[0])
         state = await perform_step(
-            client, number, "register", RegisterInput(actor=Actor(id="handler.ningxiang", role=Role.HANDLER))
+            client, number, RegisterInput(actor=Actor(id="handler.ningxiang", role=Role.HANDLER))
         )
         before = next(c for c in state.clocks if c.name == "resolution").deadline
         bad = server.data_dir / "bad.json"

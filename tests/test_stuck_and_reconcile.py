@@ -79,9 +79,9 @@ async def test_a_payout_whose_store_write_keeps_failing_shows_the_claim_stuck_un
     case = h.cases[2]  # 45,000: within the handler's authority
     number = await h.report(case)
     handler = Actor(id=case.handler, role=Role.HANDLER)
-    await perform_step(h.client, number, "register", RegisterInput(actor=handler))
+    await perform_step(h.client, number, RegisterInput(actor=handler))
     await complete_documents(h.client, number, handler)
-    await perform_step(h.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=case.facts))
+    await perform_step(h.client, number, AdjudicateInput(actor=handler, facts=case.facts))
     handle = h.client.get_workflow_handle(workflow_id_for(number))
     pay = await handle.start_update(
         ClaimWorkflow.pay,

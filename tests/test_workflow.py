@@ -13,20 +13,21 @@ from sqlalchemy import select
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from claims.services.client import StepError, claim_state, perform_step, report_claim
+from claims.errors import StepRejected
+from claims.services.client import claim_state, perform_step, report_claim
 from claims.store.db import Claim, Notification, Payout
 from claims.models import (
     Actor,
     AdjudicateInput,
     CaseClass,
     ClaimState,
+    CompleteDocumentsInput,
     LossFacts,
     RegisterInput,
     RequestDocumentsInput,
     Role,
     SlaState,
     Stage,
-    StepInput,
 )
 from rules.engine import RulesEngine
 from tests.conftest import BIN, REPO
@@ -105,29 +106,27 @@ async def test_steps_that_do_not_fit_are_rejected_with_the_reason_and_leave_no_t
 ) -> None:
     number = await harness.report(harness.cases[2])
     auditor = Actor(id="aud.1", role=Role.AUDITOR)
-    with pytest.raises(StepError, match="role 'auditor' may not do this"):
-        await perform_step(harness.client, number, "register", RegisterInput(actor=auditor))
+    with pytest.raises(StepRejected, match="role 'auditor' may not do this"):
+        await perform_step(harness.client, number, RegisterInput(actor=auditor))
     handler = Actor(id="handler.yuhua", role=Role.HANDLER)
     facts = LossFacts(outcome="disability", cause="road_accident", disability_grades=[1])  # type: ignore[arg-type]
-    with pytest.raises(StepError, match="not allowed at stage 'reported'"):
-        await perform_step(harness.client, number, "adjudicate", AdjudicateInput(actor=handler, facts=facts))
-    await perform_step(harness.client, number, "register", RegisterInput(actor=handler))
+    with pytest.raises(StepRejected, match="not allowed at stage 'reported'"):
+        await perform_step(harness.client, number, AdjudicateInput(actor=handler, facts=facts))
+    await perform_step(harness.client, number, RegisterInput(actor=handler))
     other = Actor(id="handler.other", role=Role.HANDLER)
-    with pytest.raises(StepError, match="assigned to handler.yuhua, not handler.other"):
+    with pytest.raises(StepRejected, match="assigned to handler.yuhua, not handler.other"):
         await perform_step(
             harness.client,
             number,
-            "request_documents",
             RequestDocumentsInput(actor=other, documents=["claim_form"]),
         )
     await perform_step(
         harness.client,
         number,
-        "request_documents",
         RequestDocumentsInput(actor=handler, documents=["claim_form", "bank_card"]),
     )
-    with pytest.raises(StepError, match="still missing claim_form, bank_card"):
-        await perform_step(harness.client, number, "complete_documents", StepInput(actor=handler))
+    with pytest.raises(StepRejected, match="still missing claim_form, bank_card"):
+        await perform_step(harness.client, number, CompleteDocumentsInput(actor=handler))
     state = await claim_state(harness.client, number)
     assert [t.event for t in state.timeline] == [
         "reported",
@@ -148,12 +147,12 @@ async def test_two_handlers_registering_at_once_register_the_claim_once(harness:
     a = Actor(id="handler.a", role=Role.HANDLER)
     b = Actor(id="handler.b", role=Role.HANDLER)
     results = await asyncio.gather(
-        perform_step(harness.client, number, "register", RegisterInput(actor=a)),
-        perform_step(harness.client, number, "register", RegisterInput(actor=b)),
+        perform_step(harness.client, number, RegisterInput(actor=a)),
+        perform_step(harness.client, number, RegisterInput(actor=b)),
         return_exceptions=True,
     )
     ok = [r for r in results if isinstance(r, ClaimState)]
-    failed = [r for r in results if isinstance(r, StepError)]
+    failed = [r for r in results if isinstance(r, StepRejected)]
     assert len(ok) == 1 and len(failed) == 1, results
     assert "register" in str(failed[0])
     state = await claim_state(harness.client, number)

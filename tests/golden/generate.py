@@ -154,18 +154,16 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                 case = _variant(road, date(2022, 7, 12), 3)
                 number = await report(case)
                 handler = Actor(id=case.handler, role=Role.HANDLER)
-                await perform_step(client, number, "register", RegisterInput(actor=handler))
+                await perform_step(client, number, RegisterInput(actor=handler))
                 await perform_step(
                     client,
                     number,
-                    "request_documents",
                     RequestDocumentsInput(actor=handler, documents=case.documents),
                 )
                 await env.sleep(timedelta(days=3))
                 await perform_step(
                     client,
                     number,
-                    "receive_documents",
                     ReceiveDocumentsInput(actor=case.report.reporter, documents=case.documents),
                 )
                 return await drive(case)

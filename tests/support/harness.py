@@ -70,7 +70,7 @@ async def complete_documents(client: Client, number: str, actor: Actor, note: st
         if d not in done
     ]
     return await perform_step(
-        client, number, "complete_documents", CompleteDocumentsInput(actor=actor, note=note, waive=waive)
+        client, number, CompleteDocumentsInput(actor=actor, note=note, waive=waive)
     )
 
 
