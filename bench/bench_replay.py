@@ -2,8 +2,8 @@
 
 Replays every golden history (``tests/golden/*.json``: the demo's paths — ordinary paid,
 green channel, investigation, declined, breached and escalated, paused for documents)
-``--rounds`` times through ``temporalio.worker.Replayer`` with ``ClaimWorkflow`` and the
-converter of ``claims.infra.temporal.converter_for`` (what ``claims replay`` uses). The floor:
+``--rounds`` times through the replayer ``claims replay`` uses (``claims.audit.replay.new_replayer``:
+``ClaimWorkflow`` with the converter of ``claims.infra.temporal.converter_for``). The floor:
 for each golden history, a ``bench/floor.py`` workflow with the same number of activities,
 Updates, upserts and timer re-arms is run once on a private dev server, and its history
 is replayed the same number of times with ``FloorWorkflow``. Prints histories/s, events/s
@@ -33,9 +33,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.worker import Replayer, Worker  # noqa: E402
 
 from claims.audit import read_history  # noqa: E402
+from claims.audit.replay import new_replayer  # noqa: E402
 from claims.infra.settings import Settings  # noqa: E402
 from claims.infra.temporal import converter_for  # noqa: E402
-from workflows.claim import ClaimWorkflow  # noqa: E402
 
 GOLDEN = REPO / "tests" / "golden"
 
@@ -91,7 +91,7 @@ async def main() -> None:
     floor = await floor_histories(golden)
     for p, g, f in zip(files, golden, floor, strict=True):
         print(f"  {p.stem:<22} engine {shape_of(g).brief()}; floor {shape_of(f).brief()}")
-    engine_replayer = Replayer(workflows=[ClaimWorkflow], data_converter=converter_for(Settings()))
+    engine_replayer = new_replayer(converter_for(Settings()))
     floor_replayer = Replayer(workflows=[FloorWorkflow], data_converter=pydantic_data_converter)
     await replay_rate(engine_replayer, golden, 1)  # warm-up: sandbox imports
     await replay_rate(floor_replayer, floor, 1)
