@@ -20,7 +20,7 @@ from activities.deadlines import CalendarActivities
 from activities.rules import RulesActivities
 from activities.store import StoreActivities
 from claims.audit.archiver import run_archiver
-from claims.store.db import make_engine, make_sessionmaker, upgrade_database
+from claims.store.db import Sessions, make_engine, make_sessionmaker, upgrade_database
 from claims.infra.logging import configure_logging, get_logger
 from claims.models import TASK_QUEUE
 from claims.domain.payments import PaymentSink
@@ -35,7 +35,7 @@ ACTIVITY_THREADS = 16
 
 def build_worker(
     client: Client,
-    sessions: Any,
+    sessions: Sessions,
     task_queue: str = TASK_QUEUE,
     rules_engine: Any = None,
     calendar: Any = None,
@@ -49,7 +49,7 @@ def build_worker(
 
     Args:
         client: a client with the pydantic data converter.
-        sessions: a SQLAlchemy ``sessionmaker`` for the store.
+        sessions: the store's session factory (``claims.store.db.Sessions``).
         rules_engine: default ``rules.engine.RulesEngine.shared()`` (one per process).
         calendar: a fixed ``WorkingCalendar``; default a ``CalendarSource`` on the calendar folder,
             which picks up schedules loaded with ``claims calendar load`` without a restart.

@@ -1,12 +1,15 @@
-"""Store activities: reporting projection, payout ledger, escalation outbox."""
+"""Store activities: reporting projection, payout ledger, reservations, escalation outbox.
+
+Each activity owns its transaction: one ``claims.store.db.unit_of_work`` per write (commits
+when the store call returns, rolls back if it raises); the store functions never commit.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from temporalio import activity
 
 from claims import store
+from claims.store.db import Sessions, unit_of_work
 from claims.infra.logging import get_logger
 from claims.models import (
     Ack,
@@ -27,12 +30,12 @@ class StoreActivities:
     """Activities that write the SQL store.
 
     Args:
-        sessions: a SQLAlchemy ``sessionmaker`` (one per worker process).
+        sessions: the store's session factory (one per worker process).
         payment_sink: sends each new payout row's transfer instruction (``claims/domain/payments.py``);
             None records the ledger only.
     """
 
-    def __init__(self, sessions: Any, payment_sink: PaymentSink | None = None) -> None:
+    def __init__(self, sessions: Sessions, payment_sink: PaymentSink | None = None) -> None:
         self._sessions = sessions
         self._payment_sink = payment_sink
 
@@ -40,7 +43,7 @@ class StoreActivities:
     def project_claim(self, proj: ClaimProjection) -> Ack:
         """Write the claim's reporting row (stage, handler, SLA state and deadline, times);
         a view older than the row's (``proj.seq``) is skipped, see ``store.update_projection``."""
-        with self._sessions() as s:
+        with unit_of_work(self._sessions) as s:
             written = store.update_projection(s, proj, store.utcnow())
         if not written:
             get_logger("claims.store", claim_number=proj.claim_number).info(
@@ -51,9 +54,17 @@ class StoreActivities:
     @activity.defn
     def record_payout(self, req: PayoutRequest) -> PayoutResult:
         """Write one ledger row per benefit line (赔付), idempotent on (claim, payment number):
-        a retried activity never writes a second row."""
-        with self._sessions() as s:
-            payments = store.record_payout(s, req, self._payment_sink)
+        a retried activity never writes a second row.
+
+        One transaction per payment: its row, its transfer instruction to the payment sink and
+        its reservation marked paid commit together, before the next payment is sent (see
+        ``store.record_payment``), so a failure later in the payout never undoes a payment
+        whose instruction went out."""
+        for number in range(1, len(req.lines) + 1):
+            with unit_of_work(self._sessions) as s:
+                store.record_payment(s, req, number, self._payment_sink)
+        with unit_of_work(self._sessions) as s:
+            payments = store.payments_of(s, req.claim_number)
         get_logger("claims.payout", claim_number=req.claim_number).info(
             "payout recorded", payments=len(payments), total=str(sum(p.amount for p in payments))
         )
@@ -66,7 +77,7 @@ class StoreActivities:
             f"claim {inp.claim_number} ({inp.county} {inp.township}) breached its "
             f"{inp.clock} target due {inp.deadline.isoformat()}; handler {inp.assigned_handler}"
         )
-        with self._sessions() as s:
+        with unit_of_work(self._sessions) as s:
             queued = store.add_notification(
                 s,
                 inp.claim_number,
@@ -85,7 +96,7 @@ class StoreActivities:
     def send_notice(self, inp: NoticeInput) -> Ack:
         """Queue a notice (SLA warning, decline notice to the claimant, advance payment due) in
         the outbox; idempotent on ``dedupe_key``."""
-        with self._sessions() as s:
+        with unit_of_work(self._sessions) as s:
             queued = store.add_notification(
                 s,
                 inp.claim_number,
@@ -107,7 +118,7 @@ class StoreActivities:
         same policies, with each person's reference and the policies' ledger versions, for
         adjudication: death less the person's disability for the same accident, a death paid
         once, yearly limits and critical illness once per person (or household)."""
-        with self._sessions() as s:
+        with unit_of_work(self._sessions) as s:
             return store.find_prior_benefits(s, req.claim_number, req.policy_numbers)
 
     @activity.defn
@@ -116,7 +127,7 @@ class StoreActivities:
         (``reserved`` false) when another claim changed those ledgers since the prior benefits
         were read, so two racing adjudications never both use one limit
         (``store.reserve_benefits``). Idempotent for a retried attempt."""
-        with self._sessions() as s:
+        with unit_of_work(self._sessions) as s:
             result = store.reserve_benefits(s, req)
         get_logger("claims.payout", claim_number=req.claim_number).info(
             "benefits reserved" if result.reserved else "reservation conflict: decide again",

@@ -11,8 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from claims.store.db import Claim, Payout, Policy
-from claims.domain.identity import IdentityNumberError, check_digit, mask_id_number, mask_text, validate_id_number
+from claims.store.db import Claim, Household, Notification, Payout, Policy, unit_of_work
+from claims.domain.identity import (
+    IdentityNumberError,
+    check_digit,
+    mask_id_number,
+    mask_text,
+    validate_id_number,
+)
 from claims.models import (
     Actor,
     BenefitLine,
@@ -29,6 +35,7 @@ from claims.store import (
     RegisterError,
     RegisterFile,
     ReportError,
+    add_notification,
     intake_report,
     load_register,
     overdue_claims,
@@ -105,10 +112,10 @@ def test_register_loads_the_demo_households(store_sessions: Any) -> None:
 def test_register_policy_naming_a_stranger_is_refused_and_nothing_written(store_sessions: Any) -> None:
     data = demo_register().model_dump(mode="json")
     data["households"][0]["policies"][0]["insured"].append("P9999")
-    with store_sessions() as s, pytest.raises(RegisterError, match="P9999"):
+    with pytest.raises(RegisterError, match="P9999"), unit_of_work(store_sessions) as s:
         load_register(s, RegisterFile.model_validate(data))
-    with store_sessions() as s:
-        assert s.scalar(select(func.count()).select_from(Claim)) == 0
+    with store_sessions() as s:  # the households before the bad policy were rolled back too
+        assert s.scalar(select(func.count()).select_from(Household)) == 0
 
 
 def test_intake_of_the_greenhouse_fall_gives_an_event_claim_number(store_sessions: Any) -> None:
@@ -153,14 +160,14 @@ def test_second_report_of_the_same_event_returns_the_existing_claim(store_sessio
 def test_bad_reports_name_the_field_and_record_nothing(
     store_sessions: Any, over: dict[str, Any], field: str, words: str
 ) -> None:
-    with store_sessions() as s:
+    with unit_of_work(store_sessions) as s:
         load_register(s, demo_register())
-        # An earlier good claim must survive the bad report untouched.
+        # An earlier good claim in the same transaction must survive the bad report untouched.
         intake_report(s, report(id_number="430182197805200424", accident_date=date(2021, 7, 1)), NOW, TODAY)
         with pytest.raises(ReportError, match=words) as err:
             intake_report(s, report(**over), NOW, TODAY)
-        assert err.value.field == field
-        s.rollback()
+        assert err.value.field == field and err.value.code == "report.invalid"
+    with store_sessions() as s:
         numbers = s.scalars(select(Claim.claim_number)).all()
     assert numbers == ["JS20210701-P0002"]
 
@@ -200,7 +207,7 @@ def _line(policy: str, amount: str) -> BenefitLine:
 
 
 def test_payout_writes_one_row_per_payment_and_a_retry_writes_none(store_sessions: Any) -> None:
-    with store_sessions() as s:
+    with unit_of_work(store_sessions) as s:
         load_register(s, demo_register())
         claim = intake_report(
             s,
@@ -371,25 +378,97 @@ def test_projection_seq_refuses_a_naive_start_or_a_counter_out_of_range(
 def test_reloading_the_register_cannot_change_a_policy_that_claims_were_made_under(
     store_sessions: Any,
 ) -> None:
-    with store_sessions() as s:
+    with unit_of_work(store_sessions) as s:
         load_register(s, demo_register())
         intake_report(s, report(), NOW, TODAY)
-        data = demo_register().model_dump(mode="json")
-        data["households"][0]["policies"][0]["sum_insured"] = "41000.00"
-        data["households"][1]["policies"][0]["sum_insured"] = "90000.00"  # no claims yet: may change
-        with pytest.raises(
-            RegisterError, match=r"FA2021NX0001: sum_insured 40000.00 -> 41000.00 .*JS20210626-P0001"
-        ):
-            load_register(s, RegisterFile.model_validate(data))
+    data = demo_register().model_dump(mode="json")
+    data["households"][0]["policies"][0]["sum_insured"] = "41000.00"
+    data["households"][1]["policies"][0]["sum_insured"] = "90000.00"  # no claims yet: may change
+    changed = r"FA2021NX0001: sum_insured 40000.00 -> 41000.00 .*JS20210626-P0001"
+    with pytest.raises(RegisterError, match=changed), unit_of_work(store_sessions) as s:
+        load_register(s, RegisterFile.model_validate(data))
     with store_sessions() as s:
         sums = dict(s.execute(select(Policy.policy_number, Policy.sum_insured)).all())
         assert sums["FA2021NX0001"] == Decimal("40000.00") and sums["HC2022LL0002"] == Decimal("100000.00")
-        data["households"][0]["policies"][0]["sum_insured"] = "40000.00"
+    data["households"][0]["policies"][0]["sum_insured"] = "40000.00"
+    with unit_of_work(store_sessions) as s:
         load_register(s, RegisterFile.model_validate(data))
     with store_sessions() as s:
         assert s.scalar(select(Policy.sum_insured).where(Policy.policy_number == "HC2022LL0002")) == Decimal(
             "90000.00"
         )
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+def _payout(claim: Any, transfer_ref: str = "TRF-1") -> PayoutRequest:
+    return PayoutRequest(
+        claim_number=claim.claim_number,
+        transfer_ref=transfer_ref,
+        lines=[_line(claim.policies[0].policy_number, "40000.00")],
+        paid_at=NOW + timedelta(days=5),
+    )
+
+
+def _counts(sessions: Any) -> dict[str, int]:
+    with sessions() as s:
+        return {
+            t.__tablename__: s.scalar(select(func.count()).select_from(t)) or 0
+            for t in (Household, Claim, Payout, Notification)
+        }
+
+
+def test_no_store_write_commits_a_caller_that_rolls_back_keeps_nothing(store_sessions: Any) -> None:
+    with store_sessions() as s:
+        load_register(s, demo_register())
+        claim = intake_report(s, report(), NOW, TODAY).claim
+        assert update_projection(s, _view(claim, 1, Stage.DOCUMENTS), NOW) is True
+        assert [p.amount for p in record_payout(s, _payout(claim))] == [Decimal("40000.00")]
+        assert add_notification(s, claim.claim_number, "sla_breach", claim.county, "late", "k1", NOW) is True
+        s.rollback()
+    assert _counts(store_sessions) == {"households": 0, "claims": 0, "payouts": 0, "notifications": 0}
+
+
+def test_a_duplicate_notice_or_payment_keeps_the_callers_other_writes(store_sessions: Any) -> None:
+    """Keep-theirs writes raise nothing and roll nothing back: a claim reported in the same
+    transaction as a notice or payment already recorded is committed with it."""
+    with unit_of_work(store_sessions) as s:
+        load_register(s, demo_register())
+        first = intake_report(s, report(), NOW, TODAY).claim
+        assert add_notification(s, first.claim_number, "sla_breach", first.county, "late", "k1", NOW) is True
+        record_payout(s, _payout(first))
+    with unit_of_work(store_sessions) as s:
+        second = intake_report(
+            s, report(id_number="430182197805200424", accident_date=date(2021, 7, 1)), NOW, TODAY
+        ).claim
+        again_queued = add_notification(s, first.claim_number, "sla_breach", first.county, "again", "k1", NOW)
+        assert again_queued is False
+        again = record_payout(s, _payout(first, "TRF-2"))
+    assert [(p.payment_number, p.transfer_ref) for p in again] == [(1, "TRF-1")]
+    with store_sessions() as s:
+        assert sorted(s.scalars(select(Claim.claim_number))) == [first.claim_number, second.claim_number]
+        assert s.scalars(select(Notification.message)).all() == ["late"]
+    assert _counts(store_sessions) == {"households": 3, "claims": 2, "payouts": 1, "notifications": 1}
+
+
+def test_a_dry_run_intake_records_nothing_and_leaves_the_callers_transaction_as_it_was(
+    store_sessions: Any,
+) -> None:
+    with unit_of_work(store_sessions) as s:
+        load_register(s, demo_register())
+        dry = intake_report(s, report(), NOW, TODAY, dry_run=True)
+        assert dry.created and dry.claim.claim_number == "JS20210626-P0001"
+        assert s.scalar(select(func.count()).select_from(Claim)) == 0
+    assert _counts(store_sessions) == {"households": 3, "claims": 0, "payouts": 0, "notifications": 0}
+    # ``claims import --all-or-nothing``: every row checked in one transaction, rolled back
+    with store_sessions() as s:
+        checked = [intake_report(s, report(), NOW, TODAY, dry_run=True).created for _ in range(2)]
+        with pytest.raises(ReportError, match="unknown policy"):
+            intake_report(s, report(policy_numbers=["NOPE"]), NOW, TODAY, dry_run=True)
+        s.rollback()
+    assert checked == [True, True]
+    assert _counts(store_sessions)["claims"] == 0
 
 
 def test_migration_0005_goes_down_and_up_again_on_a_sqlite_store_with_claims(tmp_path: Path) -> None:
@@ -403,7 +482,7 @@ def test_migration_0005_goes_down_and_up_again_on_a_sqlite_store_with_claims(tmp
     url = f"sqlite:///{tmp_path / 'claims.db'}"
     upgrade_database(url)
     engine = make_engine(url)
-    with make_sessionmaker(engine)() as s:
+    with unit_of_work(make_sessionmaker(engine)) as s:
         load_register(s, demo_register())
         claim = intake_report(s, report(), NOW, TODAY).claim
         number = claim.claim_number

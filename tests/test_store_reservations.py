@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from claims.models import BenefitLine, PayoutRequest, ReserveBenefitsRequest
+from claims.store.db import unit_of_work
 from claims.store import (
     RegisterFile,
     age_warnings,
@@ -62,7 +63,6 @@ def two_medical_claims(s: Any) -> tuple[str, str]:
             disability_grade=None,
         )
         numbers.append(intake_report(s, r, NOW, date(2025, 7, 3)).claim.claim_number)
-    s.commit()
     return numbers[0], numbers[1]
 
 
@@ -81,15 +81,19 @@ def reserve(s: Any, claim: str, amount: str, versions: dict[str, int]) -> Any:
 
 
 def test_a_reservation_on_a_ledger_read_before_anothers_reservation_is_refused(store_sessions: Any) -> None:
-    with store_sessions() as s:
+    # one unit of work per step, as the activities run them
+    with unit_of_work(store_sessions) as s:
         a, b = two_medical_claims(s)
+    with unit_of_work(store_sessions) as s:
         seen_a = find_prior_benefits(s, a, [POLICY])
         seen_b = find_prior_benefits(s, b, [POLICY])
-        s.commit()
-        assert seen_a.benefits == [] and seen_a.ledger_versions == {POLICY: 0}
+    assert seen_a.benefits == [] and seen_a.ledger_versions == {POLICY: 0}
+    with unit_of_work(store_sessions) as s:
         assert reserve(s, a, "4720.00", seen_a.ledger_versions).reserved
+    with unit_of_work(store_sessions) as s:  # the refusal is committed: it changed nothing
         late = reserve(s, b, "4720.00", seen_b.ledger_versions)
-        assert not late.reserved and late.conflicts == [POLICY]
+    assert not late.reserved and late.conflicts == [POLICY]
+    with unit_of_work(store_sessions) as s:
         # read again: a's reservation now counts, under its claim number, for the same person
         again = find_prior_benefits(s, b, [POLICY])
         (held,) = again.benefits
@@ -100,22 +104,24 @@ def test_a_reservation_on_a_ledger_read_before_anothers_reservation_is_refused(s
             "H0101",
         )
         assert again.ledger_versions == {POLICY: 1}
+    with unit_of_work(store_sessions) as s:
         assert reserve(s, b, "280.00", again.ledger_versions).reserved
+    with unit_of_work(store_sessions) as s:
         # a retried activity whose first attempt committed: answered without writing
         assert reserve(s, b, "280.00", again.ledger_versions).reserved
         assert [(r.amount, r.status) for r in reservations_of(s, b)] == [(Decimal("280.00"), "held")]
+        assert find_prior_benefits(s, "none", [POLICY]).ledger_versions == {POLICY: 2}
 
 
 def test_reservations_from_threads_racing_on_one_ledger_admit_exactly_one(store_sessions: Any) -> None:
-    with store_sessions() as s:
+    with unit_of_work(store_sessions) as s:
         a, b = two_medical_claims(s)
         versions = find_prior_benefits(s, a, [POLICY]).ledger_versions
-        s.commit()
     results: dict[str, bool] = {}
     start = threading.Barrier(2)
 
     def run(claim: str) -> None:
-        with store_sessions() as s:
+        with unit_of_work(store_sessions) as s:
             start.wait()
             results[claim] = reserve(s, claim, "4720.00", versions).reserved
 
@@ -132,7 +138,7 @@ def test_reservations_from_threads_racing_on_one_ledger_admit_exactly_one(store_
 
 
 def test_paying_turns_the_reservation_into_a_ledger_row_counted_once(store_sessions: Any) -> None:
-    with store_sessions() as s:
+    with unit_of_work(store_sessions) as s:
         a, b = two_medical_claims(s)
         assert reserve(s, a, "4720.00", find_prior_benefits(s, a, [POLICY]).ledger_versions).reserved
         record_payout(

@@ -15,7 +15,7 @@ applies them. ``create_all`` is never used on production paths.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -36,6 +36,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -300,6 +301,48 @@ def unit_of_work(sessions: Sessions) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+ColumnValue = str | int | bool | Decimal | date | datetime | None
+"""A value of one column in a row written with :func:`insert_unless_present`."""
+
+
+def insert_unless_present(session: Session, table: type[Base], values: Mapping[str, ColumnValue]) -> bool:
+    """Insert one row unless a row with the same unique key is there: keep theirs.
+
+    The store's idempotent writes (a payout row per payment number, a notice per dedupe key,
+    a claim per event) are ``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite, in
+    the caller's transaction. No IntegrityError is raised for a duplicate, so nothing has to
+    be rolled back: the caller's earlier writes stay in its transaction. A racing writer of
+    the same key is waited for (PostgreSQL: its uncommitted row; SQLite: the write lock); if
+    it commits, this insert does nothing; if it rolls back, this one writes.
+
+    A savepoint (``session.begin_nested()``) would do the same on PostgreSQL, but Python's
+    ``sqlite3`` starts no transaction before a ``SAVEPOINT``, so releasing the first savepoint
+    of a transaction commits it on SQLite: the caller would no longer own its transaction.
+
+    Args:
+        table: the mapped class (its table's unique constraints and primary key are the keys).
+        values: the row's column values.
+
+    Returns:
+        True if the row was written, False if one with the same key was already there.
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: any other constraint refused the row (a foreign key,
+            a missing value); the caller's transaction must be rolled back.
+        NotImplementedError: a database other than PostgreSQL or SQLite.
+    """
+    dialect = session.get_bind().dialect.name
+    key = table.__table__.primary_key.columns
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).values(dict(values)).on_conflict_do_nothing().returning(*key)
+    elif dialect == "sqlite":  # RETURNING: SQLite 3.35 or later
+        stmt = sqlite.insert(table).values(dict(values)).on_conflict_do_nothing().returning(*key)
+    else:
+        raise NotImplementedError(f"insert_unless_present: no ON CONFLICT for the {dialect} dialect")
+    # the driver's rowcount is -1 for an INSERT ... RETURNING: a returned key is the answer
+    return session.execute(stmt).first() is not None
 
 
 def upgrade_database(url: str) -> None:
