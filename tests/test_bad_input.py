@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+import claims.cli.common
 import starter
 from claims.store.db import Claim, Payout, make_engine, make_sessionmaker, unit_of_work, upgrade_database
 from claims.domain.identity import check_digit
@@ -116,7 +117,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     async def fake_client(settings: Any) -> FakeTemporal:
         return temporal
 
-    monkeypatch.setattr(starter, "client_for", fake_client)
+    monkeypatch.setattr(claims.cli.common, "connect_client", fake_client)
     url = f"sqlite:///{tmp_path / 'claims.db'}"
     upgrade_database(url)
     engine = make_engine(url)

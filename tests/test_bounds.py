@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-import starter
+from claims.cli.render import print_state
 from claims.models.bounds import MAX_YUAN, one_line, printable
 from claims.models import (
     Actor,
@@ -278,7 +278,7 @@ def test_claims_show_prints_recorded_control_characters_escaped(capsys: pytest.C
             )
         ],
     )
-    starter._print_state(state)
+    print_state(state)
     out = capsys.readouterr().out
     assert "\\u000a2026-12-01 10:00  payout_approved" in out and "\\u202eevil" in out
     assert not any(line.lstrip().startswith("2026-12-01 10:00  payout_approved") for line in out.splitlines())

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from claims.cli.sla import calendar_group
+from claims.cli.calendar import calendar_group
 from tests.conftest import BIN, REPO
 
 FIXTURE_2027 = Path(__file__).parent / "data" / "calendar-2027-test.json"

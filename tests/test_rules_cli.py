@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from click.testing import CliRunner
+from temporalio.client import Client
 
+from claims.infra.settings import Settings
 from claims.models import ClaimState, Outcome, Stage
+from claims.services.context import Services
 from claims.cli.terms import explain_decision, terms
 from rules.pure import PureEvaluator
 from tests.support.factories import coverage, policy, prior
@@ -84,19 +87,16 @@ def test_explain_command_asks_the_workflow_for_the_state(monkeypatch: Any):
         decision=d,
     )
 
-    async def fake_client(settings: Any) -> object:
-        return object()
-
     async def fake_state(client: Any, number: str) -> ClaimState:
         assert number == "C-1"
         return state
 
-    import claims.services.client
-    import claims.cli.terms
+    import claims.services.views
 
-    monkeypatch.setattr(claims.cli.terms, "client_for", fake_client)
-    monkeypatch.setattr(claims.services.client, "claim_state", fake_state)
-    r = CliRunner().invoke(terms, ["explain", "C-1"], obj={"settings": None})
+    monkeypatch.setattr(claims.services.views, "claim_state", fake_state)
+    settings = Settings(actor=None, role=None, county=None, village=None)
+    services = Services(settings, client=cast(Client, object()))
+    r = CliRunner().invoke(terms, ["explain", "C-1"], obj={"settings": settings, "services": services})
     assert r.exit_code == 0, r.output
     assert "pays 24000.00 yuan under policy P1" in r.output
     assert "formula: 40000.00 × 60% (grade 5)" in r.output

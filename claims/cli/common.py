@@ -1,18 +1,27 @@
-"""Helpers shared by every ``claims`` subcommand module: identity, settings, store, client, errors."""
+"""Helpers shared by every ``claims`` command module: who is calling, the services context,
+and the translation of typed errors into exit codes.
+
+One job: the command line's plumbing between click and ``claims.services``; no business
+rules (those are the services') and no printing of results (``claims.cli.render``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
+from temporalio.client import Client
 
-from claims.store.db import make_engine, make_sessionmaker, upgrade_database
-from claims.models import Actor, Role
+from claims.errors import ClaimsError, InputError, NotAllowed, Unavailable
 from claims.infra.settings import Settings
+from claims.models import Actor, Role
+from claims.services.context import Services, connect_temporal
+from claims.store.db import Sessions
 
 T = TypeVar("T")
 
@@ -57,6 +66,18 @@ def fmt_validation(e: ValidationError, source: str = "") -> str:
     return "; ".join(parts)
 
 
+def parse_date(value: str, flag: str) -> date:
+    """A ``YYYY-MM-DD`` option value.
+
+    Raises:
+        UsageError: not a date, naming the option (``--from: '2026-02-30' is not a date``).
+    """
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{flag}: {value!r} is not a date; write YYYY-MM-DD") from None
+
+
 def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> T:
@@ -85,28 +106,61 @@ def actor_of(ctx: click.Context) -> Actor:
         ) from None
 
 
-def sessions_for(settings: Settings) -> Any:
-    url = settings.sqlalchemy_url()
-    upgrade_database(url)
-    return make_sessionmaker(make_engine(url))
+def identity_given(ctx: click.Context) -> bool:
+    """True when the caller named themselves (``--actor`` or ``CLAIMS_ACTOR``)."""
+    return bool(ctx.obj.get("actor") or settings_of(ctx).actor)
 
 
-async def client_for(settings: Settings) -> Any:
-    from claims.infra.temporal import TemporalUnavailable, connect
+def viewer_of(ctx: click.Context) -> Actor | None:
+    """The reader of a view: the caller when they named themselves (their scope applies),
+    else None (read-only commands have never asked for an identity).
 
+    Raises:
+        UsageError: an identity that is given but not valid (as ``actor_of``).
+    """
+    return actor_of(ctx) if identity_given(ctx) else None
+
+
+async def connect_client(settings: Settings) -> Client:
+    """How the command line reaches Temporal (tests put a stand-in here)."""
+    return await connect_temporal(settings)
+
+
+def _connect(settings: Settings) -> Awaitable[Client]:
+    return connect_client(settings)  # looked up at call time, so a stand-in takes effect
+
+
+def services_of(ctx: click.Context) -> Services:
+    """The process's services context, built on first use (the store migrated once, Temporal
+    connected when a command first needs it)."""
+    services = ctx.obj.get("services")
+    if services is None:
+        services = ctx.obj["services"] = Services(settings_of(ctx), connect=_connect)
+        ctx.find_root().call_on_close(services.close)
+    return services
+
+
+def sessions_for(settings: Settings) -> Sessions:
+    """A session factory for ``settings``' store, migrated to head (for commands not yet on
+    ``services_of(ctx).sessions``, which builds it once per process)."""
+    return Services(settings).sessions
+
+
+async def client_for(settings: Settings) -> Client:
+    """A Temporal client (for commands not yet on ``services_of(ctx).client()``).
+
+    Raises:
+        click.ClickException: Temporal does not answer (exit 1; the message says how to start it).
+    """
     try:
-        return await connect(settings)
-    except TemporalUnavailable as e:
+        return await connect_client(settings)
+    except Unavailable as e:
         raise click.ClickException(str(e)) from None
 
 
-def display_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: CJK (wide and full-width) characters take two."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def ljust(text: str, width: int) -> str:
-    """``str.ljust`` by terminal columns, so Chinese county and township names line up."""
-    return text + " " * max(0, width - display_width(text))
+def refused(e: ClaimsError) -> click.ClickException:
+    """A typed error as the command line shows it, by type: bad input and a role that may not
+    do the operation exit 2 (nothing was attempted), anything else refused exits 1."""
+    if isinstance(e, (InputError, NotAllowed)):
+        return UsageError(e.message)
+    return click.ClickException(e.message)

@@ -1,7 +1,7 @@
 """``claims terms``: check a terms file and explain a claim's decision clause by clause.
 
-Registered in ``starter.py`` (``cli.add_command(terms)``). ``check`` needs no server;
-``explain`` asks the claim's workflow for its state over Temporal.
+One job: the ``terms`` command group. ``check`` needs no server; ``explain`` reads the claim
+through ``claims.services.views.claim_view`` (the reader's scope applies).
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from pathlib import Path
 
 import click
 
-from claims.cli.common import UsageError, client_for, run_async, settings_of
+from claims.cli.common import UsageError, run_async, services_of, viewer_of
+from claims.errors import ClaimNotFound, Unavailable
 from claims.models import ClaimState, CoverageDecision
+from claims.services.views import claim_view
 from rules.facts import policy_rules
 from rules.terms import (
     BenefitRule,
@@ -161,13 +163,12 @@ def check(file: Path) -> None:
 async def explain(ctx: click.Context, claim: str) -> None:
     """Print the decision of CLAIM in words: each benefit with its formula and rule ids,
     each refusal with its reason, the terms version and hash."""
-    from claims.services.client import UnknownClaim, claim_state
-
-    client = await client_for(settings_of(ctx))
     try:
-        state: ClaimState = await claim_state(client, claim)
-    except UnknownClaim as exc:
-        raise UsageError(str(exc)) from None
+        state: ClaimState = await claim_view(services_of(ctx), viewer_of(ctx), claim)
+    except ClaimNotFound as exc:
+        raise UsageError(exc.message) from None
+    except Unavailable as exc:
+        raise click.ClickException(exc.message) from None
     if state.decision is None:
         raise click.ClickException(f"claim {claim} has no decision yet (stage {state.stage.value})")
     for line in explain_decision(state.decision):
