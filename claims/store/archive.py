@@ -85,10 +85,11 @@ class DecisionBundle(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _version_1_requests_were_rebuilt(cls, data: Any) -> Any:
-        """A version 1 bundle from the activity rebuilt its request: say so when reading it."""
+        """A version 1 bundle from the activity rebuilt its request: say so when reading it
+        (stored bundles always carry their version; one built in code is the current one)."""
         if (
             isinstance(data, dict)
-            and data.get("bundle_version", 1) == 1
+            and data.get("bundle_version") == 1
             and data.get("source") == "activity"
             and data.get("coverage_request") is not None
         ):
