@@ -1,4 +1,5 @@
-"""The store's SQLAlchemy 2 schema (typed ``Mapped[]``) and engine set-up.
+"""The store's SQLAlchemy 2 schema (typed ``Mapped[]``), engine and session set-up, the unit
+of work callers own their transactions with, and the one idempotent insert.
 
 Tables:
 - ``households``, ``insured_persons``, ``policies``, ``policy_insured``: the policy register.
@@ -11,6 +12,11 @@ Tables:
 
 Schema changes go through Alembic migrations (``migrations/``); :func:`upgrade_database`
 applies them. ``create_all`` is never used on production paths.
+
+Transactions: store functions take a ``Session`` and never commit; services and activities
+wrap each operation in :func:`unit_of_work`. Writes that must keep a row another attempt
+already wrote use :func:`insert_unless_present` (``ON CONFLICT DO NOTHING``), never an
+``IntegrityError`` caught and rolled back.
 """
 
 from __future__ import annotations

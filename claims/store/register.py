@@ -11,7 +11,7 @@ under it), and warn of insured persons outside their product's insurable ages at
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -97,14 +97,23 @@ class RegisterFile(_FileModel):
     households: list[HouseholdIn]
 
 
-def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
+class RegisterCounts(TypedDict):
+    """What :func:`load_register` wrote: households, insured persons and policies (inserted or
+    updated) of the file."""
+
+    households: int
+    persons: int
+    policies: int
+
+
+def load_register(session: Session, register: RegisterFile) -> RegisterCounts:
     """Insert or update households, insured persons and policies (keyed by their numbers).
 
     Writes in the caller's transaction and flushes; does not commit. Run it inside
     ``claims.store.db.unit_of_work(sessions)``: a raised error then rolls every row back.
 
     Returns:
-        Counts: ``{"households": n, "persons": n, "policies": n}``.
+        :class:`RegisterCounts` (``{"households": n, "persons": n, "policies": n}``).
 
     Raises:
         RegisterError: a policy names a person not in its household, or its period is
@@ -113,7 +122,7 @@ def load_register(session: Session, register: RegisterFile) -> dict[str, int]:
             rolls back, so nothing is written; the message names the field and the person reference only (an
             identity number masked, never a name, phone or account).
     """
-    counts = {"households": 0, "persons": 0, "policies": 0}
+    counts = RegisterCounts(households=0, persons=0, policies=0)
     _refuse_shared_identity_numbers(session, register)
     where = "register"
     try:
