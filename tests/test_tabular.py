@@ -363,6 +363,7 @@ def test_an_unknown_or_doubled_header_refuses_the_file_naming_the_header(tmp_pat
     assert str(e.value).startswith(
         "line 1: unknown column '姓名'; the columns are 保单号、身份证号、出险日期、"
     )
+    assert e.value.line == 1 and e.value.reason.startswith("unknown column '姓名'")  # typed, not parsed
     path.write_bytes(csv_bytes(["保单号,身份证号,ID_NUMBER"], "utf-8"))
     with pytest.raises(TabularError, match="line 1: columns '身份证号' and 'ID_NUMBER' are both id_number"):
         read_claim_reports(path)
@@ -392,6 +393,7 @@ def test_an_encoding_is_detected_or_told_and_bytes_in_no_encoding_are_named_by_l
         "line 3: neither UTF-8 nor GB18030/GBK; give --encoding or save the file as UTF-8 "
         "(byte 0x80 at byte 3 of the line)"
     )
+    assert e.value.line == 3
 
 
 def test_json_lines_keep_their_line_numbers_and_a_1e308_amount_is_one_bad_row(tmp_path: Path) -> None:

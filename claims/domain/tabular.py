@@ -67,7 +67,19 @@ class Format(StrEnum):
 
 
 class TabularError(ValueError):
-    """A file that cannot be read at all (not a row of it): the message names the line if any."""
+    """A file that cannot be read at all (not a row of it).
+
+    Attributes:
+        line: the line (sheet row) at fault, when one is; None for the file as a whole. The
+            message starts with ``line N:`` then, so callers read the number here, never
+            from the text.
+        reason: the problem without the line number.
+    """
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason if line is None else f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,7 @@ class Decoded:
 def _bad_bytes(data: bytes, e: UnicodeDecodeError, what: str) -> TabularError:
     line = data.count(b"\n", 0, e.start) + 1
     column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-    return TabularError(f"line {line}: {what} (byte 0x{data[e.start]:02X} at byte {column} of the line)")
+    return TabularError(f"{what} (byte 0x{data[e.start]:02X} at byte {column} of the line)", line)
 
 
 def decode(data: bytes, encoding: str | None = None) -> Decoded:
@@ -499,7 +511,7 @@ def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, list[Cell]]]:
             yield start, list(cells)
             start = reader.line_num + 1
     except csv.Error as e:
-        raise TabularError(f"line {reader.line_num}: not valid CSV: {e}") from None
+        raise TabularError(f"not valid CSV: {e}", reader.line_num) from None
 
 
 def _workbook_rows(data: bytes) -> tuple[str, list[tuple[int, list[Cell]]]]:
@@ -578,11 +590,9 @@ def _columns(n: int, cells: list[Cell], headers: dict[str, Column]) -> list[Colu
         column = headers.get(key)
         if column is None:
             known = "、".join(c.names[0] for c in dict.fromkeys(headers.values()))
-            raise TabularError(f"line {n}: unknown column {header!r}; the columns are {known}")
+            raise TabularError(f"unknown column {header!r}; the columns are {known}", n)
         if column.field in seen:
-            raise TabularError(
-                f"line {n}: columns {seen[column.field]!r} and {header!r} are both {column.field}"
-            )
+            raise TabularError(f"columns {seen[column.field]!r} and {header!r} are both {column.field}", n)
         seen[column.field] = header
         out.append(column)
     return out
