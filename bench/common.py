@@ -28,7 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from claims.infra import search  # noqa: E402
+from claims.infra.temporal import dev_server_command  # noqa: E402
 from claims.domain.identity import check_digit  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -133,22 +133,7 @@ class Stack:
 
     def start_server(self) -> None:
         """``temporal server start-dev --headless`` with the claims' search attributes."""
-        cmd = [
-            str(BIN / "temporal"),
-            "server",
-            "start-dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--headless",
-            "--db-filename",
-            str(self.db_path),
-            "--log-level",
-            "error",
-        ]
-        for name, kind in search.CLI_TYPES.items():
-            cmd += ["--search-attribute", f"{name}={kind}"]
+        cmd = dev_server_command(port=self.port, db_file=self.db_path, log_level="error")
         log = (self.dir / "server.log").open("ab")
         self.server = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True

@@ -23,11 +23,9 @@ from sqlalchemy import select
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from claims.infra import search
 from claims.audit.archiver import archive_closed_claims
 from claims.audit import (
     ClaimNotFound,
@@ -54,6 +52,7 @@ from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
 from rules.terms import TERMS_DIR, load_catalogue
 from tests.conftest import BIN, REPO
+from tests.support.env import decrypted
 from tests.support.harness import activities_run
 from tests.test_workflow import Harness
 from worker import build_worker
@@ -61,18 +60,6 @@ from workflows.short_steps import LOCAL_STEPS_PATCH
 
 AUDITOR = Actor(id="aud.provincial", role=Role.AUDITOR)
 GOLDEN = REPO / "tests" / "golden"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(search.ALL),
-        dev_server_extra_args=["--log-level", "error"],
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -150,12 +137,13 @@ async def test_short_steps_run_as_local_activities_and_the_audit_still_shows_the
     # coverage keeps its request in the history (auditors' replay); store writes stay ordinary
     assert {"evaluate_coverage", "record_payout", "project_claim", "archive_decision"} <= ordinary
     # a view equal to the last one written is not written again (skip-unchanged-projection)
-    views = [
-        json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.input.payloads[0]
         for e in history.events
         if e.HasField("activity_task_scheduled_event_attributes")
         and e.activity_task_scheduled_event_attributes.activity_type.name == "project_claim"
     ]
+    views = [json.loads(p.data) for p in await decrypted(harness.client, scheduled)]
     # seq: the run's start (workflow.info().start_time, ms) x 10^6 + the publish counter 1..n
     started_ms = history.events[0].event_time.ToMilliseconds()
     bases = {v["seq"] // 1_000_000 for v in views}
@@ -216,7 +204,8 @@ async def test_a_closed_claim_still_audits_from_the_archive_after_temporal_delet
     final = await closed(harness.client, state.claim_number)
     number = state.claim_number
     live = await build_audit(
-        await harness.client.get_workflow_handle(workflow_id_for(number)).fetch_history()
+        await harness.client.get_workflow_handle(workflow_id_for(number)).fetch_history(),
+        data_converter=harness.client.data_converter,
     )
     assert live.claim is not None
     # The workflow archived its decision record itself when it closed (archive_decision).
@@ -253,7 +242,8 @@ async def test_a_closed_claim_still_audits_from_the_archive_after_temporal_delet
     assert report.source == "archive" and report.stage == "closed"
     assert report.total_paid == Decimal("45000.00")
     text, source = await export_history(harness.client, number, AUDITOR, harness.sessions)
-    assert source == "archive" and (await read_history(text)).workflow_id == workflow_id_for(number)
+    archived = await read_history(text, data_converter=harness.client.data_converter)
+    assert source == "archive" and archived.workflow_id == workflow_id_for(number)
     # with only the decision bundle left, the audit still shows decision and payouts
     with harness.sessions() as s:
         row = s.get(ClaimArchive, number)

@@ -39,9 +39,8 @@ from claims.models import (
 )
 from claims.infra.settings import get_settings
 from tests import test_bad_input as bad
-from tests.conftest import BIN, REPO
+from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
 from tests.support.harness import CALENDAR, Harness
-from tests.test_audit import dev_env  # noqa: F401 - the dev server fixture
 from tests.test_bad_input import GOOD, REGISTER, World, j, report
 from worker import build_worker
 
@@ -343,6 +342,7 @@ async def claims_cli(env: WorkflowEnvironment, tmp: Path, actor: str, *args: str
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CLAIMS_", "TEMPORAL_", "DATABASE_URL"))},
         "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "CLAIMS_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS,  # the dev server's payloads are encrypted
         "CLAIMS_ACTOR": actor,
         "CLAIMS_ROLE": "handler",
         "CLAIMS_DATA_DIR": str(tmp),
@@ -371,7 +371,7 @@ def _accepted_updates(history: Any, name: str) -> list[str]:
 
 
 async def test_a_pay_no_worker_answers_says_so_in_one_line_exits_3_and_is_performed_once_later(
-    dev_env: WorkflowEnvironment,  # noqa: F811
+    dev_env: WorkflowEnvironment,
     sqlite_sessions: Any,
     tmp_path: Path,
 ) -> None:

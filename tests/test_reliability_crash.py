@@ -50,7 +50,7 @@ from claims.models import (
     Role,
     Stage,
 )
-from claims.infra.search import CLI_TYPES
+from claims.infra.temporal import dev_server_command
 from claims.store import RegisterFile, load_register
 from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
 
@@ -210,24 +210,12 @@ class Cluster:
         return self.data_dir / "worker.log"
 
     def start_server(self) -> None:
-        cmd = [
-            str(BIN / "temporal"),
-            "server",
-            "start-dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--headless",
-            "--log-level",
-            "warn",
-        ]
-        if self.persistent:
-            cmd += ["--db-filename", str(self.data_dir / "temporal.db")]
+        cmd = dev_server_command(
+            port=self.port,
+            db_file=self.data_dir / "temporal.db" if self.persistent else None,
             # WAL without an fsync per commit: survives a killed process (not a power cut).
-            cmd += ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
-        for name, kind in CLI_TYPES.items():
-            cmd += ["--search-attribute", f"{name}={kind}"]
+            sqlite_pragmas={"journal_mode": "wal", "synchronous": "normal"} if self.persistent else None,
+        )
         log = (self.data_dir / "temporal-server.log").open("ab")
         self.server = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True

@@ -1,6 +1,6 @@
 """SLA clocks in the claim workflow: pauses, statutory limits, art. 25, new schedules, regions.
 
-Tests that skip time run on their own time-skipping server (``skipping``), one at a time,
+Tests that skip time run on their own time-skipping server (fixture ``skipping``), one at a time,
 so the jumps never move the clock of other tests.
 """
 
@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from claims.infra import search
 from claims.services.client import claim_state, perform_step
 from claims.store.db import Notification
 from claims.models import (
@@ -44,7 +39,6 @@ from claims.domain.timeutil import SHANGHAI
 from claims.domain.workdays import PUBLISHED_YEARS, CalendarSource, WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import SlaPolicyError, load_sla_policy, parse_sla_policy
-from tests.conftest import _INDEXED, BIN
 from tests.support.harness import Harness, complete_documents
 from worker import build_worker
 from workflows.claim import ClaimWorkflow
@@ -68,21 +62,6 @@ async def until(client: Any, number: str, pred: Any, tries: int = 100) -> ClaimS
             return state
         await asyncio.sleep(0.1)
     raise AssertionError(f"condition not reached; last timeline: {[t.event for t in state.timeline]}")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def skipping() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={n: _INDEXED[k] for n, k in search.CLI_TYPES.items()},
-        )
-    )
-    yield env
-    await env.shutdown()
 
 
 async def test_a_pause_of_four_working_days_moves_the_programme_deadline_by_four_not_the_statutory_one(

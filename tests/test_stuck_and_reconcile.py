@@ -30,8 +30,6 @@ from claims.store import intake_report, overdue_claims, utcnow, workflow_id_for
 from claims.domain.timeutil import today_in_shanghai
 from rules.engine import RulesEngine
 from tests.support.harness import CALENDAR, Harness, complete_documents
-from tests.test_audit import dev_env  # noqa: F401 - the dev server fixture (visibility queries)
-from tests.test_sla import skipping  # noqa: F401 - a time-skipping server of the test's own
 from worker import build_worker
 from workflows.claim import ClaimWorkflow
 
@@ -51,7 +49,7 @@ class FlakyBank:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def flaky(
-    skipping: WorkflowEnvironment,  # noqa: F811
+    skipping: WorkflowEnvironment,
     sqlite_sessions: Any,
 ) -> AsyncIterator[tuple[Harness, FlakyBank]]:
     # a time-skipping server of its own: the suite's shared one holds workflows of earlier tests
@@ -71,7 +69,7 @@ async def flaky(
 
 
 async def test_a_payout_whose_store_write_keeps_failing_shows_the_claim_stuck_until_it_succeeds(
-    skipping: WorkflowEnvironment,  # noqa: F811
+    skipping: WorkflowEnvironment,
     flaky: tuple[Harness, FlakyBank],
 ) -> None:
     env = skipping
@@ -120,7 +118,7 @@ async def test_a_payout_whose_store_write_keeps_failing_shows_the_claim_stuck_un
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def on_dev_server(dev_env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:  # noqa: F811
+async def on_dev_server(dev_env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
     h = Harness(dev_env.client, sqlite_sessions)
     async with build_worker(
         dev_env.client,

