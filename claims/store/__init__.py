@@ -19,7 +19,7 @@ module                 its one job
 ``ledger``             payouts, reservations against limits, prior benefits
 ``notices``            the notice outbox
 ``reports``            scoped reads for the views and reports (tasks, overdue, SLA)
-``queries``            ``open_tasks``/``overdue_claims`` in their unscoped first shape
+``queries``            ``overdue_claims`` in its unscoped first shape
 ``archive``            archive rows of closed claims (decision bundle, history)
 =====================  ===================================================================
 
@@ -44,7 +44,7 @@ from claims.store.ledger import (
 )
 from claims.store.notices import add_notification
 from claims.store.projection import update_projection
-from claims.store.queries import open_tasks, overdue_claims
+from claims.store.queries import overdue_claims
 from claims.store.register import (
     HouseholdIn,
     MemberIn,
@@ -74,7 +74,6 @@ __all__ = [
     "find_prior_benefits",
     "intake_report",
     "load_register",
-    "open_tasks",
     "overdue_claims",
     "payments_of",
     "prior_benefits",

@@ -1,10 +1,10 @@
-"""The store's reads in their first shape: ``open_tasks`` and ``overdue_claims`` as the command
-line called them before the views took the reader's scope.
+"""The overdue list in its first, unscoped shape: ``overdue_claims`` as the command line called
+it before the views took the reader's scope.
 
-One job: keep those two calls (tests, benches and the command line until it moves to
-``claims.services.views``) answering as before, over the scoped queries of
-:mod:`claims.store.reports` with no scope (everywhere). Rows are
-:class:`claims.store.reports.ClaimRow` frozen dataclasses, never ORM objects. Read only.
+One job: keep that call (store and reconcile tests) answering as before, over the scoped query
+of :mod:`claims.store.reports` with no scope (everywhere). Rows are
+:class:`claims.store.reports.ClaimRow` frozen dataclasses, never ORM objects. Read only. New
+code calls :mod:`claims.store.reports` (through ``claims.services.views``) with a scope.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from claims.store.reports import EVERYWHERE, ClaimRow, OverdueFilter, open_claims
+from claims.store.reports import EVERYWHERE, ClaimRow, OverdueFilter
 from claims.store.reports import overdue_claims as scoped_overdue_claims
 
 
@@ -33,10 +33,3 @@ def overdue_claims(
     where = OverdueFilter(county=county, township=township, handler=handler, green_channel=green_channel)
     return scoped_overdue_claims(session, EVERYWHERE, now, due_within, where)
 
-
-def open_tasks(session: Session, handler: str | None = None) -> list[ClaimRow]:
-    """Open claims, optionally only those assigned to ``handler``; earliest deadline first.
-
-    Claims not yet registered (no handler) are listed for every handler.
-    """
-    return open_claims(session, EVERYWHERE, handler)
