@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from temporalio.client import Client
 
-from claims.cli.common import run_async, services_of, settings_of
+from claims.cli.common import run_async, services_of, settings_of, viewer_of
 from claims.domain.workdays import get_calendar
 from claims.errors import Unavailable
 from claims.infra.settings import REPO_ROOT, Settings
@@ -28,7 +28,7 @@ from claims.infra.temporal import (
 from claims.models import TASK_QUEUE
 from claims.services.demo import format_table, run_demo
 from claims.services.context import Services
-from claims.services.reconcile import reconcile as find_one_sided
+from claims.services.reconcile import reconcile_claims
 from claims.store.db import Sessions, upgrade_database
 
 DEMO_DIR = REPO_ROOT / "data" / "demo"
@@ -62,13 +62,10 @@ async def reconcile(ctx: click.Context) -> None:
     Exit code 1 when anything is found. A row without a workflow is started again by reporting
     the claim again (``claims report`` / ``claims import`` find the row and start it).
     """
-    services = services_of(ctx)
     try:
-        client = await services.client()
+        found = await reconcile_claims(services_of(ctx), viewer_of(ctx))
     except Unavailable as e:
         raise click.ClickException(e.message) from None
-    with services.sessions() as session:
-        found = await find_one_sided(client, session)
     click.echo(f"{found.rows} claim row(s) in the store, {found.workflows} claim workflow(s) in Temporal")
     for number, stage in found.rows_without_workflow:
         click.echo(f"row without workflow: {number} (stage {stage}); report it again to start its workflow")

@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
+from claims.models import Actor
+from claims.services.context import Services
 from claims.store.db import Claim, ClaimArchive
 
 CLAIM_WORKFLOWS = "WorkflowType = 'ClaimWorkflow'"
@@ -74,3 +76,18 @@ async def reconcile(client: Client, session: Session) -> ReconcileReport:
     )
     report.workflows_without_row = sorted(w for w in seen if w not in rows)
     return report
+
+
+async def reconcile_claims(services: Services, actor: Actor | None) -> ReconcileReport:
+    """:func:`reconcile` for a person: the store's rows against Temporal's claim workflows.
+
+    Args:
+        actor: who asks (None: the command line's unidentified caller). The comparison is
+            of the whole store: it names claim numbers and workflow ids only.
+
+    Raises:
+        claims.errors.Unavailable: Temporal does not answer.
+    """
+    client = await services.client()
+    with services.sessions() as session:
+        return await reconcile(client, session)
