@@ -21,9 +21,9 @@ from claims.models import (
     Actor,
     ClaimState,
     DeclineInput,
-    InvestigationResultInput,
     LossFacts,
     ReceiveDocumentsInput,
+    RecordInvestigationInput,
     Role,
     Stage,
     StepInput,
@@ -239,7 +239,7 @@ def test_free_text_is_kept_on_one_line_without_direction_controls() -> None:
     assert "\n" not in step.note and step.note.startswith("ok 2026-12-01 10:00 payout_approved")
     decline = DeclineInput(actor=HANDLER, reasons=["no\r\nproof\u202e of injury"])
     assert decline.reasons == ["no proof of injury"]
-    found = InvestigationResultInput(actor=HANDLER, findings="fight\tnot\x00a fall")
+    found = RecordInvestigationInput(actor=HANDLER, findings="fight\tnot\x00a fall")
     assert found.findings == "fight not a fall"
     assert one_line("  a\u2066b\u2069  ") == "ab"
 

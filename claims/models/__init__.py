@@ -123,12 +123,6 @@ from claims.models.archive_io import (
     ArchiveInput,
 )
 
-InvestigationRequestInput = RequestInvestigationInput
-"""Old name of ``RequestInvestigationInput`` (same fields), kept for the audit's decoding table
-until it derives from ``STEP_RULES``; ``refer_to_consultation`` takes ``ReferToConsultationInput``."""
-InvestigationResultInput = RecordInvestigationInput
-"""Old name of ``RecordInvestigationInput`` (same fields)."""
-
 __all__ = [
     "Ack",
     "Actor",
@@ -158,8 +152,6 @@ __all__ = [
     "HouseholdFlags",
     "InsuredSnapshot",
     "InvestigationFinding",
-    "InvestigationRequestInput",
-    "InvestigationResultInput",
     "LossFacts",
     "NonNegativeYuan",
     "NoticeInput",
