@@ -34,10 +34,8 @@ from claims.errors import ClaimNotFound, Unavailable
 from claims.models import Outcome
 from claims.models.bounds import MAX_CALENDAR_DAYS
 from claims.services import intake, views
-from claims.services.intake import ReportInvalid
-from claims.services.views import FilterRefused, NoQueryAnswer
-from claims.store import IntakeResult
-from claims.store.reports import OverdueFilter
+from claims.services.intake import IntakeResult, ReportInvalid
+from claims.services.views import FilterRefused, NoQueryAnswer, OverdueFilter
 
 OUTCOMES_REPORT = [o.value for o in Outcome]
 

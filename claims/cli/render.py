@@ -16,8 +16,7 @@ from claims.domain.timeutil import local
 from claims.models import ClaimState
 from claims.models.bounds import printable
 from claims.services.reports import SlaLine, SlaReport
-from claims.services.views import OverdueClaim
-from claims.store.reports import ClaimRow
+from claims.services.views import ClaimRow, OverdueClaim
 
 
 def display_width(text: str) -> int:

@@ -26,6 +26,19 @@ from claims.store import IntakeResult, ReportError, check_reporter, intake_repor
 from claims.store.db import unit_of_work
 
 
+__all__ = [
+    "BadRow",
+    "Batch",
+    "Imported",
+    "IntakeResult",  # what a report returns, for callers of the service
+    "ReportInvalid",
+    "import_batch",
+    "read_batch",
+    "read_report",
+    "report",
+]
+
+
 class ReportInvalid(InputError):
     """A claim report refused before anything was recorded.
 

@@ -26,6 +26,21 @@ from claims.store.reports import EVERYWHERE, ClaimRow, OverdueFilter, Scope, cla
 from claims.store.reports import overdue_claims as overdue_rows
 
 
+__all__ = [
+    "ClaimRow",  # the rows the views return, and the overdue filter, for callers of the views
+    "FilterRefused",
+    "NoQueryAnswer",
+    "OverdueClaim",
+    "OverdueFilter",
+    "claim_view",
+    "inbox",
+    "overdue",
+    "overdue_visibility_query",
+    "scope_of",
+    "working_days_late",
+]
+
+
 class FilterRefused(InputError):
     """A filter value that cannot go into a visibility query; ``field`` is its label and the
     message, as ``claims.audit.visibility_literal`` words it, already names it."""
