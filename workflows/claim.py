@@ -127,9 +127,11 @@ def reject(message: str, code: RejectionCode, **params: str) -> ApplicationError
 class ClaimWorkflow:
     """One claim's story: triage, registration, documents, investigation, adjudication, payout.
 
-    Human steps are Updates whose validators reject a step that does not fit the stage or
-    the actor's role (or, for a handler, the assignment); an accepted step returns the new
-    ``ClaimState``. SLA clocks (``workflows/sla.py``) run beside the story: programme targets
+    Human steps are Updates, one per entry of the step registry (``claims.models.STEP_RULES``:
+    name, input model, stages, roles, assignment); their validators reject a step that does
+    not fit (``_require``) with a ``StepRejected`` failure carrying a stable code; an accepted
+    step returns the new ``ClaimState``. A new step is one registry entry, one input model and
+    one Update with its validator here. SLA clocks (``workflows/sla.py``) run beside the story: programme targets
     in working days (registration the same working day; resolution 2 / 3 / 5 / 15 / 30 by the
     SLA policy, paused while waiting on the claimant) and the Insurance Law's calendar-day
     limits (arts. 23–25). A warning at 50 % and 80 %, a breach at 100 % that escalates to
