@@ -27,7 +27,16 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from claims.audit import read_history, replay_history
-from claims.models import Ack, ClaimInput
+from claims.audit.timeline import ACTIVITY_TYPES, UPDATE_TYPES
+from claims.models import (
+    Ack,
+    ChecklistRequest,
+    ChecklistResult,
+    ClaimInput,
+    PriorBenefitsRequest,
+    PriorBenefitsResult,
+)
+from claims.models.steps import STEP_RULES
 from workflows.claim import ClaimWorkflow
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -116,3 +125,25 @@ async def test_the_same_change_without_workflow_patched_is_caught_as_nondetermin
     )
     assert report.outcome == "nondeterministic", report.message
     assert "recheck_triage" in report.message or "Nondeterminism" in report.message
+
+
+def test_the_audit_decodes_every_step_and_activity_the_code_defines() -> None:
+    # steps come from the registry, so the four the hand-kept lists missed are there
+    assert UPDATE_TYPES == {name: rule.input for name, rule in STEP_RULES.items()}
+    assert set(workflow._Definition.must_from_class(ClaimWorkflow).updates) == set(UPDATE_TYPES)
+    assert {"refer_to_consultation", "approve_payout"} <= set(UPDATE_TYPES)
+    # activities come from their @activity.defn methods
+    assert ACTIVITY_TYPES["find_prior_benefits"] == (PriorBenefitsRequest, PriorBenefitsResult)
+    assert ACTIVITY_TYPES["document_checklist"] == (ChecklistRequest, ChecklistResult)
+
+
+@pytest.mark.parametrize("path", GOLDEN_FILES, ids=lambda p: p.stem)
+async def test_every_activity_a_golden_history_ran_has_its_models(path: Path) -> None:
+    history = await read_history(path.read_bytes(), str(path))
+    ran = {
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    assert ran and ran <= set(ACTIVITY_TYPES)
+    assert all(ACTIVITY_TYPES[name][0] is not None for name in ran)
