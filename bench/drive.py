@@ -145,7 +145,11 @@ def _opening(e: WorkflowUpdateFailedError) -> bool:
     details carry the engine's code ``claim.opening``)."""
     cause = e.cause
     details = cause.details if isinstance(cause, ApplicationError) else ()
-    return bool(details) and isinstance(details[0], dict) and details[0].get("code") == RejectionCode.CLAIM_OPENING
+    return (
+        bool(details)
+        and isinstance(details[0], dict)
+        and details[0].get("code") == RejectionCode.CLAIM_OPENING
+    )
 
 
 def plan_of(shape: Shape) -> FloorPlan:

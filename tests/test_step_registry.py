@@ -86,7 +86,14 @@ def test_each_input_model_names_one_step() -> None:
 
 def test_client_names_and_once_steps_come_from_the_registry() -> None:
     assert STEP_NAMES == tuple(STEP_RULES)
-    assert ONCE_STEPS == {"register", "complete_documents", "approve_payout", "override_finding", "pay", "decline"}
+    assert ONCE_STEPS == {
+        "register",
+        "complete_documents",
+        "approve_payout",
+        "override_finding",
+        "pay",
+        "decline",
+    }
     assert issubclass(NoAnswer, ClaimsError)
     assert list(inspect.signature(perform_step).parameters)[:3] == ["client", "claim_number", "inp"]
 
@@ -102,7 +109,9 @@ def test_allowed_steps_for_a_handler_at_documents_and_for_others() -> None:
     ]
     # another handler's claim: only receiving documents is not the assigned handler's alone
     other = Actor(id="handler.other", role=Role.HANDLER)
-    assert names(allowed_steps(Stage.DOCUMENTS, other, "handler.yuhua", COUNTY, VILLAGE)) == ["receive_documents"]
+    assert names(allowed_steps(Stage.DOCUMENTS, other, "handler.yuhua", COUNTY, VILLAGE)) == [
+        "receive_documents"
+    ]
     # an auditor reads and replays only
     for stage in Stage:
         assert allowed_steps(stage, AUDITOR, "handler.yuhua", COUNTY, VILLAGE) == []
@@ -134,7 +143,9 @@ def test_a_refusal_has_a_code_the_message_people_read_and_params() -> None:
     r = refusal(STEP_RULES["register"], Stage.REPORTED, outsider, None, COUNTY, VILLAGE)
     assert r is not None and r.code == "scope.county"
     assert r.message == "register: claim is in 长沙市雨花区; handler.ningxiang acts for 宁乡市 only"
-    r = refusal(STEP_RULES["pay"], Stage.PAYOUT, Actor(id="h2", role=Role.HANDLER), "handler.yuhua", COUNTY, VILLAGE)
+    r = refusal(
+        STEP_RULES["pay"], Stage.PAYOUT, Actor(id="h2", role=Role.HANDLER), "handler.yuhua", COUNTY, VILLAGE
+    )
     assert r is not None and r.code == "assignment.other_handler" and r.params["handler"] == "handler.yuhua"
     assert refusal(STEP_RULES["pay"], Stage.PAYOUT, HANDLER, "handler.yuhua", COUNTY, VILLAGE) is None
 

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from claims.infra import search
     from claims.models import (
+        SYSTEM,
         Actor,
         AdjudicateInput,
         ApprovePayoutInput,
@@ -60,7 +61,6 @@ with workflow.unsafe.imports_passed_through():
         SlaTarget,
         SlaTargetRequest,
         Stage,
-        SYSTEM,
         StepInput,
         StepRule,
         StuckStep,
@@ -131,10 +131,12 @@ class ClaimWorkflow:
     name, input model, stages, roles, assignment); their validators reject a step that does
     not fit (``_require``) with a ``StepRejected`` failure carrying a stable code; an accepted
     step returns the new ``ClaimState``. A new step is one registry entry, one input model and
-    one Update with its validator here. SLA clocks (``workflows/sla.py``) run beside the story: programme targets
-    in working days (registration the same working day; resolution 2 / 3 / 5 / 15 / 30 by the
-    SLA policy, paused while waiting on the claimant) and the Insurance Law's calendar-day
-    limits (arts. 23–25). A warning at 50 % and 80 %, a breach at 100 % that escalates to
+    one Update with its validator here.
+
+    SLA clocks (``workflows/sla.py``) run beside the story: programme targets in working days
+    (registration the same working day; resolution 2 / 3 / 5 / 15 / 30 by the SLA policy,
+    paused while waiting on the claimant) and the Insurance Law's calendar-day limits (arts.
+    23–25). A warning at 50 % and 80 %, a breach at 100 % that escalates to
     the county's supervisors; a new holiday schedule (signal ``calendar_changed``) recomputes
     open deadlines.
     """
@@ -953,7 +955,9 @@ class ClaimWorkflow:
                 RejectionCode.CLAIM_OPENING,
             )
         if self._busy:
-            raise reject(f"{name}: another step on this claim is in progress; try again", RejectionCode.CLAIM_BUSY)
+            raise reject(
+                f"{name}: another step on this claim is in progress; try again", RejectionCode.CLAIM_BUSY
+            )
         refused = refusal(rule, self._stage, step.actor, self._handler, self._inp.county, self._inp.village)
         if refused is not None:
             raise reject(refused.message, refused.code, **refused.params)
@@ -986,7 +990,9 @@ class ClaimWorkflow:
                     **amounts,
                 )
             if name == "approve_payout" and approved:
-                raise reject("approve_payout: this payout is already approved", RejectionCode.PAYOUT_ALREADY_APPROVED)
+                raise reject(
+                    "approve_payout: this payout is already approved", RejectionCode.PAYOUT_ALREADY_APPROVED
+                )
 
     def _log(self, event: str, actor: Actor, detail: str = "", rule_ids: list[str] | None = None) -> None:
         self._timeline.append(

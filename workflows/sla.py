@@ -30,12 +30,12 @@ from workflows.short_steps import short_step
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import CalendarActivities
     from claims.models import (
+        SYSTEM,
         Actor,
         ClockKind,
         Deadline,
         DeadlineRequest,
         SlaClock,
-        SYSTEM,
         SlaState,
         StatutoryDeadlineRequest,
         WorkingDaysRequest,

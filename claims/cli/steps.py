@@ -17,7 +17,15 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from claims.cli.common import NoAnswerExit, UsageError, actor_of, client_for, fmt_validation, run_async, settings_of
+from claims.cli.common import (
+    NoAnswerExit,
+    UsageError,
+    actor_of,
+    client_for,
+    fmt_validation,
+    run_async,
+    settings_of,
+)
 from claims.errors import ClaimsError
 from claims.models import (
     STEP_RULES,
@@ -167,7 +175,9 @@ COMMANDS: dict[str, StepCommand] = {
         (
             click.option("--outcome", type=click.Choice(OUTCOMES), required=True),
             click.option("--cause", required=True),
-            click.option("--grade", type=int, multiple=True, help="disability grade per injury, 1-10 (repeat)"),
+            click.option(
+                "--grade", type=int, multiple=True, help="disability grade per injury, 1-10 (repeat)"
+            ),
             click.option("--circumstance", multiple=True, help="e.g. drink_driving (repeat)"),
             click.option("--medical", default=None, help="medical expenses, yuan"),
             click.option("--basic-insurance-paid", is_flag=True, help="basic medical insurance paid first"),
@@ -275,7 +285,8 @@ def step_group(print_state: PrintState) -> click.Group:
 
     @click.group()
     def step() -> None:
-        """Perform a handler step on a claim (a workflow Update; rejected with a reason if it does not fit)."""
+        """Perform a handler step on a claim (a workflow Update; rejected with a reason if it does not
+        fit)."""
 
     for rule in STEP_RULES.values():
         step.add_command(_step_command(rule, _command_of(rule), print_state))

@@ -3,7 +3,8 @@
 One job: name the shapes the engine exchanges. By boundary, one module each, all re-exported
 here so ``from claims.models import X`` works for every public name:
 
-- ``common``: the frozen base, money types (``Yuan``), ``Role``, ``Actor``, ``SYSTEM``, ``Stage``, ``Outcome``;
+- ``common``: the frozen base, money types (``Yuan``), ``Role``, ``Actor``, ``SYSTEM``, ``Stage``,
+  ``Outcome``;
 - ``register_io``: policy, insured person and household snapshots from the register;
 - ``rules_io``: loss facts, coverage, triage, the document checklist, the SLA target;
 - ``calendar_io``: deadlines and working days;
@@ -25,17 +26,44 @@ Conventions:
 
 from __future__ import annotations
 
+from claims.models.archive_io import (
+    ArchiveInput,
+)
+from claims.models.calendar_io import (
+    CalendarChange,
+    Deadline,
+    DeadlineRequest,
+    StatutoryDeadlineRequest,
+    WorkingDaysRequest,
+    WorkingDaysResult,
+)
+from claims.models.claim import (
+    ClaimInput,
+    ClaimReport,
+    ClaimState,
+    ClockKind,
+    InvestigationFinding,
+    PaymentRecord,
+    SlaClock,
+    SlaState,
+    StuckStep,
+    TimelineEntry,
+)
 from claims.models.common import (
+    SYSTEM,
+    TASK_QUEUE,
     Ack,
     Actor,
     Frozen,
     NonNegativeYuan,
     Outcome,
     Role,
-    SYSTEM,
     Stage,
-    TASK_QUEUE,
     Yuan,
+)
+from claims.models.notices_io import (
+    EscalationInput,
+    NoticeInput,
 )
 from claims.models.register_io import (
     HouseholdFlags,
@@ -59,20 +87,13 @@ from claims.models.rules_io import (
     TriageRequest,
     TriageResult,
 )
-from claims.models.calendar_io import (
-    CalendarChange,
-    Deadline,
-    DeadlineRequest,
-    StatutoryDeadlineRequest,
-    WorkingDaysRequest,
-    WorkingDaysResult,
-)
 from claims.models.steps import (
+    HANDLER_ROLES,
+    STEP_RULES,
     AdjudicateInput,
     ApprovePayoutInput,
     CompleteDocumentsInput,
     DeclineInput,
-    HANDLER_ROLES,
     OverrideFindingInput,
     PayInput,
     ReassignInput,
@@ -83,7 +104,6 @@ from claims.models.steps import (
     RejectionCode,
     RequestDocumentsInput,
     RequestInvestigationInput,
-    STEP_RULES,
     StepInput,
     StepRefusal,
     StepRule,
@@ -92,21 +112,9 @@ from claims.models.steps import (
     refusal,
     rule_for,
 )
-from claims.models.claim import (
-    ClaimInput,
-    ClaimReport,
-    ClaimState,
-    ClockKind,
-    InvestigationFinding,
-    PaymentRecord,
-    SlaClock,
-    SlaState,
-    StuckStep,
-    TimelineEntry,
-)
 from claims.models.store_io import (
-    ClaimProjection,
     PROJECTION_SEQ_PER_RUN,
+    ClaimProjection,
     PayoutRequest,
     PayoutResult,
     PriorBenefitsRequest,
@@ -114,13 +122,6 @@ from claims.models.store_io import (
     ReserveBenefitsRequest,
     ReserveBenefitsResult,
     projection_seq,
-)
-from claims.models.notices_io import (
-    EscalationInput,
-    NoticeInput,
-)
-from claims.models.archive_io import (
-    ArchiveInput,
 )
 
 __all__ = [

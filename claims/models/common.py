@@ -15,7 +15,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from claims.models.bounds import ColumnAmount, PlaceName, StaffId
 
-
 TASK_QUEUE = "jisheng-claims"
 """The Temporal task queue the claim worker polls."""
 

@@ -1,4 +1,5 @@
-"""Inputs and results of the rules activities: loss facts, coverage, triage, the document checklist, the SLA target.
+"""Inputs and results of the rules activities: loss facts, coverage, triage, the document checklist,
+the SLA target.
 
 Part of the boundary models (``claims.models``): import-light on purpose (pydantic and the
 standard library only), so workflow code can import it inside the Temporal sandbox.

@@ -11,7 +11,16 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from claims.models.bounds import DocumentList, DocumentName, Findings, MAX_DOCUMENTS, Note, Reason, StaffId, TransferRef
+from claims.models.bounds import (
+    MAX_DOCUMENTS,
+    DocumentList,
+    DocumentName,
+    Findings,
+    Note,
+    Reason,
+    StaffId,
+    TransferRef,
+)
 from claims.models.common import Actor, Frozen, Role, Stage
 from claims.models.rules_io import LossFacts
 
@@ -179,51 +188,141 @@ _OPEN = frozenset(Stage) - {Stage.CLOSED, Stage.DECLINED}
 _SUPERVISOR = frozenset({Role.SUPERVISOR})
 
 
-def _rule(
-    name: str,
-    inp: type[StepInput],
-    stages: set[Stage] | frozenset[Stage],
-    roles: frozenset[Role],
-    *,
-    assigned_only: bool,
-    once: bool = False,
-    zh: str,
-    en: str,
-) -> tuple[str, StepRule]:
-    return name, StepRule(name, inp, frozenset(stages), roles, assigned_only, once, zh, en)
-
-
-STEP_RULES: dict[str, StepRule] = dict(
-    [
-        _rule("register", RegisterInput, {Stage.REPORTED}, HANDLER_ROLES,
-              assigned_only=True, once=True, zh="立案", en="register"),
-        _rule("request_documents", RequestDocumentsInput, {Stage.DOCUMENTS}, HANDLER_ROLES,
-              assigned_only=True, zh="一次性告知补充资料", en="request documents"),
-        _rule("receive_documents", ReceiveDocumentsInput, {Stage.DOCUMENTS, Stage.INVESTIGATION},
-              HANDLER_ROLES | {Role.VILLAGE_SECRETARY}, assigned_only=False, zh="收到资料", en="receive documents"),
-        _rule("complete_documents", CompleteDocumentsInput, {Stage.DOCUMENTS}, HANDLER_ROLES,
-              assigned_only=True, once=True, zh="资料齐全", en="documents complete"),
-        _rule("request_investigation", RequestInvestigationInput, {Stage.DOCUMENTS, Stage.ADJUDICATION},
-              HANDLER_ROLES, assigned_only=True, zh="申请调查", en="request investigation"),
-        _rule("refer_to_consultation", ReferToConsultationInput, {Stage.DOCUMENTS, Stage.ADJUDICATION},
-              HANDLER_ROLES, assigned_only=True, zh="提交会商", en="refer to consultation"),
-        _rule("record_investigation", RecordInvestigationInput, {Stage.INVESTIGATION},
-              frozenset({Role.INVESTIGATOR, Role.SUPERVISOR}), assigned_only=False,
-              zh="调查结论", en="record investigation"),
-        _rule("adjudicate", AdjudicateInput, {Stage.ADJUDICATION}, HANDLER_ROLES,
-              assigned_only=True, zh="核定", en="adjudicate"),
-        _rule("decline", DeclineInput, {Stage.ADJUDICATION, Stage.INVESTIGATION}, HANDLER_ROLES,
-              assigned_only=True, once=True, zh="拒赔", en="decline"),
-        _rule("approve_payout", ApprovePayoutInput, {Stage.PAYOUT}, _SUPERVISOR,
-              assigned_only=False, once=True, zh="审批", en="approve payout"),
-        _rule("override_finding", OverrideFindingInput, {Stage.ADJUDICATION, Stage.PAYOUT}, _SUPERVISOR,
-              assigned_only=False, once=True, zh="推翻调查结论", en="override finding"),
-        _rule("pay", PayInput, {Stage.PAYOUT}, HANDLER_ROLES,
-              assigned_only=True, once=True, zh="赔付", en="pay"),
-        _rule("reassign", ReassignInput, _OPEN, _SUPERVISOR,
-              assigned_only=False, zh="改派", en="reassign"),
-    ]
-)  # fmt: skip
+STEP_RULES: dict[str, StepRule] = {
+    rule.name: rule
+    for rule in (
+        StepRule(
+            name="register",
+            input=RegisterInput,
+            stages=frozenset({Stage.REPORTED}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=True,
+            label_zh="立案",
+            label_en="register",
+        ),
+        StepRule(
+            name="request_documents",
+            input=RequestDocumentsInput,
+            stages=frozenset({Stage.DOCUMENTS}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=False,
+            label_zh="一次性告知补充资料",
+            label_en="request documents",
+        ),
+        StepRule(
+            name="receive_documents",
+            input=ReceiveDocumentsInput,
+            stages=frozenset({Stage.DOCUMENTS, Stage.INVESTIGATION}),
+            roles=HANDLER_ROLES | {Role.VILLAGE_SECRETARY},
+            assigned_only=False,
+            once=False,
+            label_zh="收到资料",
+            label_en="receive documents",
+        ),
+        StepRule(
+            name="complete_documents",
+            input=CompleteDocumentsInput,
+            stages=frozenset({Stage.DOCUMENTS}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=True,
+            label_zh="资料齐全",
+            label_en="documents complete",
+        ),
+        StepRule(
+            name="request_investigation",
+            input=RequestInvestigationInput,
+            stages=frozenset({Stage.DOCUMENTS, Stage.ADJUDICATION}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=False,
+            label_zh="申请调查",
+            label_en="request investigation",
+        ),
+        StepRule(
+            name="refer_to_consultation",
+            input=ReferToConsultationInput,
+            stages=frozenset({Stage.DOCUMENTS, Stage.ADJUDICATION}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=False,
+            label_zh="提交会商",
+            label_en="refer to consultation",
+        ),
+        StepRule(
+            name="record_investigation",
+            input=RecordInvestigationInput,
+            stages=frozenset({Stage.INVESTIGATION}),
+            roles=frozenset({Role.INVESTIGATOR, Role.SUPERVISOR}),
+            assigned_only=False,
+            once=False,
+            label_zh="调查结论",
+            label_en="record investigation",
+        ),
+        StepRule(
+            name="adjudicate",
+            input=AdjudicateInput,
+            stages=frozenset({Stage.ADJUDICATION}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=False,
+            label_zh="核定",
+            label_en="adjudicate",
+        ),
+        StepRule(
+            name="decline",
+            input=DeclineInput,
+            stages=frozenset({Stage.ADJUDICATION, Stage.INVESTIGATION}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=True,
+            label_zh="拒赔",
+            label_en="decline",
+        ),
+        StepRule(
+            name="approve_payout",
+            input=ApprovePayoutInput,
+            stages=frozenset({Stage.PAYOUT}),
+            roles=_SUPERVISOR,
+            assigned_only=False,
+            once=True,
+            label_zh="审批",
+            label_en="approve payout",
+        ),
+        StepRule(
+            name="override_finding",
+            input=OverrideFindingInput,
+            stages=frozenset({Stage.ADJUDICATION, Stage.PAYOUT}),
+            roles=_SUPERVISOR,
+            assigned_only=False,
+            once=True,
+            label_zh="推翻调查结论",
+            label_en="override finding",
+        ),
+        StepRule(
+            name="pay",
+            input=PayInput,
+            stages=frozenset({Stage.PAYOUT}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=True,
+            label_zh="赔付",
+            label_en="pay",
+        ),
+        StepRule(
+            name="reassign",
+            input=ReassignInput,
+            stages=_OPEN,
+            roles=_SUPERVISOR,
+            assigned_only=False,
+            once=False,
+            label_zh="改派",
+            label_en="reassign",
+        ),
+    )
+}
 """Every handler step, by Update name: the one table the workflow's validators, the client,
 the ``claims step`` commands, the audit, the demo and the bench derive from. A new step is one
 entry here, one input model above and one Update (with a validator) in ``workflows/claim.py``."""
@@ -294,7 +393,8 @@ def refusal(
     ):
         return StepRefusal(
             RejectionCode.ASSIGNMENT_OTHER_HANDLER,
-            f"{name}: claim is assigned to {assigned_handler}, not {actor.id}; ask a supervisor to reassign it",
+            f"{name}: claim is assigned to {assigned_handler}, not {actor.id}; "
+            "ask a supervisor to reassign it",
             {"handler": assigned_handler, "actor": actor.id},
         )
     if actor.county is not None and actor.county != claim_county:

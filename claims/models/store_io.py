@@ -6,7 +6,7 @@ standard library only), so workflow code can import it inside the Temporal sandb
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, UTC
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import Field

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from claims.domain.timeutil import today_in_shanghai
 from claims.errors import ClaimNotFound, ClaimsError, StepRejected, Unavailable
 from claims.models import (
     STEP_RULES,
@@ -45,7 +46,6 @@ from claims.models import (
     rule_for,
 )
 from claims.store import IntakeResult, intake_report, utcnow, workflow_id_for
-from claims.domain.timeutil import today_in_shanghai
 from workflows.claim import ClaimWorkflow
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from claims.services.client import perform_step, report_claim, wait_until_open
+from claims.domain.workdays import WorkingCalendar
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -37,9 +37,9 @@ from claims.models import (
     Role,
     Stage,
 )
+from claims.services.client import perform_step, report_claim, wait_until_open
 from claims.store import RegisterFile, load_register
 from claims.store.db import Sessions, unit_of_work
-from claims.domain.workdays import WorkingCalendar
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -133,9 +133,7 @@ async def drive_claim(client: Client, session: Session, case: DemoClaim, task_qu
                 number,
                 ReceiveDocumentsInput(actor=case.report.reporter, documents=missing),
             )
-        state = await perform_step(
-            client, number, CompleteDocumentsInput(actor=handler)
-        )
+        state = await perform_step(client, number, CompleteDocumentsInput(actor=handler))
     if state.stage == Stage.INVESTIGATION:
         if case.investigation is None:
             raise ValueError(f"{case.title}: the claim needs an investigation but the demo file has none")
@@ -150,9 +148,7 @@ async def drive_claim(client: Client, session: Session, case: DemoClaim, task_qu
             ),
         )
     if state.stage == Stage.ADJUDICATION:
-        state = await perform_step(
-            client, number, AdjudicateInput(actor=handler, facts=case.facts)
-        )
+        state = await perform_step(client, number, AdjudicateInput(actor=handler, facts=case.facts))
     if state.stage == Stage.PAYOUT:
         limit = state.payout_authority_limit
         if (
@@ -164,9 +160,7 @@ async def drive_claim(client: Client, session: Session, case: DemoClaim, task_qu
             # Above the handlers' authority limit: the county's supervisor approves first.
             supervisor = Actor(id=case.supervisor, role=Role.SUPERVISOR)
             state = await perform_step(client, number, ApprovePayoutInput(actor=supervisor))
-        state = await perform_step(
-            client, number, PayInput(actor=handler, transfer_ref=case.transfer_ref)
-        )
+        state = await perform_step(client, number, PayInput(actor=handler, transfer_ref=case.transfer_ref))
     return state
 
 
