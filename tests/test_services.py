@@ -19,8 +19,8 @@ from temporalio.client import Client
 from claims.domain.workdays import WorkingCalendar
 from claims.errors import ClaimNotFound, NotAllowed
 from claims.infra.settings import Settings
-from claims.models import Actor, Role
-from claims.services import calendar_admin, views
+from claims.models import Actor, RegisterInput, Role
+from claims.services import calendar_admin, steps, views
 from claims.services.context import Services
 from claims.store.db import Claim, Household, InsuredPerson, Sessions, unit_of_work
 from tests.conftest import REPO
@@ -139,3 +139,13 @@ def test_the_inbox_of_a_county_handler_holds_that_countys_open_claims_only(servi
         ("JS20261101-P0001", "宁乡市"),
         ("JS20261102-P0002", "宁乡市"),
     ]
+
+
+def test_a_step_filed_in_another_persons_name_is_refused_before_it_reaches_the_claim(
+    services: Services,
+) -> None:
+    someone_else = RegisterInput(actor=Actor(id="handler.b", role=Role.HANDLER))
+    with pytest.raises(NotAllowed) as e:
+        asyncio.run(steps.perform(services, HANDLER_NINGXIANG, "JS20261101-P0001", someone_else))
+    assert e.value.code == "actor.mismatch"
+    assert e.value.params == {"actor": "handler.ningxiang"}
