@@ -118,9 +118,7 @@ class Household:
         if investigate:
             from claims.models import RequestInvestigationInput
 
-            await self.step(
-                number, RequestInvestigationInput(actor=HANDLER, reason="check")
-            )
+            await self.step(number, RequestInvestigationInput(actor=HANDLER, reason="check"))
         return await complete_documents(self.client, number, HANDLER)
 
     async def step(self, number: str, inp: StepInput) -> ClaimState:

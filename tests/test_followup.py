@@ -192,9 +192,7 @@ async def test_a_step_on_a_closed_claim_says_the_claim_is_closed(harness: Harnes
 async def test_a_supervisor_s_assignment_before_registration_is_kept(harness: Harness) -> None:
     number = await harness.report(harness.cases[0])
     supervisor = Actor(id="sup.ningxiang", role=Role.SUPERVISOR)
-    await perform_step(
-        harness.client, number, ReassignInput(actor=supervisor, handler="handler.b")
-    )
+    await perform_step(harness.client, number, ReassignInput(actor=supervisor, handler="handler.b"))
     with pytest.raises(StepRejected, match="assigned to handler.b, not handler.ningxiang"):
         await perform_step(harness.client, number, RegisterInput(actor=HANDLER))
     state = await perform_step(
@@ -215,9 +213,7 @@ async def test_a_mistyped_circumstance_goes_back_to_the_handler_instead_of_payin
         disability_grades=[1],  # type: ignore[arg-type]
         circumstances=["drink_drivng"],
     )
-    state = await perform_step(
-        harness.client, number, AdjudicateInput(actor=handler, facts=facts)
-    )
+    state = await perform_step(harness.client, number, AdjudicateInput(actor=handler, facts=facts))
     assert state.stage == Stage.ADJUDICATION and state.payments == []
     assert state.decision is not None and state.decision.total == Decimal("0")
     assert "unknown circumstance code drink_drivng" in state.decision.needs_handler[0]

@@ -23,7 +23,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from claims import store
 from claims.audit import CLAIM_WORKFLOWS, HistoryError, claim_workflows_query, visibility_literal
-from claims.services.client import ONCE_STEPS, STEP_NAMES, UpdateStatus, perform_step, step_update_id, update_status
+from claims.services.client import (
+    ONCE_STEPS,
+    STEP_NAMES,
+    UpdateStatus,
+    perform_step,
+    step_update_id,
+    update_status,
+)
 from claims.store.db import InsuredPerson
 from claims.models import (
     Actor,

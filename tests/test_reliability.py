@@ -271,7 +271,9 @@ async def test_the_payout_activity_retried_after_a_lost_answer_pays_each_payment
 
 
 async def race(client: Client, number: str, *inputs: StepInput) -> tuple[ClaimState, StepRejected]:
-    results = await asyncio.gather(*(perform_step(client, number, inp) for inp in inputs), return_exceptions=True)
+    results = await asyncio.gather(
+        *(perform_step(client, number, inp) for inp in inputs), return_exceptions=True
+    )
     ok = [r for r in results if isinstance(r, ClaimState)]
     failed = [r for r in results if isinstance(r, StepRejected)]
     assert len(ok) == 1 and len(failed) == len(inputs) - 1, results

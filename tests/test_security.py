@@ -223,7 +223,9 @@ async def test_a_payout_above_the_authority_limit_needs_a_supervisors_approval(h
 async def test_a_payout_within_the_limit_needs_no_approval(harness: Harness) -> None:
     number, handler = await advance_to_payout(harness, 2)  # 45,000
     supervisor = Actor(id="sup.yuhua", role=Role.SUPERVISOR)
-    with pytest.raises(StepRejected, match="within the handler authority limit of 50000.00 yuan; no approval"):
+    with pytest.raises(
+        StepRejected, match="within the handler authority limit of 50000.00 yuan; no approval"
+    ):
         await perform_step(harness.client, number, ApprovePayoutInput(actor=supervisor))
     state = await perform_step(harness.client, number, PayInput(actor=handler, transfer_ref="T2"))
     assert state.stage == Stage.CLOSED
@@ -241,7 +243,9 @@ async def test_roles_and_scopes_are_enforced_on_every_step(harness: Harness) -> 
         with pytest.raises(StepRejected):
             await perform_step(harness.client, number, inp)
     outsider = Actor(id="handler.ningxiang", role=Role.HANDLER, county="宁乡市")
-    with pytest.raises(StepRejected, match="claim is in 长沙市雨花区; handler.ningxiang acts for 宁乡市 only"):
+    with pytest.raises(
+        StepRejected, match="claim is in 长沙市雨花区; handler.ningxiang acts for 宁乡市 only"
+    ):
         await perform_step(harness.client, number, RegisterInput(actor=outsider))
     handler = Actor(id="handler.yuhua", role=Role.HANDLER, county="长沙市雨花区")
     await perform_step(harness.client, number, RegisterInput(actor=handler))
@@ -267,13 +271,9 @@ async def test_roles_and_scopes_are_enforced_on_every_step(harness: Harness) -> 
     )
     far_supervisor = Actor(id="sup.ningxiang", role=Role.SUPERVISOR, county="宁乡市")
     with pytest.raises(StepRejected, match="acts for 宁乡市 only"):
-        await perform_step(
-            harness.client, number, ReassignInput(actor=far_supervisor, handler="handler.b")
-        )
+        await perform_step(harness.client, number, ReassignInput(actor=far_supervisor, handler="handler.b"))
     supervisor = Actor(id="sup.yuhua", role=Role.SUPERVISOR, county="长沙市雨花区")
-    state = await perform_step(
-        harness.client, number, ReassignInput(actor=supervisor, handler="handler.b")
-    )
+    state = await perform_step(harness.client, number, ReassignInput(actor=supervisor, handler="handler.b"))
     assert state.assigned_handler == "handler.b"
     with pytest.raises(StepRejected, match="assigned to handler.b, not handler.yuhua"):
         await perform_step(harness.client, number, CompleteDocumentsInput(actor=handler))

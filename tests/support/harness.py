@@ -72,9 +72,7 @@ async def complete_documents(client: Client, number: str, actor: Actor, note: st
         for d in state.documents_required
         if d not in done
     ]
-    return await perform_step(
-        client, number, CompleteDocumentsInput(actor=actor, note=note, waive=waive)
-    )
+    return await perform_step(client, number, CompleteDocumentsInput(actor=actor, note=note, waive=waive))
 
 
 class Harness:
