@@ -34,6 +34,9 @@ class ArchiveActivities:
         with unit_of_work(self._sessions) as s:
             written = record_decision(s, bundle, utcnow())
         get_logger("claims.audit.archiver", claim_number=inp.claim.claim_number).info(
-            "decision archived", stage=bundle.stage, written=written, request_rebuilt=bundle.coverage_request_rebuilt
+            "decision archived",
+            stage=bundle.stage,
+            written=written,
+            request_rebuilt=bundle.coverage_request_rebuilt,
         )
         return Ack()

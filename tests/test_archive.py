@@ -21,7 +21,13 @@ from claims.audit import build_audit, read_history
 from claims.audit.archiver import bundle_from_audit
 from claims.models import ArchiveInput, ClaimReport, ClaimState, LossFacts, Stage
 from claims.store import utcnow, workflow_id_for
-from claims.store.archive import DecisionBundle, bundle_from_input, load_archive, record_decision, record_history
+from claims.store.archive import (
+    DecisionBundle,
+    bundle_from_input,
+    load_archive,
+    record_decision,
+    record_history,
+)
 from claims.store.db import Sessions, unit_of_work
 from tests.support.harness import Harness
 from tests.test_followup import _adjudicate_and_pay
@@ -49,7 +55,12 @@ async def test_a_follow_up_claims_archived_request_carries_the_benefit_already_p
     death = case.model_copy(
         update={
             "report": ClaimReport.model_validate(
-                {**case.report.model_dump(), "outcome": "death", "disability_grade": None, "reported_on": "2021-09-30"}
+                {
+                    **case.report.model_dump(),
+                    "outcome": "death",
+                    "disability_grade": None,
+                    "reported_on": "2021-09-30",
+                }
             )
         }
     )

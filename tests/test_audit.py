@@ -31,6 +31,7 @@ from claims.audit import (
     ClaimNotFound,
     HistoryError,
     audit_claim,
+    audit_json,
     build_audit,
     export_history,
     format_audit,
@@ -51,7 +52,7 @@ from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
 from rules.terms import TERMS_DIR, load_catalogue
-from tests.conftest import BIN, REPO
+from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
 from tests.support.env import decrypted
 from tests.support.harness import activities_run
 from tests.test_workflow import Harness
@@ -355,3 +356,32 @@ async def test_audit_reads_are_logged_with_the_actor(harness: Harness) -> None:
         for e in logs
     )
     assert (await claim_state(harness.client, number)).claim_number == number
+
+
+async def test_the_audit_command_prints_the_same_report_as_json_and_as_text(
+    harness: Harness, tmp_path: Path
+) -> None:
+    number = (await harness.drive(harness.cases[2])).claim_number
+    await closed(harness.client, number)
+    report = await audit_claim(harness.client, harness.sessions, number, AUDITOR)
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": harness.client.service_client.config.target_host,
+        "CLAIMS_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS,  # the dev server's payloads are encrypted
+        "CLAIMS_ACTOR": AUDITOR.id,
+        "CLAIMS_ROLE": "auditor",
+        "CLAIMS_DATA_DIR": str(tmp_path),
+        "CLAIMS_LOG_FORMAT": "json",
+    }
+    args = [str(BIN / "claims"), "audit", number]
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*args, *extra], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+    as_json = await asyncio.to_thread(run, "--json")
+    assert as_json.returncode == 0, as_json.stderr[-2000:]
+    assert json.loads(as_json.stdout) == json.loads(audit_json(report))
+    assert json.loads(as_json.stdout)["terms"][0]["terms_version"] == report.terms[0].terms_version
+    as_text = await asyncio.to_thread(run)
+    assert as_text.returncode == 0, as_text.stderr[-2000:]
+    assert as_text.stdout.rstrip("\n") == format_audit(report)

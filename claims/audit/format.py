@@ -74,7 +74,8 @@ def format_audit(report: AuditReport) -> str:
     for b in report.escalations:
         lines.append(f"breach: {b.clock} due {local(b.deadline)} escalated ({b.county})")
     versions = [
-        f"terms {t.terms_version} ({t.policy_number}, sha256 {(t.terms_hash or '-')[:12]})" for t in report.terms
+        f"terms {t.terms_version} ({t.policy_number}, sha256 {(t.terms_hash or '-')[:12]})"
+        for t in report.terms
     ]
     versions += [f"SLA policy {v}" for v in report.sla_policy_versions]
     versions += [f"calendar {v}" for v in report.calendar_versions]

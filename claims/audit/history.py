@@ -235,7 +235,8 @@ async def find_claim_history(
         archived = _archived(sessions, claim_number)
         if archived is None:
             raise ClaimNotFound(
-                claim_number, f"no claim {claim_number!r} in Temporal or in the archive: check the claim number"
+                claim_number,
+                f"no claim {claim_number!r} in Temporal or in the archive: check the claim number",
             ) from None
         if archived.history_json:
             history = await read_history(archived.history_json, f"archive of {claim_number}", data_converter)
@@ -283,7 +284,9 @@ HistorySource = AsyncIterator[tuple[str, WorkflowHistory | Exception]]
 """``(name, history)`` pairs, or ``(name, exception)`` for a history that could not be read."""
 
 
-async def histories_from_files(paths: Sequence[Path], data_converter: DataConverter | None = None) -> HistorySource:
+async def histories_from_files(
+    paths: Sequence[Path], data_converter: DataConverter | None = None
+) -> HistorySource:
     """``(file name, history or error)`` for each history file."""
     for p in paths:
         try:

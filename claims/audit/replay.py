@@ -161,14 +161,22 @@ async def replay_history(
     try:
         check_claim_history(history, source)
     except HistoryError as e:
-        return ReplayReport(source=source, workflow_id=history.workflow_id, outcome="unreadable", message=str(e))
+        return ReplayReport(
+            source=source, workflow_id=history.workflow_id, outcome="unreadable", message=str(e)
+        )
     try:
         audit = await build_audit(history, dc, "replay")
     except HistoryError as e:
         return ReplayReport(
-            source=source, workflow_id=history.workflow_id, run_id=history.run_id, outcome="unreadable", message=str(e)
+            source=source,
+            workflow_id=history.workflow_id,
+            run_id=history.run_id,
+            outcome="unreadable",
+            message=str(e),
         )
-    result = await (replayer or new_replayer(dc, workflows)).replay_workflow(history, raise_on_replay_failure=False)
+    result = await (replayer or new_replayer(dc, workflows)).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
     checks = check_decisions(audit, engine)
     outcome: Outcome = "ok"
     message = ""

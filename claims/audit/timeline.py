@@ -85,7 +85,10 @@ def activity_payload_types(
             # the SDK's reader of its own decorator: name and resolved type hints
             defn = activity._Definition.from_callable(fn) if callable(fn) else None
             if defn is not None and defn.name:
-                found[defn.name] = (model(defn.arg_types[0]) if defn.arg_types else None, model(defn.ret_type))
+                found[defn.name] = (
+                    model(defn.arg_types[0]) if defn.arg_types else None,
+                    model(defn.ret_type),
+                )
     return found
 
 
@@ -316,7 +319,11 @@ class _Builder:
         value = await self.decode(a.input.payloads, None, where)
         detail = json.dumps(value, ensure_ascii=False, default=str) if value is not None else ""
         self.add(
-            ev, "signal", f"signal {a.signal_name} {detail}".strip(), name=a.signal_name, actor=_actor_of(value)
+            ev,
+            "signal",
+            f"signal {a.signal_name} {detail}".strip(),
+            name=a.signal_name,
+            actor=_actor_of(value),
         )
 
     async def _marker(self, ev: HistoryEvent, where: str) -> None:
@@ -336,7 +343,9 @@ class _Builder:
     # -- steps (Updates)
 
     async def _update_accepted(self, ev: HistoryEvent, where: str) -> None:
-        a: WorkflowExecutionUpdateAcceptedEventAttributes = ev.workflow_execution_update_accepted_event_attributes
+        a: WorkflowExecutionUpdateAcceptedEventAttributes = (
+            ev.workflow_execution_update_accepted_event_attributes
+        )
         req = a.accepted_request
         name = req.input.name
         inp = await self.decode(req.input.args.payloads, UPDATE_TYPES.get(name), where)
@@ -456,7 +465,9 @@ class _Builder:
                 actor=m.SYSTEM,
             )
         elif isinstance(result, m.Deadline):
-            entry = self.add(ev, "sla_started", "", at=at, name=name, actor=self.actor_now(), deadline=result.due_at)
+            entry = self.add(
+                ev, "sla_started", "", at=at, name=name, actor=self.actor_now(), deadline=result.due_at
+            )
             days = result.calendar_days
             if days is None and isinstance(inp, BaseModel):  # histories before Deadline.calendar_days
                 recorded = inp.model_dump().get("calendar_days")
@@ -513,13 +524,16 @@ class _Builder:
             self.add(
                 ev,
                 "notice",
-                f"notice {d.get('kind')} to {d.get('recipient_role')} ({d.get('county')}): {d.get('message')}",
+                f"notice {d.get('kind')} to {d.get('recipient_role')} ({d.get('county')}): "
+                f"{d.get('message')}",
                 at=at,
                 name=name,
                 actor=m.SYSTEM,
             )
         elif name == "archive_decision":
-            self.add(ev, "archived", "decision record archived in the store", at=at, name=name, actor=m.SYSTEM)
+            self.add(
+                ev, "archived", "decision record archived in the store", at=at, name=name, actor=m.SYSTEM
+            )
         elif name in ("project_claim", "count_working_days"):
             return  # bookkeeping: the reporting projection, elapsed-day counts
         else:
@@ -670,7 +684,9 @@ def audit_from_bundle(bundle: DecisionBundle) -> AuditReport:
         sla_targets=[bundle.sla_target] if bundle.sla_target else [],
         decisions=decisions,
         deadlines=[
-            RecordedDeadline(clock=c.name, recomputed=False, recorded_at=c.deadline.start, deadline=c.deadline)
+            RecordedDeadline(
+                clock=c.name, recomputed=False, recorded_at=c.deadline.start, deadline=c.deadline
+            )
             for c in bundle.clocks
         ],
         payouts=bundle.payouts,

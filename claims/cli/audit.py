@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from temporalio.client import Client
 
 from claims.audit import (
-    ClaimNotFound,
     HistoryError,
     ReplayReport,
     audit_claim,
@@ -30,9 +30,22 @@ from claims.audit import (
     replay_many,
 )
 from claims.audit.archiver import archive_closed_claims
-from claims.cli.common import UsageError, actor_of, client_for, run_async, sessions_for, settings_of
+from claims.cli.common import UsageError, actor_of, refused, run_async, services_of, settings_of
+from claims.errors import ClaimsError, Unavailable
 from claims.infra.logging import get_logger
 from claims.infra.temporal import converter_for
+
+
+async def _client(ctx: click.Context) -> Client:
+    """The process's Temporal client (``services_of(ctx)``).
+
+    Raises:
+        click.ClickException: Temporal does not answer (exit 1; the message says how to start it).
+    """
+    try:
+        return await services_of(ctx).client()
+    except Unavailable as e:
+        raise refused(e) from None
 
 
 @click.command("audit")
@@ -46,11 +59,12 @@ async def audit(ctx: click.Context, claim_number: str, as_json: bool) -> None:
     start, recomputation and breach, each payout. Falls back to the archive once Temporal
     has deleted the history."""
     actor = actor_of(ctx)
-    settings = settings_of(ctx)
-    client = await client_for(settings)
+    client = await _client(ctx)
     try:
-        report = await audit_claim(client, sessions_for(settings), claim_number, actor)
-    except (ClaimNotFound, HistoryError, ValueError) as e:
+        report = await audit_claim(client, services_of(ctx).sessions, claim_number, actor)
+    except ClaimsError as e:  # ClaimNotFound, HistoryError
+        raise refused(e) from None
+    except ValueError as e:  # ArchiveDamaged: the archived history does not match its sha256
         raise click.ClickException(str(e)) from None
     click.echo(audit_json(report) if as_json else format_audit(report))
 
@@ -69,11 +83,12 @@ async def history_export(ctx: click.Context, claim_number: str, out: Path | None
     """Write a claim's history as JSON in the form the Temporal CLI and web UI use
     (replay it with ``claims replay --file``). Payloads stay encoded."""
     actor = actor_of(ctx)
-    settings = settings_of(ctx)
-    client = await client_for(settings)
+    client = await _client(ctx)
     try:
-        text, source = await export_history(client, claim_number, actor, sessions_for(settings))
-    except (ClaimNotFound, ValueError) as e:
+        text, source = await export_history(client, claim_number, actor, services_of(ctx).sessions)
+    except ClaimsError as e:  # ClaimNotFound
+        raise refused(e) from None
+    except ValueError as e:  # ArchiveDamaged
         raise click.ClickException(str(e)) from None
     if out is None:
         click.echo(text)
@@ -120,7 +135,7 @@ async def replay(
         dc = converter_for(settings_of(ctx))  # files are read without a client: the configured codec
         reports += await replay_many(histories_from_files(files, dc), actor, data_converter=dc)
     if claim_numbers or query:
-        client = await client_for(settings_of(ctx))
+        client = await _client(ctx)
         if claim_numbers:
             reports += await replay_many(
                 histories_from_claims(client, claim_numbers), actor, data_converter=client.data_converter
@@ -156,10 +171,9 @@ async def archive(ctx: click.Context, since: str | None) -> None:
             raise UsageError(f"--since: {since!r} is not an ISO 8601 instant") from None
         if closed_since.tzinfo is None:
             raise UsageError("--since: give a time zone, e.g. 2026-01-01T00:00:00Z or +08:00")
-    settings = settings_of(ctx)
-    client = await client_for(settings)
+    client = await _client(ctx)
     get_logger("claims.audit.archiver", actor=actor.id, role=actor.role.value).info("archive sweep requested")
-    result = await archive_closed_claims(client, sessions_for(settings), closed_since=closed_since)
+    result = await archive_closed_claims(client, services_of(ctx).sessions, closed_since=closed_since)
     for wid, err in result.failed.items():
         click.echo(f"{wid}: {err}", err=True)
     click.echo(f"{result.archived} archived, {result.already} already archived, {len(result.failed)} failed")
