@@ -14,9 +14,10 @@ import sys
 import click
 
 from claims.cli import audit, calendar, claim, register, reports, system, terms
-from claims.cli.common import refuse_engine_role
+from claims.cli.common import UsageError, refuse_engine_role
 from claims.cli.render import print_state
 from claims.cli.steps import step_group
+from claims.errors import InputError
 from claims.infra.logging import configure_logging
 from claims.infra.settings import get_settings
 from claims.models import Role
@@ -30,9 +31,12 @@ from worker import build_worker, run_worker
 @click.pass_context
 def cli(ctx: click.Context, actor: str | None, role: str | None, log_format: str | None) -> None:
     """Claims workflow engine for family-planning household insurance (计生保险理赔)."""
-    settings = get_settings()
-    configure_logging(log_format or settings.log_format, settings.log_level)
-    refuse_engine_role(role or settings.role)
+    try:
+        settings = get_settings()
+    except InputError as e:  # a malformed variable (CLAIMS_ROLE=king) names itself, exit 2
+        raise UsageError(str(e)) from None
+    configure_logging(log_format or settings.log.format, settings.log.level)
+    refuse_engine_role(role or settings.actor.role)
     ctx.obj = {"settings": settings, "actor": actor, "role": role}
 
 

@@ -24,9 +24,11 @@ from claims.store.db import Sessions, make_engine, make_sessionmaker, upgrade_da
 from claims.infra.logging import configure_logging, get_logger
 from claims.models import TASK_QUEUE
 from claims.domain.payments import PaymentSink
+from claims.domain.workdays import CalendarSource, calendar_dir
+from claims.errors import InputError
 from claims.infra.settings import Settings, get_settings
 from claims.infra.temporal import connect, embedded_mode, start_embedded_server
-from rules.sla import SlaPolicy
+from rules.sla import SlaPolicy, load_sla_policy
 from workflows.claim import ClaimWorkflow
 
 ACTIVITY_THREADS = 16
@@ -51,12 +53,13 @@ def build_worker(
         client: a client with the pydantic data converter.
         sessions: the store's session factory (``claims.store.db.Sessions``).
         rules_engine: default ``rules.engine.RulesEngine.shared()`` (one per process).
-        calendar: a fixed ``WorkingCalendar``; default a ``CalendarSource`` on the calendar folder,
+        calendar: a fixed ``WorkingCalendar``; default a ``CalendarSource`` on the settings'
+            calendar folder (``CLAIMS_CALENDAR_DIR`` or ``data/calendar``),
             which picks up schedules loaded with ``claims calendar load`` without a restart.
         payment_sink: sends each payout's transfer instruction once (``claims/domain/payments.py``).
         interceptors: worker interceptors (tests use one to inject faults).
-        sla_policy: the SLA policy (targets and payout authority limits); default
-            ``rules.sla.load_sla_policy()`` (``CLAIMS_SLA_POLICY`` or ``rules/sla_policy.json``).
+        sla_policy: the SLA policy (targets and payout authority limits); default the
+            settings' ``sla.policy_file`` (``CLAIMS_SLA_POLICY``) or ``rules/sla_policy.json``.
         worker_options: further ``temporalio.worker.Worker`` options (e.g.
             ``max_cached_workflows``, ``max_concurrent_workflow_tasks``); they override the
             defaults here (``bench/`` tunes them this way).
@@ -65,7 +68,10 @@ def build_worker(
         from rules.engine import RulesEngine
 
         rules_engine = RulesEngine.shared()
-    rules = RulesActivities(rules_engine, sla_policy)
+    settings = get_settings()
+    rules = RulesActivities(rules_engine, sla_policy or load_sla_policy(settings.sla.policy_file))
+    if calendar is None:
+        calendar = CalendarSource(calendar_dir(settings.calendar.folder))
     cal = CalendarActivities(calendar)
     store = StoreActivities(sessions, payment_sink)
     archive = ArchiveActivities(sessions)
@@ -104,7 +110,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, head
     With no ``TEMPORAL_ADDRESS`` it starts the embedded server (``headless``: without web UI).
     """
     log = get_logger("claims.worker")
-    url = settings.sqlalchemy_url()
+    url = settings.store.sqlalchemy_url()
     upgrade_database(url)
     server = start_embedded_server(settings, headless=headless) if embedded_mode(settings) else None
     engine = make_engine(url)
@@ -122,7 +128,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, head
             log.info(
                 "worker started",
                 task_queue=TASK_QUEUE,
-                temporal=server.address if server else settings.temporal_address,
+                temporal=server.address if server else settings.temporal.address,
                 web_ui=server.ui_url if server else None,
             )
             await stop.wait()
@@ -136,8 +142,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, head
 
 def main() -> None:
     """Entry point of ``python worker.py``."""
-    settings = get_settings()
-    configure_logging(settings.log_format, settings.log_level)
+    try:
+        settings = get_settings()
+    except InputError as e:  # a malformed variable names itself
+        raise SystemExit(f"error: {e}") from None
+    configure_logging(settings.log.format, settings.log.level)
     asyncio.run(run_worker(settings))
 
 

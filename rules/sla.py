@@ -12,7 +12,6 @@ never taken from the client that reports.
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ from rules.errors import SlaPolicyError, describe_validation_error
 
 POLICY_FILE = Path(__file__).resolve().parent / "sla_policy.json"
 POLICY_ENV = "CLAIMS_SLA_POLICY"
+"""The environment variable naming another policy file (read by ``claims.infra.settings``)."""
 
 
 class Targets(BaseModel):
@@ -177,12 +177,13 @@ def parse_sla_policy(text: str, source: str) -> SlaPolicy:
 
 @lru_cache(maxsize=4)
 def load_sla_policy(path: Path | None = None) -> SlaPolicy:
-    """Load the SLA policy: ``path``, else ``CLAIMS_SLA_POLICY``, else ``rules/sla_policy.json``.
+    """Load the SLA policy from ``path`` (the configured ``CLAIMS_SLA_POLICY``, passed down from
+    ``claims.infra.settings``: ``settings.sla.policy_file``), else ``rules/sla_policy.json``.
 
     Raises:
         SlaPolicyError: the file is missing or invalid.
     """
-    path = path or Path(os.environ.get(POLICY_ENV) or POLICY_FILE)
+    path = path or POLICY_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:

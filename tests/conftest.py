@@ -15,6 +15,7 @@ import pytest_asyncio
 from sqlalchemy import text
 from temporalio.testing import WorkflowEnvironment
 
+from claims.infra.settings import get_settings
 from claims.store.db import Sessions, make_engine, make_sessionmaker, upgrade_database
 from tests.support.env import (  # noqa: F401 - BIN, REPO, TEST_PAYLOAD_KEYS, new_task_queue: test modules import them from here
     BIN,
@@ -31,6 +32,15 @@ from tests.support.harness import harness  # noqa: F401 - the claim-workflow har
 os.environ["CLAIMS_CALENDAR_DIR"] = tempfile.mkdtemp(prefix="claims-test-calendar-")
 
 PG_URL = os.environ.get("CLAIMS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Settings read afresh in every test: a test that changes the environment (monkeypatch)
+    sees its own values, never a cached object of an earlier test."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def _postgres_answers() -> bool:

@@ -37,7 +37,7 @@ from claims.models import (
     Role,
     Stage,
 )
-from claims.infra.settings import Settings
+from claims.infra.settings import ActorSettings, Settings
 from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
 from tests.support.harness import complete_documents
 from tests.test_workflow import Harness, unique_cases
@@ -305,7 +305,9 @@ def test_a_village_secretary_may_report_only_for_their_own_village(sqlite_sessio
 
 def test_the_configured_identity_carries_county_and_village(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(
-        actor="sec.litou", role="village_secretary", county="长沙市雨花区", village="示范社区丙"
+        actor=ActorSettings(
+            id="sec.litou", role=Role.VILLAGE_SECRETARY, county="长沙市雨花区", village="示范社区丙"
+        )
     )
     ctx = click.Context(click.Command("x"), obj={"settings": settings, "actor": None, "role": None})
     assert actor_of(ctx) == Actor(

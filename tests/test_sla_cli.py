@@ -18,7 +18,7 @@ import pytest_asyncio
 from claims.services.client import claim_state, perform_step
 from claims.store.db import make_engine, make_sessionmaker, unit_of_work, upgrade_database
 from claims.models import Actor, CaseClass, ClaimProjection, RegisterInput, Role, SlaState, Stage
-from claims.infra.settings import Settings
+from claims.infra.settings import Settings, StoreSettings, TemporalSettings
 from claims.store import update_projection
 from claims.infra.temporal import connect, start_embedded_server
 from claims.domain.timeutil import SHANGHAI
@@ -52,14 +52,17 @@ def cli(
 class DevServer:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir, self.port = data_dir, free_port()
-        self.settings = Settings(data_dir=data_dir, embedded_port=self.port, ui_port=free_port())
+        self.settings = Settings(
+            store=StoreSettings(data_dir=data_dir),
+            temporal=TemporalSettings(embedded_port=self.port, ui_port=free_port()),
+        )
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def dev(tmp_path: Path) -> AsyncIterator[tuple[DevServer, Any, Any]]:
     server = DevServer(tmp_path)
     embedded = start_embedded_server(server.settings, headless=True)
-    url = server.settings.sqlalchemy_url()
+    url = server.settings.store.sqlalchemy_url()
     upgrade_database(url)
     engine = make_engine(url)
     try:

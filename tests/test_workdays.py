@@ -563,19 +563,16 @@ def fresh_default(monkeypatch: pytest.MonkeyPatch):
 
 def test_default_calendar_loads_the_configured_folder(fresh_default, tmp_path: Path) -> None:
     write(tmp_path, "2027.json", json.loads(FIXTURE_2027.read_text(encoding="utf-8")))
-    fresh_default.setenv(CALENDAR_DIR_ENV, str(tmp_path))
-    cal = get_calendar()
-    assert cal is get_calendar()
+    cal = get_calendar(tmp_path)
+    assert cal is get_calendar(tmp_path)
     assert cal.calendar_version == BASE_VERSION + "+test-fixture-2027"
 
 
 def test_default_calendar_works_without_a_calendar_folder(fresh_default) -> None:
-    fresh_default.delenv(CALENDAR_DIR_ENV, raising=False)
     cal = get_calendar()
     assert cal.calendar_version.startswith(BASE_VERSION)
 
 
 def test_default_calendar_refuses_a_configured_folder_that_is_missing(fresh_default, tmp_path: Path) -> None:
-    fresh_default.setenv(CALENDAR_DIR_ENV, str(tmp_path / "nope"))
-    with pytest.raises(CalendarError, match="does not exist"):
-        get_calendar()
+    with pytest.raises(CalendarError, match=f"does not exist. Fix: create it, or point {CALENDAR_DIR_ENV} at"):
+        get_calendar(tmp_path / "nope")

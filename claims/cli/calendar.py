@@ -13,10 +13,11 @@ from pathlib import Path
 
 import click
 
-from claims.cli.common import UsageError, actor_of, parse_date, refused, run_async, services_of
+from claims.cli.common import UsageError, actor_of, parse_date, refused, run_async, services_of, settings_of
 from claims.cli.render import ljust
 from claims.domain.timeutil import SHANGHAI
 from claims.domain.workdays import CalendarError, CalendarSource, WorkingCalendar, calendar_dir
+from claims.infra.settings import get_settings
 from claims.errors import ClaimsError
 from claims.services import calendar_admin
 
@@ -39,7 +40,7 @@ async def calendar_load(ctx: click.Context, file: Path) -> None:
     new deadline and the calendar version.
     """
     actor = actor_of(ctx)
-    folder = calendar_dir()
+    folder = calendar_dir(settings_of(ctx).calendar.folder)
     try:
         version, _ = calendar_admin.add_schedule(actor, file, folder)
         click.echo(f"calendar {version}: {file.name} added to {folder}")
@@ -60,10 +61,11 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 def _load_calendar() -> WorkingCalendar:
     """The calendar the workers use: the package schedules plus the calendar folder's files."""
+    folder = calendar_dir(get_settings().calendar.folder)
     try:
-        return CalendarSource(calendar_dir()).get()
+        return CalendarSource(folder).get()
     except CalendarError as e:
-        raise UsageError(f"calendar folder {calendar_dir()}: {e}") from None
+        raise UsageError(f"calendar folder {folder}: {e}") from None
 
 
 def _calendar_date(value: str, flag: str) -> date:

@@ -191,7 +191,7 @@ async def show(ctx: click.Context, claim_number: str, as_json: bool) -> None:
 def tasks(ctx: click.Context, handler: str | None) -> None:
     """A handler's open claims, earliest deadline first (unregistered claims included)."""
     if handler is None and identity_given(ctx):
-        handler = ctx.obj.get("actor") or settings_of(ctx).actor
+        handler = ctx.obj.get("actor") or settings_of(ctx).actor.id
     print_tasks(views.inbox(services_of(ctx), viewer_of(ctx), handler))
 
 
@@ -223,7 +223,7 @@ def overdue(
     except FilterRefused as e:
         raise UsageError(e.message) from None
     try:
-        cal = get_calendar()
+        cal = get_calendar(settings_of(ctx).calendar.folder)
     except CalendarError as e:
         raise UsageError(str(e)) from None
     print_overdue(views.overdue(services_of(ctx), viewer_of(ctx), cal, now, within, where))

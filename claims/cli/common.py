@@ -92,12 +92,12 @@ def settings_of(ctx: click.Context) -> Settings:
 
 def actor_of(ctx: click.Context) -> Actor:
     s = settings_of(ctx)
-    actor_id, role = ctx.obj.get("actor") or s.actor, ctx.obj.get("role") or s.role
+    actor_id, role = ctx.obj.get("actor") or s.actor.id, ctx.obj.get("role") or s.actor.role
     if not actor_id or not role:
         raise UsageError("who are you? give --actor ID --role ROLE (or set CLAIMS_ACTOR and CLAIMS_ROLE)")
     refuse_engine_role(role)
     try:
-        return Actor(id=actor_id, role=Role(role), county=s.county or None, village=s.village or None)
+        return Actor(id=actor_id, role=Role(role), county=s.actor.county, village=s.actor.village)
     except ValidationError as e:
         raise UsageError(f"--actor/--role: {fmt_validation(e)}") from None
     except ValueError:
@@ -108,7 +108,7 @@ def actor_of(ctx: click.Context) -> Actor:
 
 def identity_given(ctx: click.Context) -> bool:
     """True when the caller named themselves (``--actor`` or ``CLAIMS_ACTOR``)."""
-    return bool(ctx.obj.get("actor") or settings_of(ctx).actor)
+    return bool(ctx.obj.get("actor") or settings_of(ctx).actor.id)
 
 
 def viewer_of(ctx: click.Context) -> Actor | None:

@@ -48,7 +48,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply the store's migrations (Alembic) to DATABASE_URL or the local SQLite file."""
-    url = settings_of(ctx).sqlalchemy_url()
+    url = settings_of(ctx).store.sqlalchemy_url()
     upgrade_database(url)
     click.echo(f"store at head: {url.split('@')[-1]}")
 
@@ -96,13 +96,18 @@ async def _demo(
                 raise click.ClickException(str(e)) from None
             click.echo(
                 f"Temporal dev server at {server.address}, web UI {server.ui_url} "
-                f"(data in {settings.data_dir})"
+                f"(data in {settings.store.data_dir})"
             )
         client = await services.client()
         async with build_worker(client, sessions):
             try:
                 rows = await run_demo(
-                    client, sessions, register_path, claims_path, get_calendar(), TASK_QUEUE
+                    client,
+                    sessions,
+                    register_path,
+                    claims_path,
+                    get_calendar(settings.calendar.folder),
+                    TASK_QUEUE,
                 )
             except ValueError as e:
                 raise click.ClickException(str(e)) from None
@@ -124,13 +129,13 @@ def system_commands(run_worker: RunWorker, build_worker: BuildWorker) -> list[cl
         """Start the embedded Temporal server (unless TEMPORAL_ADDRESS is set) and a worker;
         Ctrl-C stops both."""
         settings = settings_of(ctx)
-        if not settings.temporal_address:
+        if settings.temporal.embedded:
             ui = (
                 "no web UI (--headless)"
                 if headless
-                else f"Temporal web UI: http://127.0.0.1:{settings.ui_port}"
+                else f"Temporal web UI: http://127.0.0.1:{settings.temporal.ui_port}"
             )
-            click.echo(f"{ui}  (data in {settings.data_dir})")
+            click.echo(f"{ui}  (data in {settings.store.data_dir})")
         await run_worker(settings, headless=headless)
 
     @click.command("worker")

@@ -14,8 +14,8 @@ Two kinds of time limit are computed here:
 Sources of the schedule, in order of precedence:
 
 1. Override files (JSON, ``CalendarOverride``) for a newly published year or a mid-year
-   amendment (2015, 2019 and 2020 were amended), loaded from ``CLAIMS_CALENDAR_DIR``
-   (default ``<repo>/data/calendar``) by ``get_calendar()`` or at runtime by
+   amendment (2015, 2019 and 2020 were amended), loaded from the configured folder
+   (``CLAIMS_CALENDAR_DIR``, default ``<repo>/data/calendar``) by ``get_calendar()`` or at runtime by
    ``WorkingCalendar.load_file``.
 2. The ``chinesecalendar`` package (official schedules 2004 up to its last published year).
 3. Otherwise the year is **provisional**: weekends plus the statutory holidays of the
@@ -84,7 +84,8 @@ DEFAULT_CLOSING_TIME = dt.time(17, 30)
 """Default end of a working day, local Asia/Shanghai time."""
 
 CALENDAR_DIR_ENV = "CLAIMS_CALENDAR_DIR"
-"""Environment variable naming the folder of override files read by ``get_calendar()``."""
+"""Environment variable naming the folder of override files (read by ``claims.infra.settings``,
+which passes the folder to ``get_calendar``/``calendar_dir``; named here in messages)."""
 
 DEFAULT_CALENDAR_DIR = Path(__file__).resolve().parents[2] / "data" / "calendar"
 """Default folder of override files (may be absent or empty)."""
@@ -884,29 +885,32 @@ class WorkingCalendar:
         return dt.date.fromordinal(due)
 
 
-@lru_cache(maxsize=1)
-def get_calendar() -> WorkingCalendar:
+@lru_cache(maxsize=4)
+def get_calendar(configured: Path | None = None) -> WorkingCalendar:
     """The process-wide calendar, with every ``*.json`` override of the calendar folder loaded.
 
-    The folder is ``$CLAIMS_CALENDAR_DIR`` or ``<repo>/data/calendar``; the default folder
-    may be absent or empty. Cached: call ``get_calendar.cache_clear()`` in tests.
+    Args:
+        configured: the configured folder (``CLAIMS_CALENDAR_DIR``, passed down from
+            ``claims.infra.settings``: ``settings.calendar.folder``); None: the default folder
+            ``<repo>/data/calendar``, which may be absent or empty.
+
+    Cached per folder: call ``get_calendar.cache_clear()`` in tests.
 
     Raises:
-        CalendarError: ``CLAIMS_CALENDAR_DIR`` names a missing folder, or a file in the folder
-            is invalid (see ``WorkingCalendar.load_file``).
+        CalendarError: ``configured`` names a missing folder, or a file in the folder is
+            invalid (see ``WorkingCalendar.load_file``).
     """
     calendar = WorkingCalendar()
-    configured = os.environ.get(CALENDAR_DIR_ENV)
-    folder = calendar_dir()
-    if configured or folder.is_dir():
+    folder = calendar_dir(configured)
+    if configured is not None or folder.is_dir():
         calendar.load_dir(folder)
     return calendar
 
 
-def calendar_dir() -> Path:
-    """The folder of holiday schedule override files: ``$CLAIMS_CALENDAR_DIR`` or ``<repo>/data/calendar``."""
-    configured = os.environ.get(CALENDAR_DIR_ENV)
-    return Path(configured) if configured else DEFAULT_CALENDAR_DIR
+def calendar_dir(configured: Path | None = None) -> Path:
+    """The folder of holiday schedule override files: ``configured`` (the settings'
+    ``CLAIMS_CALENDAR_DIR``) or ``<repo>/data/calendar``."""
+    return configured if configured is not None else DEFAULT_CALENDAR_DIR
 
 
 class CalendarSource:

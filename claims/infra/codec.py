@@ -6,7 +6,8 @@ encrypted on the client or worker before it leaves the process, so the Temporal 
 its backups and its web UI hold ciphertext only. Search attributes are *not* payloads and
 are never encrypted: they carry no personal data (see ``claims/infra/search.py``).
 
-Keys come from the environment, ``CLAIMS_PAYLOAD_KEYS``::
+Keys are passed in by the caller; the engine takes them from its settings
+(``claims.infra.settings``: ``settings.temporal.payload_keys``, the variable ``CLAIMS_PAYLOAD_KEYS``)::
 
     CLAIMS_PAYLOAD_KEYS="k2026:<base64 of 32 random bytes>,k2025:<base64 ...>"
 
@@ -42,7 +43,7 @@ KEY_ID = "encryption-key-id"
 """The metadata entry naming the key a payload was encrypted with."""
 
 ENV = "CLAIMS_PAYLOAD_KEYS"
-"""Environment variable holding the keys."""
+"""The environment variable holding the keys (read by ``claims.infra.settings``; named in messages)."""
 
 _NONCE = 12
 _KID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 import structlog
+from temporalio import activity
 
 from claims.domain.identity import mask_text
 
@@ -74,8 +75,6 @@ def get_logger(name: str = "claims", **bound: Any) -> structlog.stdlib.BoundLogg
 
     Inside a Temporal activity the workflow id and the activity type are bound as well.
     """
-    from temporalio import activity
-
     if activity.in_activity():
         info = activity.info()
         bound = {"workflow_id": info.workflow_id, "activity": info.activity_type, **bound}

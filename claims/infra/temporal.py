@@ -10,7 +10,6 @@ starts nothing.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 import socket
@@ -129,26 +128,26 @@ def _die_with_parent() -> None:
 def start_embedded_server(
     settings: Settings, headless: bool = False, timeout: float = 30.0
 ) -> EmbeddedServer:
-    """Start ``temporal server start-dev`` persisted under ``settings.data_dir``, or reuse one
+    """Start ``temporal server start-dev`` persisted under ``settings.store.data_dir``, or reuse one
     already listening on the configured port.
 
     Raises:
         TemporalUnavailable: the server did not answer within ``timeout`` seconds (its log
             file is named in the message).
     """
-    host, port = "127.0.0.1", settings.embedded_port
-    ui_url = f"http://{host}:{settings.ui_port}"
+    host, port = "127.0.0.1", settings.temporal.embedded_port
+    ui_url = f"http://{host}:{settings.temporal.ui_port}"
     if _port_open(host, port):
         return EmbeddedServer(address=f"{host}:{port}", ui_url=ui_url, process=None)
-    data_dir = settings.data_dir
+    data_dir = settings.store.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "temporal-server.log"
     cmd = dev_server_command(
         port=port,
         ip=host,
         db_file=data_dir / "temporal.db",
-        namespace=settings.temporal_namespace,
-        ui_port=None if headless else settings.ui_port,
+        namespace=settings.temporal.namespace,
+        ui_port=None if headless else settings.temporal.ui_port,
     )
     log = log_path.open("ab")
     proc = subprocess.Popen(
@@ -166,7 +165,7 @@ def start_embedded_server(
                 f"the embedded Temporal server exited with code {proc.returncode}; see {log_path}"
             )
         if _port_open(host, port):
-            _set_retention(f"{host}:{port}", settings.temporal_namespace, log)
+            _set_retention(f"{host}:{port}", settings.temporal.namespace, log)
             return EmbeddedServer(address=f"{host}:{port}", ui_url=ui_url, process=proc, log_path=log_path)
         time.sleep(0.1)
     proc.kill()
@@ -199,24 +198,25 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
     Raises:
         TemporalUnavailable: nothing answers; the message says how to start the server.
     """
-    target = address or settings.temporal_address or f"127.0.0.1:{settings.embedded_port}"
+    cluster = settings.temporal
+    target = address or cluster.address or f"127.0.0.1:{cluster.embedded_port}"
     tls: TLSConfig | bool = False
-    if settings.temporal_tls_cert and settings.temporal_tls_key:
+    if cluster.tls_cert and cluster.tls_key:
         tls = TLSConfig(
-            client_cert=settings.temporal_tls_cert.read_bytes(),
-            client_private_key=settings.temporal_tls_key.read_bytes(),
+            client_cert=cluster.tls_cert.read_bytes(),
+            client_private_key=cluster.tls_key.read_bytes(),
         )
     try:
         return await asyncio.wait_for(
             Client.connect(
-                target, namespace=settings.temporal_namespace, data_converter=converter_for(settings), tls=tls
+                target, namespace=cluster.namespace, data_converter=converter_for(settings), tls=tls
             ),
             timeout=15,
         )
     except Exception as e:  # noqa: BLE001 - connection errors come in many types
         hint = (
             ""
-            if settings.temporal_address
+            if cluster.address
             else "; start the embedded server and a worker with `claims up`, or set TEMPORAL_ADDRESS"
         )
         raise TemporalUnavailable(f"cannot reach Temporal at {target}: {e}{hint}") from e
@@ -229,14 +229,15 @@ def converter_for(settings: Settings) -> DataConverter:
     Raises:
         TemporalUnavailable: the configured keys are malformed (the message never shows a key).
     """
-    if settings.payload_keys is None or not settings.payload_keys.get_secret_value().strip():
+    keys = settings.temporal.payload_keys
+    if keys is None or not keys.get_secret_value().strip():
         return pydantic_data_converter
     try:
-        return data_converter(settings.payload_keys.get_secret_value())
+        return data_converter(keys.get_secret_value())
     except PayloadKeyError as e:
         raise TemporalUnavailable(str(e)) from None
 
 
 def embedded_mode(settings: Settings) -> bool:
     """True when no cluster is configured (the engine runs its own dev server)."""
-    return not settings.temporal_address and not os.environ.get("TEMPORAL_ADDRESS")
+    return settings.temporal.embedded

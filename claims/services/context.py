@@ -65,7 +65,7 @@ class Services:
         """The store's session factory; the first use migrates the store to head (Alembic) and
         builds the engine, later uses reuse it."""
         if self._sessions is None:
-            url = self.settings.sqlalchemy_url()
+            url = self.settings.store.sqlalchemy_url()
             upgrade_database(url)
             self._engine = make_engine(url)
             self._sessions = make_sessionmaker(self._engine)
