@@ -125,26 +125,27 @@ async def test_an_archive_input_recorded_without_the_request_is_rebuilt_and_says
 
 
 async def test_the_sweep_replaces_a_rebuilt_request_with_the_one_the_history_recorded(
-    sqlite_sessions: Sessions,
+    store_sessions: Sessions,
 ) -> None:
     history, inp = await _golden_archive_input("ordinary_paid")
     rebuilt = bundle_from_input(inp)
     recorded = bundle_from_audit(await build_audit(history), None)
     assert not recorded.coverage_request_rebuilt and recorded.coverage_request is not None
-    with unit_of_work(sqlite_sessions) as s:
+    with unit_of_work(store_sessions) as s:
         assert record_decision(s, rebuilt, utcnow())
         assert not record_decision(s, rebuilt, utcnow())  # idempotent: a retried activity adds nothing
-    with unit_of_work(sqlite_sessions) as s:
-        assert record_history(
-            s,
-            history_json=history.to_json(),
-            run_id=history.run_id,
-            events=len(history.events),
-            bundle=recorded,
-            closed_at=None,
-            now=utcnow(),
-        )
-    with sqlite_sessions() as s:
+    for written in (True, False):  # the second sweep finds the history archived and adds nothing
+        with unit_of_work(store_sessions) as s:
+            assert written == record_history(
+                s,
+                history_json=history.to_json(),
+                run_id=history.run_id,
+                events=len(history.events),
+                bundle=recorded,
+                closed_at=None,
+                now=utcnow(),
+            )
+    with store_sessions() as s:
         archived = load_archive(s, rebuilt.claim_number)
     assert archived is not None and archived.history_json is not None
     kept = archived.bundle
