@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from claims.errors import StepRejected
-from claims.services.client import perform_step, report_claim
+from claims.services.client import perform_step
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -218,29 +218,3 @@ async def test_a_mistyped_circumstance_goes_back_to_the_handler_instead_of_payin
     assert state.decision is not None and state.decision.total == Decimal("0")
     assert "unknown circumstance code drink_drivng" in state.decision.needs_handler[0]
     assert "drink_driving" in state.decision.needs_handler[0]
-
-
-async def test_many_reports_at_once_on_one_loop_do_not_starve_a_small_connection_pool(
-    env: WorkflowEnvironment, tmp_path: Any
-) -> None:
-    from sqlalchemy import create_engine
-
-    from claims.store.db import make_sessionmaker, upgrade_database
-
-    url = f"sqlite:///{tmp_path / 'pool.db'}"
-    upgrade_database(url)
-    engine = create_engine(url, pool_size=2, max_overflow=0, pool_timeout=5)
-    sessions = make_sessionmaker(engine)
-    h = Harness(env.client, sessions)
-    base = h.cases[0].report
-
-    async def one(day: int) -> str:
-        with sessions() as s:
-            rep = ClaimReport.model_validate(
-                {**base.model_dump(), "accident_date": f"2021-06-{day:02d}", "reported_on": "2021-06-28"}
-            )
-            return (await report_claim(env.client, s, rep, task_queue=h.task_queue)).claim.claim_number
-
-    numbers = await asyncio.wait_for(asyncio.gather(*(one(d) for d in range(1, 21))), timeout=60)
-    assert len(set(numbers)) == 20
-    engine.dispose()

@@ -1,7 +1,9 @@
-"""The store: register, intake checks, duplicate reports, payout ledger, projection (SQLite, PostgreSQL)."""
+"""The store: register, intake checks, duplicate reports, payout ledger, projection (SQLite, PostgreSQL),
+and intake over a small connection pool."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -9,9 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from temporalio.testing import WorkflowEnvironment
 
-from claims.store.db import Claim, Household, Notification, Payout, Policy, unit_of_work
+from claims.services.client import report_claim
+from claims.store.db import (
+    Claim,
+    Household,
+    Notification,
+    Payout,
+    Policy,
+    make_sessionmaker,
+    unit_of_work,
+    upgrade_database,
+)
 from claims.domain.identity import (
     IdentityNumberError,
     check_digit,
@@ -43,6 +56,7 @@ from claims.store import (
     update_projection,
 )
 from tests.conftest import REPO
+from tests.support.harness import Harness
 
 NOW = datetime(2022, 3, 8, 2, 0, tzinfo=UTC)
 TODAY = date(2022, 3, 8)
@@ -505,4 +519,28 @@ def test_migration_0005_goes_down_and_up_again_on_a_sqlite_store_with_claims(tmp
         assert [p.amount for p in s.scalars(select(Payout).where(Payout.claim_number == number))] == [
             Decimal("40000.00")
         ]
+    engine.dispose()
+
+
+async def test_many_reports_at_once_on_one_loop_do_not_starve_a_small_connection_pool(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    # 20 reports at once on one event loop, over a pool of two connections: none may wait out
+    # pool_timeout (moved here from test_followup: it is about the store's sessions)
+    url = f"sqlite:///{tmp_path / 'pool.db'}"
+    upgrade_database(url)
+    engine = create_engine(url, pool_size=2, max_overflow=0, pool_timeout=5)
+    sessions = make_sessionmaker(engine)
+    h = Harness(env.client, sessions)
+    base = h.cases[0].report
+
+    async def one(day: int) -> str:
+        with sessions() as s:
+            rep = ClaimReport.model_validate(
+                {**base.model_dump(), "accident_date": f"2021-06-{day:02d}", "reported_on": "2021-06-28"}
+            )
+            return (await report_claim(env.client, s, rep, task_queue=h.task_queue)).claim.claim_number
+
+    numbers = await asyncio.wait_for(asyncio.gather(*(one(d) for d in range(1, 21))), timeout=60)
+    assert len(set(numbers)) == 20
     engine.dispose()
