@@ -10,7 +10,7 @@ from typing import Any, cast
 from click.testing import CliRunner
 from temporalio.client import Client
 
-from claims.infra.settings import Settings
+from claims.infra.settings import ActorSettings, Settings
 from claims.models import ClaimState, Outcome, Stage
 from claims.services.context import Services
 from claims.cli.terms import explain_decision, terms
@@ -94,7 +94,7 @@ def test_explain_command_asks_the_workflow_for_the_state(monkeypatch: Any):
     import claims.services.views
 
     monkeypatch.setattr(claims.services.views, "claim_state", fake_state)
-    settings = Settings(actor=None, role=None, county=None, village=None)
+    settings = Settings(actor=ActorSettings(id=None, role=None, county=None, village=None))
     services = Services(settings, client=cast(Client, object()))
     r = CliRunner().invoke(terms, ["explain", "C-1"], obj={"settings": settings, "services": services})
     assert r.exit_code == 0, r.output
