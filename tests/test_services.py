@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from claims.domain.workdays import WorkingCalendar
 from claims.errors import ClaimNotFound, NotAllowed
-from claims.infra.settings import Settings
+from claims.infra.settings import CalendarSettings, Settings
 from claims.models import Actor, RegisterInput, Role
 from claims.services import calendar_admin, steps, views
 from claims.services.context import Services
@@ -88,16 +88,17 @@ def _claims(sessions: Sessions) -> None:
 
 
 @pytest.fixture
-def services(sqlite_sessions: Sessions) -> Services:
+def services(sqlite_sessions: Sessions, tmp_path: Path) -> Services:
     _claims(sqlite_sessions)
-    return Services(Settings(), sessions=sqlite_sessions, client=cast(Client, NoTemporal()))
+    settings = Settings(calendar=CalendarSettings(folder=tmp_path / "calendar"))
+    return Services(settings, sessions=sqlite_sessions, client=cast(Client, NoTemporal()))
 
 
-def test_a_handler_may_not_load_a_calendar_and_nothing_is_written(services: Services, tmp_path: Path) -> None:
-    folder = tmp_path / "calendar"
+def test_a_handler_may_not_load_a_calendar_and_nothing_is_written(services: Services) -> None:
+    folder = calendar_admin.schedule_folder(services)
     schedule = REPO / "data" / "samples" / "calendar-2027-EXAMPLE.json"
     with pytest.raises(NotAllowed) as e:
-        asyncio.run(calendar_admin.load_schedule(services, HANDLER_NINGXIANG, schedule, folder))
+        asyncio.run(calendar_admin.load_schedule(services, HANDLER_NINGXIANG, schedule))
     assert e.value.code == "role.not_allowed"
     assert e.value.params == {"role": "handler"}
     assert str(e.value) == "calendar load: role 'handler' may not load schedules (role: supervisor)"

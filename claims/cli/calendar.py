@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from claims.cli.common import UsageError, actor_of, parse_date, refused, run_async, services_of, settings_of
+from claims.cli.common import UsageError, actor_of, parse_date, refused, run_async, services_of
 from claims.cli.render import ljust
 from claims.domain.timeutil import SHANGHAI
 from claims.domain.workdays import CalendarError, CalendarSource, WorkingCalendar, calendar_dir
@@ -39,12 +39,11 @@ async def calendar_load(ctx: click.Context, file: Path) -> None:
     recompute its deadlines; each change is recorded in the claim's history with the old and
     new deadline and the calendar version.
     """
-    actor = actor_of(ctx)
-    folder = calendar_dir(settings_of(ctx).calendar.folder)
+    actor, services = actor_of(ctx), services_of(ctx)
     try:
-        version, _ = calendar_admin.add_schedule(actor, file, folder)
-        click.echo(f"calendar {version}: {file.name} added to {folder}")
-        told = await calendar_admin.recompute_open_claims(services_of(ctx), actor, version)
+        added = calendar_admin.add_schedule(services, actor, file)
+        click.echo(f"calendar {added.calendar_version}: {file.name} added to {added.folder}")
+        told = await calendar_admin.recompute_open_claims(services, actor, added.calendar_version)
     except ClaimsError as e:
         raise refused(e) from None
     click.echo(f"{told} open claim(s) told to recompute their deadlines")

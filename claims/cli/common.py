@@ -21,7 +21,6 @@ from claims.errors import ClaimsError, InputError, NotAllowed, Unavailable
 from claims.infra.settings import Settings
 from claims.models import Actor, Role
 from claims.services.context import Services, connect_temporal
-from claims.store.db import Sessions
 
 T = TypeVar("T")
 
@@ -140,14 +139,8 @@ def services_of(ctx: click.Context) -> Services:
     return services
 
 
-def sessions_for(settings: Settings) -> Sessions:
-    """A session factory for ``settings``' store, migrated to head (for commands not yet on
-    ``services_of(ctx).sessions``, which builds it once per process)."""
-    return Services(settings).sessions
-
-
 async def client_for(settings: Settings) -> Client:
-    """A Temporal client (for commands not yet on ``services_of(ctx).client()``).
+    """A Temporal client outside the services context (``claims step`` still connects here).
 
     Raises:
         click.ClickException: Temporal does not answer (exit 1; the message says how to start it).

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from claims.domain.workdays import CalendarError, WorkingCalendar
+from claims.domain.workdays import CalendarError, WorkingCalendar, calendar_dir
 from claims.errors import InputError, NotAllowed
 from claims.models import Actor, CalendarChange, Role
 from claims.services.context import Services
@@ -41,12 +41,19 @@ class ScheduleRefused(InputError):
 
 
 @dataclass(frozen=True)
-class ScheduleLoaded:
-    """A schedule added: the calendar's new version, the file written and how many open
-    claims were told to recompute their deadlines."""
+class ScheduleAdded:
+    """A schedule added: the calendar's new version, the folder and the file written."""
 
     calendar_version: str
+    folder: Path
     target: Path
+
+
+@dataclass(frozen=True)
+class ScheduleLoaded:
+    """A schedule added and how many open claims were told to recompute their deadlines."""
+
+    added: ScheduleAdded
     claims_told: int
 
 
@@ -90,16 +97,21 @@ def require_loader(actor: Actor) -> None:
         )
 
 
-def add_schedule(actor: Actor, file: Path, folder: Path) -> tuple[str, Path]:
-    """Check ``file`` and copy it into ``folder`` under its version's name (an amendment for
-    a year never replaces that year's schedule). Returns the calendar's new version and the
-    file written.
+def schedule_folder(services: Services) -> Path:
+    """The calendar folder shared with the workers (``CLAIMS_CALENDAR_DIR`` or the default)."""
+    return calendar_dir(services.settings.calendar.folder)
+
+
+def add_schedule(services: Services, actor: Actor, file: Path) -> ScheduleAdded:
+    """Check ``file`` and copy it into the calendar folder under its version's name (an
+    amendment for a year never replaces that year's schedule).
 
     Raises:
-        claims.errors.NotAllowed: not a supervisor.
+        claims.errors.NotAllowed: not a supervisor (checked before the file is read).
         ScheduleRefused: a bad file, or a schedule of that version already loaded.
     """
     require_loader(actor)
+    folder = schedule_folder(services)
     cal, version = check_schedule(file, folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (re.sub(r"[^A-Za-z0-9_.@-]", "_", version) + ".json")
@@ -108,7 +120,7 @@ def add_schedule(actor: Actor, file: Path, folder: Path) -> tuple[str, Path]:
             f"calendar load: a schedule with version {version!r} is already loaded ({target})"
         )
     shutil.copyfile(file, target)
-    return cal.calendar_version, target
+    return ScheduleAdded(cal.calendar_version, folder, target)
 
 
 async def recompute_open_claims(services: Services, actor: Actor, calendar_version: str) -> int:
@@ -124,9 +136,9 @@ async def recompute_open_claims(services: Services, actor: Actor, calendar_versi
     return await notify_open_claims(client, CalendarChange(calendar_version=calendar_version, actor=actor))
 
 
-async def load_schedule(services: Services, actor: Actor, file: Path, folder: Path) -> ScheduleLoaded:
+async def load_schedule(services: Services, actor: Actor, file: Path) -> ScheduleLoaded:
     """Add a holiday schedule and have every open claim recompute its deadlines
     (:func:`add_schedule`, then :func:`recompute_open_claims`)."""
-    version, target = add_schedule(actor, file, folder)
-    told = await recompute_open_claims(services, actor, version)
-    return ScheduleLoaded(version, target, told)
+    added = add_schedule(services, actor, file)
+    told = await recompute_open_claims(services, actor, added.calendar_version)
+    return ScheduleLoaded(added, told)
