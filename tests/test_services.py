@@ -20,10 +20,11 @@ from claims.domain.workdays import WorkingCalendar
 from claims.errors import ClaimNotFound, NotAllowed
 from claims.infra.settings import CalendarSettings, Settings
 from claims.models import Actor, RegisterInput, Role
-from claims.services import calendar_admin, steps, views
+from claims.services import calendar_admin, intake, steps, views
 from claims.services.context import Services
 from claims.store.db import Claim, Household, InsuredPerson, Sessions, unit_of_work
 from tests.conftest import REPO
+from tests.test_bad_input import report
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 Asia/Shanghai
 HANDLER_NINGXIANG = Actor(id="handler.ningxiang", role=Role.HANDLER, county="宁乡市")
@@ -150,3 +151,14 @@ def test_a_step_filed_in_another_persons_name_is_refused_before_it_reaches_the_c
         asyncio.run(steps.perform(services, HANDLER_NINGXIANG, "JS20261101-P0001", someone_else))
     assert e.value.code == "actor.mismatch"
     assert e.value.params == {"actor": "handler.ningxiang"}
+
+
+def test_a_refused_report_carries_every_problem_by_field_for_the_caller_to_word() -> None:
+    caller = Actor(id="handler.ningxiang", role=Role.HANDLER)
+    bad = report(accident_date="2021/11/20", claimed_amount="40,000.00", reporter=None)
+    with pytest.raises(intake.ReportInvalid) as e:
+        intake.read_report(bad, caller)
+    assert e.value.code == "report.invalid"
+    assert [p.field for p in e.value.problems] == ["accident_date", "claimed_amount"]
+    assert e.value.field == "accident_date"
+    assert e.value.problems[1].message.startswith("Value error, '40,000.00' is not an amount in yuan")

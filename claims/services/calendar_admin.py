@@ -17,9 +17,10 @@ from pathlib import Path
 from temporalio.client import Client
 
 from claims.domain.workdays import CalendarError, WorkingCalendar, calendar_dir
-from claims.errors import InputError, NotAllowed
+from claims.errors import NotAllowed
 from claims.models import Actor, CalendarChange, Role
 from claims.services.context import Services
+from claims.services.errors import Refused
 from workflows.claim import ClaimWorkflow
 
 LOADING_ROLES = frozenset({Role.SUPERVISOR, Role.SYSTEM})
@@ -29,7 +30,7 @@ RUNNING_CLAIMS = "WorkflowType = 'ClaimWorkflow' AND ExecutionStatus = 'Running'
 """The visibility query of the claims a new schedule concerns."""
 
 
-class ScheduleRefused(InputError):
+class ScheduleRefused(Refused):
     """A schedule file that cannot be loaded; the message names the file, the date and the fix
     (``field`` is ``file``). Nothing was written."""
 
@@ -37,7 +38,6 @@ class ScheduleRefused(InputError):
 
     def __init__(self, text: str) -> None:
         super().__init__("file", text)
-        self.message, self.args = text, (text,)
 
 
 @dataclass(frozen=True)

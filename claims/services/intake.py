@@ -18,10 +18,10 @@ from pydantic import ValidationError
 
 from claims.domain.tabular import Problem, read_claim_reports
 from claims.domain.timeutil import today_in_shanghai
-from claims.errors import InputError
 from claims.models import Actor, ClaimReport
 from claims.services.client import report_claim
 from claims.services.context import Services
+from claims.services.errors import Refused
 from claims.store import IntakeResult, ReportError, check_reporter, intake_report, utcnow
 from claims.store.db import unit_of_work
 
@@ -39,20 +39,19 @@ __all__ = [
 ]
 
 
-class ReportInvalid(InputError):
+class ReportInvalid(Refused):
     """A claim report refused before anything was recorded.
 
     Attributes:
         problems: every problem found, each with its field (None: the report as a whole)
-            and message; ``field`` (of ``InputError``) is the first problem's unless given.
+            and message; ``field`` is the first problem's unless given.
     """
 
     code = "report.invalid"
 
     def __init__(self, problems: list[Problem], field: str | None = None) -> None:
-        text = "; ".join(str(p) for p in problems)
-        super().__init__(field or problems[0].field or "(report)", text)
-        self.message, self.args = text, (text,)  # the problems say their own fields
+        # each problem names its own field: the message is theirs as they are
+        super().__init__(field or problems[0].field or "(report)", "; ".join(str(p) for p in problems))
         self.problems = tuple(problems)
 
 

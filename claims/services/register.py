@@ -12,23 +12,19 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from claims.domain.tabular import TabularError, decode
-from claims.errors import InputError
 from claims.models import Actor
 from claims.services.context import Services
+from claims.services.errors import Refused
 from claims.store import RegisterError, RegisterFile, age_warnings, load_register
 from claims.store.db import unit_of_work
 
 
-class RegisterRefused(InputError):
+class RegisterRefused(Refused):
     """A register file refused; nothing of it was written. ``field``: ``file`` (unreadable,
     not JSON), the dotted field the model refused, or ``register`` (the store refused it);
     the message names the problem and, for JSON, the line and column."""
 
     code = "register.refused"
-
-    def __init__(self, field: str, text: str) -> None:
-        super().__init__(field, text)
-        self.message, self.args = text, (text,)
 
 
 @dataclass(frozen=True)

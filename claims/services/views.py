@@ -17,10 +17,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from claims.audit import HistoryError, visibility_literal
 from claims.domain.workdays import WorkingCalendar
-from claims.errors import ClaimNotFound, InputError, Unavailable
+from claims.errors import ClaimNotFound, Unavailable
 from claims.models import Actor, ClaimState
 from claims.services.client import claim_state
 from claims.services.context import Services
+from claims.services.errors import Refused
 from claims.store.db import unit_of_work
 from claims.store.reports import EVERYWHERE, ClaimRow, OverdueFilter, Scope, claim_in_scope, open_claims
 from claims.store.reports import overdue_claims as overdue_rows
@@ -41,15 +42,11 @@ __all__ = [
 ]
 
 
-class FilterRefused(InputError):
+class FilterRefused(Refused):
     """A filter value that cannot go into a visibility query; ``field`` is its label and the
     message, as ``claims.audit.visibility_literal`` words it, already names it."""
 
     code = "filter.refused"
-
-    def __init__(self, label: str, text: str) -> None:
-        super().__init__(label, text)
-        self.message, self.args = text, (text,)
 
 
 class NoQueryAnswer(Unavailable):
