@@ -6,6 +6,7 @@ then the ``claims.models.Actor`` it acts for, owns its unit of work
 command line (``claims.cli``) and the web console call these; nothing here prints.
 
 - ``context``: settings, the store's sessions (migrated once), the Temporal client (lazily).
+- ``errors``: ``Refused``, an input refusal whose message already names its field.
 - ``intake``: report a claim, import a batch of reports.
 - ``steps``: perform a typed step on a claim (``client.attempt_step``).
 - ``views``: a claim's state, the inbox, the overdue list (the reader's scope in SQL).
