@@ -47,10 +47,7 @@ for command in (
     calendar.calendar_group,
     reports.sla_report,
     terms.terms,
-    audit.audit,
-    audit.history,
-    audit.replay,
-    audit.archive,
+    *(audit.audit, audit.history, audit.replay, audit.archive),
     *system.system_commands(run_worker, build_worker),
 ):
     cli.add_command(command)
