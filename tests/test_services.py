@@ -20,7 +20,7 @@ from claims.domain.workdays import WorkingCalendar
 from claims.errors import ClaimNotFound, NotAllowed
 from claims.infra.settings import CalendarSettings, Settings
 from claims.models import Actor, RegisterInput, Role
-from claims.services import calendar_admin, intake, steps, views
+from claims.services import calendar, calendar_admin, intake, steps, views
 from claims.services.context import Services
 from claims.store.db import Claim, Household, InsuredPerson, Sessions, unit_of_work
 from tests.conftest import REPO
@@ -162,3 +162,10 @@ def test_a_refused_report_carries_every_problem_by_field_for_the_caller_to_word(
     assert [p.field for p in e.value.problems] == ["accident_date", "claimed_amount"]
     assert e.value.field == "accident_date"
     assert e.value.problems[1].message.startswith("Value error, '40,000.00' is not an amount in yuan")
+
+
+def test_a_target_falls_due_at_the_closing_hour_of_its_last_working_day() -> None:
+    answer = calendar.due(WorkingCalendar(), date(2026, 12, 26), 3)  # a Saturday
+    assert answer.received == date(2026, 12, 28)  # counts as received on Monday
+    assert answer.deadline.due_at == datetime(2026, 12, 31, 9, 30, tzinfo=UTC)  # 17:30 Asia/Shanghai
+    assert not answer.deadline.provisional and answer.provisional_years == ()

@@ -3,12 +3,12 @@ schedules, 调休).
 
 One job: parse these commands and print their answers. Loading a schedule is a supervisor's
 service (``claims.services.calendar_admin``: the role check, the copy, the signal to open
-claims); ``due`` and ``show`` read the calendar the workers use and need no server.
+claims); ``due`` and ``show`` print ``claims.services.calendar``'s answers and need no server.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
 
 import click
@@ -16,10 +16,12 @@ import click
 from claims.cli.common import UsageError, actor_of, parse_date, refused, run_async, services_of
 from claims.cli.render import ljust
 from claims.domain.timeutil import SHANGHAI
-from claims.domain.workdays import CalendarError, CalendarSource, WorkingCalendar, calendar_dir
+from claims.domain.workdays import CalendarError, WorkingCalendar, calendar_dir
 from claims.infra.settings import get_settings
 from claims.errors import ClaimsError
 from claims.services import calendar_admin
+from claims.services.calendar import due, workers_calendar
+from claims.services.calendar import year as year_of
 
 
 @click.group("calendar")
@@ -59,12 +61,12 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 
 def _load_calendar() -> WorkingCalendar:
-    """The calendar the workers use: the package schedules plus the calendar folder's files."""
-    folder = calendar_dir(get_settings().calendar.folder)
+    """The calendar the workers use, or ``UsageError`` naming the folder and the problem."""
+    settings = get_settings()
     try:
-        return CalendarSource(folder).get()
+        return workers_calendar(settings)
     except CalendarError as e:
-        raise UsageError(f"calendar folder {folder}: {e}") from None
+        raise UsageError(f"calendar folder {calendar_dir(settings.calendar.folder)}: {e}") from None
 
 
 def _calendar_date(value: str, flag: str) -> date:
@@ -115,27 +117,22 @@ def calendar_due(start: str, working_days: int, county: str | None) -> None:
     """
     first = _calendar_date(start, "--from")
     county = _county(county)
-    cal = _load_calendar()
-    # Midnight counts as received before the closing hour, so DATE is the effective start.
-    start_at = datetime.combine(first, time.min, tzinfo=SHANGHAI)
-    deadline = cal.add_working_days(start_at, working_days)
-    received = cal.add_working_days(start_at, 0).due_date
+    answer = due(_load_calendar(), first, working_days)
+    deadline = answer.deadline
     due_local = deadline.due_at.astimezone(SHANGHAI)
     click.echo(
         f"due: {due_local:%Y-%m-%d %H:%M} Asia/Shanghai ({_WEEKDAYS[due_local.weekday()]}), "
         f"{deadline.due_at.isoformat().replace('+00:00', 'Z')}"
     )
-    rolled = "" if received == first else f" (a rest day: counts as received on {received})"
+    rolled = "" if answer.received == first else f" (a rest day: counts as received on {answer.received})"
     if working_days == 0:
         click.echo(f"from: {first}{rolled}; 0 working days: due the same working day")
     else:
         click.echo(f"from: {first}{rolled}; {working_days} working day(s) after it, start day not counted")
     if deadline.provisional:
-        span = range(first.year, deadline.due_date.year + 1)
-        years = [y for y in span if cal.is_provisional(date(y, 1, 1))]
         click.echo(
-            f"provisional: yes: no published schedule for {', '.join(map(str, years))}; its statutory "
-            "holidays (全国年节及纪念日放假办法) stand in until the notice is loaded "
+            f"provisional: yes: no published schedule for {', '.join(map(str, answer.provisional_years))}; "
+            "its statutory holidays (全国年节及纪念日放假办法) stand in until the notice is loaded "
             "(claims calendar load), then open claims recompute"
         )
     else:
@@ -156,21 +153,18 @@ def calendar_show(year: int) -> None:
     which the notice replaces when it is loaded. Every day not listed is a working day
     Monday to Friday and a rest day at the weekend.
     """
-    cal = _load_calendar()
-    days = cal.special_days(year)
-    click.echo(f"{year}: {cal.year_source(year)}")
-    click.echo(f"calendar version: {cal.calendar_version}")
+    shown = year_of(_load_calendar(), year)
+    click.echo(f"{year}: {shown.source}")
+    click.echo(f"calendar version: {shown.calendar_version}")
     head = f"{'date':<10}  {'weekday':<9}  {'status':<11}  {'name':<50}  source"
     click.echo(head)
     click.echo("-" * len(head))
-    for d in days:
+    for d in shown.days:
         status = "working day" if d.working else "day off"
         weekday = _WEEKDAYS[d.date.weekday()]
         click.echo(f"{d.date}  {weekday:<9}  {status:<11}  {ljust(d.name, 50)}  {d.source}")
-    off = sum(not d.working for d in days)
-    adjusted = sum(d.working for d in days)
-    total = sum(
-        cal.is_working_day(date.fromordinal(o))
-        for o in range(date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal() + 1)
+    off = sum(not d.working for d in shown.days)
+    adjusted = sum(d.working for d in shown.days)
+    click.echo(
+        f"{off} day(s) off, {adjusted} adjusted working day(s); {shown.working_days} working days in {year}"
     )
-    click.echo(f"{off} day(s) off, {adjusted} adjusted working day(s); {total} working days in {year}")
