@@ -11,6 +11,7 @@ command line (``claims.cli``) and the web console call these; nothing here print
 - ``steps``: perform a typed step on a claim (``client.attempt_step``).
 - ``views``: a claim's state, the inbox, the overdue list (the reader's scope in SQL).
 - ``reports``: the SLA report.
+- ``calendar``: when a target falls due, a year's special days (no server needed).
 - ``calendar_admin``: load a holiday schedule (supervisors), tell open claims.
 - ``register``: load the policy register.
 - ``reconcile``: claims recorded on one side only (store or Temporal).
