@@ -26,6 +26,11 @@ from tests.support.env import (  # noqa: F401 - BIN, REPO, TEST_PAYLOAD_KEYS, ne
     time_skipping_server,
 )
 from tests.support.harness import harness  # noqa: F401 - the claim-workflow harness fixture, for every module
+from tests.support.browser import (  # noqa: F401 - Debian's Chromium and the console under uvicorn (browser tests)
+    browser_context_args,
+    browser_type_launch_args,
+    console,
+)
 
 # The tests never read the working copy's calendar folder (where `claims calendar load` puts
 # schedules): every test process and the commands it runs see an empty folder of their own.
