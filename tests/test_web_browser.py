@@ -9,7 +9,10 @@ Chromium or the CJK font these tests skip with the reason (``./run.sh test`` ins
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page, expect
+
+pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[test]')")
+
+from playwright.async_api import Page, expect  # noqa: E402
 
 from tests.support.browser import CHROMIUM, screenshot, serve, serious_violations
 

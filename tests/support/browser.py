@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from tests.support.env import REPO
 from tests.support.harness import Harness
@@ -92,19 +91,19 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     }
 
 
-class _Server(uvicorn.Server):
-    """``uvicorn.Server`` without its signal handlers: it runs inside the test session's loop,
-    where Ctrl-C belongs to pytest."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 @contextlib.asynccontextmanager
 async def serve(app: Any) -> AsyncIterator[str]:
     """Serve an ASGI app on a free port of 127.0.0.1 as a task of the running loop; yields its
-    base URL (``http://127.0.0.1:PORT``) once it accepts connections, stops it after."""
+    base URL (``http://127.0.0.1:PORT``) once it accepts connections, stops it after.
+
+    uvicorn's signal handlers are left out: Ctrl-C belongs to pytest."""
+    import uvicorn  # here, not at import: conftest imports this module for every test
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
