@@ -185,17 +185,55 @@ class ActorSettings(BaseSettings):
 
 
 class WebSettings(BaseSettings):
-    """The web console's listening address (``CLAIMS_WEB_HOST``, ``CLAIMS_WEB_PORT``).
+    """The web console's listening address and session secret (``CLAIMS_WEB_HOST``,
+    ``CLAIMS_WEB_PORT``, ``CLAIMS_WEB_SECRET``).
 
     Attributes:
         host: interface to bind (default ``127.0.0.1``: this machine only).
         port: TCP port (default 8000).
+        secret: the key that signs session and CSRF cookies (``CLAIMS_WEB_SECRET``, at least
+            32 characters). Unset: :meth:`session_secret` generates one once into the data
+            folder (``web-secret``, mode 0600), never into the working copy's tracked files.
     """
 
     model_config = SettingsConfigDict(env_prefix="CLAIMS_WEB_", extra="ignore")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    secret: SecretStr | None = None
+
+    @field_validator("secret", mode="after")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("the session secret needs at least 32 characters")
+        return value
+
+    def session_secret(self, data_dir: Path) -> str:
+        """``CLAIMS_WEB_SECRET``, or the secret kept in ``<data_dir>/web-secret`` (written once,
+        mode 0600, 64 random bytes as hex, when it is not there yet)."""
+        if self.secret is not None:
+            return self.secret.get_secret_value()
+        path = data_dir / "web-secret"
+        if not path.exists():
+            import os
+            import secrets
+
+            data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = data_dir / f".web-secret.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(64))
+            try:
+                os.link(tmp, path)  # atomic: a process that wrote it first keeps its secret
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        value = path.read_text(encoding="ascii").strip()
+        if len(value) < 32:
+            raise InputError("CLAIMS_WEB_SECRET", f"{path} holds no usable secret; delete it to make a new one")
+        return value
 
 
 class Settings(BaseModel):

@@ -21,6 +21,7 @@ module                 its one job
 ``reports``            scoped reads for the views and reports (tasks, overdue, SLA)
 ``queries``            ``overdue_claims`` in its unscoped first shape
 ``archive``            archive rows of closed claims (decision bundle, history)
+``users``              the web console's accounts (add, list, disable, login attempts)
 =====================  ===================================================================
 
 This module re-exports the public names of ``ids``, ``register``, ``intake``,
@@ -30,6 +31,7 @@ X`` keeps working; new code may import from the module that owns the name.
 
 from __future__ import annotations
 
+from claims.store.db import User
 from claims.store.ids import claim_number_for, utcnow, workflow_id_for
 from claims.store.intake import REPORTING_ROLES, IntakeResult, ReportError, check_reporter, intake_report
 from claims.store.ledger import (
@@ -67,6 +69,7 @@ __all__ = [
     "RegisterFile",
     "ReportError",
     "Reservation",
+    "User",
     "add_notification",
     "age_warnings",
     "check_reporter",

@@ -9,6 +9,7 @@ Tables:
 - ``benefit_reservations``: amounts decided at adjudication and not yet paid, held against
   the policies' limits so that two claims racing for one limit cannot both use it.
 - ``notifications``: an outbox of escalations to supervisors.
+- ``users``: the web console's local accounts (staff id, role, scope, argon2 hash, lockout).
 
 Schema changes go through Alembic migrations (``migrations/``); :func:`upgrade_database`
 applies them. ``create_all`` is never used on production paths.
@@ -266,6 +267,30 @@ class ClaimArchive(Base):
     history_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     history_events: Mapped[int | None] = mapped_column(Integer, nullable=True)
     history_archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class User(Base):
+    """A console account (``claims user add``): the staff id is the actor id on every step.
+
+    ``password_hash`` is an argon2 hash (pwdlib); ``session_nonce`` is the nonce a session
+    cookie must carry (changed at logout and when the account is disabled, which ends every
+    session of the account at its next request); ``failed_logins`` and ``locked_until`` count
+    failed logins and lock the account for a while after too many.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))
+    county: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    village: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    session_nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 def make_engine(url: str) -> Engine:
