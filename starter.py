@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from claims.cli import audit, calendar, claim, register, reports, system, terms
+from claims.cli import audit, calendar, claim, register, reports, system, terms, users, web
 from claims.cli.common import UsageError, refuse_engine_role
 from claims.cli.render import print_state
 from claims.cli.steps import step_group
@@ -49,6 +49,8 @@ for command in (
     terms.terms,
     *(audit.audit, audit.history, audit.replay, audit.archive),
     *system.system_commands(run_worker, build_worker),
+    users.user_group,
+    web.web,
 ):
     cli.add_command(command)
 

@@ -15,6 +15,7 @@ import click
 from temporalio.client import Client
 
 from claims.cli.common import run_async, services_of, settings_of, viewer_of
+from claims.cli.web import console_url, serve_beside
 from claims.domain.workdays import get_calendar
 from claims.errors import Unavailable
 from claims.infra.settings import REPO_ROOT, Settings
@@ -122,12 +123,13 @@ def system_commands(run_worker: RunWorker, build_worker: BuildWorker) -> list[cl
     """``up``, ``worker`` and ``demo`` (given the worker's entry points), ``db`` and ``reconcile``."""
 
     @click.command()
-    @click.option("--headless", is_flag=True, help="no web UI")
+    @click.option("--headless", is_flag=True, help="no Temporal web UI (the console still runs)")
     @click.pass_context
     @run_async
     async def up(ctx: click.Context, headless: bool) -> None:
-        """Start the embedded Temporal server (unless TEMPORAL_ADDRESS is set) and a worker;
-        Ctrl-C stops both."""
+        """Start the embedded Temporal server (unless TEMPORAL_ADDRESS is set), a worker and the
+        web console (CLAIMS_WEB_HOST:CLAIMS_WEB_PORT, default 127.0.0.1:8000); Ctrl-C stops them.
+        --headless leaves out Temporal's own web UI only."""
         settings = settings_of(ctx)
         if settings.temporal.embedded:
             ui = (
@@ -136,7 +138,8 @@ def system_commands(run_worker: RunWorker, build_worker: BuildWorker) -> list[cl
                 else f"Temporal web UI: http://127.0.0.1:{settings.temporal.ui_port}"
             )
             click.echo(f"{ui}  (data in {settings.store.data_dir})")
-        await run_worker(settings, headless=headless)
+        click.echo(f"console: {console_url(settings.web.host, settings.web.port)}  (accounts: claims user add)")
+        await serve_beside(services_of(ctx), lambda stop: run_worker(settings, stop=stop, headless=headless))
 
     @click.command("worker")
     @click.pass_context

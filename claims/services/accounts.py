@@ -139,7 +139,9 @@ def add_user(
     try:
         role = Role(role)
     except ValueError:
-        raise InputError("role", f"{role!r} is not a role; roles: " + ", ".join(r.value for r in Role)) from None
+        raise InputError(
+            "role", f"{role!r} is not a role; roles: " + ", ".join(r.value for r in Role)
+        ) from None
     if role is Role.SYSTEM:
         raise InputError("role", "'system' is the engine's own role; no person logs in as it")
     county = _checked("county", _place, county)
@@ -254,7 +256,9 @@ def login(services: Services, username: str, password: str, *, now: datetime | N
             raise _locked(row.locked_until, now)
         valid, updated = _hasher.verify_and_update(password, row.password_hash)
         if not valid or row.disabled:
-            if store.record_failure(session, row, now=now, lock_after=LOCK_AFTER, locked_until=now + LOCK_FOR):
+            if store.record_failure(
+                session, row, now=now, lock_after=LOCK_AFTER, locked_until=now + LOCK_FOR
+            ):
                 lock = _locked(now + LOCK_FOR, now)
             else:
                 lock = None

@@ -69,7 +69,9 @@ def set_disabled(session: Session, user: User, disabled: bool, now: datetime) ->
     user.updated_at = now
 
 
-def record_failure(session: Session, user: User, *, now: datetime, lock_after: int, locked_until: datetime) -> bool:
+def record_failure(
+    session: Session, user: User, *, now: datetime, lock_after: int, locked_until: datetime
+) -> bool:
     """Count a failed login; at ``lock_after`` failures lock the account until ``locked_until``
     and start counting again. Returns True when this failure locked it."""
     user.failed_logins = (user.failed_logins or 0) + 1

@@ -50,11 +50,12 @@ def login_url(next_url: str) -> str:
     return "/login?next=" + quote(next_url, safe="/")
 
 
-def safe_next(next_url: str | None) -> str | None:
-    """``next_url`` when it is a local path on this site, else None (no open redirect)."""
+def safe_next(next_url: str | None, *, allow_login: bool = False) -> str | None:
+    """``next_url`` when it is a local path on this site (the login page itself only with
+    ``allow_login``), else None (no open redirect)."""
     if not next_url or not next_url.startswith("/") or next_url.startswith("//") or "\\" in next_url:
         return None
-    if any(ord(c) < 32 for c in next_url) or next_url.startswith("/login"):
+    if any(ord(c) < 32 for c in next_url) or (next_url.startswith("/login") and not allow_login):
         return None
     return next_url
 

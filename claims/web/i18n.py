@@ -23,7 +23,7 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional marker name for py
     return message
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> _gettext.NullTranslations:
     """The compiled catalog of ``locale``: ``messages.po`` and any other ``*.po`` beside it (a
     screen group may keep its strings in a file of its own, e.g. ``inbox.po``), merged;
@@ -151,19 +151,32 @@ ERRORS: dict[str, str] = {
     "assignment.other_handler": N_("This claim is assigned to {handler}; ask a supervisor to reassign it"),
     "scope.county": N_("This claim is in {county}, outside your county"),
     "scope.village": N_("This claim is in {village}, outside your village"),
-    "documents.cannot_waive": N_("Cannot waive {documents}: not requested or on the checklist, or already received"),
+    "documents.cannot_waive": N_(
+        "Cannot waive {documents}: not requested or on the checklist, or already received"
+    ),
     "documents.missing": N_("Still missing {documents}: receive them first, or waive each with a reason"),
-    "documents.checklist_unmet": N_("The checklist still lacks {documents}: receive them, or waive each with a reason"),
+    "documents.checklist_unmet": N_(
+        "The checklist still lacks {documents}: receive them, or waive each with a reason"
+    ),
     "consultation.already_referred": N_("Already referred to the joint consultation"),
     "investigation.already_planned": N_("An investigation is already planned"),
-    "finding.blocks_pay": N_("The investigator found the event not as reported: a supervisor must override the finding first"),
+    "finding.blocks_pay": N_(
+        "The investigator found the event not as reported: a supervisor must override the finding first"
+    ),
     "finding.none_to_override": N_("There is no finding to override"),
-    "authority.above_limit": N_("{total} yuan is above the handler authority limit of {limit} yuan: a supervisor must approve it first"),
-    "authority.within_limit": N_("{total} yuan is within the handler authority limit of {limit} yuan: no approval is needed"),
+    "authority.above_limit": N_(
+        "{total} yuan is above the handler authority limit of {limit} yuan: "
+        "a supervisor must approve it first"
+    ),
+    "authority.within_limit": N_(
+        "{total} yuan is within the handler authority limit of {limit} yuan: no approval is needed"
+    ),
     "payout.already_approved": N_("This payout is already approved"),
     "payout.already_paid": N_("Already paid with another transfer reference"),
     "step.too_many_attempts": N_("The step failed too many times; ask a supervisor"),
-    "step.no_answer": N_("No answer in time: the step may still be performed; check the claim before trying again"),
+    "step.no_answer": N_(
+        "No answer in time: the step may still be performed; check the claim before trying again"
+    ),
     "service.unavailable": N_("A service the console needs is not answering; try again later"),
     "input.invalid": N_("{field}: invalid input"),
 }

@@ -69,9 +69,9 @@ class _EveryPath:
 
 async def _csrf_failed(scope: Scope, send: Send, message_id: object) -> None:
     body = (
-        "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>403</title>"
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>403</title>'
         "<p>请求未通过安全校验（CSRF），请刷新页面后重试。</p>"
-        "<p lang=\"en\">The request failed its security check (CSRF): reload the page and try again.</p>"
+        '<p lang="en">The request failed its security check (CSRF): reload the page and try again.</p>'
     ).encode()
     await send(
         {

@@ -73,11 +73,9 @@ async def logout_submit(request: Request) -> Response:
 
 
 @router.post("/lang")
-async def switch_language(
-    lang: Annotated[str, Form()] = "", next: Annotated[str, Form()] = ""
-) -> Response:
+async def switch_language(lang: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "") -> Response:
     """Keep the chosen language in a cookie (a year) and go back to the page."""
-    response = RedirectResponse(safe_next(next) or "/", status_code=303)
+    response = RedirectResponse(safe_next(next, allow_login=True) or "/", status_code=303)
     if lang in LOCALES:
         response.set_cookie(LANG_COOKIE, lang, max_age=LANG_MAX_AGE, httponly=True, samesite="lax")
     return response
