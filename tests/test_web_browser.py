@@ -8,15 +8,30 @@ Chromium or the CJK font these tests skip with the reason (``./run.sh test`` ins
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[test]')")
 
 from playwright.async_api import Page, expect  # noqa: E402
 
-from tests.support.browser import CHROMIUM, screenshot, serve, serious_violations
+from claims.models import Role, Stage  # noqa: E402
+from claims.services.client import claim_state  # noqa: E402
+from tests.support.browser import (  # noqa: E402
+    CHROMIUM,
+    PASSWORD,
+    Console,
+    screenshot,
+    serious_violations,
+    serve,
+)
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # pytest-playwright-asyncio's own base_url fixture (a method): not ours to change
+    pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods"),
+]
 
 _PLAIN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>试页</title></head>
 <body><main><h1>理赔待办</h1><form method="post" action="/done">
@@ -48,3 +63,241 @@ async def test_debian_chromium_renders_chinese_and_submits(page: Page) -> None:
         await screenshot(page, "00-plumbing")
         await page.get_by_role("button", name="立案").click()
         await expect(page.get_by_text("已立案")).to_be_visible()
+
+
+# --------------------------------------------------------------------------- the console
+
+COUNTY_A, TOWNSHIP_A, VILLAGE_A = "宁乡市", "大成桥镇", "示范村甲"  # the first demo case happened here
+COUNTY_B = "醴陵市"
+
+SLA_WORDS = re.compile(r"剩余 \d+ 个工作日|今日到期|超期 \d+ 天|已超期|暂停·等待资料")
+"""An SLA badge in words (``claims/web/present.py``), never a bare number or an ISO duration."""
+
+ROLE_NAMES = {
+    "handler": "理赔员",
+    "village_secretary": "村计生协秘书长",
+    "investigator": "调查员",
+    "supervisor": "主管",
+    "auditor": "审计",
+}
+
+
+async def log_in(page: Page, console: Console, user: str, *, lands_on: str | None = "/inbox") -> None:
+    """Log in through the form (fields 工号 and 密码) and wait for the landing page
+    (``lands_on``; None: any page but the login page)."""
+    await page.goto(console.url + "/login")
+    await page.get_by_label("工号").fill(user)
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    if lands_on is None:
+        await page.wait_for_url(lambda url: "/login" not in url)
+    else:
+        await page.wait_for_url(re.compile(re.escape(console.url + lands_on) + r"(\?.*)?$"))
+
+
+async def reported_in_county_a(console: Console) -> str:
+    """The first demo case (宁乡市) reported through the harness; its claim number."""
+    return await console.harness.report(console.harness.cases[0])
+
+
+async def csrf_token_of(page: Page) -> str:
+    """The CSRF token the page hands its forms (the hidden ``csrftoken`` field)."""
+    token = await page.locator("input[name=csrftoken]").first.get_attribute("value")
+    assert token
+    return token
+
+
+async def test_login_per_role_lands_on_its_page_and_switches_to_english(page: Page, console: Console) -> None:
+    """Every role logs in with the form and lands on its page, named in the header in Chinese;
+    the language switch turns the page into English and keeps it English; a wrong password
+    stays on the login page with one message and no session."""
+    await page.goto(console.url + "/")
+    await expect(page).to_have_url(re.compile(r"/login"))
+    await expect(page.get_by_role("heading", name="登录")).to_be_visible()
+    assert await page.locator("html").get_attribute("lang") == "zh-CN"
+    await screenshot(page, "01-login")
+
+    console.add_user("handler.ningxiang", "handler", county=COUNTY_A)
+    await page.get_by_label("工号").fill("handler.ningxiang")
+    await page.get_by_label("密码").fill("not-the-password")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_role("alert")).to_contain_text("用户名或密码错误")
+    await expect(page).to_have_url(re.compile(r"/login"))
+    await screenshot(page, "02-login-refused")
+
+    users = {
+        "handler": ("handler.ningxiang", "/inbox"),
+        "village_secretary": (console.add_user("sec.jia", "village_secretary", COUNTY_A, VILLAGE_A), "/inbox"),
+        "investigator": (console.add_user("inv.ningxiang", "investigator", COUNTY_A), "/inbox"),
+        "supervisor": (console.add_user("sup.ningxiang", "supervisor", COUNTY_A), "/inbox"),
+    }
+    for role, (user, landing) in users.items():
+        await page.context.clear_cookies()
+        await log_in(page, console, user, lands_on=landing)
+        who = page.locator("header .who")
+        await expect(who).to_contain_text(user)
+        await expect(who).to_contain_text(ROLE_NAMES[role])
+        await expect(who).to_contain_text(COUNTY_A)
+        await expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile("未找到|无权操作|错误"))
+        if role == "handler":
+            await expect(page.get_by_role("heading", level=1)).to_have_text("我的待办")
+        await screenshot(page, f"03-landing-{role}")
+        if role == "village_secretary":  # the report form is made for a phone
+            await page.set_viewport_size({"width": 375, "height": 740})
+            await page.get_by_role("link", name="新报案").first.click()
+            await page.wait_for_url("**/claims/new")
+            await expect(page.get_by_label("保单号")).to_be_visible()
+            assert await serious_violations(page) == []
+            await screenshot(page, "03-new-report-phone")
+            await page.set_viewport_size({"width": 1280, "height": 800})
+
+    # the last one (the supervisor) switches to English, and the choice sticks
+    await page.get_by_role("button", name="English").click()
+    await expect(page.locator("header .who")).to_contain_text("Supervisor")
+    assert await page.locator("html").get_attribute("lang") == "en"
+    await expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    await screenshot(page, "04-landing-supervisor-en")
+    await page.get_by_role("button", name="中文").click()
+    await expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+
+
+async def test_handler_registers_a_claim_from_the_inbox(page: Page, console: Console) -> None:
+    """A handler of 宁乡市 finds the county's new report in the inbox, opens it, registers it
+    with one click; the page then shows the stage after 立案, 立案 on the timeline by this
+    handler, and the SLA clock in words. The workflow recorded the step as the handler's."""
+    number = await reported_in_county_a(console)
+    console.add_user("handler.ningxiang", "handler", county=COUNTY_A)
+    await log_in(page, console, "handler.ningxiang")
+
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=number))
+    await expect(row).to_contain_text(TOWNSHIP_A)
+    await expect(row).to_contain_text("未分派")
+    await expect(row.locator(".badge")).to_have_text(SLA_WORDS)
+    assert not await serious_violations(page), await serious_violations(page)
+    await screenshot(page, "05-inbox")
+
+    await row.get_by_role("link", name=number).click()
+    await page.wait_for_url(f"**/claims/{number}")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(number)
+    await expect(page.locator("dd.stage")).to_have_text("报案")
+    assert not await serious_violations(page), await serious_violations(page)
+    await screenshot(page, "06-claim-reported")
+
+    await page.get_by_role("button", name="立案", exact=True).click()
+    await expect(page.locator("dd.stage")).not_to_have_text("报案")
+    timeline = page.locator("ol.timeline")
+    await expect(timeline.locator("li").filter(has_text="立案").filter(has_text="handler.ningxiang")).to_have_count(1)
+    await expect(page.locator(".claim-header .badge")).to_have_text(SLA_WORDS)
+    await screenshot(page, "07-claim-registered")
+
+    state = await claim_state(console.harness.client, number)
+    assert state.stage != Stage.REPORTED
+    assert state.assigned_handler == "handler.ningxiang"
+    registered = [t for t in state.timeline if t.event == "registered"]
+    assert [(t.actor.id, t.actor.role) for t in registered] == [("handler.ningxiang", Role.HANDLER)]
+
+
+async def test_a_handler_of_another_county_gets_404(page: Page, console: Console) -> None:
+    """A claim of 宁乡市 does not exist for a handler of 醴陵市: 404 with a page that says so,
+    and it is not in that handler's inbox."""
+    number = await reported_in_county_a(console)
+    console.add_user("handler.liling", "handler", county=COUNTY_B)
+    await log_in(page, console, "handler.liling")
+    await expect(page.get_by_role("link", name=number)).to_have_count(0)
+    response = await page.goto(f"{console.url}/claims/{number}")
+    assert response is not None and response.status == 404
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("未找到")
+    await screenshot(page, "08-claim-other-county-404")
+
+
+async def test_a_post_without_the_csrf_token_gets_403(page: Page, console: Console) -> None:
+    """A logged-in handler's step POST without the CSRF token is refused with 403, from the
+    browser's request API and from ``fetch`` in the page, and the claim is not registered."""
+    number = await reported_in_county_a(console)
+    console.add_user("handler.ningxiang", "handler", county=COUNTY_A)
+    await log_in(page, console, "handler.ningxiang")
+    await page.goto(f"{console.url}/claims/{number}")
+    step = f"{console.url}/claims/{number}/steps/register"
+
+    response = await page.request.post(step, form={"note": "forged"}, max_redirects=0)
+    assert response.status == 403
+    status = await page.evaluate(
+        """(url) => fetch(url, {method: "POST", body: new URLSearchParams({note: "forged"}),
+                               redirect: "manual"}).then(r => r.status)""",
+        step,
+    )
+    assert status == 403
+    # a wrong token is no better than none
+    response = await page.request.post(step, form={"note": "forged", "csrftoken": "x" * 40}, max_redirects=0)
+    assert response.status == 403
+    assert (await claim_state(console.harness.client, number)).stage == Stage.REPORTED
+
+
+async def test_an_auditors_step_post_gets_403(page: Page, console: Console) -> None:
+    """An auditor reads the claim with no step form on it; a step POST carrying a valid CSRF
+    token still gets 403 and changes nothing."""
+    number = await reported_in_county_a(console)
+    console.add_user("audit.ningxiang", "auditor", county=COUNTY_A)
+    await log_in(page, console, "audit.ningxiang", lands_on=None)
+    response = await page.goto(f"{console.url}/claims/{number}")
+    assert response is not None and response.status == 200
+    await expect(page.locator("form.step")).to_have_count(0)
+    await screenshot(page, "09-claim-auditor")
+    token = await csrf_token_of(page)
+    response = await page.request.post(
+        f"{console.url}/claims/{number}/steps/register", form={"csrftoken": token}, max_redirects=0
+    )
+    assert response.status == 403
+    assert (await claim_state(console.harness.client, number)).stage == Stage.REPORTED
+
+
+async def test_axe_finds_nothing_serious_on_login_inbox_and_claim(page: Page, console: Console) -> None:
+    """axe-core: no serious or critical violation on the login page, the inbox and a claim page,
+    at desktop and at phone width."""
+    number = await reported_in_county_a(console)
+    console.add_user("handler.ningxiang", "handler", county=COUNTY_A)
+    for width, height in ((1280, 800), (375, 740)):
+        await page.context.clear_cookies()
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.goto(console.url + "/login")
+        found = {"login": await serious_violations(page)}
+        await log_in(page, console, "handler.ningxiang")
+        found["inbox"] = await serious_violations(page)
+        await page.goto(f"{console.url}/claims/{number}")
+        found["claim"] = await serious_violations(page)
+        assert found == {"login": [], "inbox": [], "claim": []}, (width, found)
+    await screenshot(page, "10-claim-phone")
+
+
+async def _tab_to(page: Page, predicate: str, limit: int = 60) -> None:
+    """Press Tab until ``predicate`` (a JS function of the focused element) holds."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        if await page.evaluate(f"({predicate})(document.activeElement)"):
+            return
+    raise AssertionError(f"Tab never reached {predicate}")
+
+
+async def test_keyboard_alone_logs_in_opens_and_registers_a_claim(page: Page, console: Console) -> None:
+    """With the keyboard only: Tab reaches 工号 and 密码, Enter logs in; Tab reaches the claim's
+    link in the inbox and Enter opens it; Tab reaches 立案 and Enter registers the claim."""
+    number = await reported_in_county_a(console)
+    console.add_user("handler.ningxiang", "handler", county=COUNTY_A)
+    await page.goto(console.url + "/login")
+    await page.locator("body").focus()
+    await _tab_to(page, "e => e.id === 'username'")
+    await page.keyboard.type("handler.ningxiang")
+    await _tab_to(page, "e => e.id === 'password'")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/inbox**")
+
+    await _tab_to(page, f"e => e.tagName === 'A' && e.textContent.trim() === {number!r}")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"**/claims/{number}")
+    await _tab_to(page, "e => e.tagName === 'BUTTON' && e.textContent.trim() === '立案'")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("ol.timeline li").filter(has_text="立案")).to_have_count(1)
+    assert (await claim_state(console.harness.client, number)).assigned_handler == "handler.ningxiang"
