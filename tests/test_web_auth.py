@@ -326,3 +326,36 @@ def test_the_users_table_round_trips_on_every_store(store_sessions: Sessions, tm
     accounts.logout(services, "sup.liling", grant.nonce)
     assert accounts.actor_for_session(services, "sup.liling", grant.nonce) is None
     assert [a.id for a in accounts.list_users(services)] == ["sup.liling"]
+
+
+def test_claims_web_says_so_when_its_port_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from starter import cli
+
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["web", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"console: http://127.0.0.1:{port}/" in result.output
+    assert f"the console cannot listen on 127.0.0.1:{port} (in use?); set CLAIMS_WEB_PORT" in result.output
+    assert (tmp_path / "web-secret").stat().st_mode & 0o077 == 0  # the generated secret is the owner's only
+
+
+def test_a_configured_session_secret_is_used_and_a_short_one_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claims.errors import InputError
+    from claims.infra.settings import load_settings
+
+    monkeypatch.setenv("CLAIMS_WEB_SECRET", "x" * 40)
+    assert load_settings().web.session_secret(tmp_path) == "x" * 40
+    assert not (tmp_path / "web-secret").exists()
+    monkeypatch.setenv("CLAIMS_WEB_SECRET", "short")
+    with pytest.raises(InputError) as refused:
+        load_settings()
+    assert refused.value.field == "CLAIMS_WEB_SECRET" and "at least 32 characters" in str(refused.value)

@@ -59,7 +59,7 @@ def create_app(services: Services) -> FastAPI:
         if router is not None:
             app.include_router(router)
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def home(actor: Annotated[Actor, Depends(current_actor)]) -> Response:
         return RedirectResponse(landing_page(actor), status_code=303)
 
