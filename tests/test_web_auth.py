@@ -359,3 +359,44 @@ def test_a_configured_session_secret_is_used_and_a_short_one_refused(
     with pytest.raises(InputError) as refused:
         load_settings()
     assert refused.value.field == "CLAIMS_WEB_SECRET" and "at least 32 characters" in str(refused.value)
+
+
+def test_claims_user_password_and_enable_unlock_an_account_and_end_its_sessions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from starter import cli
+
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    runner = CliRunner()
+    add = ["user", "add", "inv.ningxiang", "--role", "investigator", "--county", "宁乡市", "--password-stdin"]
+    assert runner.invoke(cli, add, input=PASSWORD + "\n").exit_code == 0
+    services = Services(Settings(store=StoreSettings(data_dir=tmp_path)))
+    try:
+        grant = accounts.login(services, "inv.ningxiang", PASSWORD)
+        for attempt in range(5):
+            with pytest.raises(accounts.LoginFailed) as failed:
+                accounts.login(services, "inv.ningxiang", f"wrong password {attempt}")
+        assert failed.value.code == "auth.locked" and failed.value.params == {"minutes": 15}
+        new_password = "a new longer password"
+        changed = runner.invoke(
+            cli, ["user", "password", "inv.ningxiang", "--password-stdin"], input=new_password
+        )
+        assert changed.exit_code == 0 and "sessions have ended" in changed.output
+        assert new_password not in changed.output
+        assert accounts.actor_for_session(services, "inv.ningxiang", grant.nonce) is None
+        with pytest.raises(accounts.LoginFailed):
+            accounts.login(services, "inv.ningxiang", PASSWORD)
+        assert accounts.login(services, "inv.ningxiang", new_password).actor.role.value == "investigator"
+        assert runner.invoke(cli, ["user", "disable", "inv.ningxiang"]).exit_code == 0
+        with pytest.raises(accounts.LoginFailed):
+            accounts.login(services, "inv.ningxiang", new_password)
+        enabled = runner.invoke(cli, ["user", "enable", "inv.ningxiang"])
+        assert enabled.exit_code == 0 and "account inv.ningxiang enabled" in enabled.output
+        assert accounts.login(services, "inv.ningxiang", new_password).user_id == "inv.ningxiang"
+        assert (
+            runner.invoke(cli, ["user", "password", "nobody", "--password-stdin"], input=PASSWORD).exit_code
+            == 1
+        )
+    finally:
+        services.close()

@@ -1,4 +1,5 @@
-"""``claims user add``, ``list`` and ``disable``: the web console's local accounts.
+"""``claims user add``, ``list``, ``disable``, ``enable`` and ``password``: the web console's
+local accounts.
 
 One job: parse these commands and print their answers (``claims.services.accounts`` holds the
 rules). This is the operator's tool: whoever runs it against the store administers the
@@ -100,3 +101,32 @@ def user_disable(ctx: click.Context, user_id: str) -> None:
     except ClaimsError as e:
         raise refused(e) from None
     click.echo(f"account {account.id} disabled")
+
+
+@user_group.command("enable")
+@click.argument("user_id", metavar="ID")
+@click.pass_context
+def user_enable(ctx: click.Context, user_id: str) -> None:
+    """Enable the account ID again; also clears a lock after failed logins."""
+    try:
+        account = accounts.enable_user(services_of(ctx), user_id)
+    except ClaimsError as e:
+        raise refused(e) from None
+    click.echo(f"account {account.id} enabled")
+
+
+@user_group.command("password")
+@click.argument("user_id", metavar="ID")
+@click.option(
+    "--password-stdin", "password_stdin", is_flag=True, help="read the new password from standard input"
+)
+@click.pass_context
+def user_password(ctx: click.Context, user_id: str, password_stdin: bool) -> None:
+    """Set a new password for the account ID (read from standard input); its open sessions end
+    and a lock after failed logins is cleared."""
+    password = _read_password(password_stdin)
+    try:
+        account = accounts.set_password(services_of(ctx), user_id, password)
+    except ClaimsError as e:
+        raise refused(e) from None
+    click.echo(f"account {account.id}: password changed; its sessions have ended")

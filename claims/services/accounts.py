@@ -1,5 +1,5 @@
-"""The web console's accounts: add, list and disable them; log a person in and out; the
-``Actor`` a session stands for.
+"""The web console's accounts: add, list, disable, enable them and set a password; log a person
+in and out; the ``Actor`` a session stands for.
 
 One job: the account rules (password length, argon2 hashing with pwdlib's recommended
 parameters, the lockout after repeated failures, the session nonce) over
@@ -116,6 +116,13 @@ def _checked(field: str, adapter: TypeAdapter, value: str | None) -> str | None:
         raise InputError(field, e.errors()[0]["msg"]) from None
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InputError("password", f"at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InputError("password", f"at most {MAX_PASSWORD} characters")
+
+
 def add_user(
     services: Services,
     user_id: str,
@@ -150,10 +157,7 @@ def add_user(
         raise InputError("village", "a village needs its county (--county)")
     if role is Role.VILLAGE_SECRETARY and not village:
         raise InputError("village", "a village secretary needs a village (--county C --village V)")
-    if len(password) < MIN_PASSWORD:
-        raise InputError("password", f"at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise InputError("password", f"at most {MAX_PASSWORD} characters")
+    _check_password(password)
     now = utcnow()
     with unit_of_work(services.sessions) as session:
         if not store.add_user(
@@ -189,6 +193,36 @@ def disable_user(services: Services, user_id: str) -> Account:
         if row is None:
             raise AccountNotFound(f"no account {user_id!r}", params={"id": user_id})
         store.set_disabled(session, row, True, utcnow())
+        return _account(row)
+
+
+def enable_user(services: Services, user_id: str) -> Account:
+    """Enable an account again (and clear a lock after failed logins).
+
+    Raises:
+        AccountNotFound: no such account.
+    """
+    with unit_of_work(services.sessions) as session:
+        row = store.get_user(session, user_id)
+        if row is None:
+            raise AccountNotFound(f"no account {user_id!r}", params={"id": user_id})
+        store.set_disabled(session, row, False, utcnow())
+        return _account(row)
+
+
+def set_password(services: Services, user_id: str, password: str) -> Account:
+    """Give an account a new password: its lock is cleared and its open sessions end.
+
+    Raises:
+        InputError: ``password`` too short or too long.
+        AccountNotFound: no such account.
+    """
+    _check_password(password)
+    with unit_of_work(services.sessions) as session:
+        row = store.get_user(session, user_id)
+        if row is None:
+            raise AccountNotFound(f"no account {user_id!r}", params={"id": user_id})
+        store.set_password(session, row, _hasher.hash(password), utcnow())
         return _account(row)
 
 

@@ -1,4 +1,5 @@
-"""The console's accounts in the store: add, read, list, disable, and record login attempts.
+"""The console's accounts in the store: add, read, list, disable or enable, set a password, and
+record login attempts.
 
 One job: the ``users`` rows (``claims.store.db.User``). Functions take a ``Session`` and never
 commit (the caller's unit of work does); hashing and the lockout policy are the services'
@@ -62,10 +63,23 @@ def list_users(session: Session) -> list[User]:
 
 
 def set_disabled(session: Session, user: User, disabled: bool, now: datetime) -> None:
-    """Disable (or enable) an account; disabling also ends its sessions (a new nonce)."""
+    """Disable (or enable) an account; disabling also ends its sessions (a new nonce),
+    enabling clears a lock."""
     user.disabled = disabled
     if disabled:
         user.session_nonce = new_nonce()
+    else:
+        user.failed_logins = 0
+        user.locked_until = None
+    user.updated_at = now
+
+
+def set_password(session: Session, user: User, password_hash: str, now: datetime) -> None:
+    """A new password hash; the lock is cleared and every session of the account ends."""
+    user.password_hash = password_hash
+    user.failed_logins = 0
+    user.locked_until = None
+    user.session_nonce = new_nonce()
     user.updated_at = now
 
 
