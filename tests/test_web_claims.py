@@ -195,6 +195,7 @@ async def test_a_handler_sees_the_new_report_and_registers_it(console: Console) 
     page = await me.get(f"/claims/{number}")
     assert page.status_code == 200
     assert 'class="stage">报案<' in page.text
+    assert "<td>立案时限</td>" in page.text and "<td>当日</td>" in page.text  # registration: the same working day
     # only what the registry allows now: 立案 (and receiving documents is not yet open)
     offered = re.findall(r'action="/claims/[^"]+/steps/([a-z_]+)"', page.text)
     assert offered == ["register"]
@@ -318,6 +319,17 @@ async def test_a_village_secretary_reports_from_the_phone_form(console: Console)
     assert ok.status_code == 303, ok.text
     number = ok.headers["location"].removeprefix("/claims/")
     assert number.startswith("JS20210626-")
+    again = await sec.post(
+        "/claims",
+        {
+            "policy_numbers": policy,
+            "id_number": case.report.id_number,
+            "accident_date": "2021-06-26",
+            "outcome": "disability",
+            "cause": "fall_from_height",
+        },
+    )
+    assert (again.status_code, again.headers["location"]) == (303, f"/claims/{number}?reported=again")
     handler = await console.as_user("handler.ningxiang", "handler", county=COUNTY_A)
     assert f'href="/claims/{number}"' in (await handler.get("/inbox?view=new")).text
     investigator = await console.as_user("inv.a", "investigator", county=COUNTY_A)

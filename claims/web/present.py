@@ -94,6 +94,11 @@ EVENTS: Mapping[str, tuple[str, str]] = {
     "declined": ("拒赔", "declined"),
     "decline_notice_sent": ("拒赔通知已发出", "decline notice sent"),
     "reassigned": ("改派", "reassigned"),
+    "sla_started": ("时限开始", "clock started"),
+    "sla_warning": ("时限预警", "clock warning"),
+    "sla_breached": ("超期", "clock breached"),
+    "sla_paused": ("时限暂停", "clock paused"),
+    "sla_resumed": ("时限恢复", "clock resumed"),
     "sla_recomputed": ("时限重算", "deadline recomputed"),
     "sla_stopped": ("时限停止", "clock stopped"),
     "unstuck": ("恢复", "unstuck"),
@@ -134,6 +139,22 @@ def outcome_name(outcome: str | None, locale: str | None = None) -> str:
 def event_name(event: str, locale: str | None = None) -> str:
     """A timeline event in words (立案, 核定, ...); an unknown event as it was recorded."""
     return _pick(EVENTS, event, locale)
+
+
+def clock_target(clock: SlaClock, locale: str | None = None) -> str:
+    """A clock's target in words: 当日 (the same working day), 5 个工作日, 30 天 (calendar
+    days, statutory), with the paused working days that moved it (+3)."""
+    zh = is_zh(locale)
+    if clock.calendar_days:
+        text = f"{clock.calendar_days} 天" if zh else f"{clock.calendar_days} days"
+    elif clock.target_working_days == 0:
+        text = "当日" if zh else "same working day"
+    else:
+        n = clock.target_working_days
+        text = f"{n} 个工作日" if zh else f"{n} working day{'s' if n != 1 else ''}"
+    if clock.paused_working_days:
+        text += f" (+{clock.paused_working_days})"
+    return text
 
 
 def clock_name(name: str, locale: str | None = None) -> str:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from claims.domain.workdays import WorkingCalendar
-from claims.errors import ClaimNotFound, NotAllowed, StepRejected, Unavailable
+from claims.errors import NotAllowed, StepRejected, Unavailable
 from claims.models import Actor, ClaimState, Role, Stage
 from claims.models.bounds import printable
 from claims.models.steps import STEP_RULES, allowed_steps
@@ -101,7 +101,8 @@ async def new_report(
             problems.setdefault(forms.report_field(field), []).append(printable(str(p)))
     if problems:
         return _report_page(request, actor, form, problems, 422)
-    return RedirectResponse(f"/claims/{result.claim.claim_number}", status_code=303)
+    again = "" if result.created else "?reported=again"  # the same event was reported before
+    return RedirectResponse(f"/claims/{result.claim.claim_number}{again}", status_code=303)
 
 
 # --------------------------------------------------------------------------- the claim page
@@ -184,14 +185,22 @@ async def claim_page(
     number: str,
     actor: Annotated[Actor, Depends(current_actor)],
     services: Annotated[Services, Depends(get_services)],
+    reported: str | None = None,
 ) -> Response:
-    """The claim page: header, clocks, the reader's steps, documents, payments, timeline."""
+    """The claim page: header, clocks, the reader's steps, documents, payments, timeline.
+    ``?reported=again``: the report just filed was of an event already reported (this claim)."""
     try:
         summary, state = await _read(services, actor, number)
     except Unavailable as e:
         return _unavailable(request, e)
     cal = calendar_of(services)
-    return render(request, "claim.html", **_page_context(request, actor, summary, state, cal))
+    words = present.Words(locale_of(request))
+    notice = (
+        words(f"该事故已报案：赔案 {number}，未重复报案", f"Already reported: claim {number}; no second claim was made")
+        if reported == "again"
+        else None
+    )
+    return render(request, "claim.html", **_page_context(request, actor, summary, state, cal, notice=notice))
 
 
 @router.post("/claims/{number}/steps/{step}")
@@ -209,7 +218,7 @@ async def perform_step(
         )
     summary = await run_in_threadpool(console.claim_summary, services, actor, number)  # 404 out of scope
     if step not in STEP_RULES:
-        raise ClaimNotFound(number, f"no step {step!r} on claim {number}")
+        raise HTTPException(status_code=404)
     form = forms.group((await request.form()).multi_items())
     form.pop("csrftoken", None)
     htmx = bool(request.headers.get("hx-request"))
@@ -251,7 +260,7 @@ async def perform_step(
         request, actor, summary, state, cal, errors=errors, form_errors=form_errors, values={step: form}
     )
     if step not in {r.name for r in context["steps"]}:
-        context["steps"] = [*context["steps"], STEP_RULES[step]]  # the refused form, with its reason
+        context["steps"] = [STEP_RULES[step], *context["steps"]]  # the refused form first, with its reason
     # htmx 2 does not swap a 4xx answer: it gets the panel with the reason as a 200
     if htmx:
         return render(request, "_claim_panel.html", **context)
