@@ -33,7 +33,7 @@ class ArchiveActivities:
         bundle = bundle_from_input(inp)
         with unit_of_work(self._sessions) as s:
             written = record_decision(s, bundle, utcnow())
-        get_logger("claims.audit.archiver", claim_number=inp.claim.claim_number).info(
+        get_logger("activities.archive", claim_number=inp.claim.claim_number).info(
             "decision archived",
             stage=bundle.stage,
             written=written,

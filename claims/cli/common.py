@@ -17,7 +17,7 @@ import click
 from pydantic import ValidationError
 from temporalio.client import Client
 
-from claims.errors import ClaimsError, InputError, NotAllowed, Unavailable
+from claims.errors import ClaimsError, InputError, NotAllowed
 from claims.infra.settings import Settings
 from claims.models import Actor, Role
 from claims.services.context import Services, connect_temporal
@@ -137,18 +137,6 @@ def services_of(ctx: click.Context) -> Services:
         services = ctx.obj["services"] = Services(settings_of(ctx), connect=_connect)
         ctx.find_root().call_on_close(services.close)
     return services
-
-
-async def client_for(settings: Settings) -> Client:
-    """A Temporal client outside the services context (``claims step`` still connects here).
-
-    Raises:
-        click.ClickException: Temporal does not answer (exit 1; the message says how to start it).
-    """
-    try:
-        return await connect_client(settings)
-    except Unavailable as e:
-        raise click.ClickException(str(e)) from None
 
 
 def refused(e: ClaimsError) -> click.ClickException:

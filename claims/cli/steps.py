@@ -1,7 +1,7 @@
 """The ``claims step`` command group: one command per entry of the step registry.
 
 One job: turn ``claims step <step> NUMBER [options]`` into the step's typed input and perform
-it on the claim (``claims.services.client.attempt_step``), printing the claim's new state.
+it on the claim through the step service (``claims.services.steps.perform``), printing the claim's new state.
 Command names come from ``claims.models.STEP_RULES`` (``approve_payout`` → ``approve-payout``);
 this module adds only each step's options and help. Exit codes: 1 refused (the claim's
 message), 2 bad input, 3 no worker answered in time (the step may still be performed).
@@ -21,10 +21,9 @@ from claims.cli.common import (
     NoAnswerExit,
     UsageError,
     actor_of,
-    client_for,
     fmt_validation,
     run_async,
-    settings_of,
+    services_of,
 )
 from claims.errors import ClaimsError
 from claims.models import (
@@ -51,7 +50,8 @@ from claims.models import (
     StepRule,
     WaivedDocument,
 )
-from claims.services.client import NoAnswer, UpdateStatus, attempt_step
+from claims.services.client import NoAnswer, UpdateStatus
+from claims.services.steps import perform
 
 PrintState = Callable[[ClaimState, bool], None]
 """How a command prints the claim's new state (``print_state(state, as_json)``)."""
@@ -250,13 +250,15 @@ def _step_command(rule: StepRule, spec: StepCommand, print_state: PrintState) ->
     async def command(
         ctx: click.Context, claim_number: str, note: str, as_json: bool, timeout_s: float, **kw: Any
     ) -> None:
+        actor = actor_of(ctx)
         try:
-            inp = spec.build(actor=actor_of(ctx), note=note, **kw)
+            inp = spec.build(actor=actor, note=note, **kw)
         except ValidationError as e:
             raise UsageError(fmt_validation(e)) from None
-        client = await client_for(settings_of(ctx))
         try:
-            attempt = await attempt_step(client, claim_number, inp, timeout=timedelta(seconds=timeout_s))
+            attempt = await perform(
+                services_of(ctx), actor, claim_number, inp, timeout=timedelta(seconds=timeout_s)
+            )
         except NoAnswer as e:
             raise NoAnswerExit(str(e)) from None
         except ClaimsError as e:  # StepRejected, ClaimNotFound, Unavailable: the message says why

@@ -1,7 +1,8 @@
 """The payment sink: where a recorded payout becomes a bank transfer instruction.
 
-``record_payout`` (``claims/store/__init__.py``) calls the sink once for each ledger row it writes,
-inside the row's transaction, before it commits:
+``record_payment`` (``claims/store/ledger.py``; the ``record_payout`` activity commits one payment
+at a time) calls the sink once for each ledger row it writes, inside the row's transaction,
+before it commits:
 
 - a retried or duplicated activity finds the row already written and calls nothing, so
   after a successful write the sink is never called twice;

@@ -17,11 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from claims import models as m
-from claims.store.db import ClaimArchive
+from claims.store.db import ClaimArchive, ColumnValue, insert_unless_present
 
 BUNDLE_VERSION = 2
 """Version 2 bundles say whether their coverage request was rebuilt (``coverage_request_rebuilt``);
@@ -187,33 +186,31 @@ def bundle_from_input(inp: m.ArchiveInput) -> DecisionBundle:
     )
 
 
+def _bundle_row(bundle: DecisionBundle, now: datetime) -> dict[str, ColumnValue]:
+    """The archive row of a decision bundle, before any history is added."""
+    return {
+        "claim_number": bundle.claim_number,
+        "workflow_id": bundle.workflow_id,
+        "run_id": bundle.run_id,
+        "stage": bundle.stage,
+        "closed_at": bundle.closed_at,
+        "decision_bundle": bundle.model_dump_json(),
+        "decision_archived_at": now,
+    }
+
+
 def record_decision(session: Session, bundle: DecisionBundle, now: datetime) -> bool:
     """Add a claim's decision bundle; idempotent (a retried activity writes nothing more).
 
-    Does not commit. A row written concurrently by a duplicate attempt is kept (the insert
-    runs in a savepoint, rolled back on the unique claim number).
+    Does not commit. A row written concurrently by a duplicate attempt is kept
+    (``insert_unless_present``: no error, nothing of the caller's transaction rolled back).
 
     Returns:
         True when a row was added, False when the claim was already archived.
     """
     if session.get(ClaimArchive, bundle.claim_number) is not None:
         return False
-    try:
-        with session.begin_nested():
-            session.add(
-                ClaimArchive(
-                    claim_number=bundle.claim_number,
-                    workflow_id=bundle.workflow_id,
-                    run_id=bundle.run_id,
-                    stage=bundle.stage,
-                    closed_at=bundle.closed_at,
-                    decision_bundle=bundle.model_dump_json(),
-                    decision_archived_at=now,
-                )
-            )
-    except IntegrityError:
-        return False  # written concurrently by a duplicate attempt: keep theirs
-    return True
+    return insert_unless_present(session, ClaimArchive, _bundle_row(bundle, now))
 
 
 def record_history(
@@ -243,37 +240,29 @@ def record_history(
     row = session.get(ClaimArchive, bundle.claim_number)
     if row is not None and row.history_json is not None:
         return False
-    try:
-        with session.begin_nested():
-            if row is None:
-                row = ClaimArchive(
-                    claim_number=bundle.claim_number,
-                    workflow_id=bundle.workflow_id,
-                    run_id=bundle.run_id,
-                    stage=bundle.stage,
-                    decision_bundle=bundle.model_dump_json(),
-                    decision_archived_at=now,
-                )
-                session.add(row)
-            else:
-                kept = DecisionBundle.model_validate_json(row.decision_bundle)
-                fill: dict[str, object] = {}
-                if kept.facts is None and bundle.facts is not None:
-                    fill["facts"] = bundle.facts
-                if (kept.coverage_request is None or kept.coverage_request_rebuilt) and (
-                    bundle.coverage_request is not None and not bundle.coverage_request_rebuilt
-                ):
-                    fill |= {"coverage_request": bundle.coverage_request, "coverage_request_rebuilt": False}
-                if fill:
-                    row.decision_bundle = kept.model_copy(update=fill).model_dump_json()
-            row.run_id = run_id
-            row.closed_at = closed_at or row.closed_at
-            row.history_json = history_json
-            row.history_sha256 = hashlib.sha256(history_json.encode("utf-8")).hexdigest()
-            row.history_events = events
-            row.history_archived_at = now
-    except IntegrityError:
-        return False  # archived concurrently by another sweep: keep theirs
+    if row is None:
+        # No bundle yet (the claim closed before archive_decision ran, or an old claim): store
+        # this one; a sweep racing on the same claim keeps the first row and fills it below.
+        insert_unless_present(session, ClaimArchive, _bundle_row(bundle, now))
+        row = session.get(ClaimArchive, bundle.claim_number, populate_existing=True)
+        assert row is not None
+    else:
+        kept = DecisionBundle.model_validate_json(row.decision_bundle)
+        fill: dict[str, object] = {}
+        if kept.facts is None and bundle.facts is not None:
+            fill["facts"] = bundle.facts
+        if (kept.coverage_request is None or kept.coverage_request_rebuilt) and (
+            bundle.coverage_request is not None and not bundle.coverage_request_rebuilt
+        ):
+            fill |= {"coverage_request": bundle.coverage_request, "coverage_request_rebuilt": False}
+        if fill:
+            row.decision_bundle = kept.model_copy(update=fill).model_dump_json()
+    row.run_id = run_id
+    row.closed_at = closed_at or row.closed_at
+    row.history_json = history_json
+    row.history_sha256 = hashlib.sha256(history_json.encode("utf-8")).hexdigest()
+    row.history_events = events
+    row.history_archived_at = now
     return True
 
 

@@ -246,7 +246,7 @@ class Notification(Base):
 class ClaimArchive(Base):
     """The decision record of a closed claim, kept beyond Temporal's history retention.
 
-    ``decision_bundle`` is JSON (``claims.audit.archiver.DecisionBundle``): claim facts, decision,
+    ``decision_bundle`` is JSON (``claims.store.archive.DecisionBundle``): claim facts, decision,
     terms versions and hashes, calendar and SLA policy versions, payouts, timeline.
     ``history_json`` is the full workflow history in the Temporal CLI/web UI JSON form
     (``WorkflowHistory.to_json()``), written once the workflow has closed; ``history_sha256``
