@@ -17,15 +17,19 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import insert
 
 from claims.domain.workdays import WorkingCalendar
+from claims.errors import ClaimNotFound
 from claims.infra.settings import get_settings
 from claims.models import Actor, AdjudicateInput, RegisterInput, Role, Stage
-from claims.services import accounts
+from claims.services import accounts, console as console_reads
+from claims.services.console import InboxView
 from claims.services.client import claim_state
 from claims.services.context import Services
 from claims.web import forms, present
 from claims.web.app import create_app
+from claims.store.db import Claim, Household, InsuredPerson, Sessions, unit_of_work
 from tests.support.harness import Harness
 
 CAL = WorkingCalendar()
@@ -107,6 +111,86 @@ def test_a_bad_form_value_names_its_field() -> None:
     assert e.value.field == "step"
     assert forms.report_field("policy_numbers.0") == "policy_numbers"
     assert forms.report_field(None) == "(report)"
+
+
+# --------------------------------------------------------------------------- inbox reads, fixed times
+
+NOW = at(2026, 12, 2)  # Wednesday 10:00 Beijing time
+
+
+def _projection(sessions: Sessions) -> None:
+    """Claims of 宁乡市 (two villages) and one of 醴陵市, with deadlines around ``NOW``."""
+    rows = [
+        # number, county, village, stage, handler, sla_state, deadline
+        ("JS-LATE", COUNTY_A, VILLAGE_A, "documents", "handler.a", "breached", at(2026, 11, 30, 17, 30)),
+        ("JS-TODAY", COUNTY_A, VILLAGE_A, "adjudication", "handler.a", "at_risk", at(2026, 12, 2, 17, 30)),
+        ("JS-NEW", COUNTY_A, "示范村乙", "reported", None, "on_track", at(2026, 12, 2, 17, 30)),
+        ("JS-SOON", COUNTY_A, VILLAGE_A, "documents", "handler.a", "on_track", at(2026, 12, 4, 17, 30)),
+        ("JS-LATER", COUNTY_A, VILLAGE_A, "investigation", "handler.a", "on_track", at(2026, 12, 7, 17, 30)),
+        ("JS-OTHER", COUNTY_A, VILLAGE_A, "documents", "handler.b", "on_track", at(2026, 12, 3, 17, 30)),
+        ("JS-CLOSED", COUNTY_A, VILLAGE_A, "closed", "handler.a", "met", at(2026, 12, 1, 17, 30)),
+        ("JS-LILING", COUNTY_B, "村", "documents", "handler.a", "breached", at(2026, 11, 20, 17, 30)),
+    ]
+    with unit_of_work(sessions) as s:
+        s.execute(insert(Household), [dict(id=1, household_no="H1", county=COUNTY_A, township="大成桥镇", village=VILLAGE_A)])
+        s.execute(
+            insert(InsuredPerson),
+            [dict(id=1, person_ref="P1", household_id=1, name="张三丰", id_number="430182197805200424", sex="M", birth_date=datetime(1978, 5, 20).date())],
+        )
+        s.execute(
+            insert(Claim),
+            [
+                dict(
+                    claim_number=number, workflow_id=f"claim-{number}", person_id=1,
+                    accident_date=datetime(2026, 11, i + 1).date(), reported_on=datetime(2026, 11, 1).date(),
+                    policy_numbers="FA1", outcome="death", stage=stage, county=county, township="大成桥镇",
+                    village=village, assigned_handler=handler, green_channel=number == "JS-TODAY",
+                    sla_state=state, sla_deadline=due, reported_at=at(2026, 11, 1), updated_at=NOW,
+                )
+                for i, (number, county, village, stage, handler, state, due) in enumerate(rows)
+            ],
+        )
+
+
+def _numbers(page: console_reads.InboxPage) -> list[str]:
+    return [r.claim_number for r in page.rows]
+
+
+def test_the_inbox_views_split_by_deadline_in_scope_and_by_role(sqlite_sessions: Sessions, tmp_path: Path) -> None:
+    _projection(sqlite_sessions)
+    services = Services(get_settings(), sessions=sqlite_sessions)
+    handler = Actor(id="handler.a", role=Role.HANDLER, county=COUNTY_A)
+
+    def view(actor: Actor, v: InboxView, page: int = 1, per_page: int = 50) -> console_reads.InboxPage:
+        return console_reads.inbox_page(services, actor, v, NOW, CAL, page, per_page)
+
+    # a handler: their own open claims and the county's unassigned report, earliest deadline first
+    assert _numbers(view(handler, InboxView.ALL)) == ["JS-LATE", "JS-NEW", "JS-TODAY", "JS-SOON", "JS-LATER"]
+    assert _numbers(view(handler, InboxView.OVERDUE)) == ["JS-LATE"]
+    assert _numbers(view(handler, InboxView.TODAY)) == ["JS-NEW", "JS-TODAY"]
+    assert _numbers(view(handler, InboxView.UPCOMING)) == ["JS-SOON"]  # Friday; Monday is the third working day
+    assert _numbers(view(handler, InboxView.NEW)) == ["JS-NEW"]
+    first = view(handler, InboxView.ALL)
+    assert first.counts == {
+        InboxView.OVERDUE: 1, InboxView.TODAY: 2, InboxView.UPCOMING: 1, InboxView.ALL: 5, InboxView.NEW: 1
+    }
+    assert first.rows[0].insured_name == "张三丰" and present.mask_name(first.rows[0].insured_name) == "张**"
+    # pages of two; a page past the end gives the last
+    pages = [view(handler, InboxView.ALL, n, per_page=2) for n in (1, 2, 3, 9)]
+    assert [_numbers(p) for p in pages] == [["JS-LATE", "JS-NEW"], ["JS-TODAY", "JS-SOON"], ["JS-LATER"], ["JS-LATER"]]
+    assert (pages[0].pages, pages[0].total, pages[3].page) == (3, 5, 3)
+    # a supervisor sees the whole county, an investigator the investigations, a secretary the village
+    sup = Actor(id="sup.a", role=Role.SUPERVISOR, county=COUNTY_A)
+    assert "JS-OTHER" in _numbers(view(sup, InboxView.ALL)) and "JS-LILING" not in _numbers(view(sup, InboxView.ALL))
+    assert _numbers(view(Actor(id="inv.a", role=Role.INVESTIGATOR, county=COUNTY_A), InboxView.ALL)) == ["JS-LATER"]
+    sec = Actor(id="sec.a", role=Role.VILLAGE_SECRETARY, county=COUNTY_A, village="示范村乙")
+    assert _numbers(view(sec, InboxView.ALL)) == ["JS-NEW"]
+    # the summary of a claim elsewhere is "not found", as one that does not exist
+    with pytest.raises(ClaimNotFound):
+        console_reads.claim_summary(services, handler, "JS-LILING")
+    assert console_reads.claim_summary(services, sec, "JS-NEW").village == "示范村乙"
+    with pytest.raises(ClaimNotFound):
+        console_reads.claim_summary(services, sec, "JS-LATE")
 
 
 # --------------------------------------------------------------------------- the console over Temporal

@@ -118,6 +118,7 @@ async def inbox(
         pages=result.pages,
         total=result.total,
         can_report=actor.role in REPORTERS,
+        heading=("本村案件", "Village claims") if actor.role == Role.VILLAGE_SECRETARY else ("我的待办", "My tasks"),
     )
     if request.headers.get("hx-request"):
         return render(request, "_inbox_table.html", **context)
