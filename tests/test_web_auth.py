@@ -400,3 +400,22 @@ def test_claims_user_password_and_enable_unlock_an_account_and_end_its_sessions(
         )
     finally:
         services.close()
+
+
+def test_stages_and_roles_in_a_rejection_can_be_named_in_words() -> None:
+    stage = StepRejected(
+        "adjudicate",
+        "adjudicate: not allowed at stage 'documents' (allowed at: adjudication)",
+        code="stage.not_allowed",
+        params={"stage": "documents", "allowed": "adjudication, investigation"},
+    )
+    zh, en = gettext_for("zh_CN"), gettext_for("en")
+    assert (
+        error_message(stage, zh) == "当前阶段不能进行此操作（可在以下阶段进行：adjudication, investigation）"
+    )
+    assert error_message(stage, zh, in_words=True) == "当前阶段不能进行此操作（可在以下阶段进行：核定、调查）"
+    assert error_message(stage, en, in_words=True).endswith("(allowed at: Adjudication, Investigation)")
+    role = StepRejected("pay", "…", code="role.not_allowed", params={"allowed": "handler, supervisor"})
+    assert (
+        error_message(role, zh, in_words=True) == "您的角色不能进行此操作（可由以下角色进行：理赔员、主管）"
+    )

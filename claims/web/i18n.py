@@ -183,19 +183,38 @@ ERRORS: dict[str, str] = {
 """Messages of typed errors by ``code`` (``claims.errors``, ``claims.models.steps.RejectionCode``)."""
 
 
+LIST_SEPARATOR = N_(", ")
+"""Between the items of a list in a sentence (Chinese: 、)."""
+
+
 class _Params(dict):
     def __missing__(self, key: str) -> str:
         raise KeyError(key)
 
 
-def error_message(error: ClaimsError, _: Translate) -> str:
+def error_message(error: ClaimsError, _: Translate, *, in_words: bool = False) -> str:
     """``error`` in the reader's language: the message of its code with its params filled in;
     the error's own (English) message when the code has none or a param is missing. An input
-    error keeps its own message (it names the field and the rule broken)."""
+    error keeps its own message (it names the field and the rule broken). ``in_words``: stage
+    and role codes in the params (``allowed``, ``stage``, ``role``) are named in the reader's
+    language too ("核定、调查" instead of "adjudication, investigation")."""
     template = ERRORS.get(error.code)
     if template is None or error.code == "input.invalid":
         return error.message
-    return format_message(_(template), error.params) or error.message
+    params = _terms(error.params, _) if in_words else error.params
+    return format_message(_(template), params) or error.message
+
+
+def _terms(params: Mapping[str, Any], _: Translate) -> dict[str, Any]:
+    """Params with stage and role codes (alone or in a comma list: ``allowed``) in words."""
+    words = {**STAGES, **ROLES}
+    separator = _(LIST_SEPARATOR)
+    out = dict(params)
+    for key in ("allowed", "stage", "role"):
+        value = out.get(key)
+        if isinstance(value, str) and value:
+            out[key] = separator.join(_(words[v]) if v in words else v for v in value.split(", "))
+    return out
 
 
 def format_message(template: str, params: Mapping[str, Any]) -> str:
