@@ -418,3 +418,39 @@ async def test_a_village_secretary_reports_from_the_phone_form(console: Console)
     assert f'href="/claims/{number}"' in (await handler.get("/inbox?view=new")).text
     investigator = await console.as_user("inv.a", "investigator", county=COUNTY_A)
     assert (await investigator.get("/claims/new")).status_code == 403
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_village_secretary_sees_what_is_missing_and_hands_documents_in(console: Console) -> None:
+    number = await console.harness.report(console.harness.cases[0])  # 宁乡市 示范村甲
+    handler = await console.as_user("handler.ningxiang", "handler", county=COUNTY_A)
+    row = re.search(rf'href="/claims/{number}".*?</tr>', (await handler.get("/inbox")).text, re.S)
+    assert row and "<td>立案</td>" in row.group(0)  # the handler's next step
+    assert (await handler.post(f"/claims/{number}/steps/register")).status_code == 303
+
+    sec = await console.as_user("sec.jia", "village_secretary", county=COUNTY_A, village=VILLAGE_A)
+    inbox = await sec.get("/inbox")
+    assert "本村案件" in inbox.text
+    row = re.search(rf'href="/claims/{number}".*?</tr>', inbox.text, re.S)
+    assert row, "the village's claim is in the secretary's list"
+    assert "<td>收到资料</td>" in row.group(0)
+    missing = re.search(r'<td class="missing">([^<]*)</td>', row.group(0))
+    assert missing and "理赔申请书" in missing.group(1) and "银行卡" in missing.group(1)
+
+    page = await sec.get(f"/claims/{number}")
+    offered = re.findall(r'action="/claims/[^"]+/steps/([a-z_]+)"', page.text)
+    assert offered == ["receive_documents"]  # the one step a village secretary takes
+    done = await sec.post(f"/claims/{number}/steps/receive_documents", {"documents": ["claim_form", "bank_card"]})
+    assert done.status_code == 303
+    state = await claim_state(console.harness.client, number)
+    assert state.documents_received == ["claim_form", "bank_card"]
+    assert [t.actor.id for t in state.timeline if t.event == "documents_received"] == ["sec.jia"]
+    missing = re.search(r'<td class="missing">([^<]*)</td>', (await sec.get("/inbox")).text)
+    assert missing and "理赔申请书" not in missing.group(1) and "申请人身份证明" in missing.group(1)
+
+    timeline = await sec.get(f"/claims/{number}/timeline", headers={"HX-Request": "true"})
+    assert timeline.status_code == 200 and timeline.text.startswith('<section aria-labelledby="timeline-title"')
+    assert "收到资料" in timeline.text and "sec.jia" in timeline.text
+    other = await console.as_user("sec.other", "village_secretary", county=COUNTY_A, village="示范村乙")
+    assert (await other.get(f"/claims/{number}/timeline")).status_code == 404
+    assert (await other.post(f"/claims/{number}/steps/receive_documents", {"documents": ["bank_card"]})).status_code == 404

@@ -1,11 +1,13 @@
-"""The web console's reads: a person's inbox by deadline window, paginated, and one claim's
-summary row (insured name, place, outcome) for the claim page's header.
+"""The web console's reads: a person's inbox by deadline window, paginated, one claim's
+summary row (insured name, place, outcome) for the claim page's header, and the documents
+still missing on a page of claims (for the village secretary's list).
 
 One job: answer the console's list and header reads from the SQL projection (``claims``
 joined with the register's insured person for the name), scoped by the reader's county and
 village **in the query** as ``claims.services.views`` does: a claim outside the scope is
 ``ClaimNotFound``, a list never carries a row from elsewhere. Deadline windows are computed on
-the working-day calendar given (Asia/Shanghai); nothing here reaches Temporal.
+the working-day calendar given (Asia/Shanghai). Only :func:`missing_documents_of` reaches
+Temporal (the claims' state queries: the projection does not hold the checklist).
 
 Who sees which open claims: a handler the claims assigned to them and the county's
 unassigned new reports; an investigator the claims under investigation; a supervisor, an
@@ -15,6 +17,7 @@ village).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -25,10 +28,10 @@ from sqlalchemy.orm import Session
 
 from claims.domain.timeutil import SHANGHAI
 from claims.domain.workdays import WorkingCalendar
-from claims.errors import ClaimNotFound
-from claims.models import Actor, Role, Stage
+from claims.errors import ClaimNotFound, ClaimsError
+from claims.models import Actor, ClaimState, Role, Stage
 from claims.services.context import Services
-from claims.services.views import scope_of
+from claims.services.views import claim_view, scope_of
 from claims.store.db import Claim, InsuredPerson, unit_of_work
 from claims.store.reports import OPEN, Scope
 
@@ -196,3 +199,32 @@ def claim_summary(services: Services, actor: Actor, claim_number: str) -> InboxR
     if row is None:
         raise ClaimNotFound(claim_number)
     return InboxRow(*row)
+
+
+def missing_documents(state: ClaimState) -> list[str]:
+    """The claim's checklist and requested documents neither received nor waived, in
+    checklist order."""
+    got = set(state.documents_received)
+    waived = {w.document for w in state.documents_waived}
+    needed = list(dict.fromkeys(state.documents_required + state.documents_requested))
+    return [d for d in needed if d not in got and d not in waived]
+
+
+MISSING_TIMEOUT = 3.0
+"""Seconds the list waits for the claims' state queries before showing them as unknown."""
+
+
+async def missing_documents_of(
+    services: Services, actor: Actor, claim_numbers: list[str], timeout: float = MISSING_TIMEOUT
+) -> dict[str, list[str] | None]:
+    """The documents still missing on each claim (the claims' state queries, at once); None
+    for a claim whose state did not answer within ``timeout`` or is out of the reader's scope."""
+
+    async def one(number: str) -> list[str] | None:
+        try:
+            return missing_documents(await asyncio.wait_for(claim_view(services, actor, number), timeout))
+        except (ClaimsError, TimeoutError, asyncio.TimeoutError):
+            return None
+
+    answers = await asyncio.gather(*(one(n) for n in claim_numbers))
+    return dict(zip(claim_numbers, answers, strict=True))

@@ -27,6 +27,7 @@ from claims.domain.timeutil import SHANGHAI, local
 from claims.domain.workdays import WorkingCalendar
 from claims.models import ClaimState, SlaClock
 from claims.models.bounds import printable
+from claims.services import console
 
 MAX_COUNTED_DAYS = 3660
 """Longest span of days counted one by one for a badge (ten years); beyond it the count stops."""
@@ -296,11 +297,9 @@ def current_clock(state: ClaimState) -> SlaClock | None:
 
 
 def missing_documents(state: ClaimState) -> list[str]:
-    """Checklist and requested documents neither received nor waived, in checklist order."""
-    got = set(state.documents_received)
-    waived = {w.document for w in state.documents_waived}
-    needed = list(dict.fromkeys(state.documents_required + state.documents_requested))
-    return [d for d in needed if d not in got and d not in waived]
+    """Checklist and requested documents neither received nor waived, in checklist order
+    (``claims.services.console.missing_documents``)."""
+    return console.missing_documents(state)
 
 
 @dataclass(frozen=True)

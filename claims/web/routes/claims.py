@@ -1,6 +1,7 @@
 """The claim screens: the claim page (``GET /claims/{number}``) with a form for each step the
 reader may take now (``POST /claims/{number}/steps/{step}``), and the report form
-(``GET /claims/new``, ``POST /claims``).
+(``GET /claims/new``, ``POST /claims``); the timeline alone for polling
+(``GET /claims/{number}/timeline``).
 
 One job: show a claim and hand its steps and reports to the services in the session's name.
 The actor is always the session's (``claims.web.deps.current_actor``), never a form field; a
@@ -201,6 +202,24 @@ async def claim_page(
         else None
     )
     return render(request, "claim.html", **_page_context(request, actor, summary, state, cal, notice=notice))
+
+
+@router.get("/claims/{number}/timeline")
+async def claim_timeline(
+    request: Request,
+    number: str,
+    actor: Annotated[Actor, Depends(current_actor)],
+    services: Annotated[Services, Depends(get_services)],
+) -> Response:
+    """The claim's timeline alone (the open claim page polls it every 15 s while visible)."""
+    try:
+        state = await views.claim_view(services, actor, number)
+    except Unavailable as e:
+        return _unavailable(request, e)
+    locale = locale_of(request)
+    return render(
+        request, "_timeline.html", L=present.Words(locale), lang=locale, P=present, printable=printable, state=state
+    )
 
 
 @router.post("/claims/{number}/steps/{step}")

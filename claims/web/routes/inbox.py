@@ -5,7 +5,8 @@ One job: the list screen of handlers, investigators, supervisors and village sec
 Views live in the query string (``?view=overdue|today|upcoming|all|new&page=``) so Back works
 and a view can be bookmarked; the rows come from the SQL projection through
 ``claims.services.console``, scoped by the session's county and village in the query. An htmx
-request (the table's 60-second poll) gets the table only.
+request (the table's 60-second poll) gets the table only. A village secretary's list also
+says which documents each claim still lacks (the claims' states, asked at once).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from claims.domain.workdays import CalendarSource, WorkingCalendar, calendar_dir
 from claims.errors import InputError
-from claims.models import Actor, Role
+from claims.models import Actor, Role, Stage
+from claims.models.steps import allowed_steps
 from claims.services import console
 from claims.services.console import InboxRow, InboxView
 from claims.services.context import Services
@@ -63,13 +65,16 @@ def now_utc() -> datetime:
 
 
 class Line:
-    """An inbox row as shown: the row, the masked insured name, the stage and the badge."""
+    """An inbox row as shown: the row, the masked insured name, the stage, the badge and the
+    reader's next step (the first ``allowed_steps`` offers; empty when none)."""
 
-    def __init__(self, row: InboxRow, now: datetime, cal: WorkingCalendar, locale: str) -> None:
+    def __init__(self, row: InboxRow, actor: Actor, now: datetime, cal: WorkingCalendar, locale: str) -> None:
         self.row = row
         self.insured = present.mask_name(row.insured_name)
         self.stage = present.stage_name(row.stage, locale)
         self.badge = present.sla_badge(row.sla_deadline, now, cal, sla_state=row.sla_state)
+        offered = allowed_steps(Stage(row.stage), actor, row.assigned_handler, row.county, row.village)
+        self.next_step = present.Words(locale)(offered[0].label_zh, offered[0].label_en) if offered else ""
 
 
 def _view(value: str | None, actor: Actor) -> InboxView:
@@ -87,6 +92,15 @@ def _page(value: str | None) -> int:
     if not value.isascii() or not value.isdigit() or not 1 <= int(value[:7]) <= MAX_PAGE:
         raise InputError("page", f"a page number from 1 to {MAX_PAGE}")
     return int(value)
+
+
+def _documents_in_words(docs: list[str] | None, locale: str) -> str | None:
+    """银行卡、死亡证明 (``-`` for none; None when the claim did not answer)."""
+    if docs is None:
+        return None
+    if not docs:
+        return "-"
+    return ("、" if present.is_zh(locale) else ", ").join(present.document_name(d, locale) for d in docs)
 
 
 @router.get("/inbox")
@@ -107,13 +121,18 @@ async def inbox(
     now = now_utc()
     cal = calendar_of(services)
     result = await run_in_threadpool(console.inbox_page, services, actor, chosen, now, cal, number)
+    missing: dict[str, list[str] | None] = {}
+    if actor.role == Role.VILLAGE_SECRETARY and result.rows:  # what the village still has to bring
+        missing = await console.missing_documents_of(services, actor, [r.claim_number for r in result.rows])
     context = dict(
         L=words,
+        missing={n: _documents_in_words(docs, locale) for n, docs in missing.items()},
+        show_missing=actor.role == Role.VILLAGE_SECRETARY,
         lang=locale,
         tabs=TABS,
         view=result.view.value,
         counts={v.value: n for v, n in result.counts.items()},
-        rows=[Line(r, now, cal, locale) for r in result.rows],
+        rows=[Line(r, actor, now, cal, locale) for r in result.rows],
         page=result.page,
         pages=result.pages,
         total=result.total,
