@@ -454,3 +454,49 @@ async def test_a_village_secretary_sees_what_is_missing_and_hands_documents_in(c
     other = await console.as_user("sec.other", "village_secretary", county=COUNTY_A, village="示范村乙")
     assert (await other.get(f"/claims/{number}/timeline")).status_code == 404
     assert (await other.post(f"/claims/{number}/steps/receive_documents", {"documents": ["bank_card"]})).status_code == 404
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_payout_above_the_limit_is_refused_approved_and_paid_through_the_forms(console: Console) -> None:
+    case = console.harness.cases[1]  # 醴陵市: drowning, two policies, 100,000 + 32,000
+    number = await console.harness.report(case)
+    handler = await console.as_user("handler.liling", "handler", county=COUNTY_B)
+    assert (await handler.post(f"/claims/{number}/steps/register")).status_code == 303
+
+    page = await handler.get(f"/claims/{number}")
+    waivable = re.findall(r'name="waive:([a-z_]+)"', page.text)
+    assert "bank_card" in waivable
+    done = await handler.post(
+        f"/claims/{number}/steps/complete_documents", {f"waive:{d}": "村委会核实" for d in waivable}
+    )
+    assert done.status_code == 303, step_error(done.text, "complete_documents")
+    done = await handler.post(
+        f"/claims/{number}/steps/adjudicate", {"outcome": "death", "cause": "drowning", "note": "核定"}
+    )
+    assert done.status_code == 303, step_error(done.text, "adjudicate")
+    page = await handler.get(f"/claims/{number}")
+    assert 'class="stage">赔付<' in page.text
+    assert "132,000.00" in page.text  # the decision's total
+
+    refused = await handler.post(f"/claims/{number}/steps/pay", {"transfer_ref": "TRF-WEB-0002"})
+    assert refused.status_code == 422
+    assert "50000" in step_error(refused.text, "pay").replace(",", "")  # the authority limit, in the reason
+    assert (await claim_state(console.harness.client, number)).payments == []
+
+    sup = await console.as_user("sup.liling", "supervisor", county=COUNTY_B)
+    page = await sup.get(f"/claims/{number}")
+    assert "/steps/approve_payout" in page.text
+    assert (await sup.post(f"/claims/{number}/steps/approve_payout", {"note": "同意"})).status_code == 303
+
+    paid = await handler.post(f"/claims/{number}/steps/pay", {"transfer_ref": "TRF-WEB-0002"})
+    assert paid.status_code == 303
+    page = await handler.get(f"/claims/{number}")
+    assert 'class="stage">结案<' in page.text
+    payments = re.search(r'<table class="payments">.*?</table>', page.text, re.S)
+    assert payments, "the payments table"
+    rows = re.findall(r'<td class="num">([^<]+)</td><td>([^<]+)</td>', payments.group(0))
+    assert sorted(rows) == [("100,000.00", "TRF-WEB-0002"), ("32,000.00", "TRF-WEB-0002")]
+    assert "/steps/" not in page.text  # a closed claim offers no step
+    assert 'hx-get="/claims/' + number + '/timeline"' not in page.text  # and is not polled
+    state = await claim_state(console.harness.client, number)
+    assert sum(p.amount for p in state.payments) == 132000
