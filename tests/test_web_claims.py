@@ -500,3 +500,10 @@ async def test_a_payout_above_the_limit_is_refused_approved_and_paid_through_the
     assert 'hx-get="/claims/' + number + '/timeline"' not in page.text  # and is not polled
     state = await claim_state(console.harness.client, number)
     assert sum(p.amount for p in state.payments) == 132000
+
+
+def test_a_claim_number_longer_than_the_column_is_not_found_without_a_query(sqlite_sessions: Sessions) -> None:
+    services = Services(get_settings(), sessions=sqlite_sessions)
+    with pytest.raises(ClaimNotFound) as e:
+        console_reads.claim_summary(services, Actor(id="h", role=Role.HANDLER), "JS" + "9" * 5000)
+    assert len(e.value.claim_number) == 48

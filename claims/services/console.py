@@ -38,6 +38,9 @@ from claims.store.reports import OPEN, Scope
 PER_PAGE = 50
 """Rows of an inbox page."""
 
+CLAIM_NUMBER_LEN = 48
+"""Longest claim number (``claims.claim_number``, ``String(48)``)."""
+
 UPCOMING_WORKING_DAYS = 2
 """The "upcoming" view: due after today, within this many working days."""
 
@@ -192,6 +195,8 @@ def claim_summary(services: Services, actor: Actor, claim_number: str) -> InboxR
         claims.errors.ClaimNotFound: no such claim, or none in the reader's scope (the same
             answer for both).
     """
+    if not 0 < len(claim_number) <= CLAIM_NUMBER_LEN:  # no such column value: not found, unasked
+        raise ClaimNotFound(claim_number[:CLAIM_NUMBER_LEN])
     q = select(*_COLUMNS).join(InsuredPerson, InsuredPerson.id == Claim.person_id)
     q = _in_scope(q.where(Claim.claim_number == claim_number), scope_of(actor))
     with unit_of_work(services.sessions) as session:

@@ -16,6 +16,7 @@ step gets 403. A refused report keeps what was typed and names every bad field.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -39,6 +40,10 @@ from claims.web.templating import locale_of, render
 router = APIRouter()
 
 REPORT_OUTCOMES = ("death", "disability", "medical", "illness")
+
+STEP_TIMEOUT = timedelta(seconds=20)
+"""How long a step waits for a worker before the page says so (the step may still be
+performed; sending the form again attaches to it, never performs it twice)."""
 
 
 # --------------------------------------------------------------------------- the report form
@@ -247,7 +252,7 @@ async def perform_step(
     form_errors: dict[str, dict[str, list[str]]] = {}
     try:
         inp = forms.step_input(step, form, actor)
-        attempt = await steps.perform(services, actor, number, inp)
+        attempt = await steps.perform(services, actor, number, inp, timeout=STEP_TIMEOUT)
     except forms.FormInvalid as e:
         form_errors[step] = e.by_field()
     except StepRejected as e:
