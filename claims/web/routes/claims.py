@@ -248,6 +248,7 @@ async def perform_step(
     htmx = bool(request.headers.get("hx-request"))
     locale = locale_of(request)
     cal = calendar_of(services)
+    status = 422
     errors: dict[str, str] = {}
     form_errors: dict[str, dict[str, list[str]]] = {}
     try:
@@ -257,8 +258,9 @@ async def perform_step(
         form_errors[step] = e.by_field()
     except StepRejected as e:
         errors[step] = error_message(e, gettext_for(locale))
-    except NoAnswer as e:
+    except NoAnswer as e:  # not refused: it may still be performed
         errors[step] = error_message(e, gettext_for(locale))
+        status = 504
     except Unavailable as e:
         return _unavailable(request, e)
     else:
@@ -288,4 +290,4 @@ async def perform_step(
     # htmx 2 does not swap a 4xx answer: it gets the panel with the reason as a 200
     if htmx:
         return render(request, "_claim_panel.html", **context)
-    return render(request, "claim.html", status_code=422, **context)
+    return render(request, "claim.html", status_code=status, **context)
