@@ -30,19 +30,17 @@ from claims.models import (
     TriageRequest,
     TriageResult,
 )
+from rules.benefits import BenefitBase
+from rules.conditions import BenefitRule, Cond, CondOp
 from rules.facts import (
     BenefitRefusal,
     Pay,
     PolicyVerdict,
-    assemble,
     check_flat,
     coverage_fact,
-    policy_problems,
+    judge_policies,
     policy_rules,
-    request_problems,
 )
-from rules.benefits import BenefitBase
-from rules.conditions import BenefitRule, Cond, CondOp
 from rules.terms import Catalogue, LoadedTerms, load_catalogue
 from rules.triage import TriageRules, load_triage, triage_fact, triage_result
 
@@ -264,15 +262,12 @@ class RulesEngine:
         Raises:
             RulesEngineError: durable_rules itself failed.
         """
-        issues = request_problems(req)
-        verdicts = []
-        for policy in req.policies:
-            loaded, problems = policy_problems(policy, self.catalogue)
-            verdict = None
-            if not issues and not problems and loaded is not None:
-                verdict = self._policy(req, policy, self._coverage[loaded.terms_version])
-            verdicts.append((policy, loaded, problems, verdict))
-        return assemble(req, verdicts, issues, self.name)
+        return judge_policies(
+            req,
+            self.catalogue,
+            self.name,
+            lambda policy, loaded: self._policy(req, policy, self._coverage[loaded.terms_version]),
+        )
 
     def _policy(self, req: CoverageRequest, policy: PolicySnapshot, cs: _CoverageSet) -> PolicyVerdict:
         flat = coverage_fact(req, policy, cs.loaded.terms)

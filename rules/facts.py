@@ -411,3 +411,23 @@ def assemble(
         needs_handler=needs,
         engine=engine,
     )
+
+
+def judge_policies(
+    req: CoverageRequest,
+    catalogue: Catalogue,
+    engine: str,
+    judge: Callable[[PolicySnapshot, LoadedTerms], PolicyVerdict],
+) -> CoverageDecision:
+    """The frame of ``evaluate_coverage`` in both evaluators: check the request, find each
+    policy's terms and problems, let ``judge`` give the verdict of each policy that can be
+    judged (none when the request or the policy has a problem), and :func:`assemble`."""
+    issues = request_problems(req)
+    verdicts = []
+    for policy in req.policies:
+        loaded, problems = policy_problems(policy, catalogue)
+        verdict = None
+        if not issues and not problems and loaded is not None:
+            verdict = judge(policy, loaded)
+        verdicts.append((policy, loaded, problems, verdict))
+    return assemble(req, verdicts, issues, engine)

@@ -21,10 +21,8 @@ from rules.facts import (
     PolicyVerdict,
     add_years,
     age_on,
-    assemble,
     eligibility_day,
-    policy_problems,
-    request_problems,
+    judge_policies,
 )
 from rules.terms import Catalogue, Terms, load_catalogue
 from rules.triage import TriageRules, load_triage, triage_fact, triage_result
@@ -46,15 +44,9 @@ class PureEvaluator:
 
     def evaluate_coverage(self, req: CoverageRequest) -> CoverageDecision:
         """Judge every policy of ``req``; same contract as ``RulesEngine.evaluate_coverage``."""
-        issues = request_problems(req)
-        verdicts = []
-        for policy in req.policies:
-            loaded, problems = policy_problems(policy, self.catalogue)
-            verdict = None
-            if not issues and not problems and loaded is not None:
-                verdict = self._policy(req, policy, loaded.terms)
-            verdicts.append((policy, loaded, problems, verdict))
-        return assemble(req, verdicts, issues, self.name)
+        return judge_policies(
+            req, self.catalogue, self.name, lambda policy, loaded: self._policy(req, policy, loaded.terms)
+        )
 
     @staticmethod
     def _policy(req: CoverageRequest, policy: PolicySnapshot, t: Terms) -> PolicyVerdict:
