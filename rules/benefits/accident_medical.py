@@ -13,7 +13,6 @@ from pydantic import model_validator
 
 from claims.models import CoverageRequest, Outcome, PolicySnapshot, PriorBenefit
 from rules.benefits.base import BenefitBase, TermsView, benefit_kind
-from rules.benefits.priors import prior_paid, priors
 from rules.conditions import Assessment, BenefitRule, Cond
 from rules.money import Ratio, TermsYuan, decimal_share, percent, ratio_fen, to_fen, to_yuan
 
@@ -55,15 +54,12 @@ class AccidentMedical(BenefitBase):
         household by ``limit_scope``, fen)."""
         return {
             "basic_paid": int(req.facts.basic_insurance_paid),
-            "prior_accident_medical_fen": to_fen(self._prior(req, policy)),
+            "prior_accident_medical_fen": to_fen(self.own_paid(req, policy)),
         }
 
     def deductions(self, req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
         """Accident medical paid under the policy this year, to this person (or household)."""
-        return priors(req, policy, self.kind, scope=self.limit_scope)
-
-    def _prior(self, req: CoverageRequest, policy: PolicySnapshot) -> Decimal:
-        return prior_paid(req, policy, self.kind, scope=self.limit_scope)
+        return self.own_priors(req, policy)
 
     def _text(self, expenses: Decimal, ratio: Decimal, label: str, prior: Decimal, paid: Decimal) -> str:
         text = f"({expenses:.2f} − {self.deductible:.2f}) × {percent(ratio)} ({label})"
@@ -81,7 +77,7 @@ class AccidentMedical(BenefitBase):
         )
 
     def _exhausted(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
-        prior = self._prior(req, policy)
+        prior = self.own_paid(req, policy)
         return (
             f"本保单年度意外医疗保险金已给付{prior:.2f}元，达到年度限额{self.annual_limit:.2f}元 / "
             f"accident medical benefit of {prior:.2f} already paid this policy year reaches the "
@@ -151,7 +147,7 @@ class AccidentMedical(BenefitBase):
         e = req.facts.medical_expenses
         if e <= self.deductible:
             return [Assessment(f"{self.id}.below_deductible", "refuse", message=self._below(req, policy))]
-        prior = self._prior(req, policy)
+        prior = self.own_paid(req, policy)
         if prior >= self.annual_limit:
             return [Assessment(f"{self.id}.limit_reached", "refuse", message=self._exhausted(req, policy))]
         if req.facts.basic_insurance_paid:

@@ -17,7 +17,7 @@ from typing import ClassVar, Protocol
 from pydantic import Field
 
 from claims.models import CoverageRequest, Outcome, PolicySnapshot, PriorBenefit
-from rules.benefits.priors import LimitScope
+from rules.benefits.priors import LimitScope, prior_paid, priors
 from rules.conditions import Assessment, BenefitRule
 from rules.schema import ClauseId, TermsModel
 
@@ -68,6 +68,15 @@ class BenefitBase(TermsModel):
         """The earlier payments that reduce this benefit or count against its limit: listed on
         a paying line (``BenefitLine.deducted``) as the decision's provenance. None by default."""
         return []
+
+    def own_priors(self, req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
+        """Earlier payments (and reservations) of this benefit's kind under ``policy`` that count
+        against its limit: this insured person's, or the household's by ``limit_scope``."""
+        return priors(req, policy, self.kind, scope=self.limit_scope)
+
+    def own_paid(self, req: CoverageRequest, policy: PolicySnapshot) -> Decimal:
+        """Yuan of :meth:`own_priors`."""
+        return prior_paid(req, policy, self.kind, scope=self.limit_scope)
 
     def rules(self, terms: TermsView) -> list[BenefitRule]:  # pragma: no cover - abstract
         """The durable_rules rules of this benefit, over the flat coverage fact."""

@@ -6,7 +6,6 @@ categories (:mod:`rules.icd10`).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -14,8 +13,8 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from claims.models import CoverageRequest, Outcome, PolicySnapshot
 from rules.benefits.base import BenefitBase, TermsView, benefit_kind
-from rules.benefits.priors import prior_count, priors
-from rules.benefits.waiting import event_date, waiting_reason
+from rules.benefits.priors import prior_count
+from rules.benefits.waiting import waiting_assessment, waiting_rules
 from rules.conditions import Assessment, BenefitRule, Cond, share_formula, share_of_sum_insured
 from rules.icd10 import ICD10, ICD10_CODE, icd10_category
 from rules.money import decimal_share, formula, percent, to_decimal, to_fen
@@ -113,7 +112,7 @@ class CriticalIllness(BenefitBase):
         )
 
     def _ended(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
-        paid = priors(req, policy, self.kind, scope=self.limit_scope)
+        paid = self.own_priors(req, policy)
         first = min(paid, key=lambda b: b.paid_on)
         return (
             f"本保单疾病保险金已于{first.paid_on}给付{first.amount:.2f}元，保险责任终止 / critical illness "
@@ -142,16 +141,13 @@ class CriticalIllness(BenefitBase):
                 summary="a code that is not a known ICD-10 category: handler",
             ),
         ]
-        if self.waiting_days:
-            out.append(
-                BenefitRule(
-                    f"{self.id}.waiting_period",
-                    (ill, known, Cond("event_days_from_start", "lt", self.waiting_days)),
-                    "refuse",
-                    message=waiting_reason("确诊", self.waiting_days),
-                    summary=f"diagnosis in the first {self.waiting_days} days from the policy start",
-                )
-            )
+        out += waiting_rules(
+            self.id,
+            (ill, known),
+            "确诊",
+            self.waiting_days,
+            f"diagnosis in the first {self.waiting_days} days from the policy start",
+        )
         out += [
             BenefitRule(
                 f"{self.id}.cover_ended",
@@ -198,10 +194,10 @@ class CriticalIllness(BenefitBase):
                     f"{self.id}.unknown_diagnosis", "needs_handler", message=self._unknown(req, policy)
                 )
             ]
-        if event_date(req) < policy.start_date + timedelta(days=self.waiting_days):
-            msg = waiting_reason("确诊", self.waiting_days)(req, policy)
-            return [Assessment(f"{self.id}.waiting_period", "refuse", message=msg)]
-        if priors(req, policy, self.kind, scope=self.limit_scope):
+        waiting = waiting_assessment(self.id, "确诊", self.waiting_days, req, policy)
+        if waiting:
+            return waiting
+        if self.own_priors(req, policy):
             return [Assessment(f"{self.id}.cover_ended", "refuse", message=self._ended(req, policy))]
         listed = {d.code: d for d in self.diagnoses}
         d = listed.get(m.group(1))

@@ -6,7 +6,6 @@ See :class:`HospitalCash` for the clause and its sources.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -14,8 +13,7 @@ from pydantic import Field, model_validator
 
 from claims.models import CoverageRequest, Outcome, PolicySnapshot, PriorBenefit
 from rules.benefits.base import BenefitBase, TermsView, benefit_kind
-from rules.benefits.priors import prior_paid, priors
-from rules.benefits.waiting import event_date, waiting_reason
+from rules.benefits.waiting import waiting_assessment, waiting_rules
 from rules.conditions import Assessment, BenefitRule, Cond, outcome_conds
 from rules.money import TermsYuan, to_fen, to_yuan
 
@@ -63,15 +61,12 @@ class HospitalCash(BenefitBase):
         household by ``limit_scope``, fen)."""
         return {
             "hospital_days": req.facts.hospital_days,
-            "prior_hospital_cash_fen": to_fen(self._prior(req, policy)),
+            "prior_hospital_cash_fen": to_fen(self.own_paid(req, policy)),
         }
 
     def deductions(self, req: CoverageRequest, policy: PolicySnapshot) -> list[PriorBenefit]:
         """Hospital cash paid under the policy this year, to this person (or household)."""
-        return priors(req, policy, self.kind, scope=self.limit_scope)
-
-    def _prior(self, req: CoverageRequest, policy: PolicySnapshot) -> Decimal:
-        return prior_paid(req, policy, self.kind, scope=self.limit_scope)
+        return self.own_priors(req, policy)
 
     def _text(self, stay: int, prior: Decimal, paid: Decimal) -> str:
         days = min(stay, self.max_days_per_stay)
@@ -90,7 +85,7 @@ class HospitalCash(BenefitBase):
         )
 
     def _exhausted(self, req: CoverageRequest, policy: PolicySnapshot) -> str:
-        prior = self._prior(req, policy)
+        prior = self.own_paid(req, policy)
         return (
             f"本保单年度住院津贴已给付{prior:.2f}元，"
             f"达到年度上限{self.year_cap:.2f}元（{self.max_days_per_year}天） / "
@@ -113,17 +108,13 @@ class HospitalCash(BenefitBase):
                 int(f["hospital_days"]), to_yuan(int(f["prior_hospital_cash_fen"])), to_yuan(amount(f))
             )
 
-        out = []
-        if self.waiting_days:
-            out.append(
-                BenefitRule(
-                    f"{self.id}.waiting_period",
-                    (*ans, Cond("event_days_from_start", "lt", self.waiting_days)),
-                    "refuse",
-                    message=waiting_reason("住院", self.waiting_days),
-                    summary=f"nothing in the first {self.waiting_days} days from the policy start",
-                )
-            )
+        out = waiting_rules(
+            self.id,
+            ans,
+            "住院",
+            self.waiting_days,
+            f"nothing in the first {self.waiting_days} days from the policy start",
+        )
         out += [
             BenefitRule(
                 f"{self.id}.no_stay",
@@ -155,13 +146,13 @@ class HospitalCash(BenefitBase):
         """The same clause with ``date`` and ``Decimal`` arithmetic."""
         if req.facts.outcome not in self.answers:
             return []
-        if event_date(req) < policy.start_date + timedelta(days=self.waiting_days):
-            msg = waiting_reason("住院", self.waiting_days)(req, policy)
-            return [Assessment(f"{self.id}.waiting_period", "refuse", message=msg)]
+        waiting = waiting_assessment(self.id, "住院", self.waiting_days, req, policy)
+        if waiting:
+            return waiting
         stay = req.facts.hospital_days
         if stay == 0:
             return [Assessment(f"{self.id}.no_stay", "refuse", message=self._no_stay(req, policy))]
-        prior = self._prior(req, policy)
+        prior = self.own_paid(req, policy)
         if prior >= self.year_cap:
             return [
                 Assessment(f"{self.id}.year_limit_reached", "refuse", message=self._exhausted(req, policy))

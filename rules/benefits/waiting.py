@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from claims.models import CoverageRequest, PolicySnapshot
-from rules.conditions import Message
+from rules.conditions import Assessment, BenefitRule, Cond, Message
 
 
 def event_date(req: CoverageRequest) -> date:
@@ -40,6 +40,36 @@ def waiting_reason(what: str, waiting_days: int) -> Message:
         )
 
     return reason
+
+
+def waiting_rules(
+    clause_id: str, conds: tuple[Cond, ...], what: str, waiting_days: int, summary: str
+) -> list[BenefitRule]:
+    """The durable_rules refusal ``<clause_id>.waiting_period`` of an event inside the waiting
+    period (none when the clause has none): ``conds`` and fewer than ``waiting_days`` days from
+    the policy start; its message is :func:`waiting_reason`."""
+    if not waiting_days:
+        return []
+    return [
+        BenefitRule(
+            f"{clause_id}.waiting_period",
+            (*conds, Cond("event_days_from_start", "lt", waiting_days)),
+            "refuse",
+            message=waiting_reason(what, waiting_days),
+            summary=summary,
+        )
+    ]
+
+
+def waiting_assessment(
+    clause_id: str, what: str, waiting_days: int, req: CoverageRequest, policy: PolicySnapshot
+) -> list[Assessment]:
+    """The same refusal judged with ``date`` arithmetic: one assessment when the event
+    (:func:`event_date`) falls inside the waiting period, else none."""
+    if event_date(req) < policy.start_date + timedelta(days=waiting_days):
+        msg = waiting_reason(what, waiting_days)(req, policy)
+        return [Assessment(f"{clause_id}.waiting_period", "refuse", message=msg)]
+    return []
 
 
 _WHAT_EN = {"确诊": "critical illness benefit", "住院": "hospital cash"}
