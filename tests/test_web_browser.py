@@ -342,3 +342,51 @@ async def test_without_javascript_a_handler_still_registers(new_context: CreateC
     assert page.url == f"{console.url}/claims/{number}"
     await screenshot(page, "11-claim-registered-no-js")
     assert (await claim_state(console.harness.client, number)).stage == Stage.DOCUMENTS
+
+
+async def test_a_village_secretarys_report_reaches_the_handlers_inbox(
+    new_context: CreateContextCallback, console: Console
+) -> None:
+    """A village secretary reports a claim on the phone form in one browser; the claim page
+    shows it at 报案, reported by the secretary (from the session, never a form field); a
+    handler of the county, in another browser, finds it among the new reports and opens it."""
+    report = console.harness.cases[0].report
+    console.add_user("sec.jia", "village_secretary", COUNTY_A, VILLAGE_A)
+    console.add_user("handler.ningxiang", "handler", county=COUNTY_A)
+
+    secretary = await (await new_context()).new_page()
+    await secretary.set_viewport_size({"width": 375, "height": 740})
+    await log_in(secretary, console, "sec.jia")
+    await secretary.get_by_role("link", name="新报案").first.click()
+    await secretary.wait_for_url("**/claims/new")
+    await secretary.get_by_label("保单号").fill(report.policy_numbers[0])
+    await secretary.get_by_label("被保险人身份证号").fill(report.id_number)
+    await secretary.get_by_label("出险日期").fill(report.accident_date.isoformat())
+    await secretary.get_by_label("报案日期").fill(report.reported_on.isoformat())
+    await secretary.get_by_label("出险结果").select_option("disability")
+    await secretary.get_by_label("出险原因").fill("fall_from_height")
+    await secretary.get_by_label("事故经过").fill("搭建钢架大棚时从 5 米高处坠落，头部受伤")
+    await secretary.get_by_label("伤残等级").fill("1")
+    await secretary.get_by_label("有第三方证明").set_checked(False)
+    await screenshot(secretary, "12-new-report-filled-phone")
+    await secretary.get_by_role("button", name="提交报案").click()
+    await secretary.wait_for_url(re.compile(r"/claims/JS20210626-"))
+    number = secretary.url.rsplit("/", 1)[1]
+    await expect(secretary.locator("dd.stage")).to_have_text("报案")
+    await expect(
+        secretary.locator("ol.timeline li").filter(has_text="报案").filter(has_text="sec.jia")
+    ).to_have_count(1)
+    await screenshot(secretary, "13-claim-reported-by-secretary-phone")
+
+    handler = await (await new_context()).new_page()
+    await log_in(handler, console, "handler.ningxiang")
+    await handler.get_by_role("link", name=re.compile("待立案")).click()
+    row = handler.get_by_role("row").filter(has=handler.get_by_role("link", name=number))
+    await expect(row).to_contain_text(f"{TOWNSHIP_A}·{VILLAGE_A}")
+    await row.get_by_role("link", name=number).click()
+    await expect(handler.get_by_role("button", name="立案", exact=True)).to_be_visible()
+
+    state = await claim_state(console.harness.client, number)
+    reported = [t for t in state.timeline if t.event == "reported"]
+    assert [(t.actor.id, t.actor.role) for t in reported] == [("sec.jia", Role.VILLAGE_SECRETARY)]
+    assert state.stage == Stage.REPORTED and state.village == VILLAGE_A

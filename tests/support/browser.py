@@ -13,7 +13,8 @@ One job: what ``tests/test_web_browser.py`` needs to test the console in a real 
 * :func:`serve` runs an ASGI app under uvicorn as a task of the running (session) loop, on a
   free port of 127.0.0.1; the ``console`` fixture serves ``claims.web.app.create_app`` over the
   ``harness`` (the suite's time-skipping Temporal server, a worker on a fresh task queue, a
-  fresh SQLite store with the demo register).
+  fresh SQLite store with the demo register); claims reported through the console start on
+  the harness's task queue (a client interceptor), so its worker runs them.
 * :func:`screenshot` writes ``tests/artifacts/screens/<name>.png`` (git-ignored);
   :func:`serious_violations` runs axe-core (``axe-playwright-python``) on a page.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -153,6 +155,29 @@ class Console:
         return user_id
 
 
+def _on_queue(client: Any, task_queue: str) -> Any:
+    """``client`` (same connection) with claim workflows started on ``task_queue`` instead of
+    the engine's queue: reports filed through the console reach the harness's worker, as
+    those filed by ``Harness.report`` do, and never a queue other tests' workflows wait on."""
+    from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput
+
+    from claims.models import TASK_QUEUE
+
+    class Outbound(OutboundInterceptor):
+        async def start_workflow(self, input: StartWorkflowInput) -> Any:
+            if input.task_queue == TASK_QUEUE:
+                input = dataclasses.replace(input, task_queue=task_queue)
+            return await super().start_workflow(input)
+
+    class OnQueue(Interceptor):
+        def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+            return Outbound(next)
+
+    config = client.config()
+    config["interceptors"] = [*config.get("interceptors", []), OnQueue()]
+    return Client(**config)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def console(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Console]:
     """``create_app`` over the harness, served by uvicorn in the session loop. Skips when the
@@ -166,7 +191,8 @@ async def console(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))  # the session secret is written there
     get_settings.cache_clear()
-    services = Services(get_settings(), sessions=harness.sessions, client=harness.client)
+    client = _on_queue(harness.client, harness.task_queue)
+    services = Services(get_settings(), sessions=harness.sessions, client=client)
     async with serve(create_app(services)) as url:
         yield Console(url=url, harness=harness, services=services)
 
