@@ -71,7 +71,7 @@ def test_names_are_masked_and_terms_are_chinese_first() -> None:
     assert present.mask_name("户主甲") == "户**"
     assert present.mask_name("") == "-"
     assert present.stage_name("documents") == "资料收集"
-    assert present.stage_name("documents", "en") == "documents"
+    assert present.stage_name("documents", "en") == "Collecting documents"
     assert present.document_name("claim_form") == "理赔申请书"
     assert present.event_name("registered") == "立案"
     assert present.yuan(present.Decimal("132000")) == "132,000.00"
@@ -336,8 +336,14 @@ async def test_a_step_that_does_not_fit_shows_the_reason_beside_its_form(console
     assert refused.status_code == 422
     assert "<html" in refused.text  # the claim page, not an error page
     reason = step_error(refused.text, "pay")
-    assert "payout" in reason
+    assert "当前阶段不能进行此操作" in reason and "赔付" in reason and "payout" not in reason  # by its code, in words
     assert 'class="stage">报案<' in refused.text
+    me.client.cookies.set("claims_lang", "en")
+    in_english = await me.post(f"/claims/{number}/steps/pay", {"transfer_ref": "TRF-1"})
+    me.client.cookies.delete("claims_lang")
+    assert in_english.status_code == 422
+    assert step_error(in_english.text, "pay") == "Not allowed at this stage (allowed at: Payout)"
+    assert 'class="stage">Reported<' in in_english.text
 
     # a bad value names its field and keeps what was typed
     bad = await me.post(f"/claims/{number}/steps/register", {"assign_to": "王 五", "note": "留着"})

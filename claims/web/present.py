@@ -51,23 +51,24 @@ class Words:
         return zh if self.zh else en
 
 
+# Stage and role words as ``claims.web.i18n.STAGES``/``ROLES`` and their catalogs say them.
 STAGES: Mapping[str, tuple[str, str]] = {
-    "reported": ("报案", "reported"),
-    "documents": ("资料收集", "documents"),
-    "investigation": ("调查", "investigation"),
-    "adjudication": ("核定", "adjudication"),
-    "payout": ("赔付", "payout"),
-    "closed": ("结案", "closed"),
-    "declined": ("拒赔", "declined"),
+    "reported": ("报案", "Reported"),
+    "documents": ("资料收集", "Collecting documents"),
+    "investigation": ("调查", "Investigation"),
+    "adjudication": ("核定", "Adjudication"),
+    "payout": ("赔付", "Payout"),
+    "closed": ("结案", "Closed"),
+    "declined": ("拒赔", "Declined"),
 }
 
 ROLES: Mapping[str, tuple[str, str]] = {
-    "village_secretary": ("村计生协秘书长", "village secretary"),
-    "handler": ("理赔员", "handler"),
-    "investigator": ("调查员", "investigator"),
-    "supervisor": ("主管", "supervisor"),
-    "auditor": ("审计", "auditor"),
-    "system": ("系统", "engine"),
+    "village_secretary": ("村计生协秘书长", "Village secretary"),
+    "handler": ("理赔员", "Claims handler"),
+    "investigator": ("调查员", "Investigator"),
+    "supervisor": ("主管", "Supervisor"),
+    "auditor": ("审计", "Auditor"),
+    "system": ("系统", "Engine"),
 }
 
 OUTCOMES: Mapping[str, tuple[str, str]] = {

@@ -256,8 +256,8 @@ async def perform_step(
         attempt = await steps.perform(services, actor, number, inp, timeout=STEP_TIMEOUT)
     except forms.FormInvalid as e:
         form_errors[step] = e.by_field()
-    except StepRejected as e:
-        errors[step] = error_message(e, gettext_for(locale))
+    except StepRejected as e:  # stages and roles named in the reader's language
+        errors[step] = error_message(e, gettext_for(locale), in_words=True)
     except NoAnswer as e:  # not refused: it may still be performed
         errors[step] = error_message(e, gettext_for(locale))
         status = 504
