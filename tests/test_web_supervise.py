@@ -1,0 +1,504 @@
+"""The supervisor's page (``/supervise``): counters, the table by township × handler, filtered
+lists, bulk reassignment with a result per claim, and the charts' numbers.
+
+Counters and lists against a projection written for fixed times (Wednesday 2 December 2026,
+10:00 Beijing time), with the claims' states ("paused", "waiting for approval") given by a
+stand-in reader; bulk reassignment against ``create_app`` through httpx with the suite's
+time-skipping Temporal server and a worker (``tests/support/harness.py``): two open claims are
+reassigned (their states show the new handler) and a closed one shows its refusal on its row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import insert
+
+from claims.domain.workdays import WorkingCalendar
+from claims.errors import NotAllowed
+from claims.infra.settings import get_settings
+from claims.models import Actor, RegisterInput, Role, Stage
+from claims.services import accounts, supervision
+from claims.services.client import claim_state, perform_step
+from claims.services.context import Services
+from claims.services.supervision import Filter, StateFacts
+from claims.store.db import Claim, Household, InsuredPerson, Payout, Sessions, unit_of_work
+from claims.web.app import create_app
+from claims.web.routes import supervise as supervise_route
+from tests.support.harness import Harness
+
+CAL = WorkingCalendar()
+PASSWORD = "correct horse battery"
+COUNTY_A, COUNTY_B = "宁乡市", "醴陵市"
+TOWN_1, TOWN_2 = "大成桥镇", "花明楼镇"
+
+
+def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
+    """An instant given in Beijing time (UTC+8), hh >= 8."""
+    return datetime(y, m, d, hh - 8, mm, tzinfo=UTC)
+
+
+NOW = at(2026, 12, 2)  # Wednesday 10:00; the next working day closes Thursday 17:30
+
+ROWS = [
+    # number, county, township, stage, handler, sla_state, deadline, green, stuck
+    (
+        "JS-LATE",
+        COUNTY_A,
+        TOWN_1,
+        "documents",
+        "handler.a",
+        "breached",
+        at(2026, 11, 30, 17, 30),
+        False,
+        None,
+    ),
+    (
+        "JS-LATE2",
+        COUNTY_A,
+        TOWN_2,
+        "adjudication",
+        "handler.b",
+        "on_track",
+        at(2026, 12, 1, 17, 30),
+        False,
+        None,
+    ),
+    ("JS-RISK", COUNTY_A, TOWN_1, "documents", "handler.a", "at_risk", at(2026, 12, 9, 17, 30), False, None),
+    (
+        "JS-TOMORROW",
+        COUNTY_A,
+        TOWN_2,
+        "investigation",
+        "handler.b",
+        "on_track",
+        at(2026, 12, 3, 17, 30),
+        False,
+        None,
+    ),
+    ("JS-GREEN", COUNTY_A, TOWN_1, "reported", None, "on_track", at(2026, 12, 2, 17, 30), True, None),
+    (
+        "JS-PAUSED",
+        COUNTY_A,
+        TOWN_1,
+        "documents",
+        "handler.a",
+        "on_track",
+        at(2026, 12, 10, 17, 30),
+        False,
+        None,
+    ),
+    (
+        "JS-STUCK",
+        COUNTY_A,
+        TOWN_1,
+        "adjudication",
+        "handler.a",
+        "stuck",
+        at(2026, 12, 15, 17, 30),
+        False,
+        "project_claim",
+    ),
+    ("JS-PAY", COUNTY_A, TOWN_2, "payout", "handler.b", "on_track", at(2026, 12, 21, 17, 30), False, None),
+    ("JS-PAY2", COUNTY_A, TOWN_2, "payout", "handler.b", "on_track", at(2026, 12, 22, 17, 30), False, None),
+    ("JS-CLOSED", COUNTY_A, TOWN_1, "closed", "handler.a", "met", None, False, None),
+    ("JS-CLOSED-LATE", COUNTY_A, TOWN_2, "closed", "handler.b", "breached", None, False, None),
+    (
+        "JS-LILING",
+        COUNTY_B,
+        "左权镇",
+        "documents",
+        "handler.a",
+        "breached",
+        at(2026, 11, 20, 17, 30),
+        True,
+        None,
+    ),
+]
+
+
+def _projection(sessions: Sessions) -> None:
+    with unit_of_work(sessions) as s:
+        s.execute(
+            insert(Household),
+            [dict(id=1, household_no="H1", county=COUNTY_A, township=TOWN_1, village="示范村甲")],
+        )
+        s.execute(
+            insert(InsuredPerson),
+            [
+                dict(
+                    id=1,
+                    person_ref="P1",
+                    household_id=1,
+                    name="张三丰",
+                    id_number="430182197805200424",
+                    sex="M",
+                    birth_date=datetime(1978, 5, 20).date(),
+                )
+            ],
+        )
+        s.execute(
+            insert(Claim),
+            [
+                dict(
+                    claim_number=number,
+                    workflow_id=f"claim-{number}",
+                    person_id=1,
+                    accident_date=datetime(2026, 10, i + 1).date(),
+                    reported_on=datetime(2026, 10, 1).date(),
+                    policy_numbers="FA1",
+                    outcome="death",
+                    stage=stage,
+                    county=county,
+                    township=town,
+                    village="示范村甲",
+                    assigned_handler=handler,
+                    green_channel=green,
+                    sla_state=state,
+                    sla_deadline=due,
+                    reported_at=at(2026, 10, 1),
+                    updated_at=NOW,
+                    stuck_activity=stuck,
+                    stuck_since=at(2026, 12, 1) if stuck else None,
+                    paid_at=at(2026, 11, 10)
+                    if number == "JS-CLOSED"
+                    else at(2026, 10, 20)
+                    if number == "JS-CLOSED-LATE"
+                    else None,
+                    total_paid=Decimal("40000.00") if number == "JS-CLOSED" else Decimal("0"),
+                )
+                for i, (number, county, town, stage, handler, state, due, green, stuck) in enumerate(ROWS)
+            ],
+        )
+        s.execute(
+            insert(Payout),
+            [
+                dict(
+                    claim_number="JS-CLOSED",
+                    payment_number=1,
+                    policy_number="FA1",
+                    benefit_id="b1",
+                    kind="death",
+                    amount=Decimal("30000.00"),
+                    transfer_ref="T1",
+                    paid_at=at(2026, 11, 10),
+                ),
+                dict(
+                    claim_number="JS-CLOSED",
+                    payment_number=2,
+                    policy_number="FA2",
+                    benefit_id="b2",
+                    kind="death",
+                    amount=Decimal("10000.00"),
+                    transfer_ref="T1",
+                    paid_at=at(2026, 11, 10),
+                ),
+                dict(
+                    claim_number="JS-CLOSED-LATE",
+                    payment_number=1,
+                    policy_number="FA1",
+                    benefit_id="b1",
+                    kind="death",
+                    amount=Decimal("5000.50"),
+                    transfer_ref="T2",
+                    paid_at=at(2026, 10, 20),
+                ),
+            ],
+        )
+
+
+ASKED: list[str] = []
+
+
+async def stand_in_facts(
+    services: Services, actor: Actor, numbers: list[str]
+) -> dict[str, StateFacts | None]:
+    """The claims' states as the test set them: JS-PAUSED paused, JS-PAY waiting for approval."""
+    ASKED.extend(numbers)
+    return {n: StateFacts(paused=n == "JS-PAUSED", awaiting_approval=n == "JS-PAY") for n in numbers}
+
+
+SUP_A = Actor(id="sup.a", role=Role.SUPERVISOR, county=COUNTY_A)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_counters_table_and_lists_count_the_claims_in_each_state(sqlite_sessions: Sessions) -> None:
+    _projection(sqlite_sessions)
+    services = Services(get_settings(), sessions=sqlite_sessions)
+    ASKED.clear()
+    ov = await supervision.overview(services, SUP_A, NOW, CAL, facts=stand_in_facts)
+    c = ov.counters
+    assert (c.open, c.overdue, c.at_risk, c.paused, c.stuck, c.green, c.approval, c.no_answer) == (
+        9,
+        2,
+        3,
+        1,
+        1,
+        1,
+        1,
+        0,
+    )
+    # only the county's claims at documents and payout are asked for their state
+    assert sorted(ASKED) == ["JS-LATE", "JS-PAUSED", "JS-PAY", "JS-PAY2", "JS-RISK"]
+    assert [(t.township, t.handler, t.open, t.overdue, t.at_risk) for t in ov.team] == [
+        (TOWN_1, "handler.a", 4, 1, 1),
+        (TOWN_1, None, 1, 0, 1),
+        (TOWN_2, "handler.b", 4, 1, 1),
+    ]
+    assert ov.rows == []  # no filter: no list
+
+    async def listed(**kw: object) -> list[str]:
+        got = await supervision.overview(services, SUP_A, NOW, CAL, Filter(**kw), facts=stand_in_facts)  # type: ignore[arg-type]
+        assert got.total == len(got.rows)
+        return [r.claim_number for r in got.rows]
+
+    assert await listed(sla="breached") == ["JS-LATE", "JS-LATE2"]  # most late first
+    assert await listed(sla="at_risk") == ["JS-GREEN", "JS-TOMORROW", "JS-RISK"]
+    assert await listed(sla="paused") == ["JS-PAUSED"]
+    assert await listed(sla="stuck") == ["JS-STUCK"]
+    assert await listed(green=True) == ["JS-GREEN"]
+    assert await listed(approval=True) == ["JS-PAY"]
+    assert await listed(township=TOWN_2, handler="handler.b") == [
+        "JS-LATE2",
+        "JS-TOMORROW",
+        "JS-PAY",
+        "JS-PAY2",
+    ]
+    assert await listed(sla="breached", township=TOWN_1) == ["JS-LATE"]
+
+    charts = supervision.charts(services, SUP_A, NOW)
+    assert charts.months[0] == "2026-01" and charts.months[-1] == "2026-12" and len(charts.months) == 12
+    nov, octo = charts.months.index("2026-11"), charts.months.index("2026-10")
+    assert charts.townships == [TOWN_1, TOWN_2]
+    assert (
+        charts.paid_claims[TOWN_1][nov] == 1 and charts.paid_amounts[TOWN_1][nov] == "40000.00"
+    )  # two ledger rows, one claim
+    assert charts.paid_claims[TOWN_2][octo] == 1 and charts.total_amounts[octo] == "5000.50"
+    assert (charts.closed[nov], charts.met[nov], charts.met_pct[nov]) == (1, 1, 100.0)
+    assert (charts.closed[octo], charts.met[octo], charts.met_pct[octo]) == (1, 0, 0.0)
+    assert charts.met_pct[0] is None
+
+    with pytest.raises(NotAllowed):
+        await supervision.overview(
+            services, Actor(id="handler.a", role=Role.HANDLER, county=COUNTY_A), NOW, CAL
+        )
+
+
+# --------------------------------------------------------------------------- over HTTP
+
+
+class Browser:
+    """An httpx client on the app with one person's session (cookies kept)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.token = ""
+
+    async def login(self, user: str) -> None:
+        page = await self.client.get("/login")
+        r = await self.client.post(
+            "/login",
+            data={"username": user, "password": PASSWORD, "csrftoken": token_of(page.text), "next": ""},
+        )
+        assert r.status_code == 303, r.text
+        self.token = token_of((await self.client.get("/inbox")).text)
+
+    async def get(self, url: str, **kw: object) -> httpx.Response:
+        return await self.client.get(url, **kw)  # type: ignore[arg-type]
+
+    async def post(self, url: str, data: dict[str, object] | None = None) -> httpx.Response:
+        return await self.client.post(url, data={**(data or {}), "csrftoken": self.token})
+
+
+def token_of(html: str) -> str:
+    m = re.search(r'name="csrftoken" value="([^"]+)"', html)
+    assert m, "no CSRF token on the page"
+    return m.group(1)
+
+
+class Console:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.app = create_app(services)
+        self._clients: list[httpx.AsyncClient] = []
+
+    async def as_user(self, user: str, role: str, county: str | None = None) -> Browser:
+        accounts.add_user(self.services, user, role, PASSWORD, county=county)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://console.test"
+        )
+        self._clients.append(client)
+        b = Browser(client)
+        await b.login(user)
+        return b
+
+    async def close(self) -> None:
+        for c in self._clients:
+            await c.aclose()
+
+
+def counter(html: str, key: str) -> int:
+    m = re.search(rf'id="count-{key}"><span class="n">(\d+)</span>', html)
+    assert m, f"no {key} counter"
+    return int(m.group(1))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def fixed_console(
+    sqlite_sessions: Sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Console]:
+    """The console on the fixed projection, at ``NOW``, with the stand-in state reader."""
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    _projection(sqlite_sessions)
+    monkeypatch.setattr(supervision, "read_facts", stand_in_facts)
+    monkeypatch.setattr(supervise_route, "now_utc", lambda: NOW)
+    c = Console(Services(get_settings(), sessions=sqlite_sessions))
+    yield c
+    await c.close()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_page_shows_the_countys_counters_and_only_its_claims(fixed_console: Console) -> None:
+    sup = await fixed_console.as_user("sup.a", "supervisor", county=COUNTY_A)
+    await fixed_console.as_user("handler.a", "handler", county=COUNTY_A)
+    page = await sup.get("/supervise")
+    assert page.status_code == 200
+    counts = {
+        k: counter(page.text, k) for k in ("overdue", "at_risk", "paused", "stuck", "green", "approval")
+    }
+    assert counts == {"overdue": 2, "at_risk": 3, "paused": 1, "stuck": 1, "green": 1, "approval": 1}
+    assert 'href="/supervise?sla=breached" id="count-overdue"' in page.text
+    assert 'href="/supervise?approval=1" id="count-approval"' in page.text
+    assert 'href="/supervise"' in page.text and ">监控<" in page.text  # the nav link
+    assert "JS-LILING" not in page.text and "左权镇" not in page.text
+
+    overdue = await sup.get("/supervise?sla=breached")
+    assert overdue.status_code == 200
+    assert re.findall(r'name="claim_numbers" value="([^"]+)"', overdue.text) == ["JS-LATE", "JS-LATE2"]
+    assert "JS-LILING" not in overdue.text
+    assert "超期 2 天" in overdue.text and "张**" in overdue.text and "张三丰" not in overdue.text
+    # the handler list offers the county's handler accounts
+    assert "<option>handler.a</option>" in overdue.text
+
+    approvals = await sup.get("/supervise?approval=1")
+    assert re.findall(r'name="claim_numbers" value="([^"]+)"', approvals.text) == ["JS-PAY"]
+    assert (
+        'href="/claims/JS-PAY"' in approvals.text
+        and "审批赔付" in approvals.text
+        and 'id="approval-note"' in approvals.text
+    )
+
+    data = (await sup.get("/supervise/charts.json")).json()
+    assert data["paid_amounts"][TOWN_1][data["months"].index("2026-11")] == "40000.00"
+    embedded = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page.text, re.S)
+    assert embedded and json.loads(embedded.group(1)) == data
+    assert '<td class="num">1 / 40,000.00</td>' in page.text  # the table under the chart
+    assert "100.0%" in page.text
+
+    assert (await sup.get("/supervise?sla=late")).status_code == 422
+    assert (await sup.get("/supervise?township=" + "镇" * 65)).status_code == 422
+    css = await sup.get("/assets/supervise.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_handler_and_another_countys_supervisor_are_kept_out(fixed_console: Console) -> None:
+    handler = await fixed_console.as_user("handler.a", "handler", county=COUNTY_A)
+    assert (await handler.get("/supervise")).status_code == 403
+    assert (await handler.get("/supervise/charts.json")).status_code == 403
+    assert (
+        await handler.post("/supervise/reassign", {"claim_numbers": ["JS-LATE"], "handler": "handler.a"})
+    ).status_code == 403
+    assert 'href="/supervise"' not in (await handler.get("/inbox")).text
+
+    other = await fixed_console.as_user("sup.b", "supervisor", county=COUNTY_B)
+    page = await other.get("/supervise?sla=breached")
+    assert re.findall(r'name="claim_numbers" value="([^"]+)"', page.text) == ["JS-LILING"]
+    assert counter(page.text, "overdue") == 1 and "JS-LATE" not in page.text
+    # a county-B supervisor cannot reach a county-A claim by naming it
+    await fixed_console.as_user("handler.liling", "handler", county=COUNTY_B)
+    r = await other.post("/supervise/reassign", {"claim_numbers": ["JS-LATE"], "handler": "handler.liling"})
+    assert r.status_code == 200
+    assert re.search(r'class="result-not_found" data-claim="JS-LATE"', r.text)
+    # a handler of another county is refused, naming the field
+    r = await other.post("/supervise/reassign", {"claim_numbers": ["JS-LILING"], "handler": "handler.a"})
+    assert r.status_code == 422 and 'id="bulk-problem">handler:' in r.text
+    r = await other.post("/supervise/reassign", {"handler": "handler.liling"})
+    assert r.status_code == 422 and 'id="bulk-problem">claim_numbers:' in r.text
+
+
+# --------------------------------------------------------------------------- over Temporal
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def console(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Console]:
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    c = Console(Services(get_settings(), sessions=harness.sessions, client=harness.client))
+    yield c
+    await c.close()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_bulk_reassignment_reassigns_two_and_shows_the_closed_claims_refusal(
+    console: Console, harness: Harness
+) -> None:
+    case = harness.cases[0]  # 宁乡市 大成桥镇, policy FA2021NX0001 insures the household's three members
+    closed = (await harness.drive(case)).claim_number
+    assert (await claim_state(harness.client, closed)).stage == Stage.CLOSED
+    spouse, child = [m for m in harness.register.households[0].members][1:3]
+    numbers = []
+    for person, day in ((spouse, "2021-11-20"), (child, "2021-09-10")):
+        report = case.report.model_validate(
+            {
+                **case.report.model_dump(mode="json"),
+                "id_number": person.id_number,
+                "accident_date": day,
+                "outcome": "death",
+                "cause": "drowning",
+                "disability_grade": None,
+            }
+        )
+        numbers.append(await harness.report(case.model_copy(update={"report": report})))
+    first = Actor(id="handler.ningxiang", role=Role.HANDLER, county=COUNTY_A)
+    for n in numbers:
+        await perform_step(harness.client, n, RegisterInput(actor=first))
+
+    await console.as_user("handler.ningxiang", "handler", county=COUNTY_A)
+    await console.as_user("handler.b", "handler", county=COUNTY_A)
+    sup = await console.as_user("sup.ningxiang", "supervisor", county=COUNTY_A)
+    page = await sup.get("/supervise?handler=handler.ningxiang")
+    listed = re.findall(r'name="claim_numbers" value="([^"]+)"', page.text)
+    assert set(numbers) <= set(listed) and closed not in listed  # the list holds open claims only
+
+    r = await sup.post(
+        "/supervise/reassign",
+        {"claim_numbers": [*numbers, closed], "handler": "handler.b", "handler_filter": "handler.ningxiang"},
+    )
+    assert r.status_code == 200, r.text
+    rows = dict(
+        re.findall(r'<tr class="result-([a-z_]+)" data-claim="([^"]+)"', r.text)[i][::-1] for i in range(3)
+    )
+    assert rows == {numbers[0]: "reassigned", numbers[1]: "reassigned", closed: "refused"}
+    for n in numbers:
+        assert (await claim_state(harness.client, n)).assigned_handler == "handler.b"
+        assert "改派给 handler.b" in r.text
+    refusal = re.search(rf'data-claim="{closed}">.*?<td class="detail">([^<]*)</td>', r.text, re.S)
+    assert refusal is not None
+    assert (
+        refusal.group(1) == "该赔案已办结，不能再操作"
+    )  # the validator's refusal (claim.ended), translated by its code
+    assert (await claim_state(harness.client, closed)).assigned_handler == "handler.ningxiang"
+    # the filtered list still comes back under the results: the claims now sit with handler.b
+    assert numbers[0] not in re.findall(r'name="claim_numbers" value="([^"]+)"', r.text)
