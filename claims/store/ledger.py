@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -56,32 +57,19 @@ def record_payment(
         True if the row was written (and sent), False if it was already there.
     """
     line = req.lines[number - 1]
-    written = insert_unless_present(
-        session,
-        Payout,
-        dict(
-            claim_number=req.claim_number,
-            payment_number=number,
-            policy_number=line.policy_number,
-            benefit_id=line.benefit_id,
-            kind=line.kind,
-            amount=line.amount,
-            transfer_ref=req.transfer_ref,
-            paid_at=req.paid_at,
-        ),
+    instruction = PaymentInstruction(
+        claim_number=req.claim_number,
+        payment_number=number,
+        policy_number=line.policy_number,
+        amount=line.amount,
+        transfer_ref=req.transfer_ref,
     )
-    if not written:
+    # the ledger row is the instruction and what the bank need not know
+    row = dict(instruction.model_dump(), benefit_id=line.benefit_id, kind=line.kind, paid_at=req.paid_at)
+    if not insert_unless_present(session, Payout, row):
         return False
     if sink is not None:
-        sink(
-            PaymentInstruction(
-                claim_number=req.claim_number,
-                payment_number=number,
-                policy_number=line.policy_number,
-                amount=line.amount,
-                transfer_ref=req.transfer_ref,
-            )
-        )
+        sink(instruction)
     # the amount held at adjudication is now in the ledger: count it once, as paid
     session.execute(
         update(BenefitReservation)
@@ -146,18 +134,7 @@ def prior_benefits(session: Session, claim_number: str, policy_numbers: list[str
         .where(Payout.policy_number.in_(policy_numbers), Payout.claim_number != claim_number)
         .order_by(Payout.paid_at, Payout.id)
     )
-    out = [
-        PriorBenefit(
-            policy_number=r.policy_number,
-            kind=r.kind or r.benefit_id,
-            amount=Decimal(r.amount).quantize(CENT),
-            accident_date=r.accident_date,
-            paid_on=r.paid_at.astimezone(SHANGHAI).date(),
-            person_ref=r.person_ref,
-            claim_number=r.claim_number,
-        )
-        for r in paid
-    ]
+    out = [_prior_benefit(r, r.kind or r.benefit_id, r.paid_at) for r in paid]
     held = session.scalars(
         select(BenefitReservation)
         .where(
@@ -167,28 +144,28 @@ def prior_benefits(session: Session, claim_number: str, policy_numbers: list[str
         )
         .order_by(BenefitReservation.reserved_at, BenefitReservation.id)
     )
-    out += [
-        PriorBenefit(
-            policy_number=r.policy_number,
-            kind=r.kind,
-            amount=Decimal(r.amount).quantize(CENT),
-            accident_date=r.accident_date,
-            paid_on=r.reserved_at.astimezone(SHANGHAI).date(),
-            person_ref=r.person_ref,
-            claim_number=r.claim_number,
-            reserved=True,
-        )
-        for r in held
-    ]
+    out += [_prior_benefit(r, r.kind, r.reserved_at, reserved=True) for r in held]
     return out
 
 
-def find_prior_benefits(
-    session: Session, claim_number: str, policy_numbers: list[str]
-) -> PriorBenefitsResult:
-    """:func:`prior_benefits` with the policies' ledger versions read in the same transaction
-    (for the optimistic check of :func:`reserve_benefits`)."""
-    versions = {
+def _prior_benefit(r: Any, kind: str, at: datetime, reserved: bool = False) -> PriorBenefit:
+    """A paid ledger row or a held reservation (``r``: either, with the claim's accident date
+    and person reference) as a prior benefit paid (reserved) on the Asia/Shanghai date of ``at``."""
+    return PriorBenefit(
+        policy_number=r.policy_number,
+        kind=kind,
+        amount=Decimal(r.amount).quantize(CENT),
+        accident_date=r.accident_date,
+        paid_on=at.astimezone(SHANGHAI).date(),
+        person_ref=r.person_ref,
+        claim_number=r.claim_number,
+        reserved=reserved,
+    )
+
+
+def _ledger_versions(session: Session, policy_numbers: list[str]) -> dict[str, int]:
+    """The policies' ``ledger_version``, by policy number."""
+    return {
         n: v
         for n, v in session.execute(
             select(Policy.policy_number, Policy.ledger_version).where(
@@ -196,6 +173,24 @@ def find_prior_benefits(
             )
         )
     }
+
+
+def _set_ledger_versions(session: Session, policy_numbers: list[str], version: Any) -> None:
+    """``UPDATE`` each policy's ``ledger_version`` to ``version`` (an SQL expression), one
+    statement a policy in the order given."""
+    for number in policy_numbers:
+        session.execute(
+            update(Policy).where(Policy.policy_number == number).values(ledger_version=version),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def find_prior_benefits(
+    session: Session, claim_number: str, policy_numbers: list[str]
+) -> PriorBenefitsResult:
+    """:func:`prior_benefits` with the policies' ledger versions read in the same transaction
+    (for the optimistic check of :func:`reserve_benefits`)."""
+    versions = _ledger_versions(session, policy_numbers)  # first: a later move shows as a conflict
     return PriorBenefitsResult(
         benefits=prior_benefits(session, claim_number, policy_numbers), ledger_versions=versions
     )
@@ -243,31 +238,15 @@ def reserve_benefits(session: Session, req: ReserveBenefitsRequest) -> ReserveBe
     if have == want:
         return ReserveBenefitsResult(reserved=True)
     numbers = sorted({ln.policy_number for ln in lines})
-    for number in numbers:  # lock, in one order for every caller (no deadlock between two)
-        session.execute(
-            update(Policy)
-            .where(Policy.policy_number == number)
-            .values(ledger_version=Policy.ledger_version),
-            execution_options={"synchronize_session": False},
-        )
-    current = {
-        n: v
-        for n, v in session.execute(
-            select(Policy.policy_number, Policy.ledger_version).where(Policy.policy_number.in_(numbers))
-        )
-    }
+    # lock: an UPDATE that changes nothing, in one order for every caller (no deadlock between two)
+    _set_ledger_versions(session, numbers, Policy.ledger_version)
+    current = _ledger_versions(session, numbers)
     conflicts = [
         n for n in numbers if n in req.ledger_versions and current.get(n) != req.ledger_versions[n]
     ]
     if conflicts:
         return ReserveBenefitsResult(reserved=False, conflicts=conflicts)
-    for number in numbers:
-        session.execute(
-            update(Policy)
-            .where(Policy.policy_number == number)
-            .values(ledger_version=Policy.ledger_version + 1),
-            execution_options={"synchronize_session": False},
-        )
+    _set_ledger_versions(session, numbers, Policy.ledger_version + 1)
     session.execute(
         update(BenefitReservation)
         .where(BenefitReservation.claim_number == req.claim_number, BenefitReservation.status == "held")
