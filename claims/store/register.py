@@ -11,7 +11,7 @@ under it), and warn of insured persons outside their product's insurable ages at
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, TypedDict
+from typing import Annotated, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -34,6 +34,8 @@ from claims.models.bounds import (
 from claims.store.db import Claim, Household, InsuredPerson, Policy
 from rules.facts import age_on
 from rules.terms import Catalogue, UnknownTermsVersion, load_catalogue
+
+R = TypeVar("R", Household, InsuredPerson, Policy)
 
 
 class RegisterError(ClaimsError, ValueError):
@@ -128,10 +130,7 @@ def load_register(session: Session, register: RegisterFile) -> RegisterCounts:
     try:
         for h_in in register.households:
             where = f"household {h_in.household_no}"
-            h = session.scalar(select(Household).where(Household.household_no == h_in.household_no))
-            if h is None:
-                h = Household(household_no=h_in.household_no)
-                session.add(h)
+            h, _ = _row(session, Household, household_no=h_in.household_no)
             for attr in ("county", "township", "village", "registered_poor", "special_family", "hardship"):
                 setattr(h, attr, getattr(h_in, attr))
             session.flush()
@@ -139,10 +138,7 @@ def load_register(session: Session, register: RegisterFile) -> RegisterCounts:
             persons: dict[str, InsuredPerson] = {}
             for m in h_in.members:
                 where = f"household {h_in.household_no}, member {m.person_ref}"
-                p = session.scalar(select(InsuredPerson).where(InsuredPerson.person_ref == m.person_ref))
-                if p is None:
-                    p = InsuredPerson(person_ref=m.person_ref)
-                    session.add(p)
+                p, _ = _row(session, InsuredPerson, person_ref=m.person_ref)
                 p.household_id = h.id
                 p.name, p.id_number = m.name, m.id_number
                 p.sex, p.birth_date = sex_of(m.id_number), birth_date_of(m.id_number)
@@ -164,11 +160,8 @@ def load_register(session: Session, register: RegisterFile) -> RegisterCounts:
                         f"policy {pol_in.policy_number}: insured {missing} are not members of "
                         f"household {h_in.household_no}; add them to its members"
                     )
-                pol = session.scalar(select(Policy).where(Policy.policy_number == pol_in.policy_number))
-                if pol is None:
-                    pol = Policy(policy_number=pol_in.policy_number)
-                    session.add(pol)
-                else:
+                pol, created = _row(session, Policy, policy_number=pol_in.policy_number)
+                if not created:
                     _refuse_changes_under_claims(session, pol, pol_in)
                 pol.household_id = h.id
                 for attr in (
@@ -193,6 +186,17 @@ def load_register(session: Session, register: RegisterFile) -> RegisterCounts:
             "or a required one is missing); nothing was loaded"
         ) from None
     return counts
+
+
+def _row(session: Session, model: type[R], **key: str) -> tuple[R, bool]:
+    """The row of ``model`` with this unique ``key`` (one column), or a new one added to the
+    session with only the key set; and whether it is new."""
+    row = session.scalar(select(model).filter_by(**key))
+    if row is not None:
+        return row, False
+    row = model(**key)
+    session.add(row)
+    return row, True
 
 
 def _refuse_shared_identity_numbers(session: Session, register: RegisterFile) -> None:
