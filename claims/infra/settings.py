@@ -15,10 +15,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from claims.errors import InputError
 from claims.models import Role
@@ -194,6 +203,26 @@ class WebSettings(BaseSettings):
         secret: the key that signs session and CSRF cookies (``CLAIMS_WEB_SECRET``, at least
             32 characters). Unset: :meth:`session_secret` generates one once into the data
             folder (``web-secret``, mode 0600), never into the working copy's tracked files.
+        oidc_issuer: the OpenID Connect provider (``CLAIMS_WEB_OIDC_ISSUER``, e.g. a Keycloak
+            realm ``https://sso.example.cn/realms/jsbx``). Set: the login page offers
+            "统一身份认证登录" (``claims.web.routes.oidc``); unset: local accounts only.
+        oidc_metadata_url: the provider's discovery document (``CLAIMS_WEB_OIDC_METADATA_URL``;
+            default ``<issuer>/.well-known/openid-configuration``).
+        oidc_client_id / oidc_client_secret: this console's client at the provider
+            (``CLAIMS_WEB_OIDC_CLIENT_ID``, ``CLAIMS_WEB_OIDC_CLIENT_SECRET``); the id is
+            required when the issuer is set.
+        oidc_scope: scopes asked for (``CLAIMS_WEB_OIDC_SCOPE``; ``openid profile email``).
+        oidc_redirect_url: the callback URL registered at the provider
+            (``CLAIMS_WEB_OIDC_REDIRECT_URL``; default this server's ``/auth/oidc/callback`` as
+            the request reached it, which behind a proxy needs the proxy's headers).
+        oidc_staff_id_claim / oidc_role_claim / oidc_county_claim / oidc_village_claim: the
+            claims (of the ID token or userinfo) that carry the staff id, the roles, the county
+            and the village (``CLAIMS_WEB_OIDC_STAFF_ID_CLAIM`` … ; defaults
+            ``preferred_username``, ``roles``, ``county``, ``village``); a dotted name reads a
+            nested claim (``realm_access.roles`` in Keycloak).
+        oidc_roles: the provider's role names mapped to console roles
+            (``CLAIMS_WEB_OIDC_ROLES``: ``jsbx-handler=handler,jsbx-lead=supervisor`` or a JSON
+            object); empty: a provider role counts when it is a console role's own name.
     """
 
     model_config = SettingsConfigDict(env_prefix="CLAIMS_WEB_", extra="ignore")
@@ -201,6 +230,69 @@ class WebSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     secret: SecretStr | None = None
+
+    oidc_issuer: str | None = Field(default=None, max_length=512)
+    oidc_metadata_url: str | None = Field(default=None, max_length=512)
+    oidc_client_id: str | None = Field(default=None, max_length=256, validate_default=True)
+    oidc_client_secret: SecretStr | None = None
+    oidc_scope: str = Field(default="openid profile email", max_length=256)
+    oidc_redirect_url: str | None = Field(default=None, max_length=512)
+    oidc_staff_id_claim: str = Field(default="preferred_username", min_length=1, max_length=128)
+    oidc_role_claim: str = Field(default="roles", min_length=1, max_length=128)
+    oidc_county_claim: str = Field(default="county", min_length=1, max_length=128)
+    oidc_village_claim: str = Field(default="village", min_length=1, max_length=128)
+    oidc_roles: Annotated[dict[str, Role], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("oidc_issuer", "oidc_metadata_url", "oidc_redirect_url", "oidc_client_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("oidc_client_id", mode="after")
+    @classmethod
+    def _client_with_issuer(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("oidc_issuer"):
+            raise ValueError(
+                "CLAIMS_WEB_OIDC_ISSUER is set: the console's client id at the provider is required"
+            )
+        return value
+
+    @field_validator("oidc_roles", mode="before")
+    @classmethod
+    def _role_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                import json
+
+                try:
+                    value = json.loads(text)
+                except ValueError as e:
+                    raise ValueError(f"not a JSON object of provider role → console role ({e})") from None
+            else:
+                pairs = {}
+                for item in filter(None, (part.strip() for part in text.split(","))):
+                    provider, sep, role = item.partition("=")
+                    if not sep or not provider.strip() or not role.strip():
+                        raise ValueError(f"{item!r} is not provider_role=console_role")
+                    pairs[provider.strip()] = role.strip().lower()
+                value = pairs
+        if isinstance(value, dict) and any(str(v).lower() == Role.SYSTEM.value for v in value.values()):
+            raise ValueError("'system' is the engine's own role; no provider role maps to it")
+        return value
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when an OpenID Connect provider is configured (``CLAIMS_WEB_OIDC_ISSUER``)."""
+        return bool(self.oidc_issuer)
+
+    def oidc_discovery_url(self) -> str | None:
+        """The provider's discovery document URL (configured, or derived from the issuer)."""
+        if self.oidc_metadata_url:
+            return self.oidc_metadata_url
+        if self.oidc_issuer:
+            return self.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+        return None
 
     @field_validator("secret", mode="after")
     @classmethod
