@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from claims.cli import audit, calendar, claim, loss_ratio, register, reports, system, terms, users, web
+from claims.cli import audit, calendar, claim, loss_ratio, publication, register, reports, system, terms, users, web
 from claims.cli.common import UsageError, refuse_engine_role
 from claims.cli.render import print_state
 from claims.cli.steps import step_group
@@ -47,6 +47,7 @@ for command in (
     calendar.calendar_group,
     reports.sla_report,
     loss_ratio.loss_ratio,
+    *publication.COMMANDS,
     terms.terms,
     *(audit.audit, audit.history, audit.replay, audit.archive),
     *system.system_commands(run_worker, build_worker),

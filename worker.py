@@ -18,6 +18,7 @@ from temporalio.worker import Interceptor, Worker
 from activities.archive import ArchiveActivities
 from activities.deadlines import CalendarActivities
 from activities.rules import RulesActivities
+from activities.reports import ReportActivities
 from activities.store import StoreActivities
 from claims.audit.archiver import run_archiver
 from claims.store.db import Sessions, make_engine, make_sessionmaker, upgrade_database
@@ -30,6 +31,7 @@ from claims.infra.settings import Settings, get_settings
 from claims.infra.temporal import connect, embedded_mode, start_embedded_server
 from rules.sla import SlaPolicy, load_sla_policy
 from workflows.claim import ClaimWorkflow
+from workflows.reports import MonthlyReportWorkflow
 
 ACTIVITY_THREADS = 16
 """Threads for the synchronous activities (store, rules, calendar)."""
@@ -75,10 +77,11 @@ def build_worker(
     cal = CalendarActivities(calendar)
     store = StoreActivities(sessions, payment_sink)
     archive = ArchiveActivities(sessions)
+    reports = ReportActivities(sessions, calendar)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ClaimWorkflow],
+        workflows=[ClaimWorkflow, MonthlyReportWorkflow],
         activities=[
             rules.triage_claim,
             rules.choose_sla_target,
@@ -94,6 +97,8 @@ def build_worker(
             store.reserve_benefits,
             rules.document_checklist,
             archive.archive_decision,
+            reports.plan_publication,
+            reports.publish_county_month,
         ],
         activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
         **{

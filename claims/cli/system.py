@@ -7,6 +7,7 @@ the command line (``worker.py``), so :func:`system_commands` is given its two en
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -15,6 +16,7 @@ import click
 from temporalio.client import Client
 
 from claims.cli.common import run_async, services_of, settings_of, viewer_of
+from claims.cli.publication import keep_schedule
 from claims.cli.web import console_url, serve_beside
 from claims.domain.workdays import get_calendar
 from claims.errors import Unavailable
@@ -139,7 +141,17 @@ def system_commands(run_worker: RunWorker, build_worker: BuildWorker) -> list[cl
             )
             click.echo(f"{ui}  (data in {settings.store.data_dir})")
         click.echo(f"console: {console_url(settings.web.host, settings.web.port)}  (accounts: claims user add)")
-        await serve_beside(services_of(ctx), lambda stop: run_worker(settings, stop=stop, headless=headless))
+        services = services_of(ctx)
+
+        async def engine(stop: asyncio.Event) -> None:
+            # the monthly report's schedule is created or updated once the server answers
+            keeper = asyncio.create_task(keep_schedule(services, stop))
+            try:
+                await run_worker(settings, stop=stop, headless=headless)
+            finally:
+                keeper.cancel()
+
+        await serve_beside(services, engine)
 
     @click.command("worker")
     @click.pass_context
