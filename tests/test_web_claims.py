@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -64,6 +64,18 @@ def test_sla_badges_in_words_for_known_deadlines() -> None:
     assert present.sla_badge(None, now, CAL).text == "未设时限"
     # breached by the engine before a whole working day passed
     assert present.sla_badge(at(2026, 12, 2, 9, 0), now, CAL).text == "已超期"
+
+
+def test_badge_day_counts_equal_counting_day_by_day() -> None:
+    """The badges count on the calendar's own bisection; the same as looking at each day."""
+    import random
+
+    rng = random.Random(14)
+    for _ in range(2000):
+        a = date(2019, 1, 1) + timedelta(days=rng.randrange(0, 2900))
+        b = a + timedelta(days=rng.randrange(-3, 120))
+        by_day = sum(CAL.is_working_day(a + timedelta(days=k)) for k in range(1, (b - a).days + 1))
+        assert present._working_days_in(CAL, a, b) == by_day, (a, b)
 
 
 def test_names_are_masked_and_terms_are_chinese_first() -> None:

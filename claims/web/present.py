@@ -29,9 +29,6 @@ from claims.models import ClaimState, SlaClock
 from claims.models.bounds import printable
 from claims.services import console
 
-MAX_COUNTED_DAYS = 3660
-"""Longest span of days counted one by one for a badge (ten years); beyond it the count stops."""
-
 # --------------------------------------------------------------------------- words
 
 
@@ -226,14 +223,15 @@ class Badge:
 
 
 def _working_days_in(cal: WorkingCalendar, after: dt.date, upto: dt.date) -> int:
-    """Working days d with after < d <= upto (at most ``MAX_COUNTED_DAYS`` looked at)."""
-    n, day, looked = 0, after, 0
-    while day < upto and looked < MAX_COUNTED_DAYS:
-        day += dt.timedelta(days=1)
-        looked += 1
-        if cal.is_working_day(day):
-            n += 1
-    return n
+    """Working days d with after < d <= upto, on the calendar's own counting
+    (``working_days_between`` from the close of ``after`` to the close of ``upto`` leaves out
+    ``upto`` itself when it is a working day)."""
+    if upto <= after:
+        return 0
+    close = cal.closing_time
+    start = dt.datetime.combine(after, close, tzinfo=SHANGHAI)
+    end = dt.datetime.combine(upto, close, tzinfo=SHANGHAI)
+    return cal.working_days_between(start, end) + (1 if cal.is_working_day(upto) else 0)
 
 
 def sla_badge(
