@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from claims.cli import audit, calendar, claim, loss_ratio, publication, register, reports, system, terms, users, web
+from claims.cli import audit, calendar, claim, loss_ratio, monthly, publication, register, reports, system, terms, users, web
 from claims.cli.common import UsageError, refuse_engine_role
 from claims.cli.render import print_state
 from claims.cli.steps import step_group
@@ -46,6 +46,7 @@ for command in (
     step_group(print_state),
     calendar.calendar_group,
     reports.sla_report,
+    monthly.monthly,
     loss_ratio.loss_ratio,
     *publication.COMMANDS,
     terms.terms,
