@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -33,7 +34,13 @@ from claims.services.supervision import Filter, StateFacts
 from claims.store.db import Claim, Household, InsuredPerson, Payout, Sessions, unit_of_work
 from claims.web.app import create_app
 from claims.web.routes import supervise as supervise_route
+from tests.support.browser import PASSWORD as BROWSER_PASSWORD
+from tests.support.browser import Console as BrowserConsole
+from tests.support.browser import screenshot, serious_violations
 from tests.support.harness import Harness
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 CAL = WorkingCalendar()
 PASSWORD = "correct horse battery"
@@ -440,7 +447,7 @@ async def test_a_handler_and_another_countys_supervisor_are_kept_out(fixed_conso
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def console(
+async def http_console(
     harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Console]:
     monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))
@@ -452,8 +459,9 @@ async def console(
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_bulk_reassignment_reassigns_two_and_shows_the_closed_claims_refusal(
-    console: Console, harness: Harness
+    http_console: Console, harness: Harness
 ) -> None:
+    console = http_console
     case = harness.cases[0]  # 宁乡市 大成桥镇, policy FA2021NX0001 insures the household's three members
     closed = (await harness.drive(case)).claim_number
     assert (await claim_state(harness.client, closed)).stage == Stage.CLOSED
@@ -502,3 +510,88 @@ async def test_bulk_reassignment_reassigns_two_and_shows_the_closed_claims_refus
     assert (await claim_state(harness.client, closed)).assigned_handler == "handler.ningxiang"
     # the filtered list still comes back under the results: the claims now sit with handler.b
     assert numbers[0] not in re.findall(r'name="claim_numbers" value="([^"]+)"', r.text)
+
+
+# --------------------------------------------------------------------------- in a real browser
+
+
+async def two_registered_claims(harness: Harness) -> list[str]:
+    """Two claims of 宁乡市 大成桥镇 (the first demo household's spouse and child), reported and
+    registered by handler.ningxiang."""
+    case = harness.cases[0]
+    spouse, child = harness.register.households[0].members[1:3]
+    numbers = []
+    for person, day in ((spouse, "2021-11-20"), (child, "2021-09-10")):
+        report = case.report.model_validate(
+            {
+                **case.report.model_dump(mode="json"),
+                "id_number": person.id_number,
+                "accident_date": day,
+                "outcome": "death",
+                "cause": "drowning",
+                "disability_grade": None,
+            }
+        )
+        numbers.append(await harness.report(case.model_copy(update={"report": report})))
+    first = Actor(id="handler.ningxiang", role=Role.HANDLER, county=COUNTY_A)
+    for n in numbers:
+        await perform_step(harness.client, n, RegisterInput(actor=first))
+    return numbers
+
+
+@pytest.mark.browser
+@pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods")
+async def test_browser_supervisor_filters_overdue_and_reassigns_two(
+    page: Page, console: BrowserConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A supervisor opens 监控 from the navigation, follows the 已超期 counter to the filtered
+    list, ticks two claims, chooses handler.b and reassigns them: a result on each row, and the
+    claims' states name handler.b. The page's clock is moved 90 days on so the two claims'
+    real deadlines (30 working days) have passed (the page reads "now" from ``now_utc``); a
+    third claim, closed and paid, shows in the charts and the tables under them."""
+    from playwright.async_api import expect
+
+    paid = await console.harness.drive(console.harness.cases[0])  # closed: 40,000 yuan paid
+    assert paid.stage == Stage.CLOSED
+    numbers = await two_registered_claims(console.harness)
+    later = datetime.now(UTC) + timedelta(days=90)
+    monkeypatch.setattr(supervise_route, "now_utc", lambda: later)
+    console.add_user("handler.ningxiang", "handler", county=COUNTY_A)
+    console.add_user("handler.b", "handler", county=COUNTY_A)
+    console.add_user("sup.ningxiang", "supervisor", county=COUNTY_A)
+
+    await page.goto(console.url + "/login")
+    await page.get_by_label("工号").fill("sup.ningxiang")
+    await page.get_by_label("密码").fill(BROWSER_PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(lambda url: "/login" not in url)
+    await page.locator("header nav").get_by_role("link", name="监控").click()
+    await page.wait_for_url("**/supervise")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("监控")
+    await expect(page.locator("#count-overdue .n")).to_have_text("2")
+    await expect(page.locator("#chart-paid svg")).to_have_count(1)  # ECharts drew under the CSP
+    await expect(page.locator("#paid-table")).to_contain_text("1 / 40,000.00")
+    await expect(page.locator("#sla-table")).to_contain_text("100.0%")
+    assert not await serious_violations(page), await serious_violations(page)
+    await screenshot(page, "supervise-01-counters")
+
+    await page.locator("#count-overdue").click()
+    await page.wait_for_url("**/supervise?sla=breached")
+    rows = page.locator("#claim-list tbody tr")
+    await expect(rows).to_have_count(2)
+    for n in numbers:
+        await page.get_by_label(f"选择 {n}").check()
+    await page.get_by_label("改派给").select_option("handler.b")
+    assert not await serious_violations(page), await serious_violations(page)
+    await screenshot(page, "supervise-02-overdue-selected")
+    await page.get_by_role("button", name="批量改派").click()
+
+    results = page.locator("#bulk-results tbody tr")
+    await expect(results).to_have_count(2)
+    for n in numbers:
+        row = page.locator(f'#bulk-results tr[data-claim="{n}"]')
+        await expect(row).to_contain_text("已改派")
+        await expect(row).to_contain_text("改派给 handler.b")
+        assert (await claim_state(console.harness.client, n)).assigned_handler == "handler.b"
+    assert not await serious_violations(page), await serious_violations(page)
+    await screenshot(page, "supervise-03-reassigned")
