@@ -726,15 +726,7 @@ class ClaimWorkflow:
                     ),
                 )
                 prior, versions = found.benefits, found.ledger_versions
-            request = CoverageRequest(
-                claim_number=inp.claim_number,
-                accident_date=inp.accident_date,
-                reported_on=inp.reported_on,
-                insured=inp.insured,
-                facts=facts,
-                policies=inp.policies,
-                prior_benefits=prior,
-            )
+            request = inp.coverage_request(facts, prior)
             decision = await workflow.execute_activity_method(
                 RulesActivities.evaluate_coverage,
                 request,

@@ -16,7 +16,14 @@ from claims.models.bounds import BoundedDate, Code, Description, PolicyNumber
 from claims.models.calendar_io import Deadline
 from claims.models.common import Actor, Frozen, NonNegativeYuan, Outcome, Stage
 from claims.models.register_io import HouseholdFlags, InsuredSnapshot, PolicySnapshot
-from claims.models.rules_io import CaseClass, CoverageDecision, TriageResult
+from claims.models.rules_io import (
+    CaseClass,
+    CoverageDecision,
+    CoverageRequest,
+    LossFacts,
+    PriorBenefit,
+    TriageResult,
+)
 from claims.models.steps import WaivedDocument
 
 
@@ -63,6 +70,21 @@ class ClaimInput(Frozen):
     reporter: Actor
     payout_authority_limit: NonNegativeYuan = Decimal("50000.00")
     """A payout whose total is above this needs a supervisor's ``approve_payout`` before ``pay``."""
+
+    def coverage_request(
+        self, facts: LossFacts, prior_benefits: list[PriorBenefit] | None = None
+    ) -> CoverageRequest:
+        """The coverage request of this claim on the established ``facts``, with the earlier
+        payments of other claims that limit it (none when not given)."""
+        return CoverageRequest(
+            claim_number=self.claim_number,
+            accident_date=self.accident_date,
+            reported_on=self.reported_on,
+            insured=self.insured,
+            facts=facts,
+            policies=self.policies,
+            prior_benefits=prior_benefits or [],
+        )
 
 
 class TimelineEntry(Frozen):

@@ -139,14 +139,7 @@ def rebuilt_coverage_request(claim: m.ClaimInput, facts: m.LossFacts) -> m.Cover
     lacks ``prior_benefits`` (earlier payments of other claims), so for a follow-up claim it
     is not the request that was decided.
     """
-    return m.CoverageRequest(
-        claim_number=claim.claim_number,
-        accident_date=claim.accident_date,
-        reported_on=claim.reported_on,
-        insured=claim.insured,
-        facts=facts,
-        policies=claim.policies,
-    )
+    return claim.coverage_request(facts)
 
 
 def bundle_from_input(inp: m.ArchiveInput) -> DecisionBundle:
