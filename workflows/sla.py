@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -49,6 +50,13 @@ CALENDAR_RETRY = RetryPolicy(
 """Bad arguments (``CalendarError``) fail at once; a broken calendar folder
 (``CalendarFolderError``) is retried until someone mends it, so no claim fails for it."""
 CALENDAR_TIMEOUT = timedelta(seconds=30)
+
+R = TypeVar("R")
+
+
+async def _calendar(method: Callable[[Any, Any], R], arg: Any) -> R:
+    """Run a calendar activity as a short step, with the calendar's timeout and retry policy."""
+    return await short_step(method, arg, timeout=CALENDAR_TIMEOUT, retry=CALENDAR_RETRY)
 
 REGISTRATION = "registration"
 RESOLUTION = "resolution"
@@ -193,11 +201,8 @@ class SlaClocks:
         clock = self.clocks.get(name)
         if clock is None or clock.paused_since is None:
             return
-        counted = await short_step(
-            CalendarActivities.count_working_days,
-            WorkingDaysRequest(start=clock.paused_since, end=now),
-            timeout=CALENDAR_TIMEOUT,
-            retry=CALENDAR_RETRY,
+        counted = await _calendar(
+            CalendarActivities.count_working_days, WorkingDaysRequest(start=clock.paused_since, end=now)
         )
         total = min(cap_working_days, clock.paused_working_days + counted.working_days)
         deadline = await self._working_deadline(clock.deadline.start, clock.target_working_days + total)
@@ -324,17 +329,12 @@ class SlaClocks:
         self.changes += 1
 
     async def _working_deadline(self, start: datetime, working_days: int) -> Deadline:
-        return await short_step(
-            CalendarActivities.compute_deadline,
-            DeadlineRequest(start=start, working_days=working_days),
-            timeout=CALENDAR_TIMEOUT,
-            retry=CALENDAR_RETRY,
+        return await _calendar(
+            CalendarActivities.compute_deadline, DeadlineRequest(start=start, working_days=working_days)
         )
 
     async def _statutory_deadline(self, start: datetime, days: int) -> Deadline:
-        return await short_step(
+        return await _calendar(
             CalendarActivities.compute_statutory_deadline,
             StatutoryDeadlineRequest(start=start, calendar_days=days),
-            timeout=CALENDAR_TIMEOUT,
-            retry=CALENDAR_RETRY,
         )
