@@ -21,6 +21,7 @@ import click
 from claims.cli.common import (
     UsageError,
     actor_of,
+    encoding_option,
     identity_given,
     run_async,
     services_of,
@@ -28,7 +29,7 @@ from claims.cli.common import (
     viewer_of,
 )
 from claims.cli.render import print_overdue, print_state, print_tasks
-from claims.domain.tabular import ENCODINGS, TabularError
+from claims.domain.tabular import TabularError
 from claims.domain.workdays import CalendarError, get_calendar
 from claims.errors import ClaimNotFound, Unavailable
 from claims.models import Outcome
@@ -116,12 +117,7 @@ async def report(ctx: click.Context, file: Path | None, **fields: Any) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--encoding",
-    type=click.Choice(ENCODINGS),
-    default=None,
-    help="of a text file (default: UTF-8 with or without BOM, else GB18030 when the bytes are not UTF-8)",
-)
+@encoding_option("a text file")
 @click.option(
     "--all-or-nothing",
     is_flag=True,

@@ -17,6 +17,7 @@ import click
 from pydantic import ValidationError
 from temporalio.client import Client
 
+from claims.domain.tabular import ENCODINGS
 from claims.errors import ClaimsError, InputError, NotAllowed
 from claims.infra.settings import Settings
 from claims.models import Actor, Role
@@ -43,6 +44,17 @@ class NoAnswerExit(click.ClickException):
 
 EXIT_CODES = {0: "done", 1: "refused or failed", 2: "bad input or usage", 3: "no answer in time"}
 """The exit codes of ``claims`` commands (documented in the README)."""
+
+
+def encoding_option(of: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--encoding`` option of a command that reads a file (``of``: the file in its help
+    text): one of ``ENCODINGS``, or None to detect it."""
+    return click.option(
+        "--encoding",
+        type=click.Choice(ENCODINGS),
+        default=None,
+        help=f"of {of} (default: UTF-8 with or without BOM, else GB18030 when the bytes are not UTF-8)",
+    )
 
 
 def refuse_engine_role(role: str | None) -> None:

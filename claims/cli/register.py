@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from claims.cli.common import UsageError, services_of, viewer_of
-from claims.domain.tabular import ENCODINGS
+from claims.cli.common import UsageError, encoding_option, services_of, viewer_of
 from claims.services import register as register_service
 from claims.services.register import RegisterRefused
 
@@ -23,12 +22,7 @@ def register() -> None:
 
 @register.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--encoding",
-    type=click.Choice(ENCODINGS),
-    default=None,
-    help="of the file (default: UTF-8 with or without BOM, else GB18030 when the bytes are not UTF-8)",
-)
+@encoding_option("the file")
 @click.pass_context
 def register_load(ctx: click.Context, file: Path, encoding: str | None) -> None:
     """Load households, insured persons and policies from a register FILE (JSON).
