@@ -501,9 +501,13 @@ async def test_a_payout_above_the_limit_is_refused_approved_and_paid_through_the
     assert "50000" in step_error(refused.text, "pay").replace(",", "")  # the authority limit, in the reason
     assert (await claim_state(console.harness.client, number)).payments == []
 
+    await console.as_user("handler.ningxiang", "handler", county=COUNTY_A)
     sup = await console.as_user("sup.liling", "supervisor", county=COUNTY_B)
     page = await sup.get(f"/claims/{number}")
     assert "/steps/approve_payout" in page.text
+    # reassigning offers the county's handlers (not the supervisor, not other counties')
+    choices = re.search(r'<datalist id="reassign-handler-choices">(.*?)</datalist>', page.text)
+    assert choices and re.findall(r'value="([^"]+)"', choices.group(1)) == ["handler.liling"]
     assert (await sup.post(f"/claims/{number}/steps/approve_payout", {"note": "同意"})).status_code == 303
 
     paid = await handler.post(f"/claims/{number}/steps/pay", {"transfer_ref": "TRF-WEB-0002"})

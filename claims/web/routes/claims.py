@@ -28,7 +28,7 @@ from claims.errors import NotAllowed, StepRejected, Unavailable
 from claims.models import Actor, ClaimState, Role, Stage
 from claims.models.bounds import printable
 from claims.models.steps import STEP_RULES, allowed_steps
-from claims.services import console, intake, steps, views
+from claims.services import accounts, console, intake, steps, views
 from claims.services.client import NoAnswer
 from claims.services.context import Services
 from claims.web import forms, present
@@ -116,6 +116,7 @@ async def new_report(
 
 def _page_context(
     request: Request,
+    services: Services,
     actor: Actor,
     summary: console.InboxRow,
     state: ClaimState,
@@ -138,6 +139,8 @@ def _page_context(
     offered = [] if state.stage.terminal else allowed_steps(
         state.stage, actor, state.assigned_handler, state.county, state.village
     )
+    names = {r.name for r in offered}
+    handlers = _county_handlers(services, state.county) if names & {"register", "reassign"} else []
     return dict(
         actor=actor,
         L=present.Words(locale),
@@ -157,6 +160,17 @@ def _page_context(
         form_errors=form_errors or {},
         values=values or {},
         notice=notice,
+        handlers=handlers,
+    )
+
+
+def _county_handlers(services: Services, county: str) -> list[str]:
+    """The active handler accounts of ``county`` (choices offered when assigning a claim; the
+    workflow checks the name given)."""
+    return sorted(
+        a.id
+        for a in accounts.list_users(services)
+        if a.role == Role.HANDLER and a.county == county and not a.disabled
     )
 
 
@@ -206,7 +220,7 @@ async def claim_page(
         if reported == "again"
         else None
     )
-    return render(request, "claim.html", **_page_context(request, actor, summary, state, cal, notice=notice))
+    return render(request, "claim.html", **_page_context(request, services, actor, summary, state, cal, notice=notice))
 
 
 @router.get("/claims/{number}/timeline")
@@ -269,6 +283,7 @@ async def perform_step(
         words = present.Words(locale)
         context = _page_context(
             request,
+            services,
             actor,
             summary,
             attempt.state,
@@ -283,7 +298,7 @@ async def perform_step(
     except Unavailable as e:
         return _unavailable(request, e)
     context = _page_context(
-        request, actor, summary, state, cal, errors=errors, form_errors=form_errors, values={step: form}
+        request, services, actor, summary, state, cal, errors=errors, form_errors=form_errors, values={step: form}
     )
     if step not in {r.name for r in context["steps"]}:
         context["steps"] = [STEP_RULES[step], *context["steps"]]  # the refused form first, with its reason
