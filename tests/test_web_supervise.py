@@ -26,13 +26,14 @@ from sqlalchemy import insert
 from claims.domain.workdays import WorkingCalendar
 from claims.errors import NotAllowed
 from claims.infra.settings import get_settings
-from claims.models import Actor, RegisterInput, Role, Stage
+from claims.models import Actor, RegisterInput, RequestDocumentsInput, Role, Stage
 from claims.services import accounts, supervision
 from claims.services.client import claim_state, perform_step
 from claims.services.context import Services
 from claims.services.supervision import Filter, StateFacts
 from claims.store.db import Claim, Household, InsuredPerson, Payout, Sessions, unit_of_work
 from claims.web.app import create_app
+from claims.web.i18n import LANG_COOKIE
 from claims.web.routes import supervise as supervise_route
 from tests.support.browser import PASSWORD as BROWSER_PASSWORD
 from tests.support.browser import Console as BrowserConsole
@@ -413,6 +414,21 @@ async def test_the_page_shows_the_countys_counters_and_only_its_claims(fixed_con
 
     assert (await sup.get("/supervise?sla=late")).status_code == 422
     assert (await sup.get("/supervise?township=" + "镇" * 65)).status_code == 422
+    polled = await sup.get("/supervise/counters", headers={"HX-Request": "true"})
+    assert (
+        polled.status_code == 200
+        and polled.text.startswith('<div id="sup-counters"')
+        and "<html" not in polled.text
+    )
+    assert counter(polled.text, "overdue") == 2 and 'hx-trigger="every 60s, refresh"' in polled.text
+    sup.client.cookies.set(LANG_COOKIE, "en")
+    english = await sup.get("/supervise?sla=breached")
+    assert (
+        ">Supervision<" in english.text
+        and "Overdue" in english.text
+        and "2 working days overdue" in english.text
+    )
+    sup.client.cookies.delete(LANG_COOKIE)
     css = await sup.get("/assets/supervise.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 
@@ -482,10 +498,19 @@ async def test_bulk_reassignment_reassigns_two_and_shows_the_closed_claims_refus
     first = Actor(id="handler.ningxiang", role=Role.HANDLER, county=COUNTY_A)
     for n in numbers:
         await perform_step(harness.client, n, RegisterInput(actor=first))
+    # one of them waits for a document the claimant owes: its resolution clock pauses
+    await perform_step(
+        harness.client, numbers[0], RequestDocumentsInput(actor=first, documents=["death_certificate"])
+    )
 
     await console.as_user("handler.ningxiang", "handler", county=COUNTY_A)
     await console.as_user("handler.b", "handler", county=COUNTY_A)
     sup = await console.as_user("sup.ningxiang", "supervisor", county=COUNTY_A)
+    home = await sup.get("/supervise")
+    assert (counter(home.text, "paused"), counter(home.text, "approval")) == (1, 0)  # from the claims' states
+    paused = await sup.get("/supervise?sla=paused")
+    assert re.findall(r'name="claim_numbers" value="([^"]+)"', paused.text) == [numbers[0]]
+    assert "暂停·等待资料" in paused.text
     page = await sup.get("/supervise?handler=handler.ningxiang")
     listed = re.findall(r'name="claim_numbers" value="([^"]+)"', page.text)
     assert set(numbers) <= set(listed) and closed not in listed  # the list holds open claims only

@@ -192,6 +192,7 @@ class Overview:
     handlers: list[str]
     townships: list[str]
     awaiting: frozenset[str] = field(default_factory=frozenset)
+    paused: frozenset[str] = field(default_factory=frozenset)
 
 
 def require_supervisor(actor: Actor) -> None:
@@ -299,6 +300,7 @@ async def overview(
         handlers=handlers,
         townships=towns,
         awaiting=frozenset(awaiting),
+        paused=frozenset(paused),
     )
 
 

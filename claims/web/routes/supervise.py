@@ -74,6 +74,13 @@ def _page(value: str | None) -> int:
     return int(value)
 
 
+def counter_links(ov: Overview, words: present.Words) -> list[tuple[str, str, int, str]]:
+    """The counters as shown: key, words, number, the filtered list's link."""
+    return [
+        (key, words(zh, en), getattr(ov.counters, key), link(Filter(), **q)) for key, zh, en, q in COUNTERS
+    ]
+
+
 class Line:
     """A row of the list as shown: masked name, stage and SLA badge in words."""
 
@@ -108,7 +115,9 @@ async def _page_response(
     lines = [
         Line(
             r,
-            present.sla_badge(r.sla_deadline, now, cal, sla_state=r.sla_state),
+            present.sla_badge(
+                r.sla_deadline, now, cal, sla_state=r.sla_state, paused=r.claim_number in ov.paused
+            ),
             locale,
             r.claim_number in ov.awaiting,
         )
@@ -136,10 +145,7 @@ async def _page_response(
         lang=locale,
         ov=ov,
         flt=flt,
-        counters=[
-            (key, words(zh, en), getattr(ov.counters, key), link(Filter(), **q))
-            for key, zh, en, q in COUNTERS
-        ],
+        counters=counter_links(ov, words),
         lines=lines,
         link=link,
         Filter=Filter,
@@ -212,6 +218,19 @@ async def bulk_reassign(
             request, actor, services, flt, 1, chosen_handler=handler or None, problem=str(e), status_code=422
         )
     return await _page_response(request, actor, services, flt, 1, results=results, chosen_handler=handler)
+
+
+@router.get("/supervise/counters")
+async def counters_fragment(
+    request: Request,
+    actor: Annotated[Actor, Depends(current_actor)],
+    services: Annotated[Services, Depends(get_services)],
+) -> Response:
+    """The counters alone (the page polls them every 60 s while the tab is visible)."""
+    supervision.require_supervisor(actor)
+    words = present.Words(locale_of(request))
+    ov = await supervision.overview(services, actor, now_utc(), calendar_of(services))
+    return render(request, "_supervise_counters.html", L=words, ov=ov, counters=counter_links(ov, words))
 
 
 @router.get("/supervise/charts.json")
