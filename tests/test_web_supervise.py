@@ -26,7 +26,17 @@ from sqlalchemy import insert
 from claims.domain.workdays import WorkingCalendar
 from claims.errors import NotAllowed
 from claims.infra.settings import get_settings
-from claims.models import Actor, RegisterInput, RequestDocumentsInput, Role, Stage
+from claims.models import (
+    Actor,
+    AdjudicateInput,
+    CompleteDocumentsInput,
+    ReceiveDocumentsInput,
+    RecordInvestigationInput,
+    RegisterInput,
+    RequestDocumentsInput,
+    Role,
+    Stage,
+)
 from claims.services import accounts, supervision
 from claims.services.client import claim_state, perform_step
 from claims.services.context import Services
@@ -535,6 +545,59 @@ async def test_bulk_reassignment_reassigns_two_and_shows_the_closed_claims_refus
     assert (await claim_state(harness.client, closed)).assigned_handler == "handler.ningxiang"
     # the filtered list still comes back under the results: the claims now sit with handler.b
     assert numbers[0] not in re.findall(r'name="claim_numbers" value="([^"]+)"', r.text)
+
+
+async def at_payout(harness: Harness, case_index: int) -> str:
+    """A demo case reported and taken through every step up to the payout stage (not paid)."""
+    case = harness.cases[case_index]
+    number = await harness.report(case)
+    state = await claim_state(harness.client, number)
+    handler = Actor(id=case.handler, role=Role.HANDLER)
+    state = await perform_step(harness.client, number, RegisterInput(actor=handler))
+    wanted = list(dict.fromkeys(state.documents_required + case.documents))
+    await perform_step(harness.client, number, RequestDocumentsInput(actor=handler, documents=wanted))
+    await perform_step(
+        harness.client, number, ReceiveDocumentsInput(actor=case.report.reporter, documents=wanted)
+    )
+    state = await perform_step(harness.client, number, CompleteDocumentsInput(actor=handler))
+    if state.stage == Stage.INVESTIGATION:
+        assert case.investigation is not None
+        inv = case.investigation
+        state = await perform_step(
+            harness.client,
+            number,
+            RecordInvestigationInput(
+                actor=Actor(id=inv.investigator, role=Role.INVESTIGATOR),
+                findings=inv.findings,
+                covered_event=inv.covered_event,
+            ),
+        )
+    state = await perform_step(harness.client, number, AdjudicateInput(actor=handler, facts=case.facts))
+    assert state.stage == Stage.PAYOUT
+    return number
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_payout_above_the_limit_waits_for_approval_on_the_claim_page(
+    http_console: Console, harness: Harness
+) -> None:
+    number = await at_payout(harness, 1)  # 醴陵市: 100,000 + 32,000 on two policies
+    state = await claim_state(harness.client, number)
+    assert state.decision is not None and state.payout_authority_limit is not None
+    assert state.decision.total > state.payout_authority_limit and not state.payout_approved
+
+    sup = await http_console.as_user("sup.liling", "supervisor", county=COUNTY_B)
+    home = await sup.get("/supervise")
+    assert counter(home.text, "approval") == 1
+    waiting = await sup.get("/supervise?approval=1")
+    assert re.findall(r'name="claim_numbers" value="([^"]+)"', waiting.text) == [number]
+    assert f'href="/claims/{number}">{number}</a> <span class="tag">待审批</span>' in waiting.text
+    page = await sup.get(f"/claims/{number}")
+    assert f'action="/claims/{number}/steps/approve_payout"' in page.text  # offered by the registry
+    done = await sup.post(f"/claims/{number}/steps/approve_payout")
+    assert done.status_code == 303, done.text
+    assert (await claim_state(harness.client, number)).payout_approved
+    assert counter((await sup.get("/supervise")).text, "approval") == 0
 
 
 # --------------------------------------------------------------------------- in a real browser
