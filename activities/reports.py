@@ -137,7 +137,9 @@ PUBLISHED_FORMATS = ("xlsx", "csv", "pdf")
 """The files published for each county-month (the township edition)."""
 
 
-def monthly_files(session: Session, county: str, month: str, cal: WorkingCalendar | None = None) -> list[tuple[str, bytes]]:
+def monthly_files(
+    session: Session, county: str, month: str, cal: WorkingCalendar | None = None
+) -> list[tuple[str, bytes]]:
     """The default builder: the township edition of the monthly 理赔明细 (names masked) as
     xlsx, CSV (with a BOM) and PDF, from ``claims.reports`` (deterministic: the same data give
     the same bytes)."""
@@ -171,7 +173,9 @@ class ReportActivities:
             calendar = CalendarSource(base=calendar)
         self._source = calendar or CalendarSource()
         self._sessions = sessions
-        self._builder: Builder = builder or (lambda s, county, month: monthly_files(s, county, month, self._calendar()))
+        self._builder: Builder = builder or (
+            lambda s, county, month: monthly_files(s, county, month, self._calendar())
+        )
 
     def _calendar(self) -> WorkingCalendar:
         try:
@@ -192,11 +196,23 @@ class ReportActivities:
             first = first_working_day(self._calendar(), day.year, day.month)
             if first != day:
                 why = "no working day in days 1-10" if first is None else f"the first working day is {first}"
-                return Plan(publish=False, day=day, month=None, counties=[], reason=f"{day}: not the first working day of the month ({why})")
+                return Plan(
+                    publish=False,
+                    day=day,
+                    month=None,
+                    counties=[],
+                    reason=f"{day}: not the first working day of the month ({why})",
+                )
             month, reason = previous_month(day), f"{day} is the first working day of {day:%Y-%m}"
         with unit_of_work(self._sessions) as s:
             counties = list(req.counties) or registered_counties(s)
-        return Plan(publish=bool(counties), day=day, month=month, counties=counties, reason=reason if counties else "no county on the register")
+        return Plan(
+            publish=bool(counties),
+            day=day,
+            month=month,
+            counties=counties,
+            reason=reason if counties else "no county on the register",
+        )
 
     @activity.defn
     def publish_county_month(self, req: PublishRequest) -> PublishResult:
@@ -208,11 +224,15 @@ class ReportActivities:
             files = []
             for name, content in built:
                 digest, stored = store_file(s, req.county, req.month, name, content, now, req.workflow_id)
-                files.append(PublishedFileInfo(filename=name, sha256=digest, size=len(content), stored=stored))
+                files.append(
+                    PublishedFileInfo(filename=name, sha256=digest, size=len(content), stored=stored)
+                )
             notified = False
             if any(f.stored for f in files):
                 fingerprint = hashlib.sha256(
-                    "\n".join([req.county, req.month, *sorted(f"{f.filename}:{f.sha256}" for f in files)]).encode()
+                    "\n".join(
+                        [req.county, req.month, *sorted(f"{f.filename}:{f.sha256}" for f in files)]
+                    ).encode()
                 ).hexdigest()
                 names = "、".join(f.filename for f in files)
                 notified = add_notification(

@@ -17,6 +17,7 @@ Register (premiums per insured person):
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -94,7 +95,9 @@ REGISTER = {
 }
 
 
-def _claim(session, number: str, person_id: int, policies: str, stage: str, county: str, paid: Decimal) -> None:
+def _claim(
+    session, number: str, person_id: int, policies: str, stage: str, county: str, paid: Decimal
+) -> None:
     session.add(
         Claim(
             claim_number=number,
@@ -162,19 +165,44 @@ def test_loss_ratio_by_county_product_and_year(world: Sessions) -> None:
         ("醴陵市", "family_accident", 2022),
     ]
     fa = got[("宁乡市", "family_accident", 2021)]
-    assert (fa.policies, fa.insured, fa.earned_premium, fa.paid) == (2, 5, Decimal("500.00"), Decimal("350.50"))
+    assert (fa.policies, fa.insured, fa.earned_premium, fa.paid) == (
+        2,
+        5,
+        Decimal("500.00"),
+        Decimal("350.50"),
+    )
     assert (fa.loss_ratio, fa.claims, fa.paid_claims) == (Decimal("70.1"), 4, 2)
     assert (fa.frequency, fa.average_paid) == (Decimal("800.0"), Decimal("175.25"))
     hc = got[("宁乡市", "hardship_comprehensive", 2021)]
-    assert (hc.insured, hc.earned_premium, hc.paid, hc.loss_ratio) == (1, Decimal("60.00"), Decimal("30.00"), Decimal("50.0"))
+    assert (hc.insured, hc.earned_premium, hc.paid, hc.loss_ratio) == (
+        1,
+        Decimal("60.00"),
+        Decimal("30.00"),
+        Decimal("50.0"),
+    )
     assert (hc.claims, hc.frequency, hc.average_paid) == (1, Decimal("1000.0"), Decimal("30.00"))
     fb = got[("醴陵市", "family_accident", 2022)]
     assert (fb.earned_premium, fb.paid, fb.loss_ratio, fb.claims, fb.frequency, fb.average_paid) == (
-        Decimal("49.59"), Decimal("0.00"), Decimal("0.0"), 0, Decimal("0.0"), None
+        Decimal("49.59"),
+        Decimal("0.00"),
+        Decimal("0.0"),
+        0,
+        Decimal("0.0"),
+        None,
     )
     t = report.total
-    assert (t.insured, t.earned_premium, t.paid, t.loss_ratio) == (6, Decimal("609.59"), Decimal("380.50"), Decimal("62.4"))
-    assert (t.claims, t.paid_claims, t.frequency, t.average_paid) == (4, 3, Decimal("666.7"), Decimal("126.83"))
+    assert (t.insured, t.earned_premium, t.paid, t.loss_ratio) == (
+        6,
+        Decimal("609.59"),
+        Decimal("380.50"),
+        Decimal("62.4"),
+    )
+    assert (t.claims, t.paid_claims, t.frequency, t.average_paid) == (
+        4,
+        3,
+        Decimal("666.7"),
+        Decimal("126.83"),
+    )
 
 
 def test_filters_and_unearned_policy(world: Sessions) -> None:
@@ -217,3 +245,97 @@ def test_cli(world: Sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     get_settings.cache_clear()
     res = CliRunner().invoke(starter.cli, ["loss-ratio", "--county", "宁乡市"])
     assert res.exit_code == 2 and "you read 醴陵市 only" in res.output
+
+
+# --- the console's page ---------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def web(world: Sessions, tmp_path: Path):
+    from typing import cast
+
+    import httpx
+    from temporalio.client import Client
+
+    from claims.infra.settings import Settings, StoreSettings
+    from claims.services import accounts
+    from claims.web.app import create_app
+
+    services = Services(
+        Settings(store=StoreSettings(data_dir=tmp_path)), sessions=world, client=cast(Client, object())
+    )
+    accounts.add_user(services, "sup.nx", "supervisor", PASSWORD, county="宁乡市")
+    accounts.add_user(services, "aud.prov", "auditor", PASSWORD)
+    accounts.add_user(services, "handler.nx", "handler", PASSWORD, county="宁乡市")
+    return lambda: httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(services)), base_url="http://testserver"
+    )
+
+
+async def _login(c, user: str) -> None:
+    import re
+
+    page = await c.get("/login")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+    r = await c.post("/login", data={"username": user, "password": PASSWORD, "next": "", "csrftoken": token})
+    assert r.status_code == 303
+
+
+def _cells(html: str, row_start: str) -> list[str]:
+    import re
+
+    row = re.search(r"<tr>\s*<th scope=\"row\">" + re.escape(row_start) + r".*?</tr>", html, re.S)
+    assert row, row_start
+    return [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row.group(0), re.S)
+    ]
+
+
+async def test_loss_ratio_page_for_a_county_supervisor(web) -> None:
+    async with web() as c:
+        await _login(c, "sup.nx")
+        page = await c.get("/reports/loss-ratio")
+        assert page.status_code == 200
+        html = page.text
+        assert '<h1 id="lr-title">赔付率 · 宁乡市</h1>' in html
+        assert "醴陵市" not in html  # another county's figures never reach the page
+        assert _cells(html, "宁乡市")[:12] == [
+            "宁乡市",
+            "家庭意外伤害保险",
+            "2021",
+            "2",
+            "5",
+            "500.00",
+            "350.50",
+            "70.1%",
+            "4",
+            "2",
+            "800.0",
+            "175.25",
+        ]
+        total = re.search(r"<tfoot>.*?</tfoot>", html, re.S).group(0)
+        assert "560.00" in total and "380.50" in total and "67.9%" in total
+        assert (
+            '<script type="application/json" id="lr-data">' in html and 'src="/static/loss_ratio.js"' in html
+        )
+        assert "<script>" not in html  # no inline script under the CSP
+        assert (await c.get("/reports/loss-ratio?county=醴陵市")).status_code == 403
+        bad = await c.get("/reports/loss-ratio?year=20x1")
+        assert bad.status_code == 422 and "year: " in bad.text
+        assert (await c.get("/static/loss_ratio.js")).status_code == 200
+
+
+async def test_loss_ratio_page_roles(web) -> None:
+    async with web() as c:
+        await _login(c, "aud.prov")
+        page = await c.get("/reports/loss-ratio?product=family_accident")
+        assert page.status_code == 200 and "醴陵市" in page.text and "hardship" not in page.text
+    async with web() as c:
+        await _login(c, "handler.nx")
+        assert (await c.get("/reports/loss-ratio")).status_code == 403
+    async with web() as c:
+        r = await c.get("/reports/loss-ratio")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")

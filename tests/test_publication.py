@@ -38,7 +38,7 @@ from claims.services.publication import SCHEDULE_ID, download, ensure_schedule, 
 from claims.store.db import Notification, Payout, Sessions, unit_of_work
 from claims.store.published import PublishedReport
 from tests.support.env import BIN, REPO, TEST_PAYLOAD_KEYS, new_task_queue
-from tests.test_loss_ratio import world  # noqa: F401 - the register and ledger fixture
+from tests.test_loss_ratio import _login, web, world  # noqa: F401 - the register, ledger and console fixtures
 from workflows.reports import MonthlyReportWorkflow
 
 CAL = WorkingCalendar()
@@ -68,13 +68,19 @@ def _counts(sessions: Sessions) -> tuple[int, int]:
     with sessions() as s:
         return (
             s.scalar(select(func.count()).select_from(PublishedReport)) or 0,
-            s.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "monthly_report")) or 0,
+            s.scalar(
+                select(func.count()).select_from(Notification).where(Notification.kind == "monthly_report")
+            )
+            or 0,
         )
 
 
 async def _run(client: Client, tq: str, inp: MonthlyReportInput) -> MonthlyReportResult:
     return await client.execute_workflow(
-        MonthlyReportWorkflow.run, inp, id=f"monthly-report-test-{uuid.uuid4()}", task_queue=tq,
+        MonthlyReportWorkflow.run,
+        inp,
+        id=f"monthly-report-test-{uuid.uuid4()}",
+        task_queue=tq,
         result_type=MonthlyReportResult,
     )
 
@@ -93,11 +99,16 @@ def _worker(client: Client, sessions: Sessions, tq: str, builder=stand_in_builde
 def test_first_working_day_on_the_official_calendar() -> None:
     assert first_working_day(CAL, 2022, 7).isoformat() == "2022-07-01"
     assert first_working_day(CAL, 2022, 10).isoformat() == "2022-10-08"  # a Saturday made a working day
-    assert first_working_day(CAL, 2025, 10).isoformat() == "2025-10-09"  # National Day and mid-autumn to the 8th
+    assert (
+        first_working_day(CAL, 2025, 10).isoformat() == "2025-10-09"
+    )  # National Day and mid-autumn to the 8th
     assert first_working_day(CAL, 2027, 1).isoformat() == "2027-01-04"
 
 
-async def test_workflow_stores_files_with_sha256_and_notifies_once(env: WorkflowEnvironment, world: Sessions) -> None:  # noqa: F811
+async def test_workflow_stores_files_with_sha256_and_notifies_once(
+    env: WorkflowEnvironment,
+    world: Sessions,  # noqa: F811
+) -> None:
     tq = new_task_queue()
     async with _worker(env.client, world, tq):
         first = await _run(env.client, tq, MonthlyReportInput(counties=["宁乡市"], scheduled_at=JULY_1))
@@ -106,9 +117,16 @@ async def test_workflow_stores_files_with_sha256_and_notifies_once(env: Workflow
         assert county.notified and [f.stored for f in county.files] == [True]
         with world() as s:
             row = s.scalars(select(PublishedReport)).one()
-            assert (row.county, row.month, row.filename, row.fmt) == ("宁乡市", "2022-06", "理赔明细_宁乡市_2022-06.csv", "csv")
+            assert (row.county, row.month, row.filename, row.fmt) == (
+                "宁乡市",
+                "2022-06",
+                "理赔明细_宁乡市_2022-06.csv",
+                "csv",
+            )
             assert row.sha256 == hashlib.sha256(row.content).hexdigest() == county.files[0].sha256
-            assert row.content.startswith(b"\xef\xbb\xbf") and row.content.decode("utf-8-sig").endswith("合计,,,380.50\n")
+            assert row.content.startswith(b"\xef\xbb\xbf") and row.content.decode("utf-8-sig").endswith(
+                "合计,,,380.50\n"
+            )
             note = s.scalars(select(Notification).where(Notification.kind == "monthly_report")).one()
             assert (note.county, note.recipient_role) == ("宁乡市", "supervisor")
             assert "2022-06 理赔明细已发布" in note.message
@@ -121,8 +139,17 @@ async def test_workflow_stores_files_with_sha256_and_notifies_once(env: Workflow
 
         # a payment recorded late for June changes the bytes: a new version and a new notice
         with unit_of_work(world) as s:
-            s.add(Payout(claim_number="C3", payment_number=1, policy_number="FA1", benefit_id="medical",
-                         amount=Decimal("19.50"), transfer_ref="T-late", paid_at=datetime(2022, 6, 30, 15, 0, tzinfo=UTC)))
+            s.add(
+                Payout(
+                    claim_number="C3",
+                    payment_number=1,
+                    policy_number="FA1",
+                    benefit_id="medical",
+                    amount=Decimal("19.50"),
+                    transfer_ref="T-late",
+                    paid_at=datetime(2022, 6, 30, 15, 0, tzinfo=UTC),
+                )
+            )
         later = await _run(env.client, tq, MonthlyReportInput(counties=["宁乡市"], month="2022-06"))
         assert later.published[0].files[0].stored and later.published[0].notified
         assert _counts(world) == (2, 2)
@@ -175,10 +202,16 @@ def _claims(args: list[str], tmp: Path, client: Client) -> subprocess.CompletedP
         CLAIMS_DATA_DIR=str(tmp),
         DATABASE_URL=f"sqlite:///{tmp / 'claims.db'}",
     )
-    return subprocess.run([str(BIN / "claims"), *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(BIN / "claims"), *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
-async def test_schedule_created_once_and_catches_up(dev_env: WorkflowEnvironment, world: Sessions, tmp_path: Path) -> None:  # noqa: F811
+async def test_schedule_created_once_and_catches_up(
+    dev_env: WorkflowEnvironment,
+    world: Sessions,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     client = dev_env.client
     first = await asyncio.to_thread(_claims, ["schedule", "monthly"], tmp_path, client)
     assert first.returncode == 0, first.stderr
@@ -222,7 +255,9 @@ async def test_schedule_created_once_and_catches_up(dev_env: WorkflowEnvironment
             else:
                 raise AssertionError("the backfilled runs did not start")
             results = [
-                await client.get_workflow_handle(a.action.workflow_id, result_type=MonthlyReportResult).result()
+                await client.get_workflow_handle(
+                    a.action.workflow_id, result_type=MonthlyReportResult
+                ).result()
                 for a in recent
             ]
         days = sorted((r.plan.day.isoformat(), r.plan.publish) for r in results)
@@ -230,3 +265,35 @@ async def test_schedule_created_once_and_catches_up(dev_env: WorkflowEnvironment
         assert _counts(world) == (1, 1)
     finally:
         await client.get_schedule_handle(SCHEDULE_ID).delete()
+
+
+async def test_published_page_and_download(web, world: Sessions) -> None:  # noqa: F811
+    from urllib.parse import quote
+
+    from activities.reports import PublishRequest
+
+    acts = ReportActivities(world, CAL, stand_in_builder)
+    acts.publish_county_month(PublishRequest(county="宁乡市", month="2022-06"))
+    acts.publish_county_month(PublishRequest(county="醴陵市", month="2022-06"))
+    with world() as s:
+        ids = {r.county: (r.id, r.content, r.sha256) for r in s.scalars(select(PublishedReport))}
+    nx_id, nx_bytes, nx_sha = ids["宁乡市"]
+    async with web() as c:
+        await _login(c, "sup.nx")
+        page = await c.get("/reports/published")
+        assert page.status_code == 200
+        assert f'<a href="/reports/published/{nx_id}" download>理赔明细_宁乡市_2022-06.csv</a>' in page.text
+        assert nx_sha in page.text and "醴陵市" not in page.text.split("<table", 1)[1]
+        got = await c.get(f"/reports/published/{nx_id}")
+        assert got.status_code == 200 and got.content == nx_bytes
+        assert got.headers["content-type"].startswith("text/csv")
+        assert got.headers["x-content-sha256"] == hashlib.sha256(got.content).hexdigest() == nx_sha
+        assert quote("理赔明细_宁乡市_2022-06.csv", safe="") in got.headers["content-disposition"]
+        assert (await c.get(f"/reports/published/{ids['醴陵市'][0]}")).status_code == 404
+        assert (await c.get("/reports/published/99999")).status_code == 404
+        assert (await c.get("/reports/published?month=2022-6")).status_code == 422
+        assert "理赔明细_宁乡市" in (await c.get("/reports/published?month=2022-06")).text
+    async with web() as c:
+        await _login(c, "aud.prov")
+        assert (await c.get("/reports/published")).status_code == 403
+        assert (await c.get(f"/reports/published/{nx_id}")).status_code == 403

@@ -59,7 +59,10 @@ def loss_ratio_text(report: LossRatioReport) -> str:
     numeric = set(range(3, len(HEADERS)))
 
     def fmt(cells: list[str] | tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
 
     out = [f"loss ratio (赔付率) as of {report.as_of.isoformat()}: paid / earned premium", fmt(HEADERS)]
     out.append("  ".join("-" * w for w in widths))
@@ -71,9 +74,13 @@ def loss_ratio_text(report: LossRatioReport) -> str:
 @click.option("--county", default=None, help="one county (a scoped reader sees only theirs)")
 @click.option("--product", default=None, help="one product code, e.g. family_accident")
 @click.option("--year", type=int, default=None, help="policy year (the year policies start), YYYY")
-@click.option("--as-of", "as_of", default=None, help="premium earned to this date, YYYY-MM-DD (default today)")
+@click.option(
+    "--as-of", "as_of", default=None, help="premium earned to this date, YYYY-MM-DD (default today)"
+)
 @click.pass_context
-def loss_ratio(ctx: click.Context, county: str | None, product: str | None, year: int | None, as_of: str | None) -> None:
+def loss_ratio(
+    ctx: click.Context, county: str | None, product: str | None, year: int | None, as_of: str | None
+) -> None:
     """Loss ratio (赔付率 = paid / earned premium) by county, product and policy year, with
     claim frequency (claims per 1,000 insured) and average paid; premiums from the register."""
     day = parse_date(as_of, "--as-of") if as_of else None
@@ -82,7 +89,8 @@ def loss_ratio(ctx: click.Context, county: str | None, product: str | None, year
     except ClaimsError as e:
         raise refused(e) from None
     if not report.lines:
-        click.echo("no policies on the register" + (" for these filters" if county or product or year else ""))
+        click.echo(
+            "no policies on the register" + (" for these filters" if county or product or year else "")
+        )
         return
     click.echo(loss_ratio_text(report))
-

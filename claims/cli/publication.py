@@ -24,7 +24,8 @@ def status_text(status: ScheduleStatus) -> str:
     """The schedule in a few lines."""
     verb = "created" if status.created else "updated"
     lines = [
-        f"schedule {status.schedule_id} {verb}: {status.spec}; the workflow publishes on the month's first working day",
+        f"schedule {status.schedule_id} {verb}: {status.spec}; "
+        "the workflow publishes on the month's first working day",
         f"counties: {', '.join(status.counties) if status.counties else 'every county of the register'}",
         f"catch-up window: {status.catchup_window.days if status.catchup_window else 0} days",
     ]
@@ -38,7 +39,9 @@ def schedule_group() -> None:
 
 
 @schedule_group.command("monthly")
-@click.option("--county", "counties", multiple=True, help="publish for this county only (repeatable; default all)")
+@click.option(
+    "--county", "counties", multiple=True, help="publish for this county only (repeatable; default all)"
+)
 @click.pass_context
 @run_async
 async def schedule_monthly(ctx: click.Context, counties: tuple[str, ...]) -> None:
@@ -71,13 +74,16 @@ def reports_published(ctx: click.Context, county: str | None, month: str | None)
         return
     for f in files:
         click.echo(
-            f"{f.id:>5}  {f.county}  {f.month}  {f.filename}  {f.size:,} bytes  sha256 {f.sha256}  {f.published_at:%Y-%m-%d %H:%M}"
+            f"{f.id:>5}  {f.county}  {f.month}  {f.filename}  {f.size:,} bytes  "
+            f"sha256 {f.sha256}  {f.published_at:%Y-%m-%d %H:%M}"
         )
 
 
 @reports_group.command("download")
 @click.argument("file_id", type=click.IntRange(1, 2**31 - 1))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="default: the file's name")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="default: the file's name"
+)
 @click.pass_context
 def reports_download(ctx: click.Context, file_id: int, out: Path | None) -> None:
     """Write one stored file (its bytes as published)."""
@@ -109,5 +115,6 @@ async def keep_schedule(services: Services, stop: asyncio.Event, attempts: int =
         except TimeoutError:
             pass
     log.warning("monthly report schedule not set", error=error)
+
 
 COMMANDS = (schedule_group, reports_group)

@@ -32,7 +32,12 @@ from claims.models import Actor, Role
 from claims.models.bounds import MAX_DATE, MIN_DATE, PLACE_LEN
 from claims.services.context import Services
 from claims.store.db import unit_of_work
-from claims.store.loss_ratio import PolicyExposure, claims_naming_policies, payouts_of_policies, policy_exposures
+from claims.store.loss_ratio import (
+    PolicyExposure,
+    claims_naming_policies,
+    payouts_of_policies,
+    policy_exposures,
+)
 
 READERS = frozenset({Role.SUPERVISOR, Role.AUDITOR})
 """Roles that may read loss ratios (an unidentified command-line reader is unscoped)."""
@@ -111,7 +116,9 @@ def _line(
         loss_ratio=_pct(paid, earned),
         claims=len(claims),
         paid_claims=len(paid_claims),
-        frequency=None if not persons else (Decimal(len(claims) * 1000) / len(persons)).quantize(TENTH, ROUND_HALF_UP),
+        frequency=None
+        if not persons
+        else (Decimal(len(claims) * 1000) / len(persons)).quantize(TENTH, ROUND_HALF_UP),
         average_paid=(paid / len(paid_claims)).quantize(CENT, ROUND_HALF_UP) if paid_claims else None,
     )
 

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 
 from temporalio.client import (
     Schedule,
-    ScheduleAlreadyRunningError,
     ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
@@ -141,7 +141,9 @@ async def schedule_status(services: Services, created: bool = False) -> Schedule
         desc = await client.get_schedule_handle(SCHEDULE_ID).describe()
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
-            raise ClaimNotFound(SCHEDULE_ID, f"no schedule {SCHEDULE_ID}: run claims schedule monthly") from None
+            raise ClaimNotFound(
+                SCHEDULE_ID, f"no schedule {SCHEDULE_ID}: run claims schedule monthly"
+            ) from None
         raise
     action = desc.schedule.action
     counties: list[str] = []

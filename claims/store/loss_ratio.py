@@ -81,9 +81,7 @@ def policy_exposures(
         head, persons = found.setdefault(number, ((number, cty, prod, start, end, premium), []))
         if person_id is not None:
             persons.append(person_id)
-    return [
-        PolicyExposure(*head, person_ids=tuple(persons)) for head, persons in found.values()
-    ]
+    return [PolicyExposure(*head, person_ids=tuple(persons)) for head, persons in found.values()]
 
 
 def payouts_of_policies(session: Session, policy_numbers: list[str]) -> list[PolicyPayout]:
@@ -111,4 +109,3 @@ def claims_naming_policies(session: Session, county: str | None = None) -> list[
         ClaimPolicies(number, tuple(p for p in (names or "").split(",") if p))
         for number, names in session.execute(stmt)
     ]
-

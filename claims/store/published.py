@@ -1,9 +1,10 @@
 """Published monthly report files: ``published_reports`` (migration 0009).
 
 One job: keep the files the scheduled publication built for a county and month, with their
-sha256, and read them back for download (and name the register's counties it publishes for). A file is stored once per (county, month, file name,
-sha256) (``claims.store.db.insert_unless_present``): a re-run that builds the same bytes
-writes nothing. Nothing here commits; the activity or service owns the transaction.
+sha256, and read them back for download (and name the register's counties it publishes
+for). A file is stored once per (county, month, file name, sha256)
+(``claims.store.db.insert_unless_present``): a re-run that builds the same bytes writes
+nothing. Nothing here commits; the activity or service owns the transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class PublishedReport(Base):
     """One stored file of a county's monthly report (see the module docstring)."""
 
     __tablename__ = "published_reports"
-    __table_args__ = (UniqueConstraint("county", "month", "filename", "sha256", name="uq_published_report_bytes"),)
+    __table_args__ = (
+        UniqueConstraint("county", "month", "filename", "sha256", name="uq_published_report_bytes"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     county: Mapped[str] = mapped_column(String(64), index=True)
