@@ -45,7 +45,9 @@ GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))
 OLDER_FILES = sorted(GOLDEN.glob("v*/*.json"))
 """Histories recorded by earlier versions of the workflow: ``v1`` before any ``workflow.patched``
 change; ``v2`` with ``document-checklist``, ``prior-benefits`` and ``archive-decision`` but before
-``local-short-steps`` and ``skip-unchanged-projection`` (what claims in flight at that upgrade hold)."""
+``local-short-steps`` and ``skip-unchanged-projection`` (what claims in flight at that upgrade hold);
+``v3`` before ``benefit-reservation``; ``v4`` before the lifecycle (``lifecycle-*``) and review
+(``review-*``) steps."""
 PATHS = {
     "ordinary_paid",
     "green_channel",
@@ -66,7 +68,7 @@ def test_there_is_a_golden_history_for_every_path() -> None:
 
 
 def test_the_histories_of_earlier_versions_are_kept_for_every_path() -> None:
-    for version in ("v1", "v2"):
+    for version in ("v1", "v2", "v3", "v4"):
         assert {p.stem for p in OLDER_FILES if p.parent.name == version} >= PATHS, version
 
 

@@ -22,7 +22,9 @@ histories recorded before any ``workflow.patched`` change, ``v2/`` those recorde
 ``local-short-steps`` (calendar and rules steps as ordinary activities) and
 ``skip-unchanged-projection``, ``v3/`` those recorded before ``benefit-reservation`` (no
 reservation of the decided amounts, prior benefits without persons, the terms before
-``age_basis``); every ``*.json`` under ``tests/golden`` is replayed.
+``age_basis``), ``v4/`` those recorded before the lifecycle steps (``lifecycle-*``: withdraw,
+close, reopen, advance payment; the reopen window before ``run()`` returns) and the review steps
+(``review-*``); every ``*.json`` under ``tests/golden`` is replayed.
 """
 
 from __future__ import annotations
