@@ -390,3 +390,34 @@ async def test_a_village_secretarys_report_reaches_the_handlers_inbox(
     reported = [t for t in state.timeline if t.event == "reported"]
     assert [(t.actor.id, t.actor.role) for t in reported] == [("sec.jia", Role.VILLAGE_SECRETARY)]
     assert state.stage == Stage.REPORTED and state.village == VILLAGE_A
+
+
+async def test_an_auditor_reads_a_claims_audit_with_no_step_buttons(page: Page, console: Console) -> None:
+    """An auditor lands on 审计, finds a paid claim by its number and opens its audit: the
+    timeline from the workflow history (立案 by the handler), the payout, no step button or
+    step form; the replay says the history replays with the current code; axe finds nothing
+    serious."""
+    state = await console.harness.drive(console.harness.cases[2])  # road accident, 45,000 paid
+    number = state.claim_number
+    console.add_user("audit.county", "auditor", county=state.county)
+    await log_in(page, console, "audit.county", lands_on="/audit")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("审计")
+    await page.get_by_label("赔案号").fill(number)
+    await page.get_by_role("button", name="查找").click()
+    await page.get_by_role("link", name=number).first.click()
+    await page.wait_for_url(f"**/audit/{number}")
+    timeline = page.locator("table.audit-timeline")
+    await expect(timeline.locator("tr.entry-step", has_text="立案")).to_contain_text("理赔员")
+    await expect(page.locator("table.payments tfoot")).to_contain_text("45,000.00")
+    await expect(page.locator("form.step")).to_have_count(0)
+    await expect(page.locator("form[action*='/steps/']")).to_have_count(0)
+    for label in ("立案", "核定", "赔付", "拒赔"):
+        await expect(page.get_by_role("button", name=label, exact=True)).to_have_count(0)
+    assert await serious_violations(page) == []
+    await screenshot(page, "audit-claim")
+    await page.get_by_role("button", name="按当前代码重放").click()
+    await expect(page.locator(".replay-outcome")).to_contain_text("历史可按当前代码重放")
+    await screenshot(page, "audit-replayed")
+    await page.goto(console.url + "/audit")
+    assert await serious_violations(page) == []
+    await screenshot(page, "audit-home")

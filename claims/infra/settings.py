@@ -203,6 +203,9 @@ class WebSettings(BaseSettings):
         secret: the key that signs session and CSRF cookies (``CLAIMS_WEB_SECRET``, at least
             32 characters). Unset: :meth:`session_secret` generates one once into the data
             folder (``web-secret``, mode 0600), never into the working copy's tracked files.
+        codec_cors_origin: the one origin allowed to call the codec endpoint ``/codec/decode``
+            from a browser (``CLAIMS_WEB_CODEC_CORS_ORIGIN``, default the embedded Temporal
+            UI's ``http://localhost:8233``; see ``claims.web.routes.codec``).
         oidc_issuer: the OpenID Connect provider (``CLAIMS_WEB_OIDC_ISSUER``, e.g. a Keycloak
             realm ``https://sso.example.cn/realms/jsbx``). Set: the login page offers
             "统一身份认证登录" (``claims.web.routes.oidc``); unset: local accounts only.
@@ -230,6 +233,7 @@ class WebSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     secret: SecretStr | None = None
+    codec_cors_origin: str = Field(default="http://localhost:8233", max_length=256)
 
     oidc_issuer: str | None = Field(default=None, max_length=512)
     oidc_metadata_url: str | None = Field(default=None, max_length=512)

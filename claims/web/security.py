@@ -11,7 +11,10 @@ One job: the middlewares and their settings, in one place.
   ``csrftoken`` cookie's value in the form field ``csrftoken`` or the header ``x-csrftoken``
   (htmx sends it from ``hx-headers`` on ``<body>``), else 403. asgi-csrf lets through a
   request with no cookies at all; here every path is protected (:class:`_EveryPath`), so the
-  login POST and a forged POST without cookies are refused too.
+  login POST and a forged POST without cookies are refused too. One exemption: a POST to a
+  path of :data:`CSRF_EXEMPT_JSON` whose ``Content-Type`` is exactly ``application/json`` (the
+  Temporal codec endpoint, called by Temporal's UI from another origin; it is protected by
+  the auditor session, CORS and that content type instead: ``claims.web.routes.codec``).
 - **Headers** (:class:`SecurityHeaders`): ``Content-Security-Policy`` (``default-src 'self'``:
   htmx is served from ``/static``; no inline script, no ``eval``), ``X-Content-Type-Options:
   nosniff``, ``Referrer-Policy: same-origin``, ``X-Frame-Options: DENY``. Over https (the
@@ -58,6 +61,18 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 def derive_key(secret: str, purpose: str) -> str:
     """A key for one purpose (``session``, ``csrf``) from the console's one secret."""
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+CSRF_EXEMPT_JSON = frozenset({"/codec/decode"})
+"""Paths whose ``application/json`` POSTs skip the CSRF token (see the module docstring)."""
+
+
+def _json_exempt(scope: Scope) -> bool:
+    """asgi-csrf's ``skip_if_scope``: a POST to a :data:`CSRF_EXEMPT_JSON` path with a JSON body."""
+    if scope.get("path") not in CSRF_EXEMPT_JSON:
+        return False
+    headers = dict(scope.get("headers") or [])
+    return headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower() == b"application/json"
 
 
 class _EveryPath:
@@ -134,6 +149,7 @@ def install(app: FastAPI, secret: str) -> None:
         cookie_name=CSRF_COOKIE,
         http_header=CSRF_HEADER,
         always_protect=_EveryPath(),
+        skip_if_scope=_json_exempt,
         send_csrf_failed=_csrf_failed,
     )
     app.add_middleware(SecurityHeaders)

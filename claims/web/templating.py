@@ -42,17 +42,18 @@ env.globals.update(ROLES=ROLES, STAGES=STAGES, STEPS=STEPS)
 
 NAV: dict[Role, list[tuple[str, str]]] = {
     Role.HANDLER: [("/inbox", N_("My tasks"))],
-    Role.INVESTIGATOR: [("/inbox", N_("My tasks"))],
-    Role.SUPERVISOR: [("/inbox", N_("My tasks"))],
+    Role.INVESTIGATOR: [("/inbox", N_("Investigations"))],
+    Role.SUPERVISOR: [("/inbox", N_("My tasks")), ("/audit", N_("Audit"))],
     Role.VILLAGE_SECRETARY: [("/inbox", N_("Village claims")), ("/claims/new", N_("New report"))],
-    Role.AUDITOR: [],
+    Role.AUDITOR: [("/audit", N_("Audit"))],
 }
 """The navigation links of each role (path, message id); screens add theirs here."""
 
 
 def landing_page(actor: Actor) -> str:
-    """Where ``GET /`` sends the actor: the inbox for now (``/audit`` for auditors later)."""
-    return "/inbox"
+    """Where ``GET /`` sends the actor: ``/audit`` for auditors, the inbox for everyone else
+    (an investigator's inbox holds the claims under investigation in their county)."""
+    return "/audit" if actor.role == Role.AUDITOR else "/inbox"
 
 
 def locale_of(request: Request) -> str:
