@@ -147,17 +147,20 @@ class Claim(Base):
     """One claim: intake facts and the reporting projection the workflow keeps up to date.
 
     The claim number is derived from the event (``JS<accident date>-<person_ref>``), so a
-    second report of the same event for the same insured person finds this row.
+    second report of the same event for the same insured person finds this row; after the
+    claim was withdrawn or closed as an error a new report opens the next ``attempt``
+    (migration 0010).
     """
 
     __tablename__ = "claims"
     __table_args__ = (
-        UniqueConstraint("person_id", "accident_date", "outcome", name="uq_claim_event_outcome"),
+        UniqueConstraint("person_id", "accident_date", "outcome", "attempt", name="uq_claim_event_attempt"),
     )
 
     claim_number: Mapped[str] = mapped_column(String(48), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(64), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("insured_persons.id"))
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     accident_date: Mapped[date] = mapped_column(Date)
     reported_on: Mapped[date] = mapped_column(Date)
     policy_numbers: Mapped[str] = mapped_column(Text)  # comma-separated, in report order
@@ -204,6 +207,24 @@ class Payout(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     transfer_ref: Mapped[str] = mapped_column(String(64))
     paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Receivable(Base):
+    """Money owed back to the insurer (追偿, migration 0010): an advance payment (a payout row of
+    kind ``advance``) that the final decision does not cover; ``open`` until settled. One row
+    per (claim, receivable number), so a retried activity records it once."""
+
+    __tablename__ = "receivables"
+    __table_args__ = (UniqueConstraint("claim_number", "receivable_number", name="uq_receivable_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_number: Mapped[str] = mapped_column(ForeignKey("claims.claim_number"), index=True)
+    receivable_number: Mapped[int] = mapped_column(Integer)
+    policy_number: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class BenefitReservation(Base):
