@@ -9,6 +9,7 @@ Chromium or the CJK font these tests skip with the reason (``./run.sh test`` ins
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -390,6 +391,90 @@ async def test_a_village_secretarys_report_reaches_the_handlers_inbox(
     reported = [t for t in state.timeline if t.event == "reported"]
     assert [(t.actor.id, t.actor.role) for t in reported] == [("sec.jia", Role.VILLAGE_SECRETARY)]
     assert state.stage == Stage.REPORTED and state.village == VILLAGE_A
+
+
+COUNTY_DROWNING = "醴陵市"  # the second demo case: two policies, 132,000 yuan, above the 50,000 limit
+
+
+async def _open(page: Page, step: str) -> None:
+    """Unfold the step's form when the page shows it folded (``details`` beside the first step)."""
+    box = page.locator(f"details#step-{step}-box")
+    if await box.count() and await box.get_attribute("open") is None:
+        await box.locator("summary").click()
+
+
+async def _step(page: Page, step: str, label: str) -> None:
+    """Submit the step form ``step`` with its button ``label`` and wait for the panel."""
+    await _open(page, step)
+    form = page.locator(f"form#step-{step}")
+    await form.get_by_role("button", name=label, exact=True).click()
+    await expect(page.locator("p.notice, p.error[role=alert]").first).to_be_visible()
+
+
+async def test_a_payout_above_the_limit_is_refused_approved_and_paid_once(
+    new_context: CreateContextCallback, console: Console
+) -> None:
+    """The drowning case (醴陵市, two policies, 132,000 yuan) through the claim page's forms: the
+    handler registers it, receives every document, completes them and adjudicates; 赔付 is
+    refused beside its form (above the handler's 50,000 authority); the supervisor, in another
+    browser, approves (审批); the handler pays: two payments, 132,000.00 in all, and the pay
+    form is gone."""
+    number = await console.harness.report(console.harness.cases[1])
+    console.add_user("handler.liling", "handler", county=COUNTY_DROWNING)
+    console.add_user("sup.liling", "supervisor", county=COUNTY_DROWNING)
+    handler = await (await new_context()).new_page()
+    await log_in(handler, console, "handler.liling")
+    await handler.goto(f"{console.url}/claims/{number}")
+
+    await _step(handler, "register", "立案")
+    await _open(handler, "receive_documents")
+    boxes = handler.locator("form#step-receive_documents input[type=checkbox][name=documents]")
+    for i in range(await boxes.count()):
+        await boxes.nth(i).check()
+    await _step(handler, "receive_documents", "收到资料")
+    await _step(handler, "complete_documents", "资料齐全")
+    await expect(handler.locator("dd.stage")).to_have_text("核定")
+    await _open(handler, "adjudicate")
+    await handler.locator("form#step-adjudicate").get_by_label("出险原因").fill("drowning")
+    await _step(handler, "adjudicate", "核定")
+    await expect(handler.locator("dd.stage")).to_have_text("赔付")
+
+    await _open(handler, "pay")
+    await handler.locator("form#step-pay").get_by_label("转账流水号").fill("TRF-2022-LL-0002")
+    await _step(handler, "pay", "赔付")
+    refusal = handler.locator("#step-pay-error")
+    await expect(refusal).to_contain_text("132000.00")
+    await expect(refusal).to_contain_text("须先经主管审批")
+    await screenshot(handler, "14-pay-refused-above-limit")
+    assert (await claim_state(console.harness.client, number)).payments == []
+
+    supervisor = await (await new_context()).new_page()
+    await log_in(supervisor, console, "sup.liling")
+    await supervisor.goto(f"{console.url}/claims/{number}")
+    await _step(supervisor, "approve_payout", "审批")
+    await expect(supervisor.locator("ol.timeline")).to_contain_text("sup.liling")
+
+    await handler.reload()
+    await _open(handler, "pay")
+    await handler.locator("form#step-pay").get_by_label("转账流水号").fill("TRF-2022-LL-0002")
+    await _step(handler, "pay", "赔付")
+    await expect(handler.locator("table.payments tbody tr")).to_have_count(2)
+    await expect(handler.locator("table.payments")).to_contain_text("100,000.00")
+    await expect(handler.locator("table.payments")).to_contain_text("32,000.00")
+    await expect(handler.locator("dd.stage")).to_have_text("结案")
+    await expect(handler.locator("form#step-pay")).to_have_count(0)
+    await screenshot(handler, "15-paid")
+    # the pay POST sent again (a double click, a resent form) pays nobody twice
+    again = await handler.request.post(
+        f"{console.url}/claims/{number}/steps/pay",
+        form={"transfer_ref": "TRF-2022-LL-0002", "csrftoken": await csrf_token_of(handler)},
+        max_redirects=0,
+    )
+    assert again.status in (303, 422), again.status
+    state = await claim_state(console.harness.client, number)
+    assert len(state.payments) == 2
+    assert sum(p.amount for p in state.payments) == Decimal("132000.00")
+    assert {p.transfer_ref for p in state.payments} == {"TRF-2022-LL-0002"}
 
 
 async def test_an_auditor_reads_a_claims_audit_with_no_step_buttons(page: Page, console: Console) -> None:
