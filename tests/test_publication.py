@@ -297,3 +297,26 @@ async def test_published_page_and_download(web, world: Sessions) -> None:  # noq
         await _login(c, "aud.prov")
         assert (await c.get("/reports/published")).status_code == 403
         assert (await c.get(f"/reports/published/{nx_id}")).status_code == 403
+
+
+def test_the_monthly_reports_own_files_are_published_once(world: Sessions) -> None:  # noqa: F811
+    """The default builder (``claims.reports``, township edition): xlsx, CSV with a BOM and PDF;
+    built again on the same data they have the same sha256, so nothing is stored again."""
+    from activities.reports import PublishRequest
+
+    acts = ReportActivities(world, CAL)
+    first = acts.publish_county_month(PublishRequest(county="宁乡市", month="2022-06"))
+    assert [f.filename for f in first.files] == [
+        "理赔明细_宁乡市_2022-06_township.xlsx",
+        "理赔明细_宁乡市_2022-06_township.csv",
+        "理赔明细_宁乡市_2022-06_township.pdf",
+    ]
+    assert all(f.stored for f in first.files) and first.notified
+    again = acts.publish_county_month(PublishRequest(county="宁乡市", month="2022-06"))
+    assert [f.sha256 for f in again.files] == [f.sha256 for f in first.files]
+    assert not any(f.stored for f in again.files) and not again.notified
+    assert _counts(world) == (3, 1)
+    with world() as s:
+        stored = {r.fmt: r.content for r in s.scalars(select(PublishedReport))}
+    assert stored["csv"].startswith(b"\xef\xbb\xbf") and "380.50" in stored["csv"].decode("utf-8-sig")
+    assert stored["xlsx"][:2] == b"PK" and stored["pdf"][:5] == b"%PDF-"

@@ -18,7 +18,7 @@
       grid: { left: 64, right: 56, top: 40, bottom: 56 },
       xAxis: { type: "category", data: data.groups, axisLabel: { interval: 0, rotate: data.groups.length > 4 ? 20 : 0 } },
       yAxis: [
-        { type: "value", name: el.dataset.paid },
+        { type: "value", name: el.dataset.yuan },
         { type: "value", name: el.dataset.ratio, min: 0 }
       ],
       series: [
