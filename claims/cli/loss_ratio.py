@@ -11,6 +11,7 @@ from decimal import Decimal
 import click
 
 from claims.cli.common import parse_date, refused, services_of, viewer_of
+from claims.cli.render import display_width, ljust
 from claims.errors import ClaimsError
 from claims.services.loss_ratio import LossRatioLine, LossRatioReport
 from claims.services.loss_ratio import loss_ratio as build_loss_ratio
@@ -55,12 +56,12 @@ def _cells(line: LossRatioLine) -> list[str]:
 def loss_ratio_text(report: LossRatioReport) -> str:
     """The report as a text table: one line per group, then the total line."""
     rows = [_cells(line) for line in report.lines] + [_cells(report.total)]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
+    widths = [max(display_width(h), *(display_width(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
     numeric = set(range(3, len(HEADERS)))
 
     def fmt(cells: list[str] | tuple[str, ...]) -> str:
         return "  ".join(
-            c.rjust(w) if i in numeric else c.ljust(w)
+            c.rjust(w) if i in numeric else ljust(c, w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
