@@ -683,3 +683,10 @@ async def test_browser_supervisor_filters_overdue_and_reassigns_two(
         assert (await claim_state(console.harness.client, n)).assigned_handler == "handler.b"
     assert not await serious_violations(page), await serious_violations(page)
     await screenshot(page, "supervise-03-reassigned")
+
+    # on a phone: the same page, tables scroll sideways, nothing serious for axe
+    await page.set_viewport_size({"width": 375, "height": 740})
+    await page.goto(console.url + "/supervise?sla=breached")
+    await expect(page.locator("#claim-list tbody tr")).to_have_count(2)
+    assert not await serious_violations(page), await serious_violations(page)
+    await screenshot(page, "supervise-04-phone")

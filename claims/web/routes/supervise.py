@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from claims.errors import InputError
 from claims.models import Actor
@@ -111,7 +112,7 @@ async def _page_response(
     now = now_utc()
     cal = calendar_of(services)
     ov: Overview = await supervision.overview(services, actor, now, cal, flt, page)
-    charts = supervision.charts(services, actor, now)
+    charts = await run_in_threadpool(supervision.charts, services, actor, now)
     lines = [
         Line(
             r,
@@ -239,7 +240,8 @@ async def charts_json(
     services: Annotated[Services, Depends(get_services)],
 ) -> Response:
     """The charts' numbers as JSON (supervisors only)."""
-    return JSONResponse(supervision.charts(services, actor, now_utc()).as_json())
+    charts = await run_in_threadpool(supervision.charts, services, actor, now_utc())
+    return JSONResponse(charts.as_json())
 
 
 @router.get("/assets/supervise.css", include_in_schema=False)
