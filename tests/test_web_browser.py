@@ -9,6 +9,7 @@ Chromium or the CJK font these tests skip with the reason (``./run.sh test`` ins
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -18,8 +19,8 @@ pytest.importorskip("playwright", reason="playwright is not installed (pip insta
 from playwright.async_api import Page, expect  # noqa: E402
 from pytest_playwright_asyncio.pytest_playwright import CreateContextCallback  # noqa: E402
 
-from claims.models import Role, Stage  # noqa: E402
-from claims.services.client import claim_state  # noqa: E402
+from claims.models import Actor, RegisterInput, Role, Stage  # noqa: E402
+from claims.services.client import claim_state, perform_step  # noqa: E402
 from tests.support.browser import (  # noqa: E402
     CHROMIUM,
     PASSWORD,
@@ -506,3 +507,40 @@ async def test_an_auditor_reads_a_claims_audit_with_no_step_buttons(page: Page, 
     await page.goto(console.url + "/audit")
     assert await serious_violations(page) == []
     await screenshot(page, "audit-home")
+
+
+async def test_a_supervisor_filters_by_handler_and_reassigns_two_claims_in_bulk(page: Page, console: Console) -> None:
+    """Two 宁乡市 claims registered by one handler: the supervisor filters the list by that
+    handler (the filter in the query string), ticks both, picks the other handler and
+    reassigns them in one submission: a result on each row, both claims now the other
+    handler's (in the workflows, not only on the page)."""
+    first = console.harness.cases[0]
+    second = first.model_copy(
+        update={"report": first.report.model_copy(update={"accident_date": date(2021, 9, 1), "reported_on": date(2021, 9, 3)})}
+    )
+    numbers = [await console.harness.report(first), await console.harness.report(second)]
+    assert numbers[0] != numbers[1]
+    handler = Actor(id="handler.ningxiang", role=Role.HANDLER, county=COUNTY_A)
+    for n in numbers:
+        await perform_step(console.harness.client, n, RegisterInput(actor=handler))
+    console.add_user("handler.ningxiang", "handler", county=COUNTY_A)
+    console.add_user("handler.ningxiang2", "handler", county=COUNTY_A)
+    console.add_user("sup.ningxiang", "supervisor", county=COUNTY_A)
+
+    await log_in(page, console, "sup.ningxiang")
+    await page.goto(console.url + "/supervise")
+    await page.get_by_label("经办人", exact=True).select_option("handler.ningxiang")
+    await page.get_by_role("button", name="筛选").click()
+    await page.wait_for_url(re.compile(r"/supervise\?.*handler=handler\.ningxiang"))
+    for n in numbers:
+        await page.get_by_label(f"选择 {n}").check()
+    await page.get_by_label("改派给").select_option("handler.ningxiang2")
+    await screenshot(page, "16-supervise-selected")
+    await page.get_by_role("button", name="批量改派").click()
+    results = page.locator("#bulk-results")
+    for n in numbers:
+        await expect(results.locator(f'tr[data-claim="{n}"]')).to_have_class(re.compile("result-reassigned"))
+    await screenshot(page, "17-supervise-reassigned")
+    assert not await serious_violations(page), await serious_violations(page)
+    for n in numbers:
+        assert (await claim_state(console.harness.client, n)).assigned_handler == "handler.ningxiang2"
