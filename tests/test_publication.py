@@ -320,3 +320,50 @@ def test_the_monthly_reports_own_files_are_published_once(world: Sessions) -> No
         stored = {r.fmt: r.content for r in s.scalars(select(PublishedReport))}
     assert stored["csv"].startswith(b"\xef\xbb\xbf") and "380.50" in stored["csv"].decode("utf-8-sig")
     assert stored["xlsx"][:2] == b"PK" and stored["pdf"][:5] == b"%PDF-"
+
+
+async def test_only_an_unscoped_supervisor_manages_the_schedule(world: Sessions) -> None:  # noqa: F811
+    from typing import cast
+
+    services = Services(get_settings(), sessions=world, client=cast(Client, object()))
+    for actor in (
+        Actor(id="sup.nx", role=Role.SUPERVISOR, county="宁乡市"),
+        Actor(id="aud", role=Role.AUDITOR),
+        Actor(id="h", role=Role.HANDLER),
+    ):
+        with pytest.raises(NotAllowed):
+            await ensure_schedule(services, actor)
+
+
+def test_reports_published_and_download_at_the_command_line(
+    world: Sessions,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    import starter
+    from activities.reports import PublishRequest
+
+    ReportActivities(world, CAL, stand_in_builder).publish_county_month(
+        PublishRequest(county="宁乡市", month="2022-06")
+    )
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'claims.db'}")
+    monkeypatch.setenv("CLAIMS_ACTOR", "sup.nx")
+    monkeypatch.setenv("CLAIMS_ROLE", "supervisor")
+    monkeypatch.setenv("CLAIMS_COUNTY", "宁乡市")
+    get_settings.cache_clear()
+    listed = CliRunner().invoke(starter.cli, ["reports", "published", "--month", "2022-06"])
+    assert listed.exit_code == 0, listed.output
+    [line] = listed.output.splitlines()
+    file_id, county, month, name = line.split()[:4]
+    assert (county, month, name) == ("宁乡市", "2022-06", "理赔明细_宁乡市_2022-06.csv")
+    out = tmp_path / "got.csv"
+    got = CliRunner().invoke(starter.cli, ["reports", "download", file_id, "--out", str(out)])
+    assert got.exit_code == 0, got.output
+    assert hashlib.sha256(out.read_bytes()).hexdigest() in got.output and line.split()[7] in got.output
+    monkeypatch.setenv("CLAIMS_COUNTY", "醴陵市")
+    get_settings.cache_clear()
+    assert CliRunner().invoke(starter.cli, ["reports", "download", file_id]).exit_code == 1  # not found there
+    bad = CliRunner().invoke(starter.cli, ["reports", "published", "--month", "2022-6"])
+    assert bad.exit_code == 2 and "month: " in bad.output
