@@ -17,6 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from claims.infra.settings import get_settings
 from claims.store.db import Sessions, make_engine, make_sessionmaker, upgrade_database
+from tests.support.browser import (  # noqa: F401 - Debian's Chromium and the console under uvicorn (browser tests)
+    browser_context_args,
+    browser_type_launch_args,
+    console,
+)
 from tests.support.env import (  # noqa: F401 - BIN, REPO, TEST_PAYLOAD_KEYS, new_task_queue: test modules import them from here
     BIN,
     REPO,
@@ -26,11 +31,6 @@ from tests.support.env import (  # noqa: F401 - BIN, REPO, TEST_PAYLOAD_KEYS, ne
     time_skipping_server,
 )
 from tests.support.harness import harness  # noqa: F401 - the claim-workflow harness fixture, for every module
-from tests.support.browser import (  # noqa: F401 - Debian's Chromium and the console under uvicorn (browser tests)
-    browser_context_args,
-    browser_type_launch_args,
-    console,
-)
 
 # The tests never read the working copy's calendar folder (where `claims calendar load` puts
 # schedules): every test process and the commands it runs see an empty folder of their own.

@@ -48,10 +48,17 @@ async def _plain_app(scope, receive, send):  # type: ignore[no-untyped-def]
         return
     body = {
         "/": _PLAIN,
-        "/unlabelled": '<!doctype html><html lang="zh-CN"><title>坏页</title><main><input type="text"><button></button></main>',
+        "/unlabelled": (
+            '<!doctype html><html lang="zh-CN"><title>坏页</title>'
+            '<main><input type="text"><button></button></main>'
+        ),
     }.get(scope["path"], '<!doctype html><html lang="zh-CN"><title>已立案</title><p>已立案</p>')
     await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html; charset=utf-8")]}
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/html; charset=utf-8")],
+        }
     )
     await send({"type": "http.response.body", "body": body.encode()})
 
@@ -138,7 +145,10 @@ async def test_login_per_role_lands_on_its_page_and_switches_to_english(page: Pa
 
     users = {
         "handler": ("handler.ningxiang", "/inbox"),
-        "village_secretary": (console.add_user("sec.jia", "village_secretary", COUNTY_A, VILLAGE_A), "/inbox"),
+        "village_secretary": (
+            console.add_user("sec.jia", "village_secretary", COUNTY_A, VILLAGE_A),
+            "/inbox",
+        ),
         "investigator": (console.add_user("inv.ningxiang", "investigator", COUNTY_A), "/inbox"),
         "supervisor": (console.add_user("sup.ningxiang", "supervisor", COUNTY_A), "/inbox"),
     }
@@ -149,7 +159,9 @@ async def test_login_per_role_lands_on_its_page_and_switches_to_english(page: Pa
         await expect(who).to_contain_text(user)
         await expect(who).to_contain_text(ROLE_NAMES[role])
         await expect(who).to_contain_text(COUNTY_A)
-        await expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile("未找到|无权操作|错误"))
+        await expect(page.get_by_role("heading", level=1)).not_to_have_text(
+            re.compile("未找到|无权操作|错误")
+        )
         if role == "handler":
             await expect(page.get_by_role("heading", level=1)).to_have_text("我的待办")
         await screenshot(page, f"03-landing-{role}")
@@ -199,7 +211,9 @@ async def test_handler_registers_a_claim_from_the_inbox(page: Page, console: Con
     await page.get_by_role("button", name="立案", exact=True).click()
     await expect(page.locator("dd.stage")).not_to_have_text("报案")
     timeline = page.locator("ol.timeline")
-    await expect(timeline.locator("li").filter(has_text="立案").filter(has_text="handler.ningxiang")).to_have_count(1)
+    await expect(
+        timeline.locator("li").filter(has_text="立案").filter(has_text="handler.ningxiang")
+    ).to_have_count(1)
     await expect(page.locator(".claim-header .badge")).to_have_text(SLA_WORDS)
     await screenshot(page, "07-claim-registered")
 
@@ -327,7 +341,9 @@ async def test_keyboard_alone_logs_in_opens_and_registers_a_claim(page: Page, co
     assert (await claim_state(console.harness.client, number)).assigned_handler == "handler.ningxiang"
 
 
-async def test_without_javascript_a_handler_still_registers(new_context: CreateContextCallback, console: Console) -> None:
+async def test_without_javascript_a_handler_still_registers(
+    new_context: CreateContextCallback, console: Console
+) -> None:
     """With JavaScript off (no htmx) the step form is a plain form: 立案 posts, the answer
     redirects to the claim page, which shows the next stage and 立案 on the timeline."""
     number = await reported_in_county_a(console)
@@ -340,7 +356,9 @@ async def test_without_javascript_a_handler_still_registers(new_context: CreateC
     await page.get_by_role("button", name="立案", exact=True).click()
     await page.wait_for_load_state()
     await expect(page.locator("dd.stage")).to_have_text("资料收集")
-    await expect(page.locator("ol.timeline li").filter(has_text="立案").filter(has_text="handler.ningxiang")).to_have_count(1)
+    await expect(
+        page.locator("ol.timeline li").filter(has_text="立案").filter(has_text="handler.ningxiang")
+    ).to_have_count(1)
     assert page.url == f"{console.url}/claims/{number}"
     await screenshot(page, "11-claim-registered-no-js")
     assert (await claim_state(console.harness.client, number)).stage == Stage.DOCUMENTS
@@ -509,14 +527,20 @@ async def test_an_auditor_reads_a_claims_audit_with_no_step_buttons(page: Page, 
     await screenshot(page, "audit-home")
 
 
-async def test_a_supervisor_filters_by_handler_and_reassigns_two_claims_in_bulk(page: Page, console: Console) -> None:
+async def test_a_supervisor_filters_by_handler_and_reassigns_two_claims_in_bulk(
+    page: Page, console: Console
+) -> None:
     """Two 宁乡市 claims registered by one handler: the supervisor filters the list by that
     handler (the filter in the query string), ticks both, picks the other handler and
     reassigns them in one submission: a result on each row, both claims now the other
     handler's (in the workflows, not only on the page)."""
     first = console.harness.cases[0]
     second = first.model_copy(
-        update={"report": first.report.model_copy(update={"accident_date": date(2021, 9, 1), "reported_on": date(2021, 9, 3)})}
+        update={
+            "report": first.report.model_copy(
+                update={"accident_date": date(2021, 9, 1), "reported_on": date(2021, 9, 3)}
+            )
+        }
     )
     numbers = [await console.harness.report(first), await console.harness.report(second)]
     assert numbers[0] != numbers[1]

@@ -179,7 +179,9 @@ def _on_queue(client: Any, task_queue: str) -> Any:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def console(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Console]:
+async def console(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Console]:
     """``create_app`` over the harness, served by uvicorn in the session loop. Skips when the
     browser cannot run (nothing is served for nothing)."""
     reason = browser_missing()
