@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -130,7 +130,7 @@ def file_name(report: MonthlyReport, fmt: Format) -> str:
 
 
 def row_cells(r: PayoutRow) -> list[object]:
-    """A row's cells as text and numbers (amount ``Decimal``, days ``int``)."""
+    """A row's cells: text, numbers (amount ``Decimal``, days ``int``) and dates (None: none)."""
     return [
         r.seq,
         r.claim_number,
@@ -138,13 +138,13 @@ def row_cells(r: PayoutRow) -> list[object]:
         r.id_number,
         r.policy_number,
         r.product,
-        _d(r.accident_date),
+        r.accident_date,
         r.cause,
-        _d(r.reported_on),
-        _d(r.registered_on),
+        r.reported_on,
+        r.registered_on,
         r.benefit,
         r.amount,
-        _d(r.paid_on),
+        r.paid_on,
         "" if r.working_days is None else r.working_days,
         "" if r.target_working_days is None else r.target_working_days,
         _yes(r.met),
@@ -182,6 +182,7 @@ def to_xlsx(report: MonthlyReport) -> bytes:
         {**base, "bold": True, "bg_color": "#D9E1F2", "border": 1, "align": "center", "text_wrap": True}
     )
     f_cell = wb.add_format({**base, "border": 1})
+    f_date = wb.add_format({**base, "border": 1, "num_format": "yyyy-mm-dd", "align": "center"})
     f_int = wb.add_format({**base, "border": 1, "num_format": "0", "align": "center"})
     f_money = wb.add_format({**base, "border": 1, "num_format": "#,##0.00"})
     f_sub = wb.add_format({**base, "border": 1, "bold": True, "bg_color": "#F2F2F2"})
@@ -227,6 +228,10 @@ def to_xlsx(report: MonthlyReport) -> bytes:
                     ws.write_number(row, c, float(v), f_money)  # type: ignore[arg-type]
                 elif isinstance(v, int):
                     ws.write_number(row, c, v, f_int)
+                elif isinstance(v, date):
+                    ws.write_datetime(row, c, datetime.combine(v, datetime.min.time()), f_date)
+                elif v is None:
+                    ws.write_blank(row, c, None, f_cell)
                 else:
                     ws.write_string(row, c, str(v), f_cell)
             row += 1
@@ -351,9 +356,7 @@ def csv_rows(report: MonthlyReport) -> Iterator[list[str]]:
     blank = [""] * len(COLUMNS)
     for sub, rows in report.rows_by_township():
         for r in rows:
-            yield [
-                "" if v is None else (f"{v:.2f}" if isinstance(v, Decimal) else str(v)) for v in row_cells(r)
-            ]
+            yield [_text(v) for v in row_cells(r)]
         line = list(blank)
         line[0], line[1], line[AMOUNT_COL] = "小计", sub.township, f"{sub.amount:.2f}"
         line[COLUMNS.index("乡镇")] = sub.township
@@ -361,6 +364,16 @@ def csv_rows(report: MonthlyReport) -> Iterator[list[str]]:
     line = list(blank)
     line[0], line[1], line[AMOUNT_COL] = "合计", report.county, f"{report.total.amount:.2f}"
     yield line
+
+
+def _text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, Decimal):
+        return f"{v:.2f}"
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)
 
 
 def to_csv(report: MonthlyReport) -> bytes:
