@@ -17,6 +17,7 @@ from temporalio.worker import Interceptor, Worker
 
 from activities.archive import ArchiveActivities
 from activities.deadlines import CalendarActivities
+from activities.review import ReviewActivities
 from activities.rules import RulesActivities
 from activities.reports import ReportActivities
 from activities.store import StoreActivities
@@ -47,6 +48,7 @@ def build_worker(
     payment_sink: PaymentSink | None = None,
     interceptors: Sequence[Interceptor] = (),
     sla_policy: SlaPolicy | None = None,
+    review_engine: Any = None,
     **worker_options: Any,
 ) -> Worker:
     """A worker for the claim workflow with the store, rules and calendar activities.
@@ -62,6 +64,8 @@ def build_worker(
         interceptors: worker interceptors (tests use one to inject faults).
         sla_policy: the SLA policy (targets and payout authority limits); default the
             settings' ``sla.policy_file`` (``CLAIMS_SLA_POLICY``) or ``rules/sla_policy.json``.
+        review_engine: the review sampling and referral rules (``rules.review.ReviewEngine`` on
+            ``rules/review.json``); default None: no review rules in force, nothing is held.
         worker_options: further ``temporalio.worker.Worker`` options (e.g.
             ``max_cached_workflows``, ``max_concurrent_workflow_tasks``); they override the
             defaults here (``bench/`` tunes them this way).
@@ -77,6 +81,7 @@ def build_worker(
     cal = CalendarActivities(calendar)
     store = StoreActivities(sessions, payment_sink)
     archive = ArchiveActivities(sessions)
+    review = ReviewActivities(sessions, review_engine)
     reports = ReportActivities(sessions, calendar)
     return Worker(
         client,
@@ -97,6 +102,7 @@ def build_worker(
             store.reserve_benefits,
             rules.document_checklist,
             archive.archive_decision,
+            review.review_claim,
             reports.plan_publication,
             reports.publish_county_month,
         ],

@@ -74,7 +74,8 @@ def test_every_step_has_a_command_named_from_the_registry() -> None:
 
 def test_each_input_model_names_one_step() -> None:
     inputs = [r.input for r in STEP_RULES.values()]
-    assert len(set(inputs)) == len(inputs) == 13
+    assert len(set(inputs)) == len(inputs) == len(STEP_RULES) >= 15
+    assert {"clear_review", "refer_to_siu"} <= set(STEP_RULES)  # issue 17: review hold
     for name, rule in STEP_RULES.items():
         fields = {f: v for f, v in rule.input.model_fields.items() if v.is_required()}
         assert "actor" in fields, name
@@ -93,6 +94,8 @@ def test_client_names_and_once_steps_come_from_the_registry() -> None:
         "override_finding",
         "pay",
         "decline",
+        "clear_review",  # issue 17: one review hold per claim
+        "refer_to_siu",
     }
     assert issubclass(NoAnswer, ClaimsError)
     assert list(inspect.signature(perform_step).parameters)[:3] == ["client", "claim_number", "inp"]
@@ -120,6 +123,8 @@ def test_allowed_steps_for_a_handler_at_documents_and_for_others() -> None:
         "approve_payout",
         "override_finding",
         "pay",
+        "clear_review",  # issue 17: refused unless the claim is held for review
+        "refer_to_siu",
         "reassign",
     ]
     elsewhere = Actor(id="sup.ningxiang", role=Role.SUPERVISOR, county="宁乡市")

@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.archive import ArchiveActivities
+    from activities.review import ReviewActivities
     from activities.rules import RulesActivities
     from activities.store import StoreActivities
     from claims.infra import search
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ClaimInput,
         ClaimProjection,
         ClaimState,
+        ClearReviewInput,
         CompleteDocumentsInput,
         CoverageDecision,
         CoverageRequest,
@@ -51,11 +53,15 @@ with workflow.unsafe.imports_passed_through():
         ReceiveDocumentsInput,
         RecordInvestigationInput,
         ReferToConsultationInput,
+        ReferToSiuInput,
         RegisterInput,
         RejectionCode,
         RequestDocumentsInput,
         RequestInvestigationInput,
         ReserveBenefitsRequest,
+        ReviewHold,
+        ReviewRequest,
+        ReviewStatus,
         Role,
         SlaState,
         SlaTarget,
@@ -107,6 +113,9 @@ SKIP_UNCHANGED_PROJECTION = "skip-unchanged-projection"
 BENEFIT_RESERVATION = "benefit-reservation"
 """``workflow.patched`` id: claims adjudicated before it did not reserve their amounts against
 the policies' limits (``reserve_benefits``), so a racing claim could use the same limit."""
+REVIEW_HOLD = "review-hold"
+"""``workflow.patched`` id: claims adjudicated before it were never judged by the review and
+referral rules (``rules/review.json``) and go straight to payment."""
 MAX_DECIDE_ATTEMPTS = 5
 """How often adjudication decides again when other claims keep changing the same ledgers;
 then the claim goes back to the handler to adjudicate again."""
@@ -175,6 +184,7 @@ class ClaimWorkflow:
         self._adjudicated_outcome: Outcome | None = None
         self._waived: list[WaivedDocument] = []  # checklist documents done without, with reasons
         self._stuck_steps: dict[int, StuckStep] = {}  # store steps that keep failing, by call
+        self._review: ReviewHold | None = None  # review sampling / fraud referral hold at payout
         self._store_calls = 0
 
     # ------------------------------------------------------------------ the story
@@ -678,6 +688,7 @@ class ClaimWorkflow:
                     ),
                     rule_ids=fired,
                 )
+                await self._review_before_payout(decision)
             else:
                 self._decided_at = workflow.now()
                 await self._decline(
@@ -688,6 +699,108 @@ class ClaimWorkflow:
                 )
 
         return await self._step(step, body)
+
+    async def _review_before_payout(self, decision: CoverageDecision) -> None:
+        """Judge a claim the rules would pay against the review and referral rules, once per
+        claim, behind ``workflow.patched("review-hold")``: a hit holds payment (``ReviewHold``,
+        open) with the rule ids until a supervisor clears it or refers it to investigation."""
+        if self._review is not None or not workflow.patched(REVIEW_HOLD):
+            return
+        inp = self._inp
+        result = await self._store(
+            ReviewActivities.review_claim,
+            ReviewRequest(
+                claim_number=inp.claim_number,
+                person_ref=inp.insured.person_ref,
+                accident_date=inp.accident_date,
+                outcome=self._adjudicated_outcome or inp.outcome,
+                total=decision.total,
+                policies=inp.policies,
+                paying_policies=sorted({ln.policy_number for ln in decision.lines if ln.amount > 0}),
+            ),
+        )
+        if result.queue is None:
+            return
+        self._review = ReviewHold(
+            queue=result.queue,
+            rule_ids=result.rule_ids,
+            reasons=result.reasons,
+            rules_version=result.rules_version,
+            sample_bucket=result.sample_bucket,
+            held_at=workflow.now(),
+            total=decision.total,
+        )
+        self._log(
+            "review_hold",
+            SYSTEM,
+            f"held for {result.queue.value} before payment (review rules {result.rules_version}, "
+            f"sample bucket {result.sample_bucket}): " + "; ".join(result.reasons),
+            rule_ids=result.rule_ids,
+        )
+        await self._notice(
+            "review_hold",
+            "supervisor",
+            f"claim {inp.claim_number}: held for {result.queue.value} before payment "
+            f"({', '.join(result.rule_ids)})",
+            result.queue.value,
+        )
+
+    @workflow.update
+    async def clear_review(self, step: ClearReviewInput) -> ClaimState:
+        """复核通过: a supervisor clears the review hold; the claim may be paid."""
+
+        async def body() -> None:
+            assert self._review is not None
+            self._review = self._review.model_copy(
+                update={
+                    "status": ReviewStatus.CLEARED,
+                    "decided_by": step.actor.id,
+                    "decided_at": workflow.now(),
+                }
+            )
+            self._log(
+                "review_cleared",
+                step.actor,
+                f"{self._review.queue.value} hold cleared ({', '.join(self._review.rule_ids)}). "
+                f"{step.note}".strip(),
+                rule_ids=self._review.rule_ids,
+            )
+
+        return await self._step(step, body)
+
+    @clear_review.validator
+    def _validate_clear_review(self, step: ClearReviewInput) -> None:
+        self._require(rule_for(step), step)
+
+    @workflow.update
+    async def refer_to_siu(self, step: ReferToSiuInput) -> ClaimState:
+        """移送调查: a supervisor sends a held claim to investigation (stage ``investigation``; the
+        investigation target applies from registration); after the finding it is adjudicated again."""
+
+        async def body() -> None:
+            assert self._review is not None
+            self._review = self._review.model_copy(
+                update={
+                    "status": ReviewStatus.REFERRED,
+                    "decided_by": step.actor.id,
+                    "decided_at": workflow.now(),
+                }
+            )
+            self._investigation = True
+            self._stage = Stage.INVESTIGATION
+            self._log(
+                "referred_to_siu",
+                step.actor,
+                f"{step.reason} ({', '.join(self._review.rule_ids)}). {step.note}".strip(),
+                rule_ids=self._review.rule_ids,
+            )
+            await self._reclassify(CaseClass.INVESTIGATION)
+
+        return await self._step(step, body)
+
+    @refer_to_siu.validator
+    def _validate_refer_to_siu(self, step: ReferToSiuInput) -> None:
+        self._require(rule_for(step), step)
 
     @adjudicate.validator
     def _validate_adjudicate(self, step: AdjudicateInput) -> None:
@@ -953,6 +1066,17 @@ class ClaimWorkflow:
         refused = refusal(rule, self._stage, step.actor, self._handler, self._inp.county, self._inp.village)
         if refused is not None:
             raise reject(refused.message, refused.code, **refused.params)
+        if name in ("clear_review", "refer_to_siu") and (self._review is None or not self._review.open):
+            raise reject(f"{name}: the claim has no open review hold", RejectionCode.REVIEW_NONE_OPEN)
+        if name == "pay" and self._review is not None and self._review.open:
+            raise reject(
+                f"pay: the claim is held for {self._review.queue.value} before payment "
+                f"({', '.join(self._review.rule_ids)}); a supervisor must clear it (step clear-review) "
+                "or refer it to investigation (step refer-to-siu)",
+                RejectionCode.REVIEW_PENDING,
+                queue=self._review.queue.value,
+                rules=", ".join(self._review.rule_ids),
+            )
         if name == "pay" and self._finding_blocks():
             assert self._finding is not None
             raise reject(
@@ -1157,4 +1281,5 @@ class ClaimWorkflow:
             investigation_finding=self._finding,
             documents_waived=list(self._waived),
             stuck=self._stuck,
+            review=self._review,
         )

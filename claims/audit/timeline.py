@@ -45,6 +45,7 @@ from temporalio.converter import DataConverter
 
 from activities.archive import ArchiveActivities
 from activities.deadlines import CalendarActivities
+from activities.review import ReviewActivities
 from activities.rules import RulesActivities
 from activities.store import StoreActivities
 from claims import models as m
@@ -61,7 +62,13 @@ from claims.store.db import Sessions
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 """The marker the SDK records for a local activity (details ``data``: type and attempt; ``result``)."""
 
-ACTIVITY_CLASSES: tuple[type, ...] = (RulesActivities, CalendarActivities, StoreActivities, ArchiveActivities)
+ACTIVITY_CLASSES: tuple[type, ...] = (
+    RulesActivities,
+    CalendarActivities,
+    StoreActivities,
+    ArchiveActivities,
+    ReviewActivities,
+)
 """The classes whose ``@activity.defn`` methods the claim workflow runs."""
 
 Decoded = BaseModel | Json

@@ -42,6 +42,7 @@ from claims.models import (
     ReceiveDocumentsInput,
     RecordInvestigationInput,
     ReferToConsultationInput,
+    ReferToSiuInput,
     RegisterInput,
     RequestDocumentsInput,
     RequestInvestigationInput,
@@ -197,6 +198,11 @@ COMMANDS: dict[str, StepCommand] = {
         lambda actor, note: ApprovePayoutInput(actor=actor, note=note),
         (),
         "审批: approve a payout above the handlers' authority limit (supervisor).",
+    ),
+    "refer_to_siu": StepCommand(
+        lambda actor, note, reason: ReferToSiuInput(actor=actor, note=note, reason=reason),
+        (_REASON,),
+        "移送调查: send a claim held for review to investigation (supervisor).",
     ),
     "override_finding": StepCommand(
         lambda actor, note, reason: OverrideFindingInput(actor=actor, note=note, reason=reason),

@@ -9,6 +9,7 @@ here so ``from claims.models import X`` works for every public name:
 - ``rules_io``: loss facts, coverage, triage, the document checklist, the SLA target;
 - ``calendar_io``: deadlines and working days;
 - ``steps``: one input per handler step and the step registry (``STEP_RULES``);
+- ``review_io``: review sampling and fraud referral (the review activity, the claim's hold);
 - ``claim``: the report, the workflow input, the claim's state, timeline and SLA clocks;
 - ``store_io``, ``notices_io``, ``archive_io``: the store, notice and archive activities' I/O;
 - ``bounds``: the bounds on every value that enters (identifiers, text, amounts, dates).
@@ -71,6 +72,13 @@ from claims.models.register_io import (
     PolicySnapshot,
     Sex,
 )
+from claims.models.review_io import (
+    ReviewHold,
+    ReviewQueue,
+    ReviewRequest,
+    ReviewResult,
+    ReviewStatus,
+)
 from claims.models.rules_io import (
     BenefitLine,
     CaseClass,
@@ -92,6 +100,7 @@ from claims.models.steps import (
     STEP_RULES,
     AdjudicateInput,
     ApprovePayoutInput,
+    ClearReviewInput,
     CompleteDocumentsInput,
     DeclineInput,
     OverrideFindingInput,
@@ -100,6 +109,7 @@ from claims.models.steps import (
     ReceiveDocumentsInput,
     RecordInvestigationInput,
     ReferToConsultationInput,
+    ReferToSiuInput,
     RegisterInput,
     RejectionCode,
     RequestDocumentsInput,
@@ -125,6 +135,13 @@ from claims.models.store_io import (
 )
 
 __all__ = [
+    "ReviewHold",
+    "ReviewQueue",
+    "ReviewRequest",
+    "ReviewResult",
+    "ReviewStatus",
+    "ClearReviewInput",
+    "ReferToSiuInput",
     "Ack",
     "Actor",
     "AdjudicateInput",

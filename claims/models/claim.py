@@ -16,6 +16,7 @@ from claims.models.bounds import BoundedDate, Code, Description, PolicyNumber
 from claims.models.calendar_io import Deadline
 from claims.models.common import Actor, Frozen, NonNegativeYuan, Outcome, Stage
 from claims.models.register_io import HouseholdFlags, InsuredSnapshot, PolicySnapshot
+from claims.models.review_io import ReviewHold
 from claims.models.rules_io import (
     CaseClass,
     CoverageDecision,
@@ -216,3 +217,5 @@ class ClaimState(Frozen):
     investigation_finding: InvestigationFinding | None = None
     documents_waived: list[WaivedDocument] = Field(default_factory=list)
     stuck: StuckStep | None = None
+    review: ReviewHold | None = None
+    """Review sampling / fraud referral hold at payout (``claims.models.review_io``): pay waits while open."""

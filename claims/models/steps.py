@@ -118,6 +118,16 @@ class ReassignInput(StepInput):
     handler: StaffId
 
 
+class ClearReviewInput(StepInput):
+    """复核通过: a reviewer (supervisor) clears the claim's review hold, so it may be paid."""
+
+
+class ReferToSiuInput(StepInput):
+    """移送调查: a reviewer (supervisor) sends a held claim to investigation, with the reason."""
+
+    reason: Reason
+
+
 # --------------------------------------------------------------------------- the step registry
 
 
@@ -145,6 +155,8 @@ class RejectionCode(StrEnum):
     AUTHORITY_WITHIN_LIMIT = "authority.within_limit"  # approve_payout: no approval needed
     PAYOUT_ALREADY_APPROVED = "payout.already_approved"
     PAYOUT_ALREADY_PAID = "payout.already_paid"  # an earlier pay attempt used another transfer ref
+    REVIEW_PENDING = "review.pending"  # pay: the claim's review hold is open
+    REVIEW_NONE_OPEN = "review.none_open"  # clear_review / refer_to_siu: no open hold
     TOO_MANY_ATTEMPTS = "step.too_many_attempts"  # MAX_GENERATIONS attempts failed (client)
     FAILED = "step.failed"  # accepted, then failed in the handler without a code
 
@@ -310,6 +322,26 @@ STEP_RULES: dict[str, StepRule] = {
             once=True,
             label_zh="赔付",
             label_en="pay",
+        ),
+        StepRule(
+            name="clear_review",
+            input=ClearReviewInput,
+            stages=frozenset({Stage.PAYOUT}),
+            roles=_SUPERVISOR,
+            assigned_only=False,
+            once=True,
+            label_zh="复核通过",
+            label_en="clear review",
+        ),
+        StepRule(
+            name="refer_to_siu",
+            input=ReferToSiuInput,
+            stages=frozenset({Stage.PAYOUT}),
+            roles=_SUPERVISOR,
+            assigned_only=False,
+            once=True,
+            label_zh="移送调查",
+            label_en="refer to investigation unit",
         ),
         StepRule(
             name="reassign",

@@ -148,7 +148,7 @@ def _step_data(step: str, form: Form, problems: list[FormProblem]) -> dict[str, 
             for name, values in form.items()
             if name.startswith("waive:") and values and values[-1].strip()
         ]
-    elif step in ("request_investigation", "refer_to_consultation", "override_finding"):
+    elif step in ("request_investigation", "refer_to_consultation", "override_finding", "refer_to_siu"):
         data["reason"] = _one(form, "reason")
     elif step == "record_investigation":
         data["findings"] = _one(form, "findings")
