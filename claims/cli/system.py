@@ -31,6 +31,7 @@ from claims.infra.temporal import (
 from claims.models import TASK_QUEUE
 from claims.services.demo import format_table, run_demo
 from claims.services.context import Services
+from claims.services.publication import ensure_schedule
 from claims.services.reconcile import reconcile_claims
 from claims.store.db import Sessions, upgrade_database
 
@@ -115,6 +116,9 @@ async def _demo(
             except ValueError as e:
                 raise click.ClickException(str(e)) from None
         click.echo(format_table(rows))
+        # the monthly report's schedule, as `claims up` keeps it (visible in the server's list)
+        schedule = await ensure_schedule(services, None)
+        click.echo(f"schedule {schedule.schedule_id}: {schedule.spec} (claims schedule monthly)")
     finally:
         services.close()
         if server:
