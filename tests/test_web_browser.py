@@ -8,10 +8,15 @@ Chromium or the CJK font these tests skip with the reason (``./run.sh test`` ins
 
 from __future__ import annotations
 
+import io
 import re
+import zlib
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[test]')")
@@ -568,3 +573,56 @@ async def test_a_supervisor_filters_by_handler_and_reassigns_two_claims_in_bulk(
     assert not await serious_violations(page), await serious_violations(page)
     for n in numbers:
         assert (await claim_state(console.harness.client, n)).assigned_handler == "handler.ningxiang2"
+
+
+async def test_the_monthly_report_page_and_its_downloads(
+    page: Page, console: Console, tmp_path: Path
+) -> None:
+    """A paid claim (the road accident, 45,000 yuan) in this month's 理赔明细 of its county: the
+    page shows it and its total; the Excel file downloaded from the page holds the same total,
+    the CSV starts with a byte-order mark (Excel on Chinese Windows), the PDF embeds its font."""
+    state = await console.harness.drive(console.harness.cases[2])
+    assert state.stage == Stage.CLOSED
+    (payment,) = state.payments
+    month = payment.paid_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    county = state.county
+    console.add_user("sup.yuhua", "supervisor", county=county)
+    await log_in(page, console, "sup.yuhua")
+    await page.goto(f"{console.url}/reports/monthly/{county}/{month}")
+    await expect(page.locator("body")).to_contain_text(state.claim_number)
+    await expect(page.locator("body")).to_contain_text("45,000.00")
+    await expect(page.locator("body")).to_contain_text("合计")
+    assert await serious_violations(page) == []
+    await screenshot(page, "18-monthly-report")
+
+    files: dict[str, bytes] = {}
+    for name in ("下载 Excel (.xlsx)", "CSV", "PDF"):
+        async with page.expect_download() as info:
+            await page.get_by_role("link", name=name, exact=True).click()
+        download = await info.value
+        path = tmp_path / download.suggested_filename
+        await download.save_as(path)
+        files[path.suffix] = path.read_bytes()
+
+    book = openpyxl.load_workbook(io.BytesIO(files[".xlsx"]), data_only=False)
+    sheet = book.worksheets[0]
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    numbers = [v for r in rows for v in r if isinstance(v, int | float | Decimal)]
+    assert 45000 in numbers, rows[:12]
+    assert any(state.claim_number in str(v) for r in rows for v in r)
+    assert files[".csv"].startswith(b"\xef\xbb\xbf")
+    assert state.claim_number in files[".csv"].decode("utf-8-sig")
+    assert files[".pdf"].startswith(b"%PDF")
+    assert b"WenQuanYi" in _pdf_text(files[".pdf"]) and b"/FontFile" in _pdf_text(files[".pdf"])
+
+
+def _pdf_text(pdf: bytes) -> bytes:
+    """A PDF's bytes with its compressed streams (object streams too) inflated, to look for
+    the embedded fonts' names and their ``/FontFile`` entries."""
+    inflated = [pdf]
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            inflated.append(zlib.decompress(m.group(1)))
+        except zlib.error:
+            pass
+    return b"\n".join(inflated)
