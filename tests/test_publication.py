@@ -367,3 +367,22 @@ def test_reports_published_and_download_at_the_command_line(
     assert CliRunner().invoke(starter.cli, ["reports", "download", file_id]).exit_code == 1  # not found there
     bad = CliRunner().invoke(starter.cli, ["reports", "published", "--month", "2022-6"])
     assert bad.exit_code == 2 and "month: " in bad.output
+
+
+async def test_publish_now_for_a_missed_month(env: WorkflowEnvironment, world: Sessions) -> None:  # noqa: F811
+    from claims.services.publication import publish_now
+
+    services = Services(get_settings(), sessions=world, client=env.client)
+    tq = new_task_queue()
+    async with _worker(env.client, world, tq):
+        first = await publish_now(services, None, "2022-06", ["宁乡市"], task_queue=tq)
+        assert first.plan.reason == "2022-06 asked for" and first.published[0].notified
+        again = await publish_now(services, None, "2022-06", ["宁乡市"], task_queue=tq)
+        assert not again.published[0].files[0].stored and not again.published[0].notified
+    assert _counts(world) == (1, 1)
+    with pytest.raises(NotAllowed):
+        await publish_now(services, Actor(id="s", role=Role.SUPERVISOR, county="宁乡市"), "2022-06")
+    from claims.errors import InputError
+
+    with pytest.raises(InputError, match="month"):
+        await publish_now(services, None, "2022-13")

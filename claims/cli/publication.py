@@ -1,4 +1,4 @@
-"""``claims schedule monthly`` and ``claims reports published|download``: the monthly report's
+"""``claims schedule monthly`` and ``claims reports publish|published|download``: the monthly report's
 scheduled publication at the command line, and ``claims up``'s schedule keeping.
 
 One job: parse, call ``claims.services.publication`` and print. :func:`keep_schedule` is what
@@ -17,7 +17,7 @@ from claims.cli.common import refused, run_async, services_of, viewer_of
 from claims.errors import ClaimsError, Unavailable
 from claims.infra.logging import get_logger
 from claims.services.context import Services
-from claims.services.publication import ScheduleStatus, download, ensure_schedule, published
+from claims.services.publication import ScheduleStatus, download, ensure_schedule, publish_now, published
 
 
 def status_text(status: ScheduleStatus) -> str:
@@ -57,6 +57,29 @@ async def schedule_monthly(ctx: click.Context, counties: tuple[str, ...]) -> Non
 @click.group("reports")
 def reports_group() -> None:
     """Published monthly reports (理赔明细) stored by the scheduled publication."""
+
+
+@reports_group.command("publish")
+@click.option("--month", required=True, help="YYYY-MM, the month to publish now")
+@click.option("--county", "counties", multiple=True, help="this county only (repeatable; default all)")
+@click.pass_context
+@run_async
+async def reports_publish(ctx: click.Context, month: str, counties: tuple[str, ...]) -> None:
+    """Publish a month now through the schedule's workflow (whatever the day): files stored
+    with their sha256 and the supervisors notified, unless the same bytes were published."""
+    try:
+        result = await publish_now(services_of(ctx), viewer_of(ctx), month, list(counties))
+    except ClaimsError as e:
+        raise refused(e) from None
+    if not result.published:
+        click.echo(f"nothing published: {result.plan.reason}")
+    for county in result.published:
+        for f in county.files:
+            state = "stored" if f.stored else "unchanged"
+            click.echo(f"{county.county}  {county.month}  {f.filename}  {state}  sha256 {f.sha256}")
+        click.echo(
+            f"{county.county}: " + ("supervisors notified" if county.notified else "nobody notified again")
+        )
 
 
 @reports_group.command("published")

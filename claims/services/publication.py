@@ -9,12 +9,15 @@ One job: what a person (or ``claims up``) does about publication:
   (a schedule cannot know the Chinese working-day calendar). Runs missed while the server was
   down are caught up within :data:`CATCHUP_WINDOW`, each in turn (``BUFFER_ALL``), and each
   decides on the day it was due.
+- :func:`publish_now` publishes a given month at once through the same workflow (a month
+  missed beyond the catch-up window, or a re-run after a correction);
 - :func:`schedule_status` describes it; :func:`published` lists the stored files and
   :func:`download` returns one (supervisors, within their county).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,9 +35,10 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.reports import LAST_SCHEDULED_DAY, MonthlyReportInput
+from activities.reports import LAST_SCHEDULED_DAY, MonthlyReportInput, MonthlyReportResult
 from claims.errors import ClaimNotFound, InputError, NotAllowed
 from claims.models import TASK_QUEUE, Actor, Role
 from claims.models.bounds import PLACE_LEN
@@ -197,6 +201,40 @@ async def ensure_schedule(
 
     await handle.update(_update)
     return await schedule_status(services)
+
+
+async def publish_now(
+    services: Services,
+    actor: Actor | None,
+    month: str,
+    counties: list[str] | None = None,
+    task_queue: str = TASK_QUEUE,
+) -> MonthlyReportResult:
+    """Publish ``month`` now (whatever the day), for ``counties`` (default every county of the
+    register), through the same workflow the schedule starts, and wait for it: for a month
+    missed beyond the catch-up window, or a re-run after a correction. Same data → same
+    sha256 → nothing stored or announced again.
+
+    Raises:
+        claims.errors.NotAllowed: the actor may not manage the publication.
+        claims.errors.InputError: ``month`` is not ``YYYY-MM``, or a county out of bounds.
+        claims.errors.Unavailable: Temporal does not answer.
+    """
+    _may_manage(actor)
+    if not re.match(MONTH_RE, month or ""):
+        raise InputError("month", f"{month!r} is not a month YYYY-MM")
+    wanted = _check_counties(counties)
+    client = await services.client()
+    key = hashlib.sha256("\n".join([month, *wanted]).encode()).hexdigest()[:12]
+    return await client.execute_workflow(
+        MonthlyReportWorkflow.run,
+        MonthlyReportInput(counties=wanted, month=month),
+        id=f"{SCHEDULE_ID}-manual-{month}-{key}",
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        execution_timeout=timedelta(hours=12),
+        result_type=MonthlyReportResult,
+    )
 
 
 def _reader(actor: Actor | None, county: str | None) -> str | None:
