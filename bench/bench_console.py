@@ -67,6 +67,7 @@ from common import (  # noqa: E402
     median,
     pct,
     report_for,
+    rss_mb,
     store_url,
     synthetic_register,
 )
@@ -356,6 +357,7 @@ async def main() -> None:
             await asyncio.gather(*(read_inbox(u) for u in users))
             wall = time.perf_counter() - t0
             inbox_cpu = (cpu_seconds(console.pid) - cpu0) / len(inbox)
+            rss = {"after the inbox phase": rss_mb(console.pid)}
             stop_profiler(spy)
             sample = (await users[0].http.get("/inbox")).text
             rows = sample.count("<tr") - 1
@@ -371,6 +373,7 @@ async def main() -> None:
             cpu0 = cpu_seconds(console.pid)
             await asyncio.gather(*(read_pages(k, u) for k, u in enumerate(users)))
             page_cpu = (cpu_seconds(console.pid) - cpu0) / len(page_lat)
+            rss["after the claim pages"] = rss_mb(console.pid)
 
             # ---- a step: the service directly, the console's form post, the console's htmx post
             lat: dict[str, list[float]] = {"service": [], "form": [], "htmx": []}
@@ -419,6 +422,7 @@ async def main() -> None:
                 for how in order[r % 3 :] + order[: r % 3]:
                     await batch(how)
             stop_profiler(spy)
+            rss["after the steps"] = rss_mb(console.pid)
             concurrent, lat = lat, {"service": [], "form": [], "htmx": []}
             for r in range(args.sequential):  # one user, one step at a time
                 for how in order[r % 3 :] + order[: r % 3]:
@@ -478,6 +482,7 @@ async def main() -> None:
             )
     if any(retries.values()):
         print(f"  retries (claim still opening): {retries}")
+    print("console RSS: " + ", ".join(f"{mib:.0f} MiB {when}" for when, mib in rss.items()))
     if args.profile:
         for phase, path in profiles.items():
             print(f"\nconsole profile, {phase} phase ({path}):")
