@@ -110,6 +110,8 @@ class PayInput(StepInput):
     """赔付: the transfer was made (bank reference of the transfer batch)."""
 
     transfer_ref: TransferRef
+    batch_id: TransferRef | None = None
+    """The payout batch (现场理赔, ``claims.services.batches``) this payment is part of, if any."""
 
 
 class ReassignInput(StepInput):

@@ -1,0 +1,224 @@
+"""Payout batches (现场理赔): a supervisor batches payable claims of a county and pays them with one transfer.
+
+One job: check who may create and pay a batch and which claims may be in it, then pay each claim
+through its own ``pay`` step (``claims.services.steps.perform``, ``PayInput.batch_id``), so the
+workflow's validators stay the final authority, and write the batch id on each claim's ledger
+rows (``claims.store.batches``). A claim fits a batch when it is of the batch's county, in stage
+payout, approved where its amount is above the authority limit, not held for review and not in
+another open batch; anything else is refused, naming the claim.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from claims.errors import ClaimNotFound, ClaimsError, InputError, NotAllowed, StepRejected
+from claims.models import Actor, ClaimState, PayInput, Role, Stage
+from claims.models.bounds import PlaceName, Reason, TransferRef
+from claims.services.client import claim_state
+from claims.services.context import Services
+from claims.services.steps import perform
+from claims.store import batches as store
+from claims.store.db import unit_of_work
+
+MAX_BATCH_CLAIMS = 200
+"""At most this many claims on one batch sheet."""
+_REF: TypeAdapter[str] = TypeAdapter(TransferRef)
+
+
+class BatchRequest(BaseModel):
+    """What a supervisor gives to create a batch (bounded where it enters)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    county: PlaceName
+    claims: list[str] = Field(min_length=1, max_length=MAX_BATCH_CLAIMS)
+    event: Reason
+
+
+class NotPayable(ClaimsError):
+    """A claim that cannot be in (or be paid with) a batch; the message names it and why."""
+
+    code = "batch.claim_not_payable"
+
+
+@dataclass(frozen=True)
+class BatchSheet:
+    """A batch as its sheet shows it (现场理赔发放表): the batch, its claims and the total."""
+
+    batch_id: str
+    county: str
+    event: str
+    status: str
+    created_by: str
+    created_at: datetime
+    transfer_ref: str | None
+    paid_by: str | None
+    paid_at: datetime | None
+    rows: list[store.BatchClaimRow]
+
+    @property
+    def total_paid(self) -> Decimal:
+        """What the ledger paid under this batch, yuan."""
+        return sum((r.paid for r in self.rows), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class BatchPayResult:
+    """The outcome of paying a batch: the sheet after it, and each claim's refusal (if any)."""
+
+    sheet: BatchSheet
+    refused: dict[str, str]
+
+
+def _supervisor_of(actor: Actor, county: str) -> None:
+    if actor.role != Role.SUPERVISOR:
+        raise NotAllowed(
+            f"payout batches are a supervisor's: you are {actor.role.value}",
+            code="role.not_allowed",
+            params={"role": actor.role.value},
+        )
+    if actor.county is not None and actor.county != county:
+        raise NotAllowed(
+            f"{actor.id} acts for {actor.county} only, not {county}",
+            code="scope.county",
+            params={"county": county},
+        )
+
+
+def _payable(number: str, state: ClaimState) -> str | None:
+    """Why the claim cannot be paid in a batch now, or None."""
+    if state.stage != Stage.PAYOUT:
+        already = " (already paid)" if state.stage == Stage.CLOSED else ""
+        return f"claim {number} is at stage '{state.stage.value}'{already}, not payout"
+    if state.decision is None:
+        return f"claim {number} has no decision"
+    limit = state.payout_authority_limit
+    if limit is not None and state.decision.total > limit and not state.payout_approved:
+        return (
+            f"claim {number}: {state.decision.total} yuan is above the authority limit of {limit} yuan "
+            "and not approved (step approve-payout)"
+        )
+    if state.review is not None and state.review.open:
+        return f"claim {number} is held for {state.review.queue.value} before payment (step clear-review)"
+    return None
+
+
+async def create_batch(
+    services: Services, actor: Actor, county: str, claims: list[str], event: str
+) -> BatchSheet:
+    """Create an open batch of ``claims`` (sheet order as given) for an on-site payout event.
+
+    Raises:
+        InputError: a bound (county, 1..200 claims, the event's text) or a claim named twice.
+        NotAllowed: not a supervisor, or of another county.
+        ClaimNotFound: a claim that does not exist, or of another county (named).
+        NotPayable: a claim not in stage payout (closed: already paid), not approved above the
+            authority limit, held for review, or in another open batch (named).
+    """
+    try:
+        req = BatchRequest(county=county, claims=claims, event=event)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "batch"
+        raise InputError(field, f"{field}: {err['msg']}") from None
+    _supervisor_of(actor, req.county)
+    twice = sorted({n for n in req.claims if req.claims.count(n) > 1})
+    if twice:
+        raise InputError("claims", f"claims: {', '.join(twice)} named twice")
+    with services.sessions() as s:
+        rows = store.claim_rows(s, req.claims)
+        busy = store.open_batches_of(s, req.claims)
+    for n in req.claims:
+        row = rows.get(n)
+        if row is None or row.county != req.county:
+            raise ClaimNotFound(n)
+        if n in busy:
+            raise NotPayable(f"claim {n} is already in open batch {busy[n]}", params={"claim": n})
+    client = await services.client()
+    for n in req.claims:
+        why = _payable(n, await claim_state(client, n))
+        if why is not None:
+            raise NotPayable(why, params={"claim": n})
+    now = datetime.now(UTC)
+    batch_id = f"PB{now:%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+    with unit_of_work(services.sessions) as s:
+        store.add_batch(s, batch_id, req.county, req.event, actor.id, now, list(req.claims))
+    return batch_sheet(services, actor, batch_id)
+
+
+def batch_sheet(services: Services, actor: Actor, batch_id: str) -> BatchSheet:
+    """The batch's sheet: its claims in order with the insured's name and what was paid.
+
+    Raises:
+        InputError: no such batch (or one of another county: not shown).
+        NotAllowed: not a supervisor.
+    """
+    with services.sessions() as s:
+        batch = store.get_batch(s, batch_id)
+        if batch is None or (actor.county is not None and actor.county != batch.county):
+            raise InputError("batch", f"batch: no batch {batch_id}", code="batch.not_found")
+        _supervisor_of(actor, batch.county)
+        return BatchSheet(
+            batch_id=batch.batch_id,
+            county=batch.county,
+            event=batch.event,
+            status=batch.status,
+            created_by=batch.created_by,
+            created_at=batch.created_at,
+            transfer_ref=batch.transfer_ref,
+            paid_by=batch.paid_by,
+            paid_at=batch.paid_at,
+            rows=store.batch_claims(s, batch_id),
+        )
+
+
+async def pay_batch(
+    services: Services,
+    actor: Actor,
+    batch_id: str,
+    transfer_ref: str,
+    timeout: timedelta = timedelta(seconds=60),
+) -> BatchPayResult:
+    """Pay every claim of an open batch with one transfer reference: each claim's ``pay`` step
+    (in the supervisor's name, ``PayInput.batch_id``), then the batch id on its ledger rows.
+    A claim the workflow refuses is reported (``refused``) and the others are paid; the batch
+    is ``paid`` when every claim is. Paying again with the same reference pays nobody twice
+    (each ``pay`` is idempotent) and stamps what is missing.
+
+    Raises:
+        InputError: the transfer reference's bounds, or no such batch.
+        NotAllowed: not a supervisor of the batch's county.
+        NotPayable: the batch was paid already with another transfer reference.
+    """
+    try:
+        ref = _REF.validate_python(transfer_ref)
+    except ValidationError as e:
+        raise InputError("transfer_ref", f"transfer_ref: {e.errors()[0]['msg']}") from None
+    sheet = batch_sheet(services, actor, batch_id)
+    if sheet.status == "paid" and sheet.transfer_ref != ref:
+        raise NotPayable(
+            f"batch {batch_id} was paid with transfer {sheet.transfer_ref}", params={"batch": batch_id}
+        )
+    refused: dict[str, str] = {}
+    for row in sheet.rows:
+        inp = PayInput(actor=actor, transfer_ref=ref, batch_id=batch_id, note=f"现场理赔 {batch_id}")
+        try:
+            await perform(services, actor, row.claim_number, inp, timeout=timeout)
+        except StepRejected as e:
+            refused[row.claim_number] = e.message
+            continue
+        with unit_of_work(services.sessions) as s:
+            store.stamp_payouts(s, batch_id, row.claim_number, ref)
+    if not refused:
+        with unit_of_work(services.sessions) as s:
+            batch = store.get_batch(s, batch_id)
+            assert batch is not None
+            if batch.status != "paid":
+                store.mark_paid(s, batch, ref, actor.id, datetime.now(UTC))
+    return BatchPayResult(sheet=batch_sheet(services, actor, batch_id), refused=refused)

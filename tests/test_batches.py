@@ -1,0 +1,141 @@
+"""Payout batches (现场理赔, issue 17) on the time-skipping server: three 宁乡市 claims in stage
+payout gathered by the county's supervisor and paid once with one transfer reference (three
+ledger rows carrying the batch id, the claims closed); a batch naming a closed claim, a claim
+of another county, a claim above the authority limit not approved, or a handler's batch is
+refused, naming the claim or the reason."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from claims.errors import ClaimNotFound, InputError, NotAllowed
+from claims.infra.settings import get_settings
+from claims.models import (
+    Actor,
+    AdjudicateInput,
+    ClaimReport,
+    LossFacts,
+    Outcome,
+    PayInput,
+    RegisterInput,
+    Role,
+    Stage,
+)
+from claims.services.batches import NotPayable, batch_sheet, create_batch, pay_batch
+from claims.services.client import claim_state, perform_step, report_claim, wait_until_open
+from claims.services.context import Services
+from claims.store.batches import ledger_batch_ids
+from claims.store.db import Payout
+from tests.support.harness import Harness, complete_documents
+
+COUNTY = "宁乡市"
+HANDLER = Actor(id="handler.ningxiang", role=Role.HANDLER)
+SUPERVISOR = Actor(id="sup.ningxiang", role=Role.SUPERVISOR, county=COUNTY)
+SECRETARY = Actor(id="sec.dachengqiao", role=Role.VILLAGE_SECRETARY)
+ID_NUMBERS = ("430182197503120314", "430182197805200424", "430182200209150533")  # P0001..P0003, FA2021NX0001
+
+
+async def to_payout(h: Harness, id_number: str, grade: int) -> str:
+    """A road accident on the 宁乡市 family accident plan, taken to stage payout."""
+    report = ClaimReport(
+        policy_numbers=["FA2021NX0001"],
+        id_number=id_number,
+        accident_date=date(2021, 9, 1),
+        reported_on=date(2021, 9, 3),
+        outcome=Outcome.DISABILITY,
+        cause="road_accident",
+        disability_grade=grade,
+        third_party_record=True,
+        reporter=SECRETARY,
+    )
+    with h.sessions() as s:
+        result = await report_claim(h.client, s, report, task_queue=h.task_queue)
+    number = result.claim.claim_number
+    await wait_until_open(h.client, number)
+    await perform_step(h.client, number, RegisterInput(actor=HANDLER))
+    await complete_documents(h.client, number, HANDLER)
+    facts = LossFacts(outcome=Outcome.DISABILITY, cause="road_accident", disability_grades=[grade])
+    state = await perform_step(h.client, number, AdjudicateInput(actor=HANDLER, facts=facts))
+    assert state.stage == Stage.PAYOUT, state.timeline[-1]
+    return number
+
+
+def services(h: Harness) -> Services:
+    return Services(get_settings(), sessions=h.sessions, client=h.client)
+
+
+async def test_a_batch_of_three_claims_is_paid_once_with_one_transfer(harness: Harness) -> None:
+    numbers = [await to_payout(harness, n, 5) for n in ID_NUMBERS]
+    states = [await claim_state(harness.client, n) for n in numbers]
+    amounts = [s.decision.total for s in states if s.decision is not None]
+    assert len(amounts) == 3 and all(a > 0 for a in amounts)
+    svc = services(harness)
+
+    sheet = await create_batch(svc, SUPERVISOR, COUNTY, numbers, "2021年9月20日 大成桥镇现场理赔会")
+    assert sheet.status == "open" and sheet.county == COUNTY and sheet.batch_id.startswith("PB")
+    assert [r.claim_number for r in sheet.rows] == numbers
+    assert [r.position for r in sheet.rows] == [1, 2, 3]
+    assert all(r.stage == "payout" and r.paid == Decimal("0.00") for r in sheet.rows)
+    # a claim already in an open batch cannot be in a second one
+    with pytest.raises(NotPayable, match=f"already in open batch {sheet.batch_id}"):
+        await create_batch(svc, SUPERVISOR, COUNTY, numbers[:1], "another event")
+
+    result = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-NX-BATCH-01")
+    assert result.refused == {}
+    paid = result.sheet
+    assert (
+        paid.status == "paid" and paid.transfer_ref == "TRF-NX-BATCH-01" and paid.paid_by == "sup.ningxiang"
+    )
+    assert [r.paid for r in paid.rows] == amounts and paid.total_paid == sum(amounts)
+    with harness.sessions() as s:
+        rows = s.scalars(select(Payout).where(Payout.claim_number.in_(numbers))).all()
+        assert len(rows) == 3
+        assert {r.transfer_ref for r in rows} == {"TRF-NX-BATCH-01"}
+        for n in numbers:
+            assert ledger_batch_ids(s, n) == [sheet.batch_id]
+    for n in numbers:
+        state = await claim_state(harness.client, n)
+        assert state.stage == Stage.CLOSED and len(state.payments) == 1
+
+    # paying the batch again pays nobody twice; another reference is refused
+    again = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-NX-BATCH-01")
+    assert again.refused == {} and again.sheet.total_paid == sum(amounts)
+    with harness.sessions() as s:
+        assert len(s.scalars(select(Payout).where(Payout.claim_number.in_(numbers))).all()) == 3
+    with pytest.raises(NotPayable, match="was paid with transfer TRF-NX-BATCH-01"):
+        await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-OTHER")
+    assert batch_sheet(svc, SUPERVISOR, sheet.batch_id).status == "paid"
+
+
+async def test_a_batch_with_a_closed_claim_or_of_the_wrong_people_is_refused(harness: Harness) -> None:
+    open_one = await to_payout(harness, ID_NUMBERS[0], 5)
+    closed = await to_payout(harness, ID_NUMBERS[1], 5)
+    await perform_step(harness.client, closed, PayInput(actor=HANDLER, transfer_ref="TRF-ALONE"))
+    svc = services(harness)
+    with pytest.raises(
+        NotPayable, match=rf"claim {closed} is at stage 'closed' \(already paid\), not payout"
+    ):
+        await create_batch(svc, SUPERVISOR, COUNTY, [open_one, closed], "现场理赔会")
+    with pytest.raises(NotAllowed, match="payout batches are a supervisor's"):
+        await create_batch(svc, HANDLER, COUNTY, [open_one], "现场理赔会")
+    elsewhere = Actor(id="sup.liling", role=Role.SUPERVISOR, county="醴陵市")
+    with pytest.raises(NotAllowed, match="acts for 醴陵市 only"):
+        await create_batch(svc, elsewhere, COUNTY, [open_one], "现场理赔会")
+    with pytest.raises(ClaimNotFound):
+        await create_batch(svc, SUPERVISOR, COUNTY, ["JS20210901-NOBODY"], "现场理赔会")
+    with pytest.raises(InputError, match="named twice"):
+        await create_batch(svc, SUPERVISOR, COUNTY, [open_one, open_one], "现场理赔会")
+    with pytest.raises(InputError, match="event"):
+        await create_batch(svc, SUPERVISOR, COUNTY, [open_one], "")
+    with pytest.raises(InputError, match="transfer_ref"):
+        await pay_batch(svc, SUPERVISOR, "PB-NONE", "TRF\nX")
+    with pytest.raises(InputError, match="no batch PB-NONE"):
+        batch_sheet(svc, SUPERVISOR, "PB-NONE")
+    # nothing was created by the refusals: the open claim can still be batched
+    sheet = await create_batch(svc, SUPERVISOR, COUNTY, [open_one], "现场理赔会")
+    assert [r.claim_number for r in sheet.rows] == [open_one]
+
