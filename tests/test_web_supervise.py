@@ -38,7 +38,7 @@ from claims.models import (
     Stage,
 )
 from claims.services import accounts, supervision
-from claims.services.client import claim_state, perform_step
+from claims.services.client import NoAnswer, claim_state, perform_step
 from claims.services.context import Services
 from claims.services.supervision import Filter, StateFacts
 from claims.store.db import Claim, Household, InsuredPerson, Payout, Sessions, unit_of_work
@@ -444,7 +444,9 @@ async def test_the_page_shows_the_countys_counters_and_only_its_claims(fixed_con
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_a_handler_and_another_countys_supervisor_are_kept_out(fixed_console: Console) -> None:
+async def test_a_handler_and_another_countys_supervisor_are_kept_out(
+    fixed_console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
     handler = await fixed_console.as_user("handler.a", "handler", county=COUNTY_A)
     assert (await handler.get("/supervise")).status_code == 403
     assert (await handler.get("/supervise/charts.json")).status_code == 403
@@ -467,6 +469,24 @@ async def test_a_handler_and_another_countys_supervisor_are_kept_out(fixed_conso
     assert r.status_code == 422 and 'id="bulk-problem">handler:' in r.text
     r = await other.post("/supervise/reassign", {"handler": "handler.liling"})
     assert r.status_code == 422 and 'id="bulk-problem">claim_numbers:' in r.text
+    # without the CSRF token: 403, nothing performed
+    forged = await other.client.post(
+        "/supervise/reassign", data={"claim_numbers": ["JS-LILING"], "handler": "handler.liling"}
+    )
+    assert forged.status_code == 403
+
+    # no worker answers: that row says so, and that the step may still be performed
+    async def no_worker(services: Services, actor: Actor, number: str, inp: object, timeout: object) -> None:
+        raise NoAnswer(number, "reassign", 30, "u-1", False)
+
+    monkeypatch.setattr(supervision, "perform", no_worker)
+    r = await other.post("/supervise/reassign", {"claim_numbers": ["JS-LILING"], "handler": "handler.liling"})
+    assert r.status_code == 200
+    row = re.search(r'<tr class="result-no_answer" data-claim="JS-LILING">.*?</tr>', r.text, re.S)
+    assert row is not None and "无应答" in row.group(0)
+    assert "未及时得到答复：操作可能仍会完成，请先查看赔案再重试" in row.group(
+        0
+    )  # step.no_answer, by its code
 
 
 # --------------------------------------------------------------------------- over Temporal
