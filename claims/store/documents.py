@@ -113,9 +113,24 @@ class DocumentRow:
 
 def _row(d: Document) -> DocumentRow:
     return DocumentRow(
-        d.id, d.claim_number, d.kind, d.filename, d.sha256, d.size, d.content_type, d.pages, d.key_id,
-        d.thumb_sha256, d.uploaded_by, d.uploader_role, d.uploaded_at, d.status, d.reason, d.note,
-        d.decided_by, d.decided_at,
+        d.id,
+        d.claim_number,
+        d.kind,
+        d.filename,
+        d.sha256,
+        d.size,
+        d.content_type,
+        d.pages,
+        d.key_id,
+        d.thumb_sha256,
+        d.uploaded_by,
+        d.uploader_role,
+        d.uploaded_at,
+        d.status,
+        d.reason,
+        d.note,
+        d.decided_by,
+        d.decided_at,
     )
 
 
@@ -128,7 +143,11 @@ def add_document(session: Session, row: DocumentRow) -> DocumentRow:
 
 def documents_of(session: Session, claim_number: str) -> list[DocumentRow]:
     """A claim's documents, oldest upload first."""
-    q = select(Document).where(Document.claim_number == claim_number).order_by(Document.uploaded_at, Document.id)
+    q = (
+        select(Document)
+        .where(Document.claim_number == claim_number)
+        .order_by(Document.uploaded_at, Document.id)
+    )
     return [_row(d) for d in session.scalars(q)]
 
 
@@ -139,7 +158,13 @@ def document(session: Session, claim_number: str, document_id: str) -> DocumentR
 
 
 def decide(
-    session: Session, document_id: str, status: DocumentStatus, by: str, at: datetime, reason: str | None, note: str | None
+    session: Session,
+    document_id: str,
+    status: DocumentStatus,
+    by: str,
+    at: datetime,
+    reason: str | None,
+    note: str | None,
 ) -> DocumentRow:
     """Set a document's status (accepted / rejected) with who, when and why."""
     d = session.get(Document, document_id, with_for_update=True)
@@ -151,13 +176,24 @@ def decide(
 
 
 def record_event(
-    session: Session, claim_number: str, document_id: str | None, action: str, actor: str, role: str, at: datetime,
+    session: Session,
+    claim_number: str,
+    document_id: str | None,
+    action: str,
+    actor: str,
+    role: str,
+    at: datetime,
     detail: str | None = None,
 ) -> None:
     """Append one entry to the documents' audit trail."""
     session.add(
         DocumentEvent(
-            claim_number=claim_number, document_id=document_id, action=action, actor=actor, role=role, at=at,
+            claim_number=claim_number,
+            document_id=document_id,
+            action=action,
+            actor=actor,
+            role=role,
+            at=at,
             detail=(detail or None) and detail[:500],
         )
     )
@@ -181,12 +217,20 @@ def events_of(session: Session, claim_number: str) -> list[EventRow]:
     return [EventRow(e.document_id, e.action, e.actor, e.role, e.at, e.detail) for e in session.scalars(q)]
 
 
-def log_lookup(session: Session, address: str, claim_number: str, found: bool, limited: bool, at: datetime) -> None:
+def log_lookup(
+    session: Session, address: str, claim_number: str, found: bool, limited: bool, at: datetime
+) -> None:
     """Log one status-page lookup."""
-    session.add(StatusLookup(address=address[:64], claim_number=claim_number[:48], found=found, limited=limited, at=at))
+    session.add(
+        StatusLookup(
+            address=address[:64], claim_number=claim_number[:48], found=found, limited=limited, at=at
+        )
+    )
 
 
-def lookups_since(session: Session, since: datetime, *, address: str | None = None, claim_number: str | None = None) -> int:
+def lookups_since(
+    session: Session, since: datetime, *, address: str | None = None, claim_number: str | None = None
+) -> int:
     """Lookups since ``since`` from ``address`` or for ``claim_number`` (those refused by the
     limit included: hammering keeps the limit on)."""
     q = select(func.count()).select_from(StatusLookup).where(StatusLookup.at >= since)
