@@ -224,9 +224,8 @@ def main() -> None:
         sessions = make_sessionmaker(engine)
         t = time.perf_counter()
         written = seed(sessions, args.payouts, random.Random(16))
-        print(
-            f"seeded {written} payouts of {COUNTY} in {MONTH} in {time.perf_counter() - t:.1f} s (schema {schema})"
-        )
+        took = time.perf_counter() - t
+        print(f"seeded {written} payouts of {COUNTY} in {MONTH} in {took:.1f} s (schema {schema})")
         with sessions() as s:
             s.execute(text("ANALYZE"))
             s.commit()

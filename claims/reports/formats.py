@@ -25,11 +25,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from claims.domain.timeutil import SHANGHAI
 from claims.reports.monthly import MonthlyReport, PayoutRow
+
+T = TypeVar("T")
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -403,6 +406,34 @@ def stylesheet() -> str:
     return (TEMPLATES / "monthly.css").read_text(encoding="utf-8")
 
 
+PAGE_ROWS = 24
+"""Detail lines in one printed page's table (the first page, under the title block, takes
+:data:`FIRST_PAGE_ROWS`). Each page is its own table, so the header is on every page and
+WeasyPrint's layout time grows with the rows, not with their square."""
+
+FIRST_PAGE_ROWS = 20
+
+
+def _paged(items: list[T], first: int = FIRST_PAGE_ROWS, rest: int = PAGE_ROWS) -> list[list[T]]:
+    """``items`` cut into printed pages: ``first`` on the first, ``rest`` on each other (at
+    least one page, empty when there are no items)."""
+    pages = [items[:first]]
+    for i in range(first, len(items), rest):
+        pages.append(items[i : i + rest])
+    return pages
+
+
+def detail_lines(report: MonthlyReport) -> list[tuple[str, object]]:
+    """理赔明细 as printed lines: ("row", PayoutRow), ("sub", Subtotal) after each township's
+    rows, and ("total", Subtotal) last."""
+    lines: list[tuple[str, object]] = []
+    for sub, rows in report.rows_by_township():
+        lines += [("row", r) for r in rows]
+        lines.append(("sub", sub))
+    lines.append(("total", report.total))
+    return lines
+
+
 def to_html(
     report: MonthlyReport, css_href: str | None = None, links: list[tuple[str, str]] | None = None
 ) -> str:
@@ -417,6 +448,8 @@ def to_html(
         r=report,
         css_href=css_href,
         links=links or [],
+        detail_pages=_paged(detail_lines(report)),
+        other_pages=_paged(list(report.others), first=PAGE_ROWS),
         title=title_of(report),
         columns=COLUMNS,
         other_columns=OTHER_COLUMNS,
