@@ -162,9 +162,22 @@ async def test_not_the_first_working_day_publishes_nothing(env: WorkflowEnvironm
         assert not result.plan.publish and result.published == []
         assert "the first working day is 2022-07-01" in result.plan.reason
         # every county of the register when none is named
-        both = await _run(env.client, tq, MonthlyReportInput(scheduled_at=JULY_1))
+        both_id = f"monthly-report-test-{uuid.uuid4()}"
+        both = await env.client.execute_workflow(
+            MonthlyReportWorkflow.run,
+            MonthlyReportInput(scheduled_at=JULY_1),
+            id=both_id,
+            task_queue=tq,
+            result_type=MonthlyReportResult,
+        )
         assert [p.county for p in both.published] == ["宁乡市", "醴陵市"]
     assert _counts(world) == (2, 2)
+    # the workflow replays its own history (deterministic: every decision came from an activity)
+    from temporalio.worker import Replayer
+
+    history = await env.client.get_workflow_handle(both_id).fetch_history()
+    replayer = Replayer(workflows=[MonthlyReportWorkflow], data_converter=env.client.data_converter)
+    await replayer.replay_workflow(history)
 
 
 def test_published_files_are_scoped(world: Sessions) -> None:  # noqa: F811
