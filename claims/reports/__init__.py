@@ -8,5 +8,6 @@ module                 its one job
 =====================  ===================================================================
 ``monthly``            one county's month as typed rows, subtotals and sheets
 ``formats``            the report as xlsx, CSV (with a BOM), printable HTML and PDF
+``letter``             the refusal letter (拒赔通知书) as HTML and PDF
 =====================  ===================================================================
 """
