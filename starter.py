@@ -14,7 +14,9 @@ import sys
 import click
 
 from claims.cli import audit, calendar, claim, loss_ratio, monthly, publication, register, reports, system, terms, users, web
+from claims.cli.documents import doc_group
 from claims.cli.batches import batch_group
+from claims.cli.letter import letter
 from claims.cli.common import UsageError, refuse_engine_role
 from claims.cli.render import print_state
 from claims.cli.steps import step_group
@@ -54,7 +56,9 @@ for command in (
     *(audit.audit, audit.history, audit.replay, audit.archive),
     *system.system_commands(run_worker, build_worker),
     users.user_group,
+    doc_group,
     batch_group,
+    letter,
     web.web,
 ):
     cli.add_command(command)

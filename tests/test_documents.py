@@ -150,8 +150,7 @@ def test_the_type_is_read_from_the_bytes_and_each_refusal_says_why() -> None:
         files.check_file(png(), "死亡证明.pdf")
     assert e.value.code == "file.type_not_allowed"
     assert (
-        str(e.value)
-        == "file: 死亡证明.pdf: its content is image/png although its name says .pdf; "
+        str(e.value) == "file: 死亡证明.pdf: its content is image/png although its name says .pdf; "
         "send the file under its own type"
     )
     with pytest.raises(files.FileRefused) as e:
@@ -583,3 +582,70 @@ async def test_the_report_form_takes_the_first_photos_and_keeps_what_was_typed(c
     assert number.startswith("JS20210626-")
     (doc,) = documents.list_documents(console.services, SEC_A, number)
     assert (doc.kind, doc.uploaded_by, doc.content_type) == ("claimant_id", "sec.jia", "image/jpeg")
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_claims_doc_add_list_get(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import starter
+    from click.testing import CliRunner
+
+    from claims.store.db import make_engine, make_sessionmaker, upgrade_database
+
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    claims_rows(make_sessionmaker(engine))
+    engine.dispose()
+    for name, value in {
+        "DATABASE_URL": url,
+        "CLAIMS_DATA_DIR": str(tmp_path),
+        "CLAIMS_PAYLOAD_KEYS": key("cli1"),
+        "CLAIMS_ACTOR": "handler.a",
+        "CLAIMS_ROLE": "handler",
+        "CLAIMS_COUNTY": COUNTY_A,
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    (tmp_path / "IMG_0001.jpg").write_bytes(gps_jpeg())
+    (tmp_path / "bank.pdf").write_bytes(png())
+    (tmp_path / "form.pdf").write_bytes(pdf(2))
+
+    def run(*args: str) -> object:
+        return CliRunner().invoke(starter.cli, list(args), catch_exceptions=False)
+
+    try:
+        bad = run("doc", "add", "JS-A", "--kind", "bank_card", str(tmp_path / "bank.pdf"))
+        assert bad.exit_code == 2
+        assert "bank.pdf: its content is image/png although its name says .pdf" in bad.output
+        added = run(
+            "doc",
+            "add",
+            "JS-A",
+            "--kind",
+            "claim_form",
+            str(tmp_path / "IMG_0001.jpg"),
+            str(tmp_path / "form.pdf"),
+        )
+        assert added.exit_code == 0, added.output
+        lines = added.output.splitlines()
+        assert (
+            len(lines) == 2
+            and " claim_form  image/jpeg  1p " in lines[0]
+            and "application/pdf  2p" in lines[1]
+        )
+        doc_id = lines[0].split()[0]
+        listed = run("doc", "list", "JS-A")
+        assert listed.exit_code == 0 and listed.output.count("  uploaded  ") == 2
+        out = tmp_path / "back.jpg"
+        got = run("doc", "get", "JS-A", doc_id, "--out", str(out))
+        assert got.exit_code == 0, got.output
+        assert out.read_bytes().startswith(b"\xff\xd8\xff") and MARKER not in out.read_bytes()
+        assert oct(out.stat().st_mode & 0o777) == "0o600"
+        monkeypatch.setenv("CLAIMS_COUNTY", COUNTY_B)
+        get_settings.cache_clear()
+        elsewhere = run("doc", "get", "JS-A", doc_id, "--out", str(tmp_path / "x"))
+        assert elsewhere.exit_code == 1 and "no claim 'JS-A'" in elsewhere.output
+    finally:
+        get_settings.cache_clear()

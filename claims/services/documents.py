@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
-from claims.domain.files import CheckedFile, FileRefused, check_file
+from claims.domain.files import MAX_BYTES, CheckedFile, FileRefused, check_file
 from claims.errors import ClaimNotFound, ClaimsError, InputError, NotAllowed
 from claims.infra.blobs import BlobStore, local_store
 from claims.models import Actor, ClaimState, Role
@@ -88,6 +88,11 @@ class RateLimited(ClaimsError):
     ``retry_after`` (seconds), ``limit`` (``address`` or ``claim``)."""
 
     code = "status.rate_limited"
+
+
+def files_max_bytes() -> int:
+    """The size limit of one file (``claims.domain.files.MAX_BYTES``)."""
+    return MAX_BYTES
 
 
 def blobs(services: Services) -> BlobStore:
