@@ -169,3 +169,40 @@ def test_a_target_falls_due_at_the_closing_hour_of_its_last_working_day() -> Non
     assert answer.received == date(2026, 12, 28)  # counts as received on Monday
     assert answer.deadline.due_at == datetime(2026, 12, 31, 9, 30, tzinfo=UTC)  # 17:30 Asia/Shanghai
     assert not answer.deadline.provisional and answer.provisional_years == ()
+
+
+def test_first_uses_of_the_store_racing_in_from_many_threads_migrate_once_without_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import claims.services.context as context
+
+    migrations: list[str] = []
+    real = context.upgrade_database
+
+    def counted(url: str) -> None:
+        migrations.append(url)
+        real(url)
+
+    monkeypatch.setattr(context, "upgrade_database", counted)
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))
+    ctx = Services(Settings())
+    errors: list[BaseException] = []
+    factories: list[Sessions] = []
+
+    def first_use() -> None:
+        try:
+            factories.append(ctx.sessions)
+        except BaseException as e:  # noqa: BLE001 - the test reports any of them
+            errors.append(e)
+
+    threads = [threading.Thread(target=first_use) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ctx.close()
+    assert errors == []
+    assert migrations == [f"sqlite:///{tmp_path / 'claims.db'}"]
+    assert len({id(f) for f in factories}) == 1

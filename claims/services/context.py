@@ -8,6 +8,8 @@ command line, the web console and tests hand the services one object. A test giv
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Engine
@@ -59,16 +61,22 @@ class Services:
         self._engine: Engine | None = None
         self._client = client
         self._connect = connect
+        # The web console serves requests from a thread pool and the event loop at once: the
+        # first uses must migrate and connect once, not once per request that races in.
+        self._sessions_lock = threading.Lock()
+        self._client_lock = asyncio.Lock()
 
     @property
     def sessions(self) -> Sessions:
         """The store's session factory; the first use migrates the store to head (Alembic) and
-        builds the engine, later uses reuse it."""
+        builds the engine, later uses reuse it (one migration even when first uses race)."""
         if self._sessions is None:
-            url = self.settings.store.sqlalchemy_url()
-            upgrade_database(url)
-            self._engine = make_engine(url)
-            self._sessions = make_sessionmaker(self._engine)
+            with self._sessions_lock:
+                if self._sessions is None:
+                    url = self.settings.store.sqlalchemy_url()
+                    upgrade_database(url)
+                    self._engine = make_engine(url)
+                    self._sessions = make_sessionmaker(self._engine)
         return self._sessions
 
     async def client(self) -> Client:
@@ -78,7 +86,9 @@ class Services:
             claims.errors.Unavailable: Temporal does not answer.
         """
         if self._client is None:
-            self._client = await self._connect(self.settings)
+            async with self._client_lock:
+                if self._client is None:
+                    self._client = await self._connect(self.settings)
         return self._client
 
     def close(self) -> None:
