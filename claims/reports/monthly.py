@@ -355,13 +355,15 @@ def build_monthly(
     per_claim: dict[str, int] = defaultdict(int)
     for ln in lines:
         per_claim[ln.claim_number] += 1
+    taken: dict[tuple[datetime, datetime], int] = {}  # working days, once per claim's payment time
     rows: list[PayoutRow] = []
     for i, ln in enumerate(lines, 1):
-        days = (
-            cal.working_days_between(ln.registered_at, ln.paid_at)
-            if ln.registered_at is not None and ln.registered_at <= ln.paid_at
-            else None
-        )
+        days = None
+        if ln.registered_at is not None and ln.registered_at <= ln.paid_at:
+            key = (ln.registered_at, ln.paid_at)
+            if key not in taken:
+                taken[key] = cal.working_days_between(ln.registered_at, ln.paid_at)
+            days = taken[key]
         target = ln.target_working_days
         remark = []
         if ln.payment_number > 1 or per_claim[ln.claim_number] > 1:

@@ -160,6 +160,14 @@ def payouts_of_month(session: Session, county: str, start: datetime, end: dateti
         .where(Claim.county == county, Payout.paid_at >= start, Payout.paid_at < end)
         .order_by(Claim.township, Claim.village, Payout.paid_at, Payout.claim_number, Payout.payment_number)
     )
+    parsed: dict[str, ArchivedFacts] = {}
+
+    def facts_of(claim_number: str, bundle: str | None) -> ArchivedFacts:
+        # one decision record per claim: parsed once for its payouts
+        if claim_number not in parsed:
+            parsed[claim_number] = archived_facts(bundle)
+        return parsed[claim_number]
+
     return [
         PayoutLine(
             claim_number=r.claim_number,
@@ -184,7 +192,7 @@ def payouts_of_month(session: Session, county: str, start: datetime, end: dateti
             handler=r.assigned_handler,
             green_channel=bool(r.green_channel),
             target_working_days=r.target_working_days,
-            facts=archived_facts(r.decision_bundle),
+            facts=facts_of(r.claim_number, r.decision_bundle),
         )
         for r in session.execute(q)
     ]
