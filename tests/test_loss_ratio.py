@@ -304,7 +304,7 @@ async def test_loss_ratio_page_for_a_county_supervisor(web) -> None:
         assert "醴陵市" not in html  # another county's figures never reach the page
         assert _cells(html, "宁乡市")[:12] == [
             "宁乡市",
-            "家庭意外伤害保险",
+            "计划生育家庭意外伤害保险",
             "2021",
             "2",
             "5",

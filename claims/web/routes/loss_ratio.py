@@ -9,6 +9,7 @@ vendored ECharts; no inline script under the CSP); the table carries the same nu
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -22,15 +23,20 @@ from claims.services.loss_ratio import LossRatioLine, loss_ratio
 from claims.web import present
 from claims.web.deps import current_actor, get_services
 from claims.web.templating import locale_of, render
+from rules.terms import load_catalogue
 
 router = APIRouter()
 
-PRODUCTS = {
-    "family_accident": ("家庭意外伤害保险", "Family accident"),
-    "hardship_comprehensive": ("计生特困家庭综合保险", "Hardship comprehensive"),
-    "elderly_accident": ("老年人意外伤害保险", "Elderly accident"),
-}
-"""Product names by code (a code not listed is shown as it is)."""
+
+@lru_cache(maxsize=1)
+def product_names() -> dict[str, tuple[str, str]]:
+    """(Chinese, English) product names by product code, from the terms catalogue
+    (``rules/terms/*.json``; the first version of a product names it)."""
+    names: dict[str, tuple[str, str]] = {}
+    for loaded in load_catalogue():
+        t = loaded.terms
+        names.setdefault(t.product_code, (t.name_zh, t.name_en))
+    return names
 
 
 def _filter(value: str | None) -> str | None:
@@ -60,7 +66,7 @@ def chart_data(lines: list[LossRatioLine], words: present.Words) -> dict[str, ob
 
 def product_name(code: str, words: present.Words) -> str:
     """The product's name in the page's language (its code when unknown)."""
-    names = PRODUCTS.get(code)
+    names = product_names().get(code)
     return words(*names) if names else code
 
 
