@@ -17,6 +17,7 @@ from claims.cli import audit, calendar, claim, loss_ratio, monthly, publication,
 from claims.cli.documents import doc_group
 from claims.cli.batches import batch_group
 from claims.cli.letter import letter
+from claims.cli.letter import letter
 from claims.cli.common import UsageError, refuse_engine_role
 from claims.cli.render import print_state
 from claims.cli.steps import step_group
@@ -58,6 +59,7 @@ for command in (
     users.user_group,
     doc_group,
     batch_group,
+    letter,
     letter,
     web.web,
 ):

@@ -17,6 +17,7 @@ from temporalio.worker import Interceptor, Worker
 
 from activities.archive import ArchiveActivities
 from activities.deadlines import CalendarActivities
+from activities.letters import LetterActivities
 from activities.review import ReviewActivities
 from activities.rules import RulesActivities
 from activities.reports import ReportActivities
@@ -82,6 +83,7 @@ def build_worker(
     store = StoreActivities(sessions, payment_sink)
     archive = ArchiveActivities(sessions)
     review = ReviewActivities(sessions, review_engine)
+    letters = LetterActivities()
     reports = ReportActivities(sessions, calendar)
     return Worker(
         client,
@@ -103,6 +105,7 @@ def build_worker(
             rules.document_checklist,
             archive.archive_decision,
             review.review_claim,
+            letters.issue_refusal_letter,
             reports.plan_publication,
             reports.publish_county_month,
         ],

@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.archive import ArchiveActivities
+    from activities.letters import LetterActivities
     from activities.review import ReviewActivities
     from activities.rules import RulesActivities
     from activities.store import StoreActivities
@@ -41,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
         DeclineInput,
         EscalationInput,
         InvestigationFinding,
+        LetterIssued,
+        LetterRequest,
         LossFacts,
         NoticeInput,
         Outcome,
@@ -116,6 +119,11 @@ the policies' limits (``reserve_benefits``), so a racing claim could use the sam
 REVIEW_HOLD = "review-hold"
 """``workflow.patched`` id: claims adjudicated before it were never judged by the review and
 referral rules (``rules/review.json``) and go straight to payment."""
+REFUSAL_LETTER = "review-refusal-letter"
+"""``workflow.patched`` id: claims declined before it stopped the art. 24 clock when the refusal
+notice was queued; since, it stops when the refusal letter is issued (``issue_refusal_letter``)."""
+LETTER_TIMEOUT = timedelta(minutes=2)
+"""The letter's PDF takes a few seconds on a cold worker (WeasyPrint, the CJK font)."""
 MAX_DECIDE_ATTEMPTS = 5
 """How often adjudication decides again when other claims keep changing the same ledgers;
 then the claim goes back to the handler to adjudicate again."""
@@ -185,6 +193,7 @@ class ClaimWorkflow:
         self._waived: list[WaivedDocument] = []  # checklist documents done without, with reasons
         self._stuck_steps: dict[int, StuckStep] = {}  # store steps that keep failing, by call
         self._review: ReviewHold | None = None  # review sampling / fraud referral hold at payout
+        self._refusal_letter: LetterIssued | None = None  # the art. 24 letter, when issued
         self._store_calls = 0
 
     # ------------------------------------------------------------------ the story
@@ -934,7 +943,43 @@ class ClaimWorkflow:
             "notice",
         )
         self._log("decline_notice_sent", SYSTEM, "refusal notice with reasons queued to the claimant")
+        if workflow.patched(REFUSAL_LETTER):
+            await self._issue_refusal_letter()  # the art. 24 clock stops when the letter is issued
+        else:
+            self._sla.stop(ART24_REFUSAL_NOTICE, workflow.now())
+
+    async def _issue_refusal_letter(self) -> None:
+        """拒赔通知书 (art. 24): the letter with the reasons, the refused clauses, the policies'
+        terms versions, its date and the appeal route, built and hashed by an activity; the
+        art. 24 clock stops when it is issued."""
+        inp = self._inp
+        decision = self._decision
+        request = LetterRequest(
+            claim_number=inp.claim_number,
+            county=inp.county,
+            township=inp.township,
+            village=inp.village,
+            accident_date=inp.accident_date,
+            reported_on=inp.reported_on,
+            outcome=self._adjudicated_outcome or inp.outcome,
+            policies=inp.policies,
+            reasons=self._decline_reasons,
+            refusals=decision.refusals if decision is not None and decision.total <= 0 else [],
+            issued_at=workflow.now(),
+        )
+        self._refusal_letter = await workflow.execute_activity_method(
+            LetterActivities.issue_refusal_letter,
+            request,
+            start_to_close_timeout=LETTER_TIMEOUT,
+            retry_policy=COMPUTE_RETRY,
+        )
         self._sla.stop(ART24_REFUSAL_NOTICE, workflow.now())
+        self._log(
+            "refusal_letter_issued",
+            SYSTEM,
+            f"拒赔通知书 issued: sha256 {self._refusal_letter.sha256}, {self._refusal_letter.size} bytes "
+            f"({self._refusal_letter.layout}); claims letter {inp.claim_number} prints it",
+        )
 
     @workflow.update
     async def pay(self, step: PayInput) -> ClaimState:
@@ -1282,4 +1327,5 @@ class ClaimWorkflow:
             documents_waived=list(self._waived),
             stuck=self._stuck,
             review=self._review,
+            refusal_letter=self._refusal_letter,
         )

@@ -45,6 +45,7 @@ from temporalio.converter import DataConverter
 
 from activities.archive import ArchiveActivities
 from activities.deadlines import CalendarActivities
+from activities.letters import LetterActivities
 from activities.review import ReviewActivities
 from activities.rules import RulesActivities
 from activities.store import StoreActivities
@@ -68,6 +69,7 @@ ACTIVITY_CLASSES: tuple[type, ...] = (
     StoreActivities,
     ArchiveActivities,
     ReviewActivities,
+    LetterActivities,
 )
 """The classes whose ``@activity.defn`` methods the claim workflow runs."""
 

@@ -73,6 +73,8 @@ from claims.models.register_io import (
     Sex,
 )
 from claims.models.review_io import (
+    LetterIssued,
+    LetterRequest,
     ReviewHold,
     ReviewQueue,
     ReviewRequest,
@@ -135,6 +137,8 @@ from claims.models.store_io import (
 )
 
 __all__ = [
+    "LetterIssued",
+    "LetterRequest",
     "ReviewHold",
     "ReviewQueue",
     "ReviewRequest",

@@ -16,7 +16,7 @@ from claims.models.bounds import BoundedDate, Code, Description, PolicyNumber
 from claims.models.calendar_io import Deadline
 from claims.models.common import Actor, Frozen, NonNegativeYuan, Outcome, Stage
 from claims.models.register_io import HouseholdFlags, InsuredSnapshot, PolicySnapshot
-from claims.models.review_io import ReviewHold
+from claims.models.review_io import LetterIssued, ReviewHold
 from claims.models.rules_io import (
     CaseClass,
     CoverageDecision,
@@ -219,3 +219,5 @@ class ClaimState(Frozen):
     stuck: StuckStep | None = None
     review: ReviewHold | None = None
     """Review sampling / fraud referral hold at payout (``claims.models.review_io``): pay waits while open."""
+    refusal_letter: LetterIssued | None = None
+    """The refusal letter (拒赔通知书, art. 24) issued on the decline: sha256, size, when."""

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from claims.models.common import Frozen, NonNegativeYuan, Outcome
 from claims.models.register_io import PolicySnapshot
+from claims.models.rules_io import Refusal
 
 
 class ReviewQueue(StrEnum):
@@ -88,3 +89,32 @@ class ReviewHold(Frozen):
     def open(self) -> bool:
         """Pay is refused while the hold is open."""
         return self.status is ReviewStatus.OPEN
+
+
+class LetterRequest(Frozen):
+    """Input of ``issue_refusal_letter`` (拒赔通知书, Insurance Law art. 24): the declined claim as
+    the letter states it. ``issued_at`` is the letter's date (the workflow's time); the same
+    request gives the same PDF bytes, so ``claims letter`` reproduces the recorded sha256."""
+
+    claim_number: str
+    county: str
+    township: str
+    village: str
+    accident_date: date
+    reported_on: date
+    outcome: Outcome
+    policies: list[PolicySnapshot]
+    reasons: list[str]
+    refusals: list[Refusal] = Field(default_factory=list)
+    issued_at: datetime
+
+
+class LetterIssued(Frozen):
+    """A refusal letter issued: its sha256 and size, when, and the letter layout's version."""
+
+    sha256: str
+    size: int
+    issued_at: datetime
+    layout: str
+    request: LetterRequest
+    """What the letter was built from: ``claims letter`` builds it again to the same bytes."""

@@ -80,6 +80,8 @@ class DecisionBundle(BaseModel):
     clocks: list[m.SlaClock] = Field(default_factory=list)
     payouts: list[m.PaymentRecord] = Field(default_factory=list)
     timeline: list[m.TimelineEntry] = Field(default_factory=list)
+    refusal_letter_sha256: str | None = None
+    """sha256 of the refusal letter (拒赔通知书, art. 24) the claim issued, when it issued one."""
 
     @model_validator(mode="before")
     @classmethod
@@ -170,6 +172,7 @@ def bundle_from_input(inp: m.ArchiveInput) -> DecisionBundle:
         coverage_request_rebuilt=rebuilt,
         decision=decision,
         decline_reasons=list(st.decline_reasons),
+        refusal_letter_sha256=st.refusal_letter.sha256 if st.refusal_letter is not None else None,
         terms=terms_used(inp.claim, decision),
         calendar_versions=sorted({c.deadline.calendar_version for c in st.clocks}),
         sla_policy_version=inp.sla_target.policy_version if inp.sla_target else None,
