@@ -132,11 +132,11 @@ def _payout(session, claim: str, n: int, policy: str, amount: str) -> None:
     )
 
 
-@pytest.fixture
-def world(sqlite_sessions: Sessions) -> Sessions:
-    with unit_of_work(sqlite_sessions) as s:
+def fill(sessions: Sessions) -> Sessions:
+    """The register and ledger of the module docstring, written into ``sessions``' store."""
+    with unit_of_work(sessions) as s:
         load_register(s, RegisterFile.model_validate(REGISTER))
-    with unit_of_work(sqlite_sessions) as s:
+    with unit_of_work(sessions) as s:
         from claims.store.db import InsuredPerson
 
         ids = {p.person_ref: p.id for p in s.query(InsuredPerson)}
@@ -149,7 +149,13 @@ def world(sqlite_sessions: Sessions) -> Sessions:
         _payout(s, "C2", 1, "FA2", "100.00")
         _payout(s, "C2", 2, "FA2", "50.50")
         _payout(s, "C4", 1, "HC1", "30.00")
-    return sqlite_sessions
+    return sessions
+
+
+@pytest.fixture
+def world(sqlite_sessions: Sessions) -> Sessions:
+    """The small register and ledger on a fresh SQLite store."""
+    return fill(sqlite_sessions)
 
 
 def _services(sessions: Sessions) -> Services:
@@ -191,6 +197,23 @@ def test_loss_ratio_by_county_product_and_year(world: Sessions) -> None:
         None,
     )
     t = report.total
+    assert (t.insured, t.earned_premium, t.paid, t.loss_ratio) == (
+        6,
+        Decimal("609.59"),
+        Decimal("380.50"),
+        Decimal("62.4"),
+    )
+    assert (t.claims, t.paid_claims, t.frequency, t.average_paid) == (
+        4,
+        3,
+        Decimal("666.7"),
+        Decimal("126.83"),
+    )
+
+
+@pytest.mark.postgres
+def test_the_same_figures_on_sqlite_and_postgresql(store_sessions: Sessions) -> None:
+    t = loss_ratio(_services(fill(store_sessions)), None, as_of=AS_OF).total
     assert (t.insured, t.earned_premium, t.paid, t.loss_ratio) == (
         6,
         Decimal("609.59"),

@@ -399,3 +399,24 @@ async def test_publish_now_for_a_missed_month(env: WorkflowEnvironment, world: S
 
     with pytest.raises(InputError, match="month"):
         await publish_now(services, None, "2022-13")
+
+
+@pytest.mark.postgres
+def test_files_stored_once_per_sha256_on_sqlite_and_postgresql(store_sessions: Sessions) -> None:
+    from activities.reports import PublishRequest
+    from tests.test_loss_ratio import fill
+
+    acts = ReportActivities(fill(store_sessions), CAL, stand_in_builder)
+    first = acts.publish_county_month(PublishRequest(county="宁乡市", month="2022-06"))
+    again = acts.publish_county_month(PublishRequest(county="宁乡市", month="2022-06"))
+    assert (first.files[0].stored, first.notified, again.files[0].stored, again.notified) == (
+        True,
+        True,
+        False,
+        False,
+    )
+    assert _counts(store_sessions) == (1, 1)
+    services = Services(get_settings(), sessions=store_sessions)
+    [listed] = published(services, None, "宁乡市", "2022-06")
+    info, content = download(services, None, listed.id)
+    assert hashlib.sha256(content).hexdigest() == info.sha256 == first.files[0].sha256
