@@ -383,6 +383,10 @@ def test_a_rejected_photo_is_missing_again_and_the_checklist_shows_each_status(
 # --------------------------------------------------------------------------- the console
 
 
+async def _same(payloads: list[object]) -> list[object]:
+    return payloads
+
+
 class Browser:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
@@ -523,6 +527,33 @@ async def test_photos_uploaded_checked_and_rejected_in_the_console(console: Cons
     )
     assert "disability_assessment" in documents.missing(state, docs)
 
+    # accepting the claim form receives it on the claim, the file named in the step's note
+    form_id = re.search(r'id="doc-claim_form".*?id="file-(D[0-9a-f]{20})"', panel.text, re.S)
+    assert form_id
+    accepted = await handler.post(f"/claims/{number}/documents/{form_id.group(1)}/accept", {"note": "清晰"})
+    assert accepted.status_code == 303, accepted.text
+    state = await claim_state(console.harness.client, number)
+    assert (
+        "claim_form" in state.documents_received and "disability_assessment" not in state.documents_received
+    )
+    (entry,) = [t for t in state.timeline if t.event == "documents_received"]
+    assert (entry.actor.id, entry.detail) == ("handler.ningxiang", "claim_form")
+    history = await console.harness.client.get_workflow_handle(f"claim-{number}").fetch_history()
+    # the step's input in the history names the file (id and sha256), never its bytes
+    codec = console.harness.client.data_converter.payload_codec
+    inputs = [
+        p.data
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+        for p in await (codec.decode if codec else _same)(
+            list(e.workflow_execution_update_accepted_event_attributes.accepted_request.input.args.payloads)
+        )
+    ]
+    (received,) = [i for i in inputs if b"claim_form" in i and b"sha256" in i]
+    assert form_id.group(1).encode() in received and MARKER not in received
+    panel = await handler.client.get(f"/claims/{number}/documents", headers={"HX-Request": "true"})
+    assert re.search(r'<tr id="doc-claim_form".*?data-status="accepted"', panel.text, re.S)
+
     # a secretary may not check; another county's handler finds nothing
     assert (await sec.post(f"/claims/{number}/documents/{ids[1]}/accept")).status_code == 403
     other = await console.as_user("handler.liling", "handler", county=COUNTY_B)
@@ -588,9 +619,9 @@ async def test_the_report_form_takes_the_first_photos_and_keeps_what_was_typed(c
 
 
 def test_claims_doc_add_list_get(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import starter
     from click.testing import CliRunner
 
+    import starter
     from claims.store.db import make_engine, make_sessionmaker, upgrade_database
 
     url = f"sqlite:///{tmp_path / 'claims.db'}"

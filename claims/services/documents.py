@@ -27,6 +27,7 @@ missing and the expected date, and the amount only once paid: no names, no ident
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 import secrets
@@ -328,6 +329,41 @@ def accept(
     return _decide(services, actor, claim_number, document_id, DocumentStatus.ACCEPTED, None, note, now)
 
 
+async def accept_and_receive(
+    services: Services,
+    actor: Actor,
+    claim_number: str,
+    document_id: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> DocumentRow:
+    """Accept a document and, when its item is not yet received or waived on the claim, perform
+    the claim's ``receive_documents`` step for it in the actor's name, with the document's id and
+    sha256 in the step's note: the workflow's history then says which file the item was received
+    as (files never enter histories). The workflow's validator decides first (stage documents or
+    investigation, role, scope); a refused step leaves the document unchecked.
+
+    Raises:
+        claims.errors.StepRejected: the claim refused ``receive_documents`` (``code`` says why).
+        as :func:`accept`.
+    """
+    from claims.models import ReceiveDocumentsInput
+    from claims.services.steps import perform
+    from claims.services.views import claim_view
+
+    claim = _claim(services, actor, claim_number)
+    _may_check(actor, claim)
+    row = _document(services, actor, claim_number, document_id)
+    if row.status != DocumentStatus.ACCEPTED:
+        state = await claim_view(services, actor, claim.claim_number)
+        waived = {w.document for w in state.documents_waived}
+        if row.kind not in state.documents_received and row.kind not in waived:
+            text = f"文件 {row.id} sha256 {row.sha256} 审核通过" + (f"：{note}" if note else "")
+            inp = ReceiveDocumentsInput(actor=actor, documents=[row.kind], note=printable(text)[:2000])
+            await perform(services, actor, claim.claim_number, inp)
+    return await asyncio.to_thread(accept, services, actor, claim_number, document_id, note, now)
+
+
 def reject(
     services: Services,
     actor: Actor,
@@ -546,6 +582,7 @@ __all__ = [
     "StatusLimits",
     "Upload",
     "accept",
+    "accept_and_receive",
     "audit_trail",
     "check_uploads",
     "checklist",

@@ -12,8 +12,10 @@ session's name, and answer the public status page.
 - ``POST /claims/{number}/documents``: fields ``file:<item>``; every file is checked before any
   is kept, a refusal answers 422 naming the file and why.
 - ``GET /claims/{number}/documents/{id}`` (download; ``?inline=1`` to view),
-  ``GET …/{id}/thumb`` (PNG, or a PDF icon), ``POST …/{id}/accept``, ``POST …/{id}/reject``
-  (reason: unreadable, wrong_document, expired, other; a note).
+  ``GET …/{id}/thumb`` (PNG, or a PDF icon), ``POST …/{id}/accept`` (the item is then received
+  on the claim through its ``receive_documents`` step, the file's id and sha256 in the step's
+  note; a refused step answers 422 with the reason), ``POST …/{id}/reject`` (reason:
+  unreadable, wrong_document, expired, other; a note): the item is missing again.
 - ``POST /claims/new/documents``: the village secretary's report with its first photos in one
   go: the photos are checked first, then the report is filed, then the photos kept; a refused
   photo or a refused report re-renders the form with what was typed.
@@ -36,13 +38,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from claims.domain.files import MAX_BYTES
-from claims.errors import ClaimNotFound, InputError, NotAllowed
+from claims.errors import ClaimNotFound, InputError, NotAllowed, StepRejected
 from claims.models import Actor
 from claims.models.bounds import printable
 from claims.services import documents, intake
 from claims.services.context import Services
 from claims.web import csrf_multipart, forms, present
 from claims.web.deps import current_actor, get_services
+from claims.web.i18n import error_message, gettext_for
 from claims.web.templating import locale_of, render
 
 router = APIRouter()
@@ -266,13 +269,16 @@ async def _decision(
     note = str(form.get("note") or "")
     try:
         if accept:
-            await run_in_threadpool(documents.accept, services, actor, number, document_id, note)
+            await documents.accept_and_receive(services, actor, number, document_id, note)
         else:
             await run_in_threadpool(
                 documents.reject, services, actor, number, document_id, str(form.get("reason") or ""), note
             )
     except InputError as e:
         return await _panel(request, services, actor, number, 422, error=printable(e.message))
+    except StepRejected as e:  # the claim refused receive_documents: the reason by its code
+        message = error_message(e, gettext_for(locale_of(request)))
+        return await _panel(request, services, actor, number, 422, error=message)
     if request.headers.get("hx-request"):
         return await _panel(request, services, actor, number)
     return RedirectResponse(f"/claims/{quote(number)}/documents", status_code=303)
