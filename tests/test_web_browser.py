@@ -155,7 +155,7 @@ async def test_login_per_role_lands_on_its_page_and_switches_to_english(page: Pa
             "/inbox",
         ),
         "investigator": (console.add_user("inv.ningxiang", "investigator", COUNTY_A), "/inbox"),
-        "supervisor": (console.add_user("sup.ningxiang", "supervisor", COUNTY_A), "/inbox"),
+        "supervisor": (console.add_user("sup.ningxiang", "supervisor", COUNTY_A), "/supervise"),
     }
     for role, (user, landing) in users.items():
         await page.context.clear_cookies()

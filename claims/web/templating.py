@@ -43,17 +43,27 @@ env.globals.update(ROLES=ROLES, STAGES=STAGES, STEPS=STEPS)
 NAV: dict[Role, list[tuple[str, str]]] = {
     Role.HANDLER: [("/inbox", N_("My tasks"))],
     Role.INVESTIGATOR: [("/inbox", N_("Investigations"))],
-    Role.SUPERVISOR: [("/inbox", N_("My tasks")), ("/audit", N_("Audit"))],
+    Role.SUPERVISOR: [
+        ("/inbox", N_("My tasks")),
+        ("/audit", N_("Audit")),
+        ("/reports/loss-ratio", N_("Loss ratio")),
+        ("/reports/published", N_("Published reports")),
+    ],
     Role.VILLAGE_SECRETARY: [("/inbox", N_("Village claims")), ("/claims/new", N_("New report"))],
-    Role.AUDITOR: [("/audit", N_("Audit"))],
+    Role.AUDITOR: [("/audit", N_("Audit")), ("/reports/loss-ratio", N_("Loss ratio"))],
 }
 """The navigation links of each role (path, message id); screens add theirs here."""
 
 
+LANDING: dict[Role, str] = {Role.AUDITOR: "/audit", Role.SUPERVISOR: "/supervise"}
+"""Landing pages other than the inbox."""
+
+
 def landing_page(actor: Actor) -> str:
-    """Where ``GET /`` sends the actor: ``/audit`` for auditors, the inbox for everyone else
-    (an investigator's inbox holds the claims under investigation in their county)."""
-    return "/audit" if actor.role == Role.AUDITOR else "/inbox"
+    """Where ``GET /`` sends the actor: ``/audit`` for auditors, ``/supervise`` for supervisors,
+    the inbox for everyone else (an investigator's inbox holds the claims under investigation
+    in their county)."""
+    return LANDING.get(actor.role, "/inbox")
 
 
 def locale_of(request: Request) -> str:
