@@ -576,3 +576,67 @@ def test_a_bad_calendar_file_is_refused_and_the_calendar_is_unchanged(
 def test_the_catalogue_has_at_least_forty_bad_inputs() -> None:
     total = len(REPORT_FILES) + len(BATCHES) + len(STEPS) + 2 + len(TERMS_FILES) + len(CALENDAR_FILES)
     assert total >= 40
+
+
+# ----------------------------------------------------------------------- issue 17: review, batches (L2)
+
+SUPERVISOR = ["--actor", "sup.ningxiang", "--role", "supervisor"]
+REVIEW_AND_BATCH: list[tuple[str, list[str], str]] = [
+    (
+        "a referral to investigation without a reason",
+        ["step", "refer-to-siu", "C1"],
+        "Missing option '--reason'",
+    ),
+    (
+        "a referral to investigation with an empty reason",
+        ["step", "refer-to-siu", "C1", "--reason", ""],
+        "reason:",
+    ),
+    (
+        "a payout batch without an event",
+        ["payout-batch", "create", "--county", "宁乡市", "--event", "", "C1"],
+        "event:",
+    ),
+    (
+        "a payout batch naming a claim twice",
+        [*SUPERVISOR, "payout-batch", "create", "--county", "宁乡市", "--event", "现场理赔会", "C1", "C1"],
+        "claims: C1 named twice",
+    ),
+    (
+        "a payout batch without claims",
+        ["payout-batch", "create", "--county", "宁乡市", "--event", "现场理赔会"],
+        "Missing argument 'CLAIMS...'",
+    ),
+    (
+        "a batch payment with a line break in the transfer reference",
+        ["payout-batch", "pay", "PB1", "--transfer-ref", "TRF\n2"],
+        "transfer_ref:",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "message"), REVIEW_AND_BATCH, ids=[s[0] for s in REVIEW_AND_BATCH])
+def test_a_bad_review_or_batch_command_is_refused_before_it_reaches_a_claim(
+    world: World, case: str, args: list[str], message: str
+) -> None:
+    before = world.snapshot()
+    out = world.run(*args)
+    assert out.exit_code == 2 and message in out.output, out.output
+    assert world.temporal.updates == [] and world.snapshot() == before
+
+
+async def test_a_batch_with_a_closed_claim_is_refused_naming_it(harness: Any) -> None:
+    from claims.models import PayInput
+    from claims.services.batches import NotPayable, create_batch
+    from claims.services.client import perform_step
+    from claims.store.batches import PayoutBatch
+    from tests.test_batches import HANDLER, ID_NUMBERS, SUPERVISOR, services, to_payout
+
+    payable = await to_payout(harness, ID_NUMBERS[0], 5)
+    closed = await to_payout(harness, ID_NUMBERS[1], 5)
+    await perform_step(harness.client, closed, PayInput(actor=HANDLER, transfer_ref="TRF-ALONE"))
+    with pytest.raises(NotPayable, match=rf"claim {closed} is at stage 'closed' \(already paid\)"):
+        await create_batch(services(harness), SUPERVISOR, "宁乡市", [payable, closed], "现场理赔会")
+    with harness.sessions() as s:
+        assert list(s.scalars(select(PayoutBatch))) == []
+
