@@ -95,6 +95,8 @@ async def _panel(
     items = await documents.claim_checklist(services, actor, number)
     lang = locale_of(request)
     page = not request.headers.get("hx-request")
+    if not page and status == 422:
+        status = 200  # htmx 2 does not swap a 4xx answer: the panel with the reason comes as a 200
     return render(
         request,
         "documents.html" if page else "_documents_panel.html",
