@@ -15,6 +15,7 @@ import base64
 import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,14 @@ COUNTY_A, VILLAGE_A = "宁乡市", "示范村甲"
 
 
 @pytest.fixture
-def payload_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files encrypted at rest in these tests (listed before ``console``, which reads the settings)."""
+def payload_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Files encrypted at rest in these tests (listed before ``console``, which reads the
+    settings); the cached settings are dropped after, so no later test inherits the key."""
+    from claims.infra.settings import get_settings
+
     monkeypatch.setenv("CLAIMS_PAYLOAD_KEYS", "b1:" + base64.b64encode(os.urandom(32)).decode())
+    yield
+    get_settings.cache_clear()
 
 
 def files_in(tmp: Path) -> tuple[Path, Path, Path]:
