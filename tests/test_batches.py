@@ -139,3 +139,52 @@ async def test_a_batch_with_a_closed_claim_or_of_the_wrong_people_is_refused(har
     sheet = await create_batch(svc, SUPERVISOR, COUNTY, [open_one], "现场理赔会")
     assert [r.claim_number for r in sheet.rows] == [open_one]
 
+
+async def test_the_console_prints_the_batch_sheet_with_signature_lines(harness: Harness) -> None:
+    import re
+
+    import httpx
+
+    from claims.services import accounts
+    from claims.web.app import create_app
+
+    numbers = [await to_payout(harness, n, 5) for n in ID_NUMBERS[:2]]
+    svc = services(harness)
+    sheet = await create_batch(svc, SUPERVISOR, COUNTY, numbers, "大成桥镇现场理赔会")
+    await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-NX-BATCH-02")
+    app = create_app(svc)
+    password = "batch-sheet-Pw-2026!"
+
+    async def browser(user: str, role: str, county: str) -> httpx.AsyncClient:
+        accounts.add_user(svc, user, role, password, county=county)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test")
+        page = await client.get("/login")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+        assert token is not None
+        r = await client.post(
+            "/login", data={"username": user, "password": password, "csrftoken": token.group(1), "next": ""}
+        )
+        assert r.status_code == 303, r.text
+        return client
+
+    sup = await browser("sup.ningxiang", "supervisor", COUNTY)
+    page = await sup.get(f"/batches/{sheet.batch_id}")
+    assert page.status_code == 200, page.text
+    for text in (
+        "现场理赔发放表",
+        "大成桥镇现场理赔会",
+        "TRF-NX-BATCH-02",
+        "领款人签字",
+        "审核人（主管）签字",
+        *numbers,
+    ):
+        assert text in page.text, text
+    assert page.text.count('<td class="sign"></td>') == 4  # a signature and a date cell per claim
+    assert "/static/batch_sheet.css" in page.text and "<style>" not in page.text  # CSP: no inline style
+    other = await browser("sup.liling", "supervisor", "醴陵市")
+    assert (await other.get(f"/batches/{sheet.batch_id}")).status_code == 404
+    handler = await browser("handler.ningxiang", "handler", COUNTY)
+    assert (await handler.get(f"/batches/{sheet.batch_id}")).status_code == 403
+    assert (await sup.get("/batches/PB-NONE")).status_code == 404
+    for c in (sup, other, handler):
+        await c.aclose()
