@@ -674,6 +674,13 @@ def test_claims_doc_add_list_get(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert got.exit_code == 0, got.output
         assert out.read_bytes().startswith(b"\xff\xd8\xff") and MARKER not in out.read_bytes()
         assert oct(out.stat().st_mode & 0o777) == "0o600"
+        rejected = run("doc", "reject", "JS-A", doc_id, "--reason", "unreadable", "--note", "模糊")
+        assert (
+            rejected.exit_code == 0
+            and "rejected (unreadable) by handler.a; the item is missing again" in rejected.output
+        )
+        assert "rejected (unreadable: 模糊)" in run("doc", "list", "JS-A").output
+        assert run("doc", "reject", "JS-A", doc_id, "--reason", "ugly").exit_code == 2
         monkeypatch.setenv("CLAIMS_COUNTY", COUNTY_B)
         get_settings.cache_clear()
         elsewhere = run("doc", "get", "JS-A", doc_id, "--out", str(tmp_path / "x"))

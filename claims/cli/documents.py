@@ -1,4 +1,4 @@
-"""``claims doc add|list|get``: a claim's document files at the command line.
+"""``claims doc add|list|get|accept|reject``: a claim's document files at the command line.
 
 One job: parse, call ``claims.services.documents`` in the caller's name and print. Every
 command needs an identity (``--actor``/``--role`` or ``CLAIMS_ACTOR``/``CLAIMS_ROLE``): each
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from claims.cli.common import UsageError, actor_of, refused, services_of
+from claims.cli.common import UsageError, actor_of, refused, run_async, services_of
 from claims.errors import ClaimsError
 from claims.infra.blobs import BlobError
 from claims.services import documents
@@ -90,6 +90,39 @@ def doc_get(ctx: click.Context, number: str, document_id: str, out: Path) -> Non
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     click.echo(f"{out}: {row.kind} {row.content_type} {len(data)} bytes sha256 {row.sha256}")
+
+
+@doc_group.command("accept")
+@click.argument("number")
+@click.argument("document_id")
+@click.option("--note", default=None, help="a note (kept with the decision)")
+@click.pass_context
+@run_async
+async def doc_accept(ctx: click.Context, number: str, document_id: str, note: str | None) -> None:
+    """Accept a document (handlers, supervisors): its item is then received on the claim
+    through the claim's receive_documents step, the file's id and sha256 in the step's note."""
+    try:
+        row = await documents.accept_and_receive(services_of(ctx), actor_of(ctx), number, document_id, note)
+    except ClaimsError as e:
+        raise refused(e) from None
+    click.echo(f"{row.id}  {row.kind}  accepted by {row.decided_by}")
+
+
+@doc_group.command("reject")
+@click.argument("number")
+@click.argument("document_id")
+@click.option("--reason", required=True, type=click.Choice(documents.REJECT_REASONS), help="why")
+@click.option("--note", default=None, help="what the claimant should do, in words")
+@click.pass_context
+def doc_reject(ctx: click.Context, number: str, document_id: str, reason: str, note: str | None) -> None:
+    """Reject a document (handlers, supervisors): its item is missing again."""
+    try:
+        row = documents.reject(services_of(ctx), actor_of(ctx), number, document_id, reason, note)
+    except ClaimsError as e:
+        raise refused(e) from None
+    click.echo(
+        f"{row.id}  {row.kind}  rejected ({row.reason}) by {row.decided_by}; the item is missing again"
+    )
 
 
 COMMANDS = (doc_group,)
