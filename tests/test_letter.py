@@ -138,7 +138,10 @@ async def test_a_decline_issues_the_letter_and_stops_the_art24_clock_then(
         local = letter.issued_at.astimezone()
         assert f"{local.year} 年" in html
 
-        # a reader of another county does not find the claim; a paid claim has no letter
+        # the console serves the letter as a page (stylesheet linked: the CSP) and as the PDF issued
+        await console_serves_the_letter(services, number, letter.sha256)
+
+        # a reader of another county does not find the claim
         other = Actor(id="sup.liling", role=Role.SUPERVISOR, county="醴陵市")
         from claims.errors import ClaimNotFound
 
@@ -155,6 +158,47 @@ async def test_a_decline_issues_the_letter_and_stops_the_art24_clock_then(
                 break
             await asyncio.sleep(0.2)
         assert archived is not None and archived.bundle.refusal_letter_sha256 == letter.sha256
+
+
+async def console_serves_the_letter(services: Services, number: str, sha256: str) -> None:
+    import hashlib
+
+    import httpx
+
+    from claims.services import accounts
+    from claims.web.app import create_app
+
+    app = create_app(services)
+    password = "letter-Pw-2026!"
+
+    async def browser(user: str, role: str, county: str) -> httpx.AsyncClient:
+        accounts.add_user(services, user, role, password, county=county)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test")
+        page = await client.get("/login")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+        assert token is not None
+        r = await client.post(
+            "/login", data={"username": user, "password": password, "csrftoken": token.group(1), "next": ""}
+        )
+        assert r.status_code == 303, r.text
+        return client
+
+    sup = await browser("sup.ningxiang", "supervisor", "宁乡市")
+    page = await sup.get(f"/claims/{number}/letter")
+    assert page.status_code == 200 and page.headers["x-letter-sha256"] == sha256
+    assert (
+        "excl.drink_driving" in page.text
+        and "/letters/letter.css" in page.text
+        and "<style>" not in page.text
+    )
+    assert (await sup.get("/letters/letter.css")).status_code == 200
+    pdf = await sup.get(f"/claims/{number}/letter.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert hashlib.sha256(pdf.content).hexdigest() == sha256
+    other = await browser("sup.liling", "supervisor", "醴陵市")
+    assert (await other.get(f"/claims/{number}/letter.pdf")).status_code == 404
+    for c in (sup, other):
+        await c.aclose()
 
 
 async def test_a_claim_without_a_decline_has_no_letter(harness: Harness) -> None:

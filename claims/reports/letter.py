@@ -85,8 +85,9 @@ def _env() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
-def letter_html(req: LetterRequest) -> str:
-    """The letter as one printable HTML page (A4 portrait)."""
+def letter_html(req: LetterRequest, css_href: str | None = None) -> str:
+    """The letter as one printable HTML page (A4 portrait); the stylesheet inlined, or linked at
+    ``css_href`` (the console, whose CSP refuses inline styles)."""
     issued = req.issued_at.astimezone(SHANGHAI)
     return (
         _env()
@@ -99,8 +100,14 @@ def letter_html(req: LetterRequest) -> str:
             appeal_zh=APPEAL_ROUTE_ZH,
             appeal_en=APPEAL_ROUTE_EN,
             layout=LAYOUT,
+            css_href=css_href,
         )
     )
+
+
+def stylesheet() -> str:
+    """The letter's stylesheet (the console serves it; the PDF and ``--html`` inline it)."""
+    return (TEMPLATES / "letter.css").read_text("utf-8")
 
 
 def letter_pdf(req: LetterRequest) -> bytes:
