@@ -378,6 +378,10 @@ def test_a_rejected_photo_is_missing_again_and_the_checklist_shows_each_status(
     assert ("reject", "handler.a", "unreadable 照片模糊，请重拍") in trail
     assert [a for a, _, _ in trail] == ["upload", "upload", "upload", "reject", "accept", "upload"]
     assert ident.status == "uploaded"
+    # the supervisor's counter: files to check on open claims of the county, per claim
+    sup = Actor(id="sup.a", role=Role.SUPERVISOR, county=COUNTY_A)
+    assert documents.awaiting_check(services, sup) == {"JS-A": 2}  # the ID photo and the new death photo
+    assert documents.awaiting_check(services, Actor(id="sup.b", role=Role.SUPERVISOR, county=COUNTY_B)) == {}
 
 
 # --------------------------------------------------------------------------- the console

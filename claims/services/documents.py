@@ -385,6 +385,13 @@ def reject(
     return _decide(services, actor, claim_number, document_id, DocumentStatus.REJECTED, reason, note, now)
 
 
+def awaiting_check(services: Services, actor: Actor) -> dict[str, int]:
+    """Files waiting for a handler's check on the open claims the actor may see, per claim
+    number (for the supervisor's page: the sum is the counter, the keys the list)."""
+    with unit_of_work(services.sessions) as session:
+        return store.awaiting_check(session, scope_of(actor))
+
+
 def audit_trail(services: Services, actor: Actor, claim_number: str) -> list[EventRow]:
     """Who uploaded, viewed, downloaded, accepted or rejected the claim's documents, in order."""
     claim = _claim(services, actor, claim_number)
@@ -584,6 +591,7 @@ __all__ = [
     "accept",
     "accept_and_receive",
     "audit_trail",
+    "awaiting_check",
     "check_uploads",
     "checklist",
     "claim_checklist",

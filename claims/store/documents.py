@@ -23,7 +23,8 @@ from enum import StrEnum
 from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from claims.store.db import Base, UtcDateTime
+from claims.store.db import Base, Claim, UtcDateTime
+from claims.store.reports import Scope
 
 
 class DocumentStatus(StrEnum):
@@ -239,3 +240,20 @@ def lookups_since(
     if claim_number is not None:
         q = q.where(StatusLookup.claim_number == claim_number[:48])
     return int(session.execute(q).scalar_one())
+
+
+def awaiting_check(session: Session, scope: Scope) -> dict[str, int]:
+    """Files not yet accepted or rejected (status ``uploaded``) on open claims in ``scope``, per
+    claim number (the supervisors' "documents to check" counter)."""
+    q = (
+        select(Document.claim_number, func.count())
+        .join(Claim, Claim.claim_number == Document.claim_number)
+        .where(Document.status == DocumentStatus.UPLOADED.value)
+        .where(Claim.stage.not_in(("closed", "declined", "withdrawn")))
+        .group_by(Document.claim_number)
+    )
+    if scope.county is not None:
+        q = q.where(Claim.county == scope.county)
+    if scope.village is not None:
+        q = q.where(Claim.village == scope.village)
+    return {n: int(c) for n, c in session.execute(q)}
