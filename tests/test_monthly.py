@@ -428,6 +428,8 @@ def test_the_workbook_reads_back_with_its_sheets_formats_formulas_and_print_setu
     assert ws.page_setup.paperSize == 9
     amount = COLUMNS.index("赔付金额(元)") + 1
     assert ws.cell(6, amount).value == 100000 and ws.cell(6, amount).number_format == "#,##0.00"
+    accident = ws.cell(6, COLUMNS.index("出险日期") + 1)
+    assert accident.value == datetime(2026, 2, 20) and accident.number_format == "yyyy-mm-dd"  # a date cell
     total_row = next(r for r in range(6, ws.max_row + 1) if ws.cell(r, 2).value == "合计")
     assert ws.cell(total_row, amount).value.startswith("=SUBTOTAL(9,")
     subtotal_rows = [r for r in range(6, ws.max_row + 1) if str(ws.cell(r, 2).value).endswith("小计")]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -33,6 +33,9 @@ from claims.domain.timeutil import SHANGHAI
 from claims.reports.monthly import MonthlyReport, PayoutRow
 
 T = TypeVar("T")
+
+EXCEL_EPOCH = date(1899, 12, 30).toordinal()
+"""Day 0 of Excel's date serial numbers (1900 system): a date cell is its day count from here."""
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -232,7 +235,7 @@ def to_xlsx(report: MonthlyReport) -> bytes:
                 elif isinstance(v, int):
                     ws.write_number(row, c, v, f_int)
                 elif isinstance(v, date):
-                    ws.write_datetime(row, c, datetime.combine(v, datetime.min.time()), f_date)
+                    ws.write_number(row, c, v.toordinal() - EXCEL_EPOCH, f_date)  # a date cell
                 elif v is None:
                     ws.write_blank(row, c, None, f_cell)
                 else:
