@@ -17,7 +17,6 @@ from claims.cli import audit, calendar, claim, loss_ratio, monthly, publication,
 from claims.cli.documents import doc_group
 from claims.cli.batches import batch_group
 from claims.cli.letter import letter
-from claims.cli.letter import letter
 from claims.cli.common import UsageError, refuse_engine_role
 from claims.cli.render import print_state
 from claims.cli.steps import step_group
@@ -25,7 +24,7 @@ from claims.errors import InputError
 from claims.infra.logging import configure_logging
 from claims.infra.settings import get_settings
 from claims.models import Role
-from worker import build_worker, run_worker
+from worker import production_worker, run_worker
 
 
 @click.group()
@@ -55,11 +54,10 @@ for command in (
     *publication.COMMANDS,
     terms.terms,
     *(audit.audit, audit.history, audit.replay, audit.archive),
-    *system.system_commands(run_worker, build_worker),
+    *system.system_commands(run_worker, production_worker),
     users.user_group,
     doc_group,
     batch_group,
-    letter,
     letter,
     web.web,
 ):

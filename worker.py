@@ -118,6 +118,26 @@ def build_worker(
     )
 
 
+_REVIEW_ENGINE: Any = None
+
+
+def shipped_review_engine() -> Any:
+    """The review sampling and referral rules in force (``rules/review.json``), built once per
+    process (``rules.review.ReviewEngine``)."""
+    global _REVIEW_ENGINE
+    if _REVIEW_ENGINE is None:
+        from rules.review import ReviewEngine
+
+        _REVIEW_ENGINE = ReviewEngine()
+    return _REVIEW_ENGINE
+
+
+def production_worker(client: Client, sessions: Sessions, **options: Any) -> Worker:
+    """``build_worker`` with the review rules in force (``claims worker``, ``claims up``, the demo):
+    a claim the rules hit is held before payment until a supervisor clears or refers it."""
+    return build_worker(client, sessions, review_engine=shipped_review_engine(), **options)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None, headless: bool = False) -> None:
     """Run a worker until ``stop`` is set or SIGTERM/SIGINT arrives, then shut down cleanly.
 
@@ -135,7 +155,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, head
     try:
         client = await connect(settings, server.address if server else None)
         sessions = make_sessionmaker(engine)
-        worker = build_worker(client, sessions)
+        worker = production_worker(client, sessions)
         async with worker:
             # Keeps each closed claim's history in the store before retention deletes it.
             archiver = asyncio.create_task(run_archiver(client, sessions, stop), name="claims-archiver")
