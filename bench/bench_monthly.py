@@ -249,6 +249,7 @@ def main() -> None:
             results.append((f"{name} from the data", t_fmt))
         t_all, _ = best(lambda: to_xlsx(data()), args.repeat)
         results.append(("data + xlsx (the county-month's xlsx)", t_all))
+
         if not args.no_pdf:
             t_pdf, pdf = best(lambda: to_pdf(report), 1)
             results.append((f"pdf from the data ({len(pdf) // 1024} KB)", t_pdf))
