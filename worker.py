@@ -98,6 +98,8 @@ def build_worker(
             cal.count_working_days,
             store.project_claim,
             store.record_payout,
+            store.record_advance,
+            store.record_receivable,
             store.escalate_breach,
             store.send_notice,
             store.find_prior_benefits,

@@ -13,6 +13,7 @@ from claims.store.db import Sessions, unit_of_work
 from claims.infra.logging import get_logger
 from claims.models import (
     Ack,
+    AdvanceRequest,
     ClaimProjection,
     EscalationInput,
     NoticeInput,
@@ -20,6 +21,7 @@ from claims.models import (
     PayoutResult,
     PriorBenefitsRequest,
     PriorBenefitsResult,
+    ReceivableRequest,
     ReserveBenefitsRequest,
     ReserveBenefitsResult,
 )
@@ -69,6 +71,24 @@ class StoreActivities:
             "payout recorded", payments=len(payments), total=str(sum(p.amount for p in payments))
         )
         return PayoutResult(payments=payments)
+
+    @activity.defn
+    def record_advance(self, req: AdvanceRequest) -> PayoutResult:
+        """Write an advance payment (先予支付): rows of kind ``advance``, each sent to the payment
+        sink once, idempotent on (claim, payment number) like ``record_payout``."""
+        with unit_of_work(self._sessions) as s:
+            payments = store.record_advance(s, req, self._payment_sink)
+        get_logger("claims.payout", claim_number=req.claim_number).info(
+            "advance recorded", total=str(sum(ln.amount for ln in req.lines))
+        )
+        return PayoutResult(payments=payments)
+
+    @activity.defn
+    def record_receivable(self, req: ReceivableRequest) -> Ack:
+        """Write a receivable (追偿) for an advance the final decision does not cover; idempotent."""
+        with unit_of_work(self._sessions) as s:
+            store.record_receivable(s, req)
+        return Ack()
 
     @activity.defn
     def escalate_breach(self, inp: EscalationInput) -> Ack:

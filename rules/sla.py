@@ -101,6 +101,10 @@ class SlaPolicy(BaseModel):
     default: Targets
     overrides: dict[str, Targets] = Field(default_factory=dict)
     payout_authority: PayoutAuthority = Field(default_factory=PayoutAuthority)
+    reopen_calendar_days: int = Field(default=0, ge=0, le=3660)
+    """How long after close or decline a supervisor may reopen a claim (重开; calendar days); the
+    claim's workflow stays open that long. 0 (the default): claims end at once and cannot be
+    reopened. A configuration choice, not a public figure (e.g. 90)."""
 
     @model_validator(mode="after")
     def _known_regions(self) -> SlaPolicy:
@@ -156,6 +160,7 @@ class SlaPolicy(BaseModel):
             reassign_on_breach_to=t.reassign_on_breach_to,
             payout_authority_limit=limit,
             authority_rule=f"{rule}, SLA policy {self.version}",
+            reopen_calendar_days=self.reopen_calendar_days,
         )
 
 

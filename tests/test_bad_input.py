@@ -578,6 +578,98 @@ def test_the_catalogue_has_at_least_forty_bad_inputs() -> None:
     assert total >= 40
 
 
+# --------------------------------------------------------------------------- issue 17: lifecycle steps (helper L1)
+
+LIFECYCLE_STEPS: list[tuple[str, list[str], str]] = [
+    ("a withdrawal without a reason", ["withdraw", "C1"], "Missing option '--reason'"),
+    (
+        "a close with an unknown reason code",
+        ["close", "C1", "--reason-code", "mistake"],
+        "'mistake' is not one of 'duplicate', 'error'",
+    ),
+    (
+        "a reopen with an unknown reason code",
+        ["reopen", "C1", "--reason-code", "appeal2"],
+        "'appeal2' is not one of",
+    ),
+    (
+        "an advance of nothing",
+        ["pay-advance", "C1", "--amount", "0", "--transfer-ref", "ADV-1"],
+        "amount: Input should be greater than 0",
+    ),
+    (
+        "a negative advance",
+        ["pay-advance", "C1", "--amount", "-100", "--transfer-ref", "ADV-1"],
+        "amount: Input should be greater than 0",
+    ),
+    (
+        "an advance in fen fractions",
+        ["pay-advance", "C1", "--amount", "100.005", "--transfer-ref", "ADV-1"],
+        "amount:",
+    ),
+    (
+        "an advance without a transfer reference",
+        ["pay-advance", "C1", "--amount", "100"],
+        "Missing option '--transfer-ref'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "message"), LIFECYCLE_STEPS, ids=[s[0] for s in LIFECYCLE_STEPS])
+def test_a_bad_lifecycle_step_is_refused_before_it_reaches_the_claim(
+    world: World, case: str, args: list[str], message: str
+) -> None:
+    before = world.snapshot()
+    out = world.run("step", *args)
+    assert out.exit_code != 0 and message in out.output, out.output
+    assert world.temporal.updates == [] and world.snapshot() == before
+
+
+async def test_an_advance_above_what_can_be_established_is_refused_and_nothing_is_paid(harness: Any) -> None:
+    from decimal import Decimal
+
+    from claims.models import PayAdvanceInput, RejectionCode
+    from tests.test_lifecycle import HANDLER, refused, road, to_adjudication
+
+    number = await harness.report(road(harness, date(2022, 10, 4)))
+    await to_adjudication(harness, number)
+    e = await refused(
+        harness, number, PayAdvanceInput(actor=HANDLER, amount=Decimal("36000.01"), transfer_ref="ADV-X")
+    )
+    assert e.code == RejectionCode.ADVANCE_ABOVE_ESTABLISHED.value
+    assert "more than can be established now (36000.00 yuan)" in str(e)
+    with harness.sessions() as s:
+        assert list(s.scalars(select(Payout).where(Payout.claim_number == number))) == []
+
+
+async def test_a_reopen_outside_the_reopen_period_is_refused(skipping: Any, sqlite_sessions: Any) -> None:
+    from claims.domain.workdays import WorkingCalendar
+    from claims.models import DeclineInput, ReopenInput, ReopenReason, RejectionCode
+    from claims.services.client import perform_step
+    from rules.engine import RulesEngine
+    from tests.support.harness import Harness
+    from tests.test_lifecycle import HANDLER, REOPEN_POLICY, SUPERVISOR, refused, road, to_adjudication
+    from worker import build_worker
+
+    h = Harness(skipping.client, sqlite_sessions)
+    async with build_worker(
+        skipping.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=WorkingCalendar(),
+        sla_policy=REOPEN_POLICY,  # 90 days
+    ):
+        number = await h.report(road(h, date(2022, 10, 11)))
+        await to_adjudication(h, number)
+        await perform_step(h.client, number, DeclineInput(actor=HANDLER, reasons=["not covered"]))
+        await skipping.sleep(timedelta(days=91))  # the SLA policy's 90 days
+        e = await refused(h, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.APPEAL))
+        assert e.code == RejectionCode.CLAIM_ENDED.value
+        with sqlite_sessions() as s:
+            assert s.get(Claim, number).stage == "declined"  # type: ignore[union-attr]
+
+
 # ----------------------------------------------------------------------- issue 17: review, batches (L2)
 
 SUPERVISOR = ["--actor", "sup.ningxiang", "--role", "supervisor"]

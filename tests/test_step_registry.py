@@ -76,6 +76,7 @@ def test_each_input_model_names_one_step() -> None:
     inputs = [r.input for r in STEP_RULES.values()]
     assert len(set(inputs)) == len(inputs) == len(STEP_RULES) >= 15
     assert {"clear_review", "refer_to_siu"} <= set(STEP_RULES)  # issue 17: review hold
+    assert {"withdraw", "close", "reopen", "pay_advance"} <= set(STEP_RULES)  # issue 17: lifecycle
     for name, rule in STEP_RULES.items():
         fields = {f: v for f, v in rule.input.model_fields.items() if v.is_required()}
         assert "actor" in fields, name
@@ -96,6 +97,8 @@ def test_client_names_and_once_steps_come_from_the_registry() -> None:
         "decline",
         "clear_review",  # issue 17: one review hold per claim
         "refer_to_siu",
+        "withdraw",  # issue 17: the claim ends
+        "close",
     }
     assert issubclass(NoAnswer, ClaimsError)
     assert list(inspect.signature(perform_step).parameters)[:3] == ["client", "claim_number", "inp"]
@@ -109,6 +112,7 @@ def test_allowed_steps_for_a_handler_at_documents_and_for_others() -> None:
         "complete_documents",
         "request_investigation",
         "refer_to_consultation",
+        "withdraw",  # issue 17
     ]
     # another handler's claim: only receiving documents is not the assigned handler's alone
     other = Actor(id="handler.other", role=Role.HANDLER)
@@ -125,15 +129,21 @@ def test_allowed_steps_for_a_handler_at_documents_and_for_others() -> None:
         "pay",
         "clear_review",  # issue 17: refused unless the claim is held for review
         "refer_to_siu",
+        "withdraw",  # issue 17: before payment
+        "close",
+        "pay_advance",
         "reassign",
     ]
     elsewhere = Actor(id="sup.ningxiang", role=Role.SUPERVISOR, county="宁乡市")
     assert allowed_steps(Stage.PAYOUT, elsewhere, "handler.yuhua", COUNTY, VILLAGE) == []
     secretary = Actor(id="sec.1", role=Role.VILLAGE_SECRETARY, county=COUNTY, village=VILLAGE)
     assert names(allowed_steps(Stage.INVESTIGATION, secretary, "handler.yuhua", COUNTY, VILLAGE)) == [
-        "receive_documents"
+        "receive_documents",
+        "withdraw",  # issue 17: the claimant withdraws through the village secretary
     ]
-    assert names(allowed_steps(Stage.CLOSED, SUPERVISOR, "handler.yuhua", COUNTY, VILLAGE)) == []
+    # issue 17: a closed or declined claim may be reopened by a supervisor; a withdrawn one not
+    assert names(allowed_steps(Stage.CLOSED, SUPERVISOR, "handler.yuhua", COUNTY, VILLAGE)) == ["reopen"]
+    assert allowed_steps(Stage.WITHDRAWN, SUPERVISOR, "handler.yuhua", COUNTY, VILLAGE) == []
 
 
 def test_a_refusal_has_a_code_the_message_people_read_and_params() -> None:

@@ -24,11 +24,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from claims.infra import search
     from claims.models import (
+        ADVANCE_FIRST_NUMBER,
         SYSTEM,
         Actor,
         AdjudicateInput,
+        AdvanceRequest,
         ApprovePayoutInput,
         ArchiveInput,
+        BenefitLine,
         CalendarChange,
         CaseClass,
         ChecklistRequest,
@@ -36,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ClaimProjection,
         ClaimState,
         ClearReviewInput,
+        CloseInput,
         CompleteDocumentsInput,
         CoverageDecision,
         CoverageRequest,
@@ -48,17 +52,20 @@ with workflow.unsafe.imports_passed_through():
         NoticeInput,
         Outcome,
         OverrideFindingInput,
+        PayAdvanceInput,
         PayInput,
         PaymentRecord,
         PayoutRequest,
         PriorBenefitsRequest,
         ReassignInput,
+        ReceivableRequest,
         ReceiveDocumentsInput,
         RecordInvestigationInput,
         ReferToConsultationInput,
         ReferToSiuInput,
         RegisterInput,
         RejectionCode,
+        ReopenInput,
         RequestDocumentsInput,
         RequestInvestigationInput,
         ReserveBenefitsRequest,
@@ -77,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
         TriageRequest,
         TriageResult,
         WaivedDocument,
+        WithdrawInput,
         projection_seq,
         refusal,
         rule_for,
@@ -124,6 +132,13 @@ REFUSAL_LETTER = "review-refusal-letter"
 notice was queued; since, it stops when the refusal letter is issued (``issue_refusal_letter``)."""
 LETTER_TIMEOUT = timedelta(minutes=2)
 """The letter's PDF takes a few seconds on a cold worker (WeasyPrint, the CJK font)."""
+LIFECYCLE_REOPEN_WINDOW = "lifecycle-reopen-window"
+"""``workflow.patched`` id: claims closed or declined before it returned at once; since, the
+workflow waits out the reopen period (``SlaTarget.reopen_calendar_days``) with a durable timer
+before it archives and returns, so a supervisor can ``reopen`` it."""
+DEFAULT_REOPEN_DAYS = 0
+"""The reopen period (calendar days) of claims whose SLA target was recorded before the SLA
+policy kept ``reopen_calendar_days``: none, as the policy's own default."""
 MAX_DECIDE_ATTEMPTS = 5
 """How often adjudication decides again when other claims keep changing the same ledgers;
 then the claim goes back to the handler to adjudicate again."""
@@ -156,6 +171,15 @@ class ClaimWorkflow:
     23–25). A warning at 50 % and 80 %, a breach at 100 % that escalates to
     the county's supervisors; a new holiday schedule (signal ``calendar_changed``) recomputes
     open deadlines.
+
+    The rest of a claim's life (issue 17): ``withdraw`` and ``close`` end it without a decision;
+    ``pay_advance`` pays what can be established before the final ``pay``, which offsets it
+    (a decline or a lower decision leaves a receivable). Reopen design: after close or decline
+    the workflow stays open through the reopen window (``_reopen_window``: a durable timer of the
+    SLA policy's ``reopen_calendar_days``, behind ``workflow.patched("lifecycle-reopen-window")``);
+    a ``reopen`` in it carries the claim back to adjudication in this run, with its history and
+    new clocks; the decision is archived and ``run()`` returns when the window ends, so the
+    archive and the history's retention count from then (README, Architecture).
     """
 
     @workflow.init
@@ -194,6 +218,10 @@ class ClaimWorkflow:
         self._stuck_steps: dict[int, StuckStep] = {}  # store steps that keep failing, by call
         self._review: ReviewHold | None = None  # review sampling / fraud referral hold at payout
         self._refusal_letter: LetterIssued | None = None  # the art. 24 letter, when issued
+        self._ended_at: datetime | None = None  # closed, declined or withdrawn (the reopen period runs)
+        self._closure: str | None = None  # withdrawn / closed without a decision: why
+        self._reopened = 0
+        self._receivables: list[ReceivableRequest] = []
         self._store_calls = 0
 
     # ------------------------------------------------------------------ the story
@@ -214,9 +242,36 @@ class ClaimWorkflow:
         self._opened = True
         await self._publish()
         await self._keep_clocks_until_closed()
+        while await self._reopen_window():
+            await self._keep_clocks_until_closed()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._archive_decision()
         return self._state()
+
+    def _reopen_until(self) -> datetime | None:
+        """The end of the reopen period of a closed or declined claim; None for a withdrawn or
+        an open one."""
+        if self._ended_at is None or self._stage not in (Stage.CLOSED, Stage.DECLINED):
+            return None
+        days = self._target.reopen_calendar_days if self._target is not None else None
+        return self._ended_at + timedelta(days=DEFAULT_REOPEN_DAYS if days is None else days)
+
+    async def _reopen_window(self) -> bool:
+        """Wait out the reopen period after close or decline (behind ``lifecycle-reopen-window``);
+        True if a supervisor reopened the claim meanwhile (its story goes on), False when the
+        period ended (or the claim was withdrawn, or recorded before the patch)."""
+        if self._stage == Stage.WITHDRAWN or not workflow.patched(LIFECYCLE_REOPEN_WINDOW):
+            return False
+        # the step that ended the claim may still be sending its notices
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        until = self._reopen_until()
+        if until is None or until <= workflow.now():
+            return False  # no reopen period configured (SLA policy ``reopen_calendar_days`` 0)
+        try:
+            await workflow.wait_condition(lambda: not self._stage.terminal, timeout=until - workflow.now())
+        except TimeoutError:
+            return False
+        return True
 
     async def _archive_decision(self) -> None:
         """Keep the decision record beyond history retention (table ``claim_archives``)."""
@@ -947,6 +1002,13 @@ class ClaimWorkflow:
             await self._issue_refusal_letter()  # the art. 24 clock stops when the letter is issued
         else:
             self._sla.stop(ART24_REFUSAL_NOTICE, workflow.now())
+        self._ended_at = workflow.now()
+        await self._release_reservations()
+        await self._recover(self._paid_total() - self._recovered(), "the claim is declined")
+
+    def _recovered(self) -> Decimal:
+        """What receivables already claim back."""
+        return sum((r.amount for r in self._receivables), Decimal("0"))
 
     async def _issue_refusal_letter(self) -> None:
         """拒赔通知书 (art. 24): the letter with the reasons, the refused clauses, the policies'
@@ -988,26 +1050,36 @@ class ClaimWorkflow:
         async def body() -> None:
             assert self._decision is not None  # stage payout is only reached with a decision
             now = workflow.now()
+            # the decision less what the claim already paid (an advance, or before a reopen)
+            lines, beyond = self._less_paid([ln for ln in self._decision.lines if ln.amount > 0])
+            before = len(self._payments)
+            earlier = [p.payment_number for p in self._payments if p.payment_number < ADVANCE_FIRST_NUMBER]
             result = await self._store(
                 StoreActivities.record_payout,
                 PayoutRequest(
                     claim_number=self._inp.claim_number,
                     transfer_ref=step.transfer_ref,
-                    lines=[ln for ln in self._decision.lines if ln.amount > 0],
+                    lines=lines,
                     paid_at=now,
+                    first_number=max(earlier, default=0) + 1,
                 ),
             )
             self._payments = result.payments
             self._paid_at = now
+            self._ended_at = now
             self._stage = Stage.CLOSED
             self._sla.stop(RESOLUTION, now)
             self._sla.stop(ART23_PAYMENT, now)
-            total = sum((p.amount for p in self._payments), Decimal("0"))
+            total = sum((p.amount for p in self._payments[before:]), Decimal("0"))
+            offset = sum((p.amount for p in self._payments[:before]), Decimal("0"))
             self._log(
                 "paid",
                 step.actor,
-                f"{len(self._payments)} payment(s), {total} yuan, transfer {step.transfer_ref}",
+                f"{len(self._payments) - before} payment(s), {total} yuan, transfer {step.transfer_ref}"
+                + (f"; {offset} yuan paid earlier offset" if before else ""),
             )
+            decided = self._decision.total
+            await self._recover(beyond, f"paid {self._paid_total()} yuan, decided {decided} yuan")
 
         return await self._step(step, body)
 
@@ -1079,6 +1151,215 @@ class ClaimWorkflow:
     def _validate_reassign(self, step: ReassignInput) -> None:
         self._require(rule_for(step), step)
 
+    # ------------------------------------------------------------------ the rest of a claim's life (issue 17)
+
+    @workflow.update
+    async def withdraw(self, step: WithdrawInput) -> ClaimState:
+        """撤案: the claimant withdraws before payment (through the village secretary or a
+        handler); every clock stops and the claim ends. A new report of the same event opens a
+        new claim (``claims.store.intake``: the next ``attempt``, another claim number)."""
+
+        async def body() -> None:
+            await self._end_without_decision(Stage.WITHDRAWN, f"withdrawn: {step.reason}", step)
+            self._log("withdrawn", step.actor, f"{step.reason}. {step.note}".strip())
+
+        return await self._step(step, body)
+
+    @withdraw.validator
+    def _validate_withdraw(self, step: WithdrawInput) -> None:
+        self._require(rule_for(step), step)
+
+    @workflow.update
+    async def close(self, step: CloseInput) -> ClaimState:
+        """注销: a supervisor closes a duplicate or mistaken report (stage ``closed``, nothing
+        decided or paid); every clock stops."""
+
+        async def body() -> None:
+            await self._end_without_decision(Stage.CLOSED, step.reason_code.value, step)
+            self._log("closed", step.actor, f"closed as {step.reason_code.value}. {step.note}".strip())
+
+        return await self._step(step, body)
+
+    @close.validator
+    def _validate_close(self, step: CloseInput) -> None:
+        self._require(rule_for(step), step)
+
+    async def _end_without_decision(self, stage: Stage, closure: str, step: StepInput) -> None:
+        """End the claim without a decision: stop every clock, release what adjudication held
+        against the policies' limits."""
+        now = workflow.now()
+        self._closure = closure
+        self._stage = stage
+        self._ended_at = now
+        for name in (REGISTRATION, RESOLUTION, ART23_DECISION, ART23_PAYMENT, ART25_ADVANCE_PAYMENT):
+            self._sla.stop(name, now)
+        await self._release_reservations()
+
+    async def _release_reservations(self) -> None:
+        """A payable decision's held amounts are released (``reserve_benefits`` with no lines)."""
+        if self._decision is None or not self._decision.payable or not workflow.patched(BENEFIT_RESERVATION):
+            return
+        await self._store(
+            StoreActivities.reserve_benefits,
+            ReserveBenefitsRequest(
+                claim_number=self._inp.claim_number,
+                person_ref=self._inp.insured.person_ref,
+                accident_date=self._inp.accident_date,
+                lines=[],
+                ledger_versions={},
+                reserved_at=workflow.now(),
+            ),
+        )
+
+    @workflow.update
+    async def reopen(self, step: ReopenInput) -> ClaimState:
+        """重开: a supervisor carries a closed or declined claim back to adjudication, with its
+        history, within the reopen period. The resolution clock starts again on the SLA policy's
+        target and the art. 23 decision clock from now; the new decision is paid less what the
+        claim already paid (``pay``), and what was paid beyond it becomes a receivable."""
+
+        async def body() -> None:
+            now = workflow.now()
+            was = self._stage
+            self._reopened += 1
+            self._stage = Stage.ADJUDICATION
+            self._ended_at = None
+            self._decline_reasons = []
+            self._approved = False
+            self._log(
+                "reopened",
+                step.actor,
+                f"{was.value} claim reopened ({step.reason_code.value}); paid so far "
+                f"{self._paid_total()} yuan. {step.note}".strip(),
+            )
+            await self._sla.start_programme(RESOLUTION, now, self._target_or_fail().working_days)
+            await self._sla.start_statutory(ART23_DECISION, now)
+
+        return await self._step(step, body)
+
+    @reopen.validator
+    def _validate_reopen(self, step: ReopenInput) -> None:
+        self._require(rule_for(step), step)
+
+    @workflow.update
+    async def pay_advance(self, step: PayAdvanceInput) -> ClaimState:
+        """先予支付 (Insurance Law art. 25; the green channel's advance): pay now at most what can
+        be established (``_established``), one ledger row of kind ``advance`` per line it is
+        allotted to; the art. 25 clock stops. The final ``pay`` pays the rest; a lower final
+        decision or a decline leaves a receivable (追偿)."""
+
+        async def body() -> None:
+            lines = await self._established()
+            available = sum((ln.amount for ln in lines), Decimal("0"))
+            if step.amount > available:
+                raise reject(
+                    f"pay_advance: {step.amount} yuan is more than can be established now "
+                    f"({available} yuan)",
+                    RejectionCode.ADVANCE_ABOVE_ESTABLISHED,
+                    amount=str(step.amount),
+                    established=str(available),
+                )
+            left, allotted = step.amount, []
+            for ln in lines:
+                part = min(left, ln.amount)
+                if part > 0:
+                    allotted.append(ln.model_copy(update={"amount": part}))
+                    left -= part
+            now = workflow.now()
+            result = await self._store(
+                StoreActivities.record_advance,
+                AdvanceRequest(
+                    claim_number=self._inp.claim_number,
+                    transfer_ref=step.transfer_ref,
+                    lines=allotted,
+                    paid_at=now,
+                ),
+            )
+            self._payments = result.payments
+            self._sla.stop(ART25_ADVANCE_PAYMENT, now)
+            self._log(
+                "advance_paid",
+                step.actor,
+                f"{step.amount} yuan of {available} yuan established, transfer {step.transfer_ref}. "
+                f"{step.note}".strip(),
+            )
+
+        return await self._step(step, body)
+
+    @pay_advance.validator
+    def _validate_pay_advance(self, step: PayAdvanceInput) -> None:
+        self._require(rule_for(step), step)
+
+    async def _established(self) -> list[BenefitLine]:
+        """What can be established now, line by line, less what the claim already paid: the
+        payable decision's lines once adjudicated; before that, the rules' amounts on the facts
+        as reported (outcome, cause, reported grade), other claims' payments counted, nothing
+        reserved."""
+        if self._decision is not None and self._decision.payable:
+            lines = [ln for ln in self._decision.lines if ln.amount > 0]
+        else:
+            inp = self._inp
+            facts = LossFacts(
+                outcome=inp.outcome,
+                cause=inp.cause,
+                disability_grades=[inp.disability_grade] if inp.disability_grade else [],
+            )
+            found = await self._store(
+                StoreActivities.find_prior_benefits,
+                PriorBenefitsRequest(
+                    claim_number=inp.claim_number, policy_numbers=[p.policy_number for p in inp.policies]
+                ),
+            )
+            estimate = await workflow.execute_activity_method(
+                RulesActivities.evaluate_coverage,
+                inp.coverage_request(facts, found.benefits),
+                start_to_close_timeout=SHORT,
+                retry_policy=COMPUTE_RETRY,
+            )
+            lines = [] if estimate.needs_handler else [ln for ln in estimate.lines if ln.amount > 0]
+        return self._less_paid(lines)[0]
+
+    def _less_paid(self, lines: list[BenefitLine]) -> tuple[list[BenefitLine], Decimal]:
+        """``lines`` less what the claim already paid (advances and earlier payments, by policy,
+        in line order), and what was paid beyond them (to be recovered)."""
+        paid: dict[str, Decimal] = {}
+        for p in self._payments:
+            paid[p.policy_number] = paid.get(p.policy_number, Decimal("0")) + p.amount
+        out = []
+        for ln in lines:
+            part = min(paid.get(ln.policy_number, Decimal("0")), ln.amount)
+            paid[ln.policy_number] = paid.get(ln.policy_number, Decimal("0")) - part
+            out.append(ln.model_copy(update={"amount": ln.amount - part}))
+        return out, sum(paid.values(), Decimal("0"))
+
+    def _paid_total(self) -> Decimal:
+        return sum((p.amount for p in self._payments), Decimal("0"))
+
+    async def _recover(self, amount: Decimal, why: str) -> None:
+        """追偿: record what the claimant owes back (a receivable in the ledger) and notify the
+        claimant and the county's supervisors."""
+        if amount <= 0:
+            return
+        policy = self._payments[0].policy_number if self._payments else self._inp.policies[0].policy_number
+        req = ReceivableRequest(
+            claim_number=self._inp.claim_number,
+            receivable_number=len(self._receivables) + 1,
+            policy_number=policy,
+            amount=amount,
+            reason=why,
+            created_at=workflow.now(),
+        )
+        await self._store(StoreActivities.record_receivable, req)
+        self._receivables.append(req)
+        self._log("receivable", SYSTEM, f"{amount} yuan to recover from the claimant ({why})")
+        for recipient in ("claimant", "supervisor"):
+            await self._notice(
+                "recovery_notice",
+                recipient,
+                f"claim {self._inp.claim_number}: {amount} yuan paid in advance is to be repaid ({why})",
+                f"{req.receivable_number}:{recipient}",
+            )
+
     @workflow.query
     def state(self) -> ClaimState:
         """The claim's state, timeline and clocks, without changing anything."""
@@ -1111,6 +1392,7 @@ class ClaimWorkflow:
         refused = refusal(rule, self._stage, step.actor, self._handler, self._inp.county, self._inp.village)
         if refused is not None:
             raise reject(refused.message, refused.code, **refused.params)
+        self._require_lifecycle(name)
         if name in ("clear_review", "refer_to_siu") and (self._review is None or not self._review.open):
             raise reject(f"{name}: the claim has no open review hold", RejectionCode.REVIEW_NONE_OPEN)
         if name == "pay" and self._review is not None and self._review.open:
@@ -1154,6 +1436,39 @@ class ClaimWorkflow:
                 raise reject(
                     "approve_payout: this payout is already approved", RejectionCode.PAYOUT_ALREADY_APPROVED
                 )
+
+    def _require_lifecycle(self, name: str) -> None:
+        """The lifecycle steps' own conditions: no withdrawal or close after an advance, reopen
+        within the reopen period and only after a decision, one advance per claim."""
+        if name in ("withdraw", "close") and self._paid_total() > 0:
+            raise reject(
+                f"{name}: {self._paid_total()} yuan was paid in advance on this claim; decline it "
+                "instead, so the advance is recovered",
+                RejectionCode.ADVANCE_OUTSTANDING,
+                paid=str(self._paid_total()),
+            )
+        if name == "reopen":
+            if self._closure is not None:
+                raise reject(
+                    f"reopen: the claim was closed without a decision ({self._closure}); report the "
+                    "event again instead",
+                    RejectionCode.CLOSED_WITHOUT_DECISION,
+                    closure=self._closure,
+                )
+            until = self._reopen_until()
+            if until is None or workflow.now() > until:
+                ended = self._ended_at.isoformat(timespec="minutes") if self._ended_at else "-"
+                raise reject(
+                    f"reopen: the reopen period ended at "
+                    f"{until.isoformat(timespec='minutes') if until else '-'} UTC (claim ended {ended})",
+                    RejectionCode.REOPEN_PERIOD_OVER,
+                    until=until.isoformat() if until else "",
+                )
+        if name == "pay_advance" and any(p.payment_number >= ADVANCE_FIRST_NUMBER for p in self._payments):
+            raise reject(
+                "pay_advance: an advance was already paid on this claim; the final payment pays the rest",
+                RejectionCode.ADVANCE_ALREADY_PAID,
+            )
 
     def _log(self, event: str, actor: Actor, detail: str = "", rule_ids: list[str] | None = None) -> None:
         self._timeline.append(
@@ -1328,4 +1643,11 @@ class ClaimWorkflow:
             stuck=self._stuck,
             review=self._review,
             refusal_letter=self._refusal_letter,
+            advance_paid=sum(
+                (p.amount for p in self._payments if p.payment_number >= ADVANCE_FIRST_NUMBER), Decimal("0")
+            ),
+            receivable=self._recovered(),
+            closure=self._closure,
+            reopened=self._reopened,
+            reopen_until=self._reopen_until(),
         )

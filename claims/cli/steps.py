@@ -32,11 +32,14 @@ from claims.models import (
     AdjudicateInput,
     ApprovePayoutInput,
     ClaimState,
+    CloseInput,
+    CloseReason,
     CompleteDocumentsInput,
     DeclineInput,
     LossFacts,
     Outcome,
     OverrideFindingInput,
+    PayAdvanceInput,
     PayInput,
     ReassignInput,
     ReceiveDocumentsInput,
@@ -44,12 +47,15 @@ from claims.models import (
     ReferToConsultationInput,
     ReferToSiuInput,
     RegisterInput,
+    ReopenInput,
+    ReopenReason,
     RequestDocumentsInput,
     RequestInvestigationInput,
     Stage,
     StepInput,
     StepRule,
     WaivedDocument,
+    WithdrawInput,
 )
 from claims.services.client import NoAnswer, UpdateStatus
 from claims.services.steps import perform
@@ -213,6 +219,39 @@ COMMANDS: dict[str, StepCommand] = {
         lambda actor, note, transfer_ref: PayInput(actor=actor, note=note, transfer_ref=transfer_ref),
         (click.option("--transfer-ref", required=True, help="bank transfer reference"),),
         "赔付: record the payment and close the claim.",
+    ),
+    "withdraw": StepCommand(
+        lambda actor, note, reason: WithdrawInput(actor=actor, note=note, reason=reason),
+        (click.option("--reason", required=True, help="why the claimant withdraws"),),
+        "撤案: the claimant withdraws the claim before payment; the clocks stop.",
+    ),
+    "close": StepCommand(
+        lambda actor, note, reason_code: CloseInput(actor=actor, note=note, reason_code=reason_code),
+        (
+            click.option(
+                "--reason-code", required=True, type=click.Choice([c.value for c in CloseReason])
+            ),
+        ),
+        "注销: close a duplicate or mistaken report (supervisor).",
+    ),
+    "reopen": StepCommand(
+        lambda actor, note, reason_code: ReopenInput(actor=actor, note=note, reason_code=reason_code),
+        (
+            click.option(
+                "--reason-code", required=True, type=click.Choice([c.value for c in ReopenReason])
+            ),
+        ),
+        "重开: carry a closed or declined claim back to adjudication within the reopen period (supervisor).",
+    ),
+    "pay_advance": StepCommand(
+        lambda actor, note, amount, transfer_ref: PayAdvanceInput(
+            actor=actor, note=note, amount=amount, transfer_ref=transfer_ref
+        ),
+        (
+            click.option("--amount", required=True, help="yuan, at most what can be established"),
+            click.option("--transfer-ref", required=True, help="bank transfer reference"),
+        ),
+        "先予支付: pay in advance what can be established (art. 25, green channel).",
     ),
     "reassign": StepCommand(
         lambda actor, note, handler: ReassignInput(actor=actor, note=note, handler=handler),

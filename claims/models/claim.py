@@ -221,3 +221,13 @@ class ClaimState(Frozen):
     """Review sampling / fraud referral hold at payout (``claims.models.review_io``): pay waits while open."""
     refusal_letter: LetterIssued | None = None
     """The refusal letter (拒赔通知书, art. 24) issued on the decline: sha256, size, when."""
+    advance_paid: NonNegativeYuan = Decimal("0")
+    """先予支付: the advance paid (Insurance Law art. 25, green channel), offset against the final payment."""
+    receivable: NonNegativeYuan = Decimal("0")
+    """追偿: what the claimant owes back (an advance the final decision does not cover)."""
+    closure: str | None = None
+    """Why the claim ended without a decision: ``withdrawn: <reason>``, ``duplicate`` or ``error``."""
+    reopened: int = 0
+    """How often a supervisor reopened the claim (重开)."""
+    reopen_until: datetime | None = None
+    """Until when a closed or declined claim may be reopened (its workflow waits until then)."""

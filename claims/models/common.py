@@ -79,7 +79,7 @@ SYSTEM = Actor(id="engine", role=Role.SYSTEM)
 
 
 class Stage(StrEnum):
-    """Where a claim stands. Terminal stages: ``closed`` and ``declined``."""
+    """Where a claim stands. Terminal stages: ``closed``, ``declined`` and ``withdrawn``."""
 
     REPORTED = "reported"  # 报案: waiting for registration (立案)
     DOCUMENTS = "documents"  # 资料收集: registered, collecting documents
@@ -88,11 +88,12 @@ class Stage(StrEnum):
     PAYOUT = "payout"  # 赔付: approved, waiting for the money to be paid
     CLOSED = "closed"  # 结案: paid
     DECLINED = "declined"  # 拒赔: declined with reasons
+    WITHDRAWN = "withdrawn"  # 撤案: withdrawn before payment (a new report opens a new claim)
 
     @property
     def terminal(self) -> bool:
-        """True for ``closed`` and ``declined``."""
-        return self in (Stage.CLOSED, Stage.DECLINED)
+        """True for ``closed``, ``declined`` and ``withdrawn``."""
+        return self in (Stage.CLOSED, Stage.DECLINED, Stage.WITHDRAWN)
 
 
 class Outcome(StrEnum):

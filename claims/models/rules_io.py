@@ -219,3 +219,7 @@ class SlaTarget(Frozen):
     reassign_on_breach_to: str | None = None
     payout_authority_limit: NonNegativeYuan | None = None
     authority_rule: str | None = None
+    reopen_calendar_days: int | None = None
+    """How long after a claim is closed or declined a supervisor may reopen it (calendar days,
+    SLA policy ``reopen_calendar_days``); ``None`` in histories recorded before it was kept: the
+    workflow's ``DEFAULT_REOPEN_DAYS`` applies."""

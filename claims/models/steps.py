@@ -21,7 +21,7 @@ from claims.models.bounds import (
     StaffId,
     TransferRef,
 )
-from claims.models.common import Actor, Frozen, Role, Stage
+from claims.models.common import Actor, Frozen, NonNegativeYuan, Role, Stage
 from claims.models.rules_io import LossFacts
 
 
@@ -120,6 +120,50 @@ class ReassignInput(StepInput):
     handler: StaffId
 
 
+class WithdrawInput(StepInput):
+    """撤案: the claimant withdraws the claim before payment (through the village secretary or a
+    handler), with the reason; the clocks stop, and a new report of the event opens a new claim."""
+
+    reason: Reason
+
+
+class CloseReason(StrEnum):
+    """Why a supervisor closes a claim without a decision (``close``)."""
+
+    DUPLICATE = "duplicate"  # 重复报案
+    ERROR = "error"  # 误报
+
+
+class CloseInput(StepInput):
+    """结案（重复/误报）: a supervisor closes a duplicate or mistaken report, with the reason code."""
+
+    reason_code: CloseReason
+
+
+class ReopenReason(StrEnum):
+    """Why a supervisor reopens a closed or declined claim (``reopen``)."""
+
+    APPEAL = "appeal"  # 申诉
+    NEW_EVIDENCE = "new_evidence"  # 新证据
+    COMPLAINT = "complaint"  # 投诉
+    CALCULATION_ERROR = "calculation_error"  # 计算错误
+
+
+class ReopenInput(StepInput):
+    """重开: a supervisor carries a closed or declined claim back to adjudication, within the
+    reopen period after it ended (SLA policy ``reopen_calendar_days``), with the reason code."""
+
+    reason_code: ReopenReason
+
+
+class PayAdvanceInput(StepInput):
+    """先予支付 (Insurance Law art. 25, green channel): pay now, at most what can be established
+    (``ClaimWorkflow._established``); the final payment pays the rest."""
+
+    amount: NonNegativeYuan = Field(gt=0)
+    transfer_ref: TransferRef
+
+
 class ClearReviewInput(StepInput):
     """复核通过: a reviewer (supervisor) clears the claim's review hold, so it may be paid."""
 
@@ -159,6 +203,11 @@ class RejectionCode(StrEnum):
     PAYOUT_ALREADY_PAID = "payout.already_paid"  # an earlier pay attempt used another transfer ref
     REVIEW_PENDING = "review.pending"  # pay: the claim's review hold is open
     REVIEW_NONE_OPEN = "review.none_open"  # clear_review / refer_to_siu: no open hold
+    REOPEN_PERIOD_OVER = "reopen.period_over"  # reopen: the reopen period after close/decline has ended
+    CLOSED_WITHOUT_DECISION = "reopen.closed_without_decision"  # reopen: withdrawn claims are not reopened
+    ADVANCE_ABOVE_ESTABLISHED = "advance.above_established"  # pay_advance: more than can be established
+    ADVANCE_ALREADY_PAID = "advance.already_paid"  # pay_advance: one advance per claim
+    ADVANCE_OUTSTANDING = "advance.outstanding"  # withdraw / close: an advance was paid (decline instead)
     TOO_MANY_ATTEMPTS = "step.too_many_attempts"  # MAX_GENERATIONS attempts failed (client)
     FAILED = "step.failed"  # accepted, then failed in the handler without a code
 
@@ -198,7 +247,10 @@ class StepRule:
 HANDLER_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
 """Roles that may perform handler steps (register, request documents, adjudicate, pay)."""
 
-_OPEN = frozenset(Stage) - {Stage.CLOSED, Stage.DECLINED}
+_OPEN = frozenset(Stage) - {Stage.CLOSED, Stage.DECLINED, Stage.WITHDRAWN}
+_BEFORE_PAYMENT = frozenset(
+    {Stage.REPORTED, Stage.DOCUMENTS, Stage.INVESTIGATION, Stage.ADJUDICATION, Stage.PAYOUT}
+)
 _SUPERVISOR = frozenset({Role.SUPERVISOR})
 
 
@@ -344,6 +396,46 @@ STEP_RULES: dict[str, StepRule] = {
             once=True,
             label_zh="移送调查",
             label_en="refer to investigation unit",
+        ),
+        StepRule(
+            name="withdraw",
+            input=WithdrawInput,
+            stages=_BEFORE_PAYMENT,
+            roles=HANDLER_ROLES | {Role.VILLAGE_SECRETARY},
+            assigned_only=True,
+            once=True,
+            label_zh="撤案",
+            label_en="withdraw",
+        ),
+        StepRule(
+            name="close",
+            input=CloseInput,
+            stages=_BEFORE_PAYMENT,
+            roles=_SUPERVISOR,
+            assigned_only=False,
+            once=True,
+            label_zh="注销（重复/误报）",
+            label_en="close (duplicate or error)",
+        ),
+        StepRule(
+            name="reopen",
+            input=ReopenInput,
+            stages=frozenset({Stage.CLOSED, Stage.DECLINED}),
+            roles=_SUPERVISOR,
+            assigned_only=False,
+            once=False,
+            label_zh="重开",
+            label_en="reopen",
+        ),
+        StepRule(
+            name="pay_advance",
+            input=PayAdvanceInput,
+            stages=frozenset({Stage.INVESTIGATION, Stage.ADJUDICATION, Stage.PAYOUT}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=False,
+            label_zh="先予支付",
+            label_en="pay advance",
         ),
         StepRule(
             name="reassign",

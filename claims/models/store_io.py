@@ -120,6 +120,36 @@ class PayoutRequest(Frozen):
     transfer_ref: str
     lines: list[BenefitLine]
     paid_at: datetime
+    first_number: int = 1
+    """The payment number of the first line: after a reopen the new payment is numbered on
+    from the claim's earlier ones (advances are numbered from ``ADVANCE_FIRST_NUMBER``)."""
+
+
+ADVANCE_FIRST_NUMBER = 1001
+"""Payment numbers of advances (先予支付) start here, apart from the final payment's 1..n."""
+
+
+class AdvanceRequest(Frozen):
+    """Input of ``record_advance``: an advance payment (先予支付), one ledger row of kind
+    ``advance`` per line it was allotted to (``lines``: policy, benefit and amount of each)."""
+
+    claim_number: str
+    transfer_ref: str
+    lines: list[BenefitLine]
+    paid_at: datetime
+    first_number: int = ADVANCE_FIRST_NUMBER
+
+
+class ReceivableRequest(Frozen):
+    """Input of ``record_receivable``: money the claimant owes back (追偿): an advance that the
+    final decision (lower, or a decline) does not cover."""
+
+    claim_number: str
+    receivable_number: int
+    policy_number: str
+    amount: NonNegativeYuan
+    reason: str
+    created_at: datetime
 
 
 class PayoutResult(Frozen):

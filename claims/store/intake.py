@@ -169,9 +169,14 @@ def intake_report(
             select(Claim).where(Claim.person_id == person.id, Claim.accident_date == report.accident_date)
         )
     )
-    existing = next((c for c in same_event if c.outcome == Outcome(report.outcome).value), None)
-    if existing is not None:
+    same_outcome = sorted(
+        (c for c in same_event if c.outcome == Outcome(report.outcome).value), key=lambda c: c.attempt
+    )
+    existing = same_outcome[-1] if same_outcome else None
+    if existing is not None and existing.stage != Stage.WITHDRAWN.value:
         return IntakeResult(claim=_claim_input(session, existing, person, report), created=False)
+    # after a withdrawal (撤案) a new report of the event opens a new claim: the next attempt
+    attempt = existing.attempt + 1 if existing is not None else 1
 
     if report.accident_date > today:
         raise ReportError("accident_date", f"{report.accident_date} is in the future (today is {today})")
@@ -212,6 +217,7 @@ def intake_report(
         claim_number=number,
         workflow_id=workflow_id_for(number),
         person_id=person.id,
+        attempt=attempt,
         accident_date=report.accident_date,
         reported_on=reported_on,
         policy_numbers=",".join(p.policy_number for p in policies),
@@ -243,11 +249,14 @@ def intake_report(
     if not written:
         # The same event was reported at the same moment by someone else: return theirs.
         existing = session.scalar(
-            select(Claim).where(
+            select(Claim)
+            .where(
                 Claim.person_id == person.id,
                 Claim.accident_date == report.accident_date,
                 Claim.outcome == report.outcome.value,
             )
+            .order_by(Claim.attempt.desc())
+            .limit(1)
         )
         if existing is None:
             # Another claim took this number at the same moment (another outcome of the event)

@@ -1,7 +1,10 @@
 """The payout ledger and the benefits held against the policies' limits.
 
-One job: money that left, or is promised: :func:`record_payout` (one ledger row per payment,
-each sent to the payment sink once), :func:`reserve_benefits` (a decision's amounts held
+One job: money that left, or is promised, or is owed back: :func:`record_payout` (one ledger
+row per payment, each sent to the payment sink once), :func:`record_advance` (an advance
+payment, 先予支付: rows of kind ``advance`` numbered from ``ADVANCE_FIRST_NUMBER``, offset
+against the final payment by the workflow), :func:`record_receivable` (an advance the final
+decision does not cover, 追偿), :func:`reserve_benefits` (a decision's amounts held
 against the limits, optimistic on each policy's ``ledger_version``), and the reads that
 adjudication and the views need (:func:`prior_benefits`, :func:`find_prior_benefits`,
 :func:`payments_of`, :func:`reservations_of`). Nothing here commits: the activities own the
@@ -22,16 +25,28 @@ from sqlalchemy.orm import Session
 from claims.domain.payments import PaymentInstruction, PaymentSink
 from claims.domain.timeutil import SHANGHAI
 from claims.models import (
+    AdvanceRequest,
     PaymentRecord,
     PayoutRequest,
     PriorBenefit,
     PriorBenefitsResult,
+    ReceivableRequest,
     ReserveBenefitsRequest,
     ReserveBenefitsResult,
 )
-from claims.store.db import BenefitReservation, Claim, InsuredPerson, Payout, Policy, insert_unless_present
+from claims.store.db import (
+    BenefitReservation,
+    Claim,
+    InsuredPerson,
+    Payout,
+    Policy,
+    Receivable,
+    insert_unless_present,
+)
 
 CENT = Decimal("0.01")
+ADVANCE = "advance"
+"""The ledger ``kind`` of an advance payment's rows (先予支付); ``benefit_id`` names the line."""
 
 
 def record_payment(
@@ -59,7 +74,7 @@ def record_payment(
     line = req.lines[number - 1]
     instruction = PaymentInstruction(
         claim_number=req.claim_number,
-        payment_number=number,
+        payment_number=req.first_number + number - 1,
         policy_number=line.policy_number,
         amount=line.amount,
         transfer_ref=req.transfer_ref,
@@ -68,7 +83,7 @@ def record_payment(
     row = dict(instruction.model_dump(), benefit_id=line.benefit_id, kind=line.kind, paid_at=req.paid_at)
     if not insert_unless_present(session, Payout, row):
         return False
-    if sink is not None:
+    if sink is not None and line.amount > 0:  # a line an advance paid in full sends nothing
         sink(instruction)
     # the amount held at adjudication is now in the ledger: count it once, as paid
     session.execute(
@@ -104,6 +119,84 @@ def record_payout(
     return payments_of(session, req.claim_number)
 
 
+def record_advance(
+    session: Session, req: AdvanceRequest, sink: PaymentSink | None = None
+) -> list[PaymentRecord]:
+    """Write an advance payment (先予支付): one ledger row of kind ``advance`` per line of
+    ``req.lines`` (policy, benefit and the part of the advance allotted to it), numbered from
+    ``req.first_number``, each sent to the sink once; in the caller's transaction.
+
+    Idempotent like :func:`record_payment`: the key is (claim number, payment number). The
+    held reservations are left as they are: the final payment marks them paid.
+
+    Returns:
+        The ledger rows of the claim, in payment-number order.
+    """
+    for i, line in enumerate(req.lines):
+        instruction = PaymentInstruction(
+            claim_number=req.claim_number,
+            payment_number=req.first_number + i,
+            policy_number=line.policy_number,
+            amount=line.amount,
+            transfer_ref=req.transfer_ref,
+        )
+        row = dict(instruction.model_dump(), benefit_id=line.benefit_id, kind=ADVANCE, paid_at=req.paid_at)
+        if insert_unless_present(session, Payout, row) and sink is not None:
+            sink(instruction)
+    return payments_of(session, req.claim_number)
+
+
+def record_receivable(session: Session, req: ReceivableRequest) -> bool:
+    """Write a receivable (追偿: an advance the final decision does not cover), ``open``, in the
+    caller's transaction; idempotent on (claim number, receivable number).
+
+    Returns:
+        True if the row was written, False if it was already there.
+    """
+    return insert_unless_present(
+        session,
+        Receivable,
+        dict(
+            claim_number=req.claim_number,
+            receivable_number=req.receivable_number,
+            policy_number=req.policy_number,
+            amount=req.amount,
+            reason=req.reason,
+            status="open",
+            created_at=req.created_at,
+        ),
+    )
+
+
+def receivables_of(session: Session, claim_number: str) -> list[Receivable]:
+    """The claim's receivables, by number."""
+    return list(
+        session.scalars(
+            select(Receivable)
+            .where(Receivable.claim_number == claim_number)
+            .order_by(Receivable.receivable_number)
+        )
+    )
+
+
+def _advance_kind(session: Session, claim_number: str, policy_number: str, benefit_id: str) -> str | None:
+    """The benefit kind an advance row of another claim counts as, or None while it need not
+    count: before that claim's decision (no reservation: the kind is not known yet) and while
+    the decision's reservation of the line is held (it counts the whole line already)."""
+    res = session.scalars(
+        select(BenefitReservation)
+        .where(
+            BenefitReservation.claim_number == claim_number,
+            BenefitReservation.policy_number == policy_number,
+            BenefitReservation.benefit_id == benefit_id,
+        )
+        .order_by(BenefitReservation.id.desc())
+    ).first()
+    if res is None or res.status == "held":
+        return None
+    return res.kind
+
+
 def prior_benefits(session: Session, claim_number: str, policy_numbers: list[str]) -> list[PriorBenefit]:
     """Benefits already paid, or reserved and not yet paid, under ``policy_numbers`` by claims
     other than ``claim_number``: every insured person's, each with its ``person_ref`` and
@@ -134,7 +227,15 @@ def prior_benefits(session: Session, claim_number: str, policy_numbers: list[str
         .where(Payout.policy_number.in_(policy_numbers), Payout.claim_number != claim_number)
         .order_by(Payout.paid_at, Payout.id)
     )
-    out = [_prior_benefit(r, r.kind or r.benefit_id, r.paid_at) for r in paid]
+    out = []
+    for r in paid:
+        kind = r.kind or r.benefit_id
+        if kind == ADVANCE:  # an advance counts as the benefit it was paid against
+            found = _advance_kind(session, r.claim_number, r.policy_number, r.benefit_id)
+            if found is None:
+                continue
+            kind = found
+        out.append(_prior_benefit(r, kind, r.paid_at))
     held = session.scalars(
         select(BenefitReservation)
         .where(

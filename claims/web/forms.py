@@ -181,6 +181,13 @@ def _step_data(step: str, form: Form, problems: list[FormProblem]) -> dict[str, 
         data["reasons"] = _lines(_one(form, "reasons"))
     elif step == "pay":
         data["transfer_ref"] = _one(form, "transfer_ref")
+    elif step == "withdraw":  # issue 17 (helper L1)
+        data["reason"] = _one(form, "reason")
+    elif step in ("close", "reopen"):
+        data["reason_code"] = _one(form, "reason_code")
+    elif step == "pay_advance":
+        data["amount"] = _one(form, "amount").replace(",", "")
+        data["transfer_ref"] = _one(form, "transfer_ref")
     elif step == "reassign":
         data["handler"] = _one(form, "handler")
     return data

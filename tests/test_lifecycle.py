@@ -1,0 +1,276 @@
+"""The rest of a claim's life (issue 17), end to end on the time-skipping server: withdrawal (撤案)
+and a new claim for the event, close as a duplicate, an advance payment (先予支付) recovered after
+a decline (追偿), a reopen (重开) after a wrong decline that ends in the right payment, and the
+refusals: an advance above what can be established, a reopen after the reopen period."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
+
+from claims.domain.workdays import WorkingCalendar
+from claims.errors import StepRejected
+from claims.models import (
+    Actor,
+    AdjudicateInput,
+    ClaimState,
+    ClearReviewInput,
+    CloseInput,
+    CloseReason,
+    DeclineInput,
+    LossFacts,
+    PayAdvanceInput,
+    PayInput,
+    RegisterInput,
+    RejectionCode,
+    ReopenInput,
+    ReopenReason,
+    Role,
+    Stage,
+    WithdrawInput,
+)
+from claims.services.client import claim_state, perform_step
+from claims.store import workflow_id_for
+from claims.store.db import Claim, Notification, Payout, Receivable, Sessions
+from rules.engine import RulesEngine
+from rules.sla import load_sla_policy
+from tests.support.harness import Harness, complete_documents
+from worker import build_worker
+
+HANDLER = Actor(id="handler.yuhua", role=Role.HANDLER)
+SUPERVISOR = Actor(id="sup.yuhua", role=Role.SUPERVISOR)
+SECRETARY = Actor(id="sec.litou", role=Role.VILLAGE_SECRETARY)
+GRADE3 = LossFacts(outcome="disability", cause="road_accident", disability_grades=[3])  # type: ignore[arg-type]
+DRUNK = GRADE3.model_copy(update={"circumstances": ["drink_driving"]})
+GRADE3_AMOUNT = Decimal("36000.00")
+"""The road accident's family accident plan: 45,000 yuan × 80 % for grade 3 (the rules' amount)."""
+
+
+REOPEN_POLICY = load_sla_policy().model_copy(update={"reopen_calendar_days": 90})
+"""The shipped SLA policy with a reopen period of 90 calendar days (the shipped one has none:
+claims end at once, as before issue 17)."""
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def reopening(env: WorkflowEnvironment, sqlite_sessions: Sessions) -> AsyncIterator[Harness]:
+    """A harness whose worker runs on ``REOPEN_POLICY``: closed and declined claims stay open 90 days."""
+    h = Harness(env.client, sqlite_sessions)
+    async with build_worker(
+        env.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=WorkingCalendar(),
+        sla_policy=REOPEN_POLICY,
+    ):
+        yield h
+
+
+def road(h: Harness, accident: date) -> Any:
+    """The road-accident case (长沙市雨花区), grade 3 as reported, on another day (another claim)."""
+    case = h.cases[2]
+    report = case.report.model_copy(
+        update={"accident_date": accident, "reported_on": accident + timedelta(days=2), "disability_grade": 3}
+    )
+    return case.model_copy(update={"report": report, "facts": GRADE3})
+
+
+async def to_adjudication(h: Harness, number: str) -> ClaimState:
+    await perform_step(h.client, number, RegisterInput(actor=HANDLER))
+    state = await complete_documents(h.client, number, HANDLER)
+    assert state.stage == Stage.ADJUDICATION, state.timeline[-1]
+    return state
+
+
+async def clear_any_review(h: Harness, number: str, state: ClaimState) -> ClaimState:
+    """A claim the review rules sampled (5 %, by claim number) is cleared by a supervisor."""
+    if state.review is not None and state.review.open:
+        return await perform_step(h.client, number, ClearReviewInput(actor=SUPERVISOR))
+    return state
+
+
+async def refused(h: Harness, number: str, step: Any) -> StepRejected:
+    with pytest.raises(StepRejected) as e:
+        await perform_step(h.client, number, step)
+    return e.value
+
+
+async def test_withdrawal_stops_the_clocks_and_a_new_report_opens_a_new_claim(harness: Harness) -> None:
+    case = road(harness, date(2022, 8, 2))
+    number = await harness.report(case)
+    await perform_step(harness.client, number, RegisterInput(actor=HANDLER))
+    state = await perform_step(
+        harness.client, number, WithdrawInput(actor=SECRETARY, reason="家属决定撤案：已与对方和解")
+    )
+    assert state.stage == Stage.WITHDRAWN and state.closure == "withdrawn: 家属决定撤案：已与对方和解"
+    assert state.clocks and all(c.stopped_at is not None for c in state.clocks), state.clocks
+    assert state.reopen_until is None and [e.event for e in state.timeline][-1] == "withdrawn"
+    # no reopen window for a withdrawn claim: the workflow ends at once
+    handle = harness.client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState)
+    assert (await handle.result()).stage == Stage.WITHDRAWN
+    with harness.sessions() as s:
+        assert s.get(Claim, number).stage == "withdrawn"  # type: ignore[union-attr]
+
+    # the same event reported again: a new claim, the next number of the event
+    again = await harness.report(case)
+    assert again == f"{number}-2"
+    fresh = await claim_state(harness.client, again)
+    assert fresh.stage == Stage.REPORTED and fresh.timeline[0].event == "reported"
+    with harness.sessions() as s:
+        assert [
+            c.attempt for c in s.scalars(select(Claim).where(Claim.claim_number.in_([number, again])))
+        ] in (
+            [1, 2],
+            [2, 1],
+        )
+    # ... and reported a third time while that one runs: the running claim is returned
+    assert await harness.report(case) == again
+
+
+async def test_with_the_shipped_policy_a_declined_claim_ends_at_once(harness: Harness) -> None:
+    number = await harness.report(road(harness, date(2022, 9, 13)))
+    await to_adjudication(harness, number)
+    await perform_step(harness.client, number, DeclineInput(actor=HANDLER, reasons=["not covered"]))
+    handle = harness.client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState)
+    assert (await handle.result()).stage == Stage.DECLINED  # no reopen period: archived and done
+    e = await refused(harness, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.APPEAL))
+    assert e.code == RejectionCode.CLAIM_ENDED.value
+
+
+async def test_a_supervisor_closes_a_duplicate(harness: Harness) -> None:
+    number = await harness.report(road(harness, date(2022, 8, 9)))
+    e = await refused(harness, number, CloseInput(actor=HANDLER, reason_code=CloseReason.DUPLICATE))
+    assert e.code == RejectionCode.ROLE_NOT_ALLOWED.value
+    state = await perform_step(
+        harness.client, number, CloseInput(actor=SUPERVISOR, reason_code=CloseReason.DUPLICATE, note="同 JS…")
+    )
+    assert state.stage == Stage.CLOSED and state.closure == "duplicate" and state.payments == []
+    assert all(c.stopped_at is not None for c in state.clocks)
+    # closed without a decision: nothing to reopen (report the event again instead)
+    e = await refused(harness, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.APPEAL))
+    assert e.code == RejectionCode.CLOSED_WITHOUT_DECISION.value
+
+
+async def test_an_advance_then_a_decline_leaves_a_receivable_and_a_notice(harness: Harness) -> None:
+    number = await harness.report(road(harness, date(2022, 8, 16)))
+    await to_adjudication(harness, number)
+    # what can be established: the rules' amount on the facts as reported (grade 3)
+    e = await refused(
+        harness, number, PayAdvanceInput(actor=HANDLER, amount=Decimal("36000.01"), transfer_ref="ADV-1")
+    )
+    assert e.code == RejectionCode.ADVANCE_ABOVE_ESTABLISHED.value
+    assert e.params["amount"] == "36000.01" and e.params["established"] == "36000.00"
+    state = await perform_step(
+        harness.client, number, PayAdvanceInput(actor=HANDLER, amount=Decimal("10000"), transfer_ref="ADV-1")
+    )
+    assert state.stage == Stage.ADJUDICATION and state.advance_paid == Decimal("10000.00")
+    art25 = next(c for c in state.clocks if c.name == "art25_advance_payment")
+    assert art25.stopped_at is not None
+    e = await refused(
+        harness, number, PayAdvanceInput(actor=HANDLER, amount=Decimal("1000"), transfer_ref="ADV-2")
+    )
+    assert e.code == RejectionCode.ADVANCE_ALREADY_PAID.value
+    e = await refused(harness, number, WithdrawInput(actor=HANDLER, reason="claimant withdraws"))
+    assert e.code == RejectionCode.ADVANCE_OUTSTANDING.value
+
+    # drink driving established: the rules decline; the advance is to be recovered
+    state = await perform_step(harness.client, number, AdjudicateInput(actor=HANDLER, facts=DRUNK))
+    assert state.stage == Stage.DECLINED and state.receivable == Decimal("10000.00")
+    assert "receivable" in [e.event for e in state.timeline]
+    with harness.sessions() as s:
+        rows = list(s.scalars(select(Payout).where(Payout.claim_number == number)))
+        assert [(r.kind, r.amount, r.transfer_ref, r.payment_number) for r in rows] == [
+            ("advance", Decimal("10000.00"), "ADV-1", 1001)
+        ]
+        owed = list(s.scalars(select(Receivable).where(Receivable.claim_number == number)))
+        assert [(r.amount, r.status) for r in owed] == [(Decimal("10000.00"), "open")]
+        notices = {
+            n.recipient_role
+            for n in s.scalars(
+                select(Notification).where(
+                    Notification.claim_number == number, Notification.kind == "recovery_notice"
+                )
+            )
+        }
+        assert notices == {"claimant", "supervisor"}
+
+
+async def test_a_reopen_after_a_wrong_decline_ends_in_the_right_payment(reopening: Harness) -> None:
+    harness = reopening
+    number = await harness.report(road(harness, date(2022, 8, 23)))
+    await to_adjudication(harness, number)
+    state = await perform_step(
+        harness.client, number, DeclineInput(actor=HANDLER, reasons=["误认为酒后驾驶 (wrong)"])
+    )
+    assert state.stage == Stage.DECLINED and state.reopen_until is not None
+    # the workflow stays open through the reopen period (90 calendar days by the SLA policy)
+    assert state.reopen_until - state.timeline[-1].at <= timedelta(days=90, seconds=1)
+    e = await refused(harness, number, ReopenInput(actor=HANDLER, reason_code=ReopenReason.APPEAL))
+    assert e.code == RejectionCode.ROLE_NOT_ALLOWED.value
+    state = await perform_step(
+        harness.client,
+        number,
+        ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.APPEAL, note="交警认定书：未饮酒"),
+    )
+    assert state.stage == Stage.ADJUDICATION and state.reopened == 1 and state.decline_reasons == []
+    resolution = next(c for c in state.clocks if c.name == "resolution")
+    assert resolution.stopped_at is None  # new SLA clock from the reopen
+    state = await perform_step(harness.client, number, AdjudicateInput(actor=HANDLER, facts=GRADE3))
+    assert state.stage == Stage.PAYOUT and state.decision is not None
+    assert state.decision.total == GRADE3_AMOUNT
+    state = await clear_any_review(harness, number, state)
+    state = await perform_step(harness.client, number, PayInput(actor=HANDLER, transfer_ref="TRF-REOPEN-1"))
+    assert state.stage == Stage.CLOSED
+    assert [(p.payment_number, p.amount) for p in state.payments] == [(1, GRADE3_AMOUNT)]
+    events = [e.event for e in state.timeline]
+    assert events.index("declined") < events.index("reopened") < events.index("paid")
+
+
+async def test_an_advance_is_offset_against_the_final_payment(harness: Harness) -> None:
+    number = await harness.report(road(harness, date(2022, 8, 30)))
+    await to_adjudication(harness, number)
+    state = await perform_step(harness.client, number, AdjudicateInput(actor=HANDLER, facts=GRADE3))
+    assert state.stage == Stage.PAYOUT
+    # adjudicated and not yet paid: the decision's total can be established
+    state = await perform_step(
+        harness.client, number, PayAdvanceInput(actor=HANDLER, amount=Decimal("20000"), transfer_ref="ADV-9")
+    )
+    state = await clear_any_review(harness, number, state)
+    state = await perform_step(harness.client, number, PayInput(actor=HANDLER, transfer_ref="TRF-9"))
+    assert state.stage == Stage.CLOSED and state.receivable == 0
+    assert [(p.payment_number, p.amount, p.transfer_ref) for p in state.payments] == [
+        (1, GRADE3_AMOUNT - Decimal("20000"), "TRF-9"),
+        (1001, Decimal("20000.00"), "ADV-9"),
+    ]
+    assert sum(p.amount for p in state.payments) == GRADE3_AMOUNT
+
+
+async def test_a_reopen_after_the_reopen_period_is_refused(
+    skipping: WorkflowEnvironment, sqlite_sessions: Sessions
+) -> None:
+    h = Harness(skipping.client, sqlite_sessions)
+    async with build_worker(
+        skipping.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=WorkingCalendar(),
+        sla_policy=REOPEN_POLICY,
+    ):
+        number = await h.report(road(h, date(2022, 9, 6)))
+        await to_adjudication(h, number)
+        state = await perform_step(h.client, number, DeclineInput(actor=HANDLER, reasons=["not covered"]))
+        assert state.reopen_until is not None
+        await skipping.sleep(timedelta(days=89))  # inside the period: the claim still waits
+        assert (await claim_state(h.client, number)).stage == Stage.DECLINED
+        await skipping.sleep(timedelta(days=2))
+        e = await refused(h, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.COMPLAINT))
+        # the period is over: the claim's workflow waited it out and ended (archived)
+        assert e.code == RejectionCode.CLAIM_ENDED.value and "completed" in str(e)
