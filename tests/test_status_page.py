@@ -14,6 +14,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from claims.infra.settings import get_settings
 from claims.models import Actor, RegisterInput, Role
 from claims.services import documents
-from claims.services.client import perform_step
+from claims.services.client import claim_state, perform_step
 from claims.services.context import Services
 from claims.store.db import unit_of_work
 from claims.store.documents import StatusLookup
@@ -102,6 +103,10 @@ async def test_the_right_pair_shows_stage_missing_and_date_and_nothing_personal(
     )  # the rejected one again
     expected = re.search(r'<dd class="expected">(\d{4}-\d{2}-\d{2})</dd>', page.text)
     assert expected, "the expected date"
+    state = await claim_state(harness.client, number)
+    (clock,) = [c for c in state.clocks if c.kind.value == "programme" and c.stopped_at is None]
+    beijing = clock.deadline.due_at.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert (clock.name, expected.group(1)) == ("resolution", beijing.isoformat())  # 结案时限, in Beijing
     # no names, no identity number, no amount before payment
     insured = next(
         m for h in harness.register.households for m in h.members if m.id_number == case.report.id_number

@@ -560,6 +560,9 @@ async def status_lookup(
         try:
             state = await claim_state(await services.client(), number)
             stage = state.stage.value
+            running = [c for c in state.clocks if c.kind.value == "programme" and c.stopped_at is None]
+            if running:  # the clock that runs now (registration, then resolution), pauses included
+                deadline = running[-1].deadline.due_at
             with unit_of_work(services.sessions) as session:
                 still = missing(state, store.documents_of(session, number))
         except Exception:  # noqa: BLE001 - the page still answers the stage from the store

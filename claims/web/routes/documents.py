@@ -258,7 +258,7 @@ async def get_thumbnail(
 ) -> Response:
     """The file's thumbnail (PNG), or a PDF icon (SVG) when a PDF's first page was not drawn."""
     data = await run_in_threadpool(documents.thumbnail, services, actor, number, document_id)
-    headers = {"Cache-Control": "private, max-age=3600"}
+    headers = {"Cache-Control": "private, no-store"}  # identity cards and bank cards: not kept in caches
     if data is None:
         return Response(PDF_ICON, media_type="image/svg+xml", headers=headers)
     return Response(data, media_type="image/png", headers=headers)
