@@ -13,6 +13,22 @@ web UI JSON form (``WorkflowHistory.to_json()``), to ``tests/golden/<path>.json`
   clock breaches and escalates; then registered and paid.
 - ``paused_for_documents``: documents requested (the resolution clock pauses), received
   three days later (it resumes with the deadline extended), paid.
+- ``withdrawn`` (issue 17): registered, then withdrawn by the village secretary (撤案).
+- ``advance_declined`` (issue 17): documents complete, an advance of 10,000 yuan paid (先予支付),
+  drink driving established: declined, the advance a receivable (追偿); the reopen window waited out.
+- ``reopened_paid`` (issue 17): declined by the handler, reopened by a supervisor on appeal,
+  adjudicated again and paid; the reopen window waited out.
+
+Recorded with a reopen period of 90 calendar days (the shipped SLA policy has none), so the
+paths that end closed or declined wait out the reopen window (``lifecycle-reopen-window``).
+
+- ``review_cleared`` (issue 17): an accident 9 days after the policy start: held for the
+  investigation unit before payment (siu.early_claim), cleared by a supervisor (clear_review), paid.
+- ``referred_to_siu`` (issue 17): the same pattern, referred to investigation (refer_to_siu),
+  the investigator's finding, adjudicated again (no second hold), paid.
+
+The worker judges claims by the shipped review rules with every rule but ``siu.early_claim``
+out of reach (``_golden_review_rules``), so only the two review paths are held.
 
 Regenerate only when a change to the workflow is *meant* to change new histories; the old
 files must keep replaying (``tests/test_audit_replay.py``) — keep them under another name
@@ -34,6 +50,7 @@ import json
 import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +66,11 @@ PATHS = (
     "declined",
     "breached_escalated",
     "paused_for_documents",
+    "withdrawn",
+    "advance_declined",
+    "reopened_paid",
+    "review_cleared",
+    "referred_to_siu",
 )
 
 
@@ -59,6 +81,18 @@ def _cases() -> tuple[Any, list[Any]]:
     reg = RegisterFile.model_validate(json.loads((REPO / "data/demo/register.json").read_text("utf-8")))
     demo = DemoFile.model_validate(json.loads((REPO / "data/demo/claims.json").read_text("utf-8")))
     return reg, demo.claims
+
+
+def _golden_review_rules() -> Any:
+    """The shipped review rules with only ``siu.early_claim`` (30 days) within reach."""
+    from rules.review import ReviewRules, load_review
+
+    raw = load_review().model_dump(mode="json")
+    raw["version"] = raw["version"] + "-golden"
+    raw["config"].update(
+        sample_share_bp=0, review_amount_yuan="999999999.00", at_limit_percent=1000, repeat_claims=1000
+    )
+    return ReviewRules.model_validate(raw)
 
 
 def _variant(case: Any, accident: date, grade: int, circumstances: list[str] | None = None) -> Any:
@@ -80,20 +114,30 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
     """Run every path in ``only`` and write its history; returns path name -> file."""
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from claims.services.client import claim_state, perform_step, report_claim, wait_until_open
-    from claims.store.db import make_engine, make_sessionmaker, unit_of_work, upgrade_database
-    from claims.services.demo import drive_claim
+    from claims.domain.workdays import WorkingCalendar
     from claims.models import (
         Actor,
+        AdjudicateInput,
+        ClearReviewInput,
+        DeclineInput,
+        PayAdvanceInput,
+        PayInput,
         ReceiveDocumentsInput,
         RegisterInput,
+        ReopenInput,
+        ReopenReason,
         RequestDocumentsInput,
         Role,
         SlaState,
+        WithdrawInput,
     )
+    from claims.services.client import claim_state, perform_step, report_claim, wait_until_open
+    from claims.services.demo import drive_claim
     from claims.store import load_register, workflow_id_for
-    from claims.domain.workdays import WorkingCalendar
+    from claims.store.db import make_engine, make_sessionmaker, unit_of_work, upgrade_database
     from rules.engine import RulesEngine
+    from rules.review import ReviewEngine
+    from rules.sla import load_sla_policy
     from tests.support.env import time_skipping_server
     from worker import build_worker
 
@@ -111,8 +155,17 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
     async with time_skipping_server(pydantic_data_converter) as env:
         client = env.client
         tq = "golden"
+        # a reopen period of 90 days (the shipped policy has none), so ``reopened_paid`` can reopen
+        # and every closed or declined path records the reopen window (lifecycle-reopen-window)
+        policy = load_sla_policy().model_copy(update={"reopen_calendar_days": 90})
         async with build_worker(
-            client, sessions, task_queue=tq, rules_engine=RulesEngine.shared(), calendar=WorkingCalendar()
+            client,
+            sessions,
+            task_queue=tq,
+            rules_engine=RulesEngine.shared(),
+            calendar=WorkingCalendar(),
+            sla_policy=policy,
+            review_engine=ReviewEngine(_golden_review_rules()),
         ):
 
             async def drive(case: Any) -> str:
@@ -170,12 +223,92 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                 )
                 return await drive(case)
 
+            async def to_adjudication(case: Any) -> tuple[str, Actor]:
+                from tests.support.harness import complete_documents
+
+                number = await report(case)
+                handler = Actor(id=case.handler, role=Role.HANDLER)
+                await perform_step(client, number, RegisterInput(actor=handler))
+                await complete_documents(client, number, handler)
+                return number, handler
+
+            async def withdrawn() -> str:
+                case = _variant(road, date(2022, 8, 9), 3)
+                number = await report(case)
+                await perform_step(
+                    client, number, RegisterInput(actor=Actor(id=case.handler, role=Role.HANDLER))
+                )
+                await perform_step(
+                    client, number, WithdrawInput(actor=case.report.reporter, reason="家属撤案：已和解")
+                )
+                return number
+
+            async def advance_declined() -> str:
+                number, handler = await to_adjudication(_variant(road, date(2022, 8, 16), 3))
+                await perform_step(
+                    client,
+                    number,
+                    PayAdvanceInput(actor=handler, amount=Decimal("10000"), transfer_ref="ADV-GOLD-0816"),
+                )
+                drunk = _variant(road, date(2022, 8, 16), 3, ["drink_driving"]).facts
+                await perform_step(client, number, AdjudicateInput(actor=handler, facts=drunk))
+                return number
+
+            async def reopened_paid() -> str:
+                case = _variant(road, date(2022, 8, 23), 3)
+                number, handler = await to_adjudication(case)
+                await perform_step(client, number, DeclineInput(actor=handler, reasons=["误认为酒后驾驶"]))
+                supervisor = Actor(id="supervisor.demo", role=Role.SUPERVISOR)
+                await perform_step(
+                    client, number, ReopenInput(actor=supervisor, reason_code=ReopenReason.APPEAL)
+                )
+                state = await perform_step(client, number, AdjudicateInput(actor=handler, facts=case.facts))
+                if state.review is not None and state.review.open:
+                    await perform_step(client, number, ClearReviewInput(actor=supervisor))
+                await perform_step(client, number, PayInput(actor=handler, transfer_ref=case.transfer_ref))
+                return number
+
+            async def review_cleared() -> str:
+                case = _variant(road, date(2022, 1, 10), 3)
+                number, handler = await to_adjudication(case)
+                state = await perform_step(client, number, AdjudicateInput(actor=handler, facts=case.facts))
+                assert state.review is not None and state.review.rule_ids == ["siu.early_claim"], state.review
+                supervisor = Actor(id="supervisor.demo", role=Role.SUPERVISOR)
+                cleared = ClearReviewInput(actor=supervisor, note="保单生效前已在他处投保")
+                await perform_step(client, number, cleared)
+                await perform_step(client, number, PayInput(actor=handler, transfer_ref=case.transfer_ref))
+                return number
+
+            async def referred_to_siu() -> str:
+                from claims.models import RecordInvestigationInput, ReferToSiuInput
+
+                case = _variant(road, date(2022, 1, 12), 3)
+                number, handler = await to_adjudication(case)
+                await perform_step(client, number, AdjudicateInput(actor=handler, facts=case.facts))
+                supervisor = Actor(id="supervisor.demo", role=Role.SUPERVISOR)
+                referral = ReferToSiuInput(actor=supervisor, reason="出险距保单起期仅 11 天")
+                await perform_step(client, number, referral)
+                investigator = Actor(id="inv.demo", role=Role.INVESTIGATOR)
+                await perform_step(
+                    client,
+                    number,
+                    RecordInvestigationInput(actor=investigator, findings="交警事故认定书与医院记录一致"),
+                )
+                await perform_step(client, number, AdjudicateInput(actor=handler, facts=case.facts))
+                await perform_step(client, number, PayInput(actor=handler, transfer_ref=case.transfer_ref))
+                return number
+
             runners = {
                 "ordinary_paid": ordinary_paid,
                 "green_channel": green_channel,
                 "investigation": investigation,
                 "declined": declined,
                 "paused_for_documents": paused_for_documents,
+                "withdrawn": withdrawn,
+                "advance_declined": advance_declined,
+                "reopened_paid": reopened_paid,
+                "review_cleared": review_cleared,
+                "referred_to_siu": referred_to_siu,
                 "breached_escalated": breached_escalated,  # last: it moves the server clock
             }
             for name, run in runners.items():
@@ -183,6 +316,10 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                     continue
                 number = await run()
                 handle = client.get_workflow_handle(workflow_id_for(number))
+                until = (await claim_state(client, number)).reopen_until
+                if until is not None and until > await env.get_current_time():
+                    # the time-skipping server's result() cannot wait across a long timer: skip it
+                    await env.sleep(until - await env.get_current_time() + timedelta(hours=1))
                 await handle.result()
                 history = await handle.fetch_history()
                 path = out_dir / f"{name}.json"
