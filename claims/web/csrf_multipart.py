@@ -11,8 +11,8 @@ keeps asgi-csrf's contract: consume the body only until the ``csrftoken`` field 
 raise ``asgi_csrf.FileBeforeToken`` when a file part starts before it, and return
 ``(token or None, replay_receive)`` so the route reads the whole body again. It uses
 python-multipart's low-level ``MultipartParser`` callbacks, whose interface did not change.
-Installed once, when this module is imported (``claims.web.routes.documents``, the console's
-upload routes); idempotent.
+Installed by ``claims.web.security.install`` with the other middlewares, so every upload
+route is covered whichever module defines it; idempotent.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from starlette.middleware.sessions import SessionMiddleware
 
+from claims.web import csrf_multipart
+
 SESSION_COOKIE = "claims_session"
 SESSION_MAX_AGE = 12 * 3600
 CSRF_COOKIE = "csrftoken"
@@ -134,7 +136,9 @@ class SecurityHeaders:
 
 
 def install(app: FastAPI, secret: str) -> None:
-    """Put the middlewares on ``app``, outermost first: headers, CSRF, session."""
+    """Put the middlewares on ``app``, outermost first: headers, CSRF, session; CSRF tokens of
+    multipart (file upload) forms are read by ``claims.web.csrf_multipart``."""
+    csrf_multipart.install()
     app.add_middleware(
         SessionMiddleware,
         secret_key=derive_key(secret, "session"),

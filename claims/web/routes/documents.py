@@ -43,13 +43,12 @@ from claims.models import Actor
 from claims.models.bounds import printable
 from claims.services import documents, intake
 from claims.services.context import Services
-from claims.web import csrf_multipart, forms, present
+from claims.web import forms, present
 from claims.web.deps import current_actor, get_services
 from claims.web.i18n import error_message, gettext_for
 from claims.web.templating import locale_of, render
 
 router = APIRouter()
-csrf_multipart.install()  # uploads without JavaScript: asgi-csrf 0.11 cannot read multipart forms on its own
 
 REASONS = {
     "unreadable": ("无法辨认", "unreadable"),
