@@ -100,6 +100,7 @@ def build_worker(
             store.record_payout,
             store.record_advance,
             store.record_receivable,
+            store.cancel_receivables,
             store.escalate_breach,
             store.send_notice,
             store.find_prior_benefits,

@@ -91,6 +91,13 @@ class StoreActivities:
         return Ack()
 
     @activity.defn
+    def cancel_receivables(self, claim_number: str) -> Ack:
+        """Cancel a reopened claim's open receivables (its new decision says what is owed back)."""
+        with unit_of_work(self._sessions) as s:
+            store.cancel_receivables(s, claim_number)
+        return Ack()
+
+    @activity.defn
     def escalate_breach(self, inp: EscalationInput) -> Ack:
         """Queue a breach notice to the county's supervisors (outbox) and log it."""
         msg = (

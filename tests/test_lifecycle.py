@@ -274,3 +274,30 @@ async def test_a_reopen_after_the_reopen_period_is_refused(
         e = await refused(h, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.COMPLAINT))
         # the period is over: the claim's workflow waited it out and ended (archived)
         assert e.code == RejectionCode.CLAIM_ENDED.value and "completed" in str(e)
+
+
+async def test_a_reopened_claim_offsets_the_advance_and_cancels_its_receivable(reopening: Harness) -> None:
+    harness = reopening
+    number = await harness.report(road(harness, date(2022, 9, 20)))
+    await to_adjudication(harness, number)
+    await perform_step(
+        harness.client, number, PayAdvanceInput(actor=HANDLER, amount=Decimal("10000"), transfer_ref="ADV-R")
+    )
+    state = await perform_step(harness.client, number, AdjudicateInput(actor=HANDLER, facts=DRUNK))
+    assert state.stage == Stage.DECLINED and state.receivable == Decimal("10000.00")
+    # on appeal: not drunk after all; the claim is decided again and the receivable cancelled
+    state = await perform_step(
+        harness.client, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.APPEAL)
+    )
+    assert state.receivable == 0 and "receivable_cancelled" in [e.event for e in state.timeline]
+    state = await perform_step(harness.client, number, AdjudicateInput(actor=HANDLER, facts=GRADE3))
+    state = await clear_any_review(harness, number, state)
+    state = await perform_step(harness.client, number, PayInput(actor=HANDLER, transfer_ref="TRF-R"))
+    assert state.stage == Stage.CLOSED and state.receivable == 0
+    assert [(p.payment_number, p.amount) for p in state.payments] == [
+        (1, GRADE3_AMOUNT - Decimal("10000")),
+        (1001, Decimal("10000.00")),
+    ]
+    with harness.sessions() as s:
+        owed = list(s.scalars(select(Receivable).where(Receivable.claim_number == number)))
+        assert [(r.amount, r.status) for r in owed] == [(Decimal("10000.00"), "cancelled")]

@@ -221,7 +221,8 @@ class ClaimWorkflow:
         self._ended_at: datetime | None = None  # closed, declined or withdrawn (the reopen period runs)
         self._closure: str | None = None  # withdrawn / closed without a decision: why
         self._reopened = 0
-        self._receivables: list[ReceivableRequest] = []
+        self._receivables: list[ReceivableRequest] = []  # open: what the claimant owes back now
+        self._receivable_numbers = 0
         self._store_calls = 0
 
     # ------------------------------------------------------------------ the story
@@ -1226,6 +1227,15 @@ class ClaimWorkflow:
             self._ended_at = None
             self._decline_reasons = []
             self._approved = False
+            if self._receivables:
+                # decided again: what is owed back follows from the new decision
+                await self._store(StoreActivities.cancel_receivables, self._inp.claim_number)
+                self._log(
+                    "receivable_cancelled",
+                    SYSTEM,
+                    f"{self._recovered()} yuan no longer claimed back: the claim is decided again",
+                )
+                self._receivables = []
             self._log(
                 "reopened",
                 step.actor,
@@ -1343,13 +1353,14 @@ class ClaimWorkflow:
         policy = self._payments[0].policy_number if self._payments else self._inp.policies[0].policy_number
         req = ReceivableRequest(
             claim_number=self._inp.claim_number,
-            receivable_number=len(self._receivables) + 1,
+            receivable_number=self._receivable_numbers + 1,
             policy_number=policy,
             amount=amount,
             reason=why,
             created_at=workflow.now(),
         )
         await self._store(StoreActivities.record_receivable, req)
+        self._receivable_numbers += 1
         self._receivables.append(req)
         self._log("receivable", SYSTEM, f"{amount} yuan to recover from the claimant ({why})")
         for recipient in ("claimant", "supervisor"):

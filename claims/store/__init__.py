@@ -36,6 +36,7 @@ from claims.store.ids import claim_number_for, utcnow, workflow_id_for
 from claims.store.intake import REPORTING_ROLES, IntakeResult, ReportError, check_reporter, intake_report
 from claims.store.ledger import (
     Reservation,
+    cancel_receivables,
     find_prior_benefits,
     payments_of,
     prior_benefits,
@@ -87,6 +88,7 @@ __all__ = [
     "record_payout",
     "record_advance",
     "record_receivable",
+    "cancel_receivables",
     "receivables_of",
     "reservations_of",
     "reserve_benefits",

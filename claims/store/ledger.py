@@ -168,6 +168,22 @@ def record_receivable(session: Session, req: ReceivableRequest) -> bool:
     )
 
 
+def cancel_receivables(session: Session, claim_number: str) -> int:
+    """Cancel the claim's open receivables (a reopened claim is decided again: what it owes
+    back follows from the new decision); in the caller's transaction. Idempotent.
+
+    Returns:
+        How many were open.
+    """
+    result = session.execute(
+        update(Receivable)
+        .where(Receivable.claim_number == claim_number, Receivable.status == "open")
+        .values(status="cancelled"),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)
+
+
 def receivables_of(session: Session, claim_number: str) -> list[Receivable]:
     """The claim's receivables, by number."""
     return list(
