@@ -301,3 +301,22 @@ async def test_a_reopened_claim_offsets_the_advance_and_cancels_its_receivable(r
     with harness.sessions() as s:
         owed = list(s.scalars(select(Receivable).where(Receivable.claim_number == number)))
         assert [(r.amount, r.status) for r in owed] == [(Decimal("10000.00"), "cancelled")]
+
+
+async def test_after_a_reopen_a_once_only_step_is_performed_again_through_the_step_service(
+    reopening: Harness,
+) -> None:
+    from claims.services.client import attempt_step
+
+    harness = reopening
+    number = await harness.report(road(harness, date(2022, 9, 27)))
+    await to_adjudication(harness, number)
+    first = await attempt_step(harness.client, number, DeclineInput(actor=HANDLER, reasons=["first look"]))
+    assert first.state.stage == Stage.DECLINED
+    await attempt_step(
+        harness.client, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.COMPLAINT)
+    )
+    # the same once-only step (update id <claim>/decline) in the new round: performed, not attached
+    again = await attempt_step(harness.client, number, DeclineInput(actor=HANDLER, reasons=["second look"]))
+    assert again.state.stage == Stage.DECLINED and again.state.decline_reasons == ["second look"]
+    assert [e.event for e in again.state.timeline].count("declined") == 2

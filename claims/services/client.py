@@ -257,6 +257,13 @@ MAX_GENERATIONS = 20
 skipped before giving up: far more than a claim ever sees."""
 
 
+async def _fits_again_after_reopen(client: Client, claim_number: str, step: str) -> bool:
+    """A once-only step that succeeded earlier fits again when the claim was reopened (重开)
+    since and its stage admits the step now (a decline, approval or payment of the new round)."""
+    state = await claim_state(client, claim_number)
+    return state.reopened > 0 and state.stage in STEP_RULES[step].stages
+
+
 async def attempt_step(
     client: Client,
     claim_number: str,
@@ -272,8 +279,9 @@ async def attempt_step(
 
     - unknown (never sent, or rejected): send it;
     - pending (an earlier attempt got no answer): attach to it; its input is performed;
-    - succeeded: a once-only step attaches and gets the first outcome; a repeatable step moves
-      to the next generation and is performed again;
+    - succeeded: a once-only step attaches and gets the first outcome (unless the claim was
+      reopened since and its stage admits the step again: the next generation); a repeatable
+      step moves to the next generation and is performed again;
     - failed in the handler: the next generation, so an attempt that lost a race does not
       doom every retry.
 
@@ -297,6 +305,8 @@ async def attempt_step(
             raise Unavailable(f"{step}: {e.message}") from None
         if earlier == UpdateStatus.FAILED or (earlier == UpdateStatus.SUCCEEDED and step not in ONCE_STEPS):
             continue
+        if earlier == UpdateStatus.SUCCEEDED and await _fits_again_after_reopen(client, claim_number, step):
+            continue  # issue 17: a once-only step done before a reopen is done again after it
         state = await perform_step(
             client,
             claim_number,
