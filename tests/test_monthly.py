@@ -586,6 +586,9 @@ async def test_the_console_serves_the_page_and_downloads_to_the_countys_supervis
         and pdf.headers["content-type"] == "application/pdf"
     )
     assert (await sup.get("/reports/monthly/宁乡市/2026-13.xlsx")).status_code == 422
+    entry = await sup.get("/reports/monthly?month=2026-03")  # the navigation's link: own county
+    assert entry.status_code == 303
+    assert entry.headers["location"] == "/reports/monthly/%E5%AE%81%E4%B9%A1%E5%B8%82/2026-03"
     assert (await sup.get(url + ".doc")).status_code == 422
     aud = await as_user("aud.ningxiang")
     assert (await aud.get(url + ".csv")).status_code == 200

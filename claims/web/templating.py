@@ -46,11 +46,16 @@ NAV: dict[Role, list[tuple[str, str]]] = {
     Role.SUPERVISOR: [
         ("/inbox", N_("My tasks")),
         ("/audit", N_("Audit")),
+        ("/reports/monthly", N_("Monthly report")),
         ("/reports/loss-ratio", N_("Loss ratio")),
         ("/reports/published", N_("Published reports")),
     ],
     Role.VILLAGE_SECRETARY: [("/inbox", N_("Village claims")), ("/claims/new", N_("New report"))],
-    Role.AUDITOR: [("/audit", N_("Audit")), ("/reports/loss-ratio", N_("Loss ratio"))],
+    Role.AUDITOR: [
+        ("/audit", N_("Audit")),
+        ("/reports/monthly", N_("Monthly report")),
+        ("/reports/loss-ratio", N_("Loss ratio")),
+    ],
 }
 """The navigation links of each role (path, message id); screens add theirs here."""
 

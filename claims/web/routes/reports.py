@@ -9,13 +9,15 @@ county; another county answers 404, another role 403, a malformed month or editi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from claims.domain.timeutil import today_in_shanghai
 from claims.errors import InputError
 from claims.models import Actor
 from claims.reports.formats import MEDIA_TYPES, Format, stylesheet, to_html
@@ -35,6 +37,24 @@ async def monthly_css() -> Response:
     return Response(
         stylesheet(), media_type="text/css; charset=utf-8", headers={"Cache-Control": "max-age=3600"}
     )
+
+
+@router.get("/reports/monthly")
+async def monthly_index(
+    actor: Annotated[Actor, Depends(current_actor)],
+    county: str | None = None,
+    month: str | None = None,
+) -> Response:
+    """The navigation's entry: the reader's county (or ``?county=``) and last month in
+    Asia/Shanghai (or ``?month=YYYY-MM``), as a redirect to the report's page. A reader with
+    no county of their own must name one (422)."""
+    chosen = county or actor.county
+    if not chosen:
+        raise HTTPException(status_code=422, detail="county: choose one, e.g. /reports/monthly?county=宁乡市")
+    if month is None:
+        first = today_in_shanghai().replace(day=1)
+        month = (first - timedelta(days=1)).strftime("%Y-%m")
+    return RedirectResponse(f"/reports/monthly/{quote(chosen)}/{quote(month)}", status_code=303)
 
 
 @router.get("/reports/monthly/{county}/{period}")
