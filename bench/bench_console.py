@@ -18,9 +18,10 @@ console adds to a step. In one run, on a private dev server with one engine work
   logged in through ``POST /login`` with its own httpx client (cookies, CSRF token), all at
   once with asyncio.
 
-Printed: p50/p95 of ``GET /inbox`` (the landing page: five counts and a page of 50 rows) and
-of ``GET /claims/{number}`` (projection row + workflow Query + render; on the real claims
-only: the 10,000 inserted rows have no workflow), and p95 of the ``register`` step performed
+Printed: the load average at the start and the end, p50/p95 of ``GET /inbox`` (the landing
+page: the five tab counts and a page of 50 rows) and of ``GET /claims/{number}``
+(projection row + workflow Query + render; on the real claims only: the 10,000 inserted rows
+have no workflow), and p95 of the ``register`` step performed
 (a) through the service layer directly (``claims.services.steps.perform``, in this process),
 (b) through the console as a plain form post (``POST /claims/{n}/steps/register`` → 303) and
 (c) as htmx does it (the same POST with ``HX-Request``: the claim panel rendered from the
@@ -268,6 +269,11 @@ async def timed(fn: Callable[[], Awaitable[httpx.Response]], expect: int) -> flo
     return seconds
 
 
+def load() -> str:
+    """The machine's 1, 5 and 15-minute load averages (other work on the cores skews latencies)."""
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def ms(values: list[float], p: float) -> str:
     return f"{pct(values, p) * 1000:.0f}"
 
@@ -300,6 +306,7 @@ async def main() -> None:
         path.unlink(missing_ok=True)
     tag = uuid.uuid4().hex[:5]
     print(f"machine: {machine()}")
+    print(f"load average at the start: {load()}")
     with Stack("console", keep=args.keep) as stack, store_url(False, stack.dir) as url:
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
@@ -437,6 +444,7 @@ async def main() -> None:
             engine.dispose()
 
     inbox_p95 = pct(inbox, 95)
+    print(f"load average at the end: {load()} (the figures share the cores with whatever else ran)")
     print()
     print(f"inbox  GET /inbox (all, {rows} rows shown), {len(inbox)} requests by {args.users} users at once:")
     print(

@@ -205,6 +205,82 @@ def test_the_inbox_views_split_by_deadline_in_scope_and_by_role(sqlite_sessions:
         console_reads.claim_summary(services, sec, "JS-LATE")
 
 
+def test_the_five_tab_counts_of_one_query_match_the_views_on_a_mixed_set(store_sessions: Sessions) -> None:
+    """The tabs' five counts (``claims.store.inbox.view_counts``: one query of conditional sums)
+    on rows at every edge of the views, on SQLite and PostgreSQL: the numbers asserted, and each
+    equal to the rows its view lists."""
+    now = NOW  # Wednesday 2 December 10:00; today ends at midnight, upcoming at Friday's close
+    end_of_today, horizon = at(2026, 12, 3, 0, 0), at(2026, 12, 4, 17, 30)
+    rows = [
+        # number, village, stage, handler, sla_state, deadline
+        ("C-LATE-BY-TIME", VILLAGE_A, "documents", "handler.a", "on_track", now - timedelta(minutes=1)),
+        ("C-BREACHED-LATER", VILLAGE_A, "adjudication", "handler.a", "breached", at(2026, 12, 9)),
+        ("C-BREACHED-TODAY", VILLAGE_A, "documents", "handler.a", "breached", at(2026, 12, 2, 15)),
+        ("C-DUE-NOW", VILLAGE_A, "documents", "handler.a", "at_risk", now),
+        ("C-DUE-2359", "示范村乙", "payout", "handler.a", "at_risk", end_of_today - timedelta(seconds=1)),
+        ("C-DUE-MIDNIGHT", VILLAGE_A, "documents", "handler.a", "on_track", end_of_today),
+        ("C-DUE-HORIZON", VILLAGE_A, "investigation", "handler.a", "at_risk", horizon),
+        ("C-AFTER-HORIZON", VILLAGE_A, "documents", "handler.a", "on_track", horizon + timedelta(seconds=1)),
+        ("C-NEW", "示范村乙", "reported", None, "on_track", None),
+        ("C-NEW-DUE-TODAY", VILLAGE_A, "reported", None, "on_track", at(2026, 12, 2, 17, 30)),
+        ("C-REPORTED-TAKEN", VILLAGE_A, "reported", "handler.a", "on_track", at(2026, 12, 3, 17, 30)),
+        ("C-UNASSIGNED-DOCS", VILLAGE_A, "documents", None, "breached", at(2026, 11, 30)),
+        ("C-OTHER-HANDLER", VILLAGE_A, "investigation", "handler.b", "on_track", at(2026, 12, 3, 12)),
+        ("C-OTHER-NO-DEADLINE", "示范村乙", "documents", "handler.b", "on_track", None),
+        ("C-CLOSED", VILLAGE_A, "closed", "handler.a", "breached", at(2026, 11, 1)),
+        ("C-DECLINED", VILLAGE_A, "declined", None, "met", at(2026, 12, 2, 12)),
+    ]
+    with unit_of_work(store_sessions) as s:
+        household = dict(id=1, household_no="H1", county=COUNTY_A, township="大成桥镇", village=VILLAGE_A)
+        s.execute(insert(Household), [household])
+        person = dict(id=1, person_ref="P1", household_id=1, name="张三丰", id_number="430182197805200424")
+        s.execute(insert(InsuredPerson), [dict(person, sex="M", birth_date=date(1978, 5, 20))])
+        s.execute(
+            insert(Claim),
+            [
+                dict(
+                    claim_number=number, workflow_id=f"claim-{number}", person_id=1,
+                    accident_date=date(2026, 1, 1) + timedelta(days=i), reported_on=date(2026, 11, 1),
+                    policy_numbers="FA1", outcome="death", stage=stage, county=county, township="大成桥镇",
+                    village=village, assigned_handler=handler, sla_state=state, sla_deadline=due,
+                    reported_at=at(2026, 11, 1), updated_at=now,
+                )
+                for i, (number, village, stage, handler, state, due, county) in enumerate(
+                    [(*r, COUNTY_A) for r in rows]
+                    + [("C-LILING", "村", "documents", "handler.a", "breached", at(2026, 11, 20), COUNTY_B)]
+                )
+            ],
+        )
+    services = Services(get_settings(), sessions=store_sessions)
+    V = InboxView
+    # overdue: late by time or breached (whatever the deadline), today: from now to midnight and
+    # not breached, upcoming: from midnight to Friday's close, new: the unassigned reports
+    expected = {  # overdue, today, upcoming, all, new
+        Actor(id="handler.a", role=Role.HANDLER, county=COUNTY_A): (4, 3, 3, 12, 2),
+        Actor(id="sup.a", role=Role.SUPERVISOR, county=COUNTY_A): (4, 3, 4, 14, 2),
+        Actor(id="inv.a", role=Role.INVESTIGATOR, county=COUNTY_A): (0, 0, 2, 2, 0),
+        Actor(id="sec.b", role=Role.VILLAGE_SECRETARY, county=COUNTY_A, village="示范村乙"): (0, 1, 0, 3, 1),
+        Actor(id="sup.b", role=Role.SUPERVISOR, county=COUNTY_B): (1, 0, 0, 1, 0),
+    }
+    for actor, numbers in expected.items():
+        counts = dict(zip((V.OVERDUE, V.TODAY, V.UPCOMING, V.ALL, V.NEW), numbers, strict=True))
+        assert console_reads.inbox_page(services, actor, V.ALL, now, CAL).counts == counts, actor.id
+        for view in V:  # each count is the number of rows its view lists, none from elsewhere
+            page = console_reads.inbox_page(services, actor, view, now, CAL, per_page=100)
+            assert (page.total, len(page.rows)) == (counts[view], counts[view]), (actor.id, view)
+            assert all(r.county == actor.county for r in page.rows)
+    handler = Actor(id="handler.a", role=Role.HANDLER, county=COUNTY_A)
+
+    def view(v: InboxView) -> list[str]:
+        return _numbers(console_reads.inbox_page(services, handler, v, now, CAL))
+
+    assert view(V.OVERDUE) == ["C-UNASSIGNED-DOCS", "C-LATE-BY-TIME", "C-BREACHED-TODAY", "C-BREACHED-LATER"]
+    assert view(V.TODAY) == ["C-DUE-NOW", "C-NEW-DUE-TODAY", "C-DUE-2359"]
+    assert view(V.UPCOMING) == ["C-DUE-MIDNIGHT", "C-REPORTED-TAKEN", "C-DUE-HORIZON"]
+    assert view(V.NEW) == ["C-NEW-DUE-TODAY", "C-NEW"]  # no deadline: last
+    assert view(V.ALL)[-1] == "C-NEW"
+
+
 # --------------------------------------------------------------------------- the console over Temporal
 
 
@@ -292,9 +368,9 @@ async def test_a_handler_sees_the_new_report_and_registers_it(console: Console) 
     assert page.status_code == 200
     assert 'class="stage">报案<' in page.text
     assert "<td>立案时限</td>" in page.text and "<td>当日</td>" in page.text  # registration: the same working day
-    # only what the registry allows now: 立案 (and receiving documents is not yet open)
+    # only what the registry allows now: 立案 (and receiving documents is not yet open); 撤案 (issue 17)
     offered = re.findall(r'action="/claims/[^"]+/steps/([a-z_]+)"', page.text)
-    assert offered == ["register"]
+    assert offered == ["register", "withdraw"]
     assert "<button type=\"submit\">立案</button>" in page.text
 
     done = await me.post(f"/claims/{number}/steps/register", {"note": "网上立案", "actor": "sup.fake"})
@@ -318,6 +394,7 @@ async def test_a_handler_sees_the_new_report_and_registers_it(console: Console) 
         "complete_documents",
         "request_investigation",
         "refer_to_consultation",
+        "withdraw",  # issue 17
     ]
     # the htmx form gets the panel from the state the step returned
     panel = await me.post(
@@ -457,7 +534,7 @@ async def test_a_village_secretary_sees_what_is_missing_and_hands_documents_in(c
 
     page = await sec.get(f"/claims/{number}")
     offered = re.findall(r'action="/claims/[^"]+/steps/([a-z_]+)"', page.text)
-    assert offered == ["receive_documents"]  # the one step a village secretary takes
+    assert offered == ["receive_documents", "withdraw"]  # a village secretary's steps (撤案: issue 17)
     done = await sec.post(f"/claims/{number}/steps/receive_documents", {"documents": ["claim_form", "bank_card"]})
     assert done.status_code == 303
     state = await claim_state(console.harness.client, number)

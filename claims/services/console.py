@@ -6,7 +6,8 @@ One job: answer the console's list and header reads from the SQL projection (``c
 joined with the register's insured person for the name), scoped by the reader's county and
 village **in the query** as ``claims.services.views`` does: a claim outside the scope is
 ``ClaimNotFound``, a list never carries a row from elsewhere. Deadline windows are computed on
-the working-day calendar given (Asia/Shanghai). Only :func:`missing_documents_of` reaches
+the working-day calendar given (Asia/Shanghai); the SQL is ``claims.store.inbox``'s (the five
+tab counts in one query, then the page). Only :func:`missing_documents_of` reaches
 Temporal (the claims' state queries: the projection does not hold the checklist).
 
 Who sees which open claims: a handler the claims assigned to them and the county's
@@ -21,10 +22,6 @@ import asyncio
 import datetime as dt
 import math
 from dataclasses import dataclass
-from enum import StrEnum
-
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
 
 from claims.domain.timeutil import SHANGHAI
 from claims.domain.workdays import WorkingCalendar
@@ -32,8 +29,21 @@ from claims.errors import ClaimNotFound, ClaimsError
 from claims.models import Actor, ClaimState, Role, Stage
 from claims.services.context import Services
 from claims.services.views import claim_view, scope_of
-from claims.store.db import Claim, InsuredPerson, unit_of_work
-from claims.store.reports import OPEN, Scope
+from claims.store.db import unit_of_work
+from claims.store.inbox import InboxRow, InboxView, Reader, Windows, claim_row, view_counts, view_rows
+
+__all__ = [
+    "InboxPage",
+    "InboxRow",
+    "InboxView",
+    "Windows",
+    "claim_summary",
+    "inbox_page",
+    "missing_documents",
+    "missing_documents_of",
+    "reader_of",
+    "windows",
+]
 
 PER_PAGE = 50
 """Rows of an inbox page."""
@@ -43,35 +53,6 @@ CLAIM_NUMBER_LEN = 48
 
 UPCOMING_WORKING_DAYS = 2
 """The "upcoming" view: due after today, within this many working days."""
-
-
-class InboxView(StrEnum):
-    """The inbox's views (``/inbox?view=``)."""
-
-    OVERDUE = "overdue"  # 已超期: deadline passed or SLA breached
-    TODAY = "today"  # 今日到期: due by today's close
-    UPCOMING = "upcoming"  # 即将到期: due within two working days after today
-    ALL = "all"  # 全部: every open claim the reader works on
-    NEW = "new"  # 待立案: the scope's new reports no handler has taken
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    """One line of the inbox (times aware UTC). ``insured_name`` is the register's full name:
-    the console masks it."""
-
-    claim_number: str
-    insured_name: str
-    county: str
-    township: str
-    village: str
-    stage: str
-    outcome: str
-    assigned_handler: str | None
-    green_channel: bool
-    sla_state: str
-    sla_deadline: dt.datetime | None
-    reported_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -86,48 +67,14 @@ class InboxPage:
     counts: dict[InboxView, int]
 
 
-_COLUMNS = (
-    Claim.claim_number,
-    InsuredPerson.name,
-    Claim.county,
-    Claim.township,
-    Claim.village,
-    Claim.stage,
-    Claim.outcome,
-    Claim.assigned_handler,
-    Claim.green_channel,
-    Claim.sla_state,
-    Claim.sla_deadline,
-    Claim.reported_at,
-)
-
-
-def _in_scope(q: Select, scope: Scope) -> Select:  # type: ignore[type-arg]
-    if scope.county is not None:
-        q = q.where(Claim.county == scope.county)
-    if scope.village is not None:
-        q = q.where(Claim.village == scope.village)
-    return q
-
-
-def _readers_claims(q: Select, actor: Actor) -> Select:  # type: ignore[type-arg]
-    """``q`` limited to the open claims the reader works on (scope and role)."""
-    q = _in_scope(q.where(OPEN), scope_of(actor))
+def reader_of(actor: Actor) -> Reader:
+    """Whose open claims the actor's inbox holds (module docstring): the scope, and a
+    handler's own or unassigned claims, an investigator's claims under investigation."""
     if actor.role == Role.HANDLER:
-        q = q.where((Claim.assigned_handler == actor.id) | (Claim.assigned_handler.is_(None)))
-    elif actor.role == Role.INVESTIGATOR:
-        q = q.where(Claim.stage == Stage.INVESTIGATION.value)
-    return q
-
-
-@dataclass(frozen=True)
-class Windows:
-    """The instants that split the deadline views: ``now``, the end of today (Asia/Shanghai
-    midnight) and the upcoming horizon (the close of the second working day after today)."""
-
-    now: dt.datetime
-    end_of_today: dt.datetime
-    horizon: dt.datetime
+        return Reader(scope_of(actor), handler=actor.id)
+    if actor.role == Role.INVESTIGATOR:
+        return Reader(scope_of(actor), stage=Stage.INVESTIGATION.value)
+    return Reader(scope_of(actor))
 
 
 def windows(now: dt.datetime, cal: WorkingCalendar) -> Windows:
@@ -142,26 +89,6 @@ def windows(now: dt.datetime, cal: WorkingCalendar) -> Windows:
     return Windows(now=now, end_of_today=midnight.astimezone(dt.UTC), horizon=horizon)
 
 
-def _view(q: Select, view: InboxView, w: Windows) -> Select:  # type: ignore[type-arg]
-    not_breached = Claim.sla_state != "breached"
-    if view == InboxView.OVERDUE:
-        return q.where((Claim.sla_deadline < w.now) | (Claim.sla_state == "breached"))
-    if view == InboxView.TODAY:
-        return q.where(Claim.sla_deadline >= w.now, Claim.sla_deadline < w.end_of_today, not_breached)
-    if view == InboxView.UPCOMING:
-        return q.where(
-            Claim.sla_deadline >= w.end_of_today, Claim.sla_deadline <= w.horizon, not_breached
-        )
-    if view == InboxView.NEW:
-        return q.where(Claim.stage == Stage.REPORTED.value, Claim.assigned_handler.is_(None))
-    return q
-
-
-def _count(session: Session, actor: Actor, view: InboxView, w: Windows) -> int:
-    q = _view(_readers_claims(select(func.count()).select_from(Claim), actor), view, w)
-    return int(session.execute(q).scalar_one())
-
-
 def inbox_page(
     services: Services,
     actor: Actor,
@@ -172,19 +99,17 @@ def inbox_page(
     per_page: int = PER_PAGE,
 ) -> InboxPage:
     """One page of the reader's open claims in ``view``, earliest deadline first (claims
-    without a deadline last, then by report time); ``page`` past the end gives the last page."""
+    without a deadline last, then by report time); ``page`` past the end gives the last page.
+    Two queries: the five views' counts at once (``claims.store.inbox.view_counts``), then the
+    page."""
     w = windows(now, cal)
+    reader = reader_of(actor)
     with unit_of_work(services.sessions) as session:
-        counts = {v: _count(session, actor, v, w) for v in InboxView}
+        counts = view_counts(session, reader, w)
         total = counts[view]
         pages = max(1, math.ceil(total / per_page))
         page = min(max(1, page), pages)
-        q = select(*_COLUMNS).join(InsuredPerson, InsuredPerson.id == Claim.person_id)
-        q = _view(_readers_claims(q, actor), view, w)
-        q = q.order_by(
-            Claim.sla_deadline.is_(None), Claim.sla_deadline.asc(), Claim.reported_at.asc(), Claim.claim_number
-        )
-        rows = [InboxRow(*r) for r in session.execute(q.limit(per_page).offset((page - 1) * per_page))]
+        rows = view_rows(session, reader, view, w, per_page, (page - 1) * per_page)
     return InboxPage(view=view, rows=rows, page=page, pages=pages, total=total, counts=counts)
 
 
@@ -197,13 +122,11 @@ def claim_summary(services: Services, actor: Actor, claim_number: str) -> InboxR
     """
     if not 0 < len(claim_number) <= CLAIM_NUMBER_LEN:  # no such column value: not found, unasked
         raise ClaimNotFound(claim_number[:CLAIM_NUMBER_LEN])
-    q = select(*_COLUMNS).join(InsuredPerson, InsuredPerson.id == Claim.person_id)
-    q = _in_scope(q.where(Claim.claim_number == claim_number), scope_of(actor))
     with unit_of_work(services.sessions) as session:
-        row = session.execute(q).first()
+        row = claim_row(session, scope_of(actor), claim_number)
     if row is None:
         raise ClaimNotFound(claim_number)
-    return InboxRow(*row)
+    return row
 
 
 def missing_documents(state: ClaimState) -> list[str]:
@@ -228,7 +151,7 @@ async def missing_documents_of(
     async def one(number: str) -> list[str] | None:
         try:
             return missing_documents(await asyncio.wait_for(claim_view(services, actor, number), timeout))
-        except (ClaimsError, TimeoutError, asyncio.TimeoutError):
+        except (ClaimsError, TimeoutError):  # asyncio's is the builtin
             return None
 
     answers = await asyncio.gather(*(one(n) for n in claim_numbers))

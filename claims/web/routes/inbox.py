@@ -64,17 +64,42 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+NextSteps = dict[tuple[str, str | None, str | None, str | None], str]
+"""A page's next steps already worked out, by stage, assigned handler and the claim's county
+and village where the reader's scope looks at them (``allowed_steps`` compares a claim's
+county or village only with an actor who carries one)."""
+
+
 class Line:
     """An inbox row as shown: the row, the masked insured name, the stage, the badge and the
-    reader's next step (the first ``allowed_steps`` offers; empty when none)."""
+    reader's next step (the first ``allowed_steps`` offers; empty when none). ``seen`` keeps the
+    page's next steps: rows alike in what the step registry looks at share one answer (the
+    registry's check of every step costs about 40 µs a row)."""
 
-    def __init__(self, row: InboxRow, actor: Actor, now: datetime, cal: WorkingCalendar, locale: str) -> None:
+    def __init__(
+        self,
+        row: InboxRow,
+        actor: Actor,
+        now: datetime,
+        cal: WorkingCalendar,
+        locale: str,
+        seen: NextSteps | None = None,
+    ) -> None:
         self.row = row
         self.insured = present.mask_name(row.insured_name)
         self.stage = present.stage_name(row.stage, locale)
         self.badge = present.sla_badge(row.sla_deadline, now, cal, sla_state=row.sla_state)
-        offered = allowed_steps(Stage(row.stage), actor, row.assigned_handler, row.county, row.village)
-        self.next_step = present.Words(locale)(offered[0].label_zh, offered[0].label_en) if offered else ""
+        seen = {} if seen is None else seen
+        key = (
+            row.stage,
+            row.assigned_handler,
+            row.county if actor.county is not None else None,
+            row.village if actor.village is not None else None,
+        )
+        if key not in seen:
+            offered = allowed_steps(Stage(row.stage), actor, row.assigned_handler, row.county, row.village)
+            seen[key] = present.Words(locale)(offered[0].label_zh, offered[0].label_en) if offered else ""
+        self.next_step = seen[key]
 
 
 def _view(value: str | None, actor: Actor) -> InboxView:
@@ -124,6 +149,7 @@ async def inbox(
     missing: dict[str, list[str] | None] = {}
     if actor.role == Role.VILLAGE_SECRETARY and result.rows:  # what the village still has to bring
         missing = await console.missing_documents_of(services, actor, [r.claim_number for r in result.rows])
+    seen: NextSteps = {}  # the rows' next steps, worked out once per kind of row
     context = dict(
         L=words,
         missing={n: _documents_in_words(docs, locale) for n, docs in missing.items()},
@@ -132,7 +158,7 @@ async def inbox(
         tabs=TABS,
         view=result.view.value,
         counts={v.value: n for v, n in result.counts.items()},
-        rows=[Line(r, actor, now, cal, locale) for r in result.rows],
+        rows=[Line(r, actor, now, cal, locale, seen) for r in result.rows],
         page=result.page,
         pages=result.pages,
         total=result.total,
