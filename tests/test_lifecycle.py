@@ -320,3 +320,39 @@ async def test_after_a_reopen_a_once_only_step_is_performed_again_through_the_st
     again = await attempt_step(harness.client, number, DeclineInput(actor=HANDLER, reasons=["second look"]))
     assert again.state.stage == Stage.DECLINED and again.state.decline_reasons == ["second look"]
     assert [e.event for e in again.state.timeline].count("declined") == 2
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def reopen_console(
+    reopening: Harness, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Any]:
+    """The console (``create_app``) over the harness with a 90-day reopen period."""
+    from claims.infra.settings import get_settings
+    from claims.services.context import Services
+    from tests.test_web_claims import Console
+
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))  # the session secret is written there
+    get_settings.cache_clear()
+    c = Console(reopening, Services(get_settings(), sessions=reopening.sessions, client=reopening.client))
+    yield c
+    await c.close()
+
+
+async def test_the_console_offers_reopen_to_a_supervisor_inside_the_period(reopen_console: Any) -> None:
+    import re
+
+    harness = reopen_console.harness
+    number = await harness.report(road(harness, date(2022, 10, 18)))
+    await to_adjudication(harness, number)
+    await perform_step(harness.client, number, DeclineInput(actor=HANDLER, reasons=["误判"]))
+    sup = await reopen_console.as_user("sup.lifecycle", "supervisor", county="长沙市雨花区")
+    page = await sup.get(f"/claims/{number}")
+    assert page.status_code == 200
+    assert re.findall(r'action="/claims/[^"]+/steps/([a-z_]+)"', page.text) == ["reopen"]
+    assert "申诉" in page.text and "重开" in page.text
+    done = await sup.post(f"/claims/{number}/steps/reopen", {"reason_code": "appeal", "note": "申诉材料已收"})
+    assert done.status_code == 303
+    state = await claim_state(harness.client, number)
+    assert state.stage == Stage.ADJUDICATION and state.reopened == 1
+    reopened = next(e for e in state.timeline if e.event == "reopened")
+    assert reopened.actor.id == "sup.lifecycle" and "(appeal)" in reopened.detail  # identity from the session

@@ -132,11 +132,13 @@ def _page_context(
     clock = present.current_clock(state)
     if clock is not None:
         badge = present.clock_badge(clock, now, cal)
-    elif state.stage in (Stage.CLOSED, Stage.DECLINED):
+    elif state.stage in (Stage.CLOSED, Stage.DECLINED, Stage.WITHDRAWN):
         badge = present.Badge(present.stage_name(state.stage), present.stage_name(state.stage, "en"), "done")
     else:
         badge = present.sla_badge(summary.sla_deadline, now, cal, sla_state=summary.sla_state)
-    offered = [] if state.stage.terminal else allowed_steps(
+    # a closed or declined claim inside its reopen period (issue 17) still offers 重开 to supervisors
+    reopenable = state.reopen_until is not None and now < state.reopen_until
+    offered = [] if state.stage.terminal and not reopenable else allowed_steps(
         state.stage, actor, state.assigned_handler, state.county, state.village
     )
     names = {r.name for r in offered}
