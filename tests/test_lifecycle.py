@@ -117,6 +117,10 @@ async def test_withdrawal_stops_the_clocks_and_a_new_report_opens_a_new_claim(ha
     assert (await handle.result()).stage == Stage.WITHDRAWN
     with harness.sessions() as s:
         assert s.get(Claim, number).stage == "withdrawn"  # type: ignore[union-attr]
+        # not an open claim in the SLA report's and the monthly report's sense
+        from claims.store.reports import OPEN
+
+        assert s.scalars(select(Claim.claim_number).where(OPEN, Claim.claim_number == number)).all() == []
 
     # the same event reported again: a new claim, the next number of the event
     again = await harness.report(case)

@@ -68,7 +68,7 @@ MAX_PAYLOADS = 1000
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 """Bytes of payload data (after base64) one decode request may carry in all."""
 
-_TERMINAL = (Stage.CLOSED.value, Stage.DECLINED.value)
+_TERMINAL = (Stage.CLOSED.value, Stage.DECLINED.value, Stage.WITHDRAWN.value)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,8 @@ class SlaReport:
 
 
 def _line(cal: WorkingCalendar, county: str, township: str, claims: list[ReportedClaim]) -> SlaLine:
-    paid = [c for c in claims if c.stage == Stage.CLOSED.value]
+    # closed with a payment (a report closed as a duplicate or error pays nothing: issue 17)
+    paid = [c for c in claims if c.stage == Stage.CLOSED.value and c.paid_at is not None]
     declined = [c for c in claims if c.stage == Stage.DECLINED.value]
     decided = len(paid) + len(declined)
     days = [

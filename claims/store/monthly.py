@@ -261,7 +261,7 @@ def open_at_month_end(session: Session, county: str, end: datetime) -> list[Clai
         .outerjoin(ClaimArchive, ClaimArchive.claim_number == Claim.claim_number)
         .where(
             Claim.county == county,
-            Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value]),
+            Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value, Stage.WITHDRAWN.value]),
             Claim.reported_at < end,
         )
         .order_by(Claim.township, Claim.claim_number)
@@ -272,7 +272,7 @@ def open_at_month_end(session: Session, county: str, end: datetime) -> list[Clai
 def reported_in_month(session: Session, county: str, start: datetime, end: datetime) -> list[ReportedCount]:
     """Per township of ``county``: claims reported in the period, and how many of them are
     closed or declined by now."""
-    finished = Claim.stage.in_([Stage.CLOSED.value, Stage.DECLINED.value])
+    finished = Claim.stage.in_([Stage.CLOSED.value, Stage.DECLINED.value, Stage.WITHDRAWN.value])
     q = (
         select(Claim.township, func.count(), func.sum(finished.cast(Integer)))
         .where(Claim.county == county, Claim.reported_at >= start, Claim.reported_at < end)

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from claims.models import Stage
 from claims.store.db import Claim
 
-OPEN = Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value])
-"""The SQL condition of an open claim (neither closed nor declined)."""
+OPEN = Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value, Stage.WITHDRAWN.value])
+"""The SQL condition of an open claim (neither closed, declined nor withdrawn)."""
 
 
 @dataclass(frozen=True)
