@@ -360,3 +360,31 @@ async def test_the_console_offers_reopen_to_a_supervisor_inside_the_period(reope
     assert state.stage == Stage.ADJUDICATION and state.reopened == 1
     reopened = next(e for e in state.timeline if e.event == "reopened")
     assert reopened.actor.id == "sup.lifecycle" and "(appeal)" in reopened.detail  # identity from the session
+
+
+def test_claims_show_prints_the_advance_the_receivable_and_the_reopen(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from datetime import UTC, datetime
+
+    from claims.cli.render import print_state
+
+    state = ClaimState(
+        claim_number="JS20220816-P0006",
+        stage=Stage.DECLINED,
+        county="长沙市雨花区",
+        township="黎托街道",
+        village="示范社区丙",
+        accident_date=date(2022, 8, 16),
+        reported_at=datetime(2022, 8, 18, 2, tzinfo=UTC),
+        policies=["FA2022YH0003"],
+        advance_paid=Decimal("10000.00"),
+        receivable=Decimal("10000.00"),
+        reopened=1,
+        reopen_until=datetime(2022, 11, 20, 2, tzinfo=UTC),
+    )
+    print_state(state)
+    out = capsys.readouterr().out
+    assert "advance paid (先予支付): 10000.00 yuan" in out
+    assert "to recover from the claimant (追偿): 10000.00 yuan" in out
+    assert "reopened 1 time(s)" in out and "may be reopened until 2022-11-20 10:00" in out

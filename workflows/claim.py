@@ -251,11 +251,12 @@ class ClaimWorkflow:
 
     def _reopen_until(self) -> datetime | None:
         """The end of the reopen period of a closed or declined claim; None for a withdrawn or
-        an open one."""
+        an open one, or when the SLA policy sets no reopen period."""
         if self._ended_at is None or self._stage not in (Stage.CLOSED, Stage.DECLINED):
             return None
         days = self._target.reopen_calendar_days if self._target is not None else None
-        return self._ended_at + timedelta(days=DEFAULT_REOPEN_DAYS if days is None else days)
+        days = DEFAULT_REOPEN_DAYS if days is None else days
+        return self._ended_at + timedelta(days=days) if days > 0 else None
 
     async def _reopen_window(self) -> bool:
         """Wait out the reopen period after close or decline (behind ``lifecycle-reopen-window``);

@@ -116,6 +116,17 @@ def print_state(state: ClaimState, as_json: bool = False) -> None:
         )
     if state.decline_reasons:
         say("  declined: " + "; ".join(state.decline_reasons))
+    # issue 17: advance, recovery, closure without a decision, reopen
+    if state.advance_paid:
+        say(f"  advance paid (先予支付): {state.advance_paid} yuan")
+    if state.receivable:
+        say(f"  to recover from the claimant (追偿): {state.receivable} yuan")
+    if state.closure:
+        say(f"  ended without a decision: {state.closure}")
+    if state.reopened:
+        say(f"  reopened {state.reopened} time(s)")
+    if state.reopen_until is not None and state.stage.terminal:
+        say(f"  may be reopened until {local(state.reopen_until)} (Asia/Shanghai)")
     say("  timeline (Asia/Shanghai):")
     for t in state.timeline:
         rules = f" [{', '.join(t.rule_ids)}]" if t.rule_ids else ""
