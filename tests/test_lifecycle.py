@@ -157,9 +157,13 @@ async def test_a_supervisor_closes_a_duplicate(harness: Harness) -> None:
     )
     assert state.stage == Stage.CLOSED and state.closure == "duplicate" and state.payments == []
     assert all(c.stopped_at is not None for c in state.clocks)
-    # closed without a decision: nothing to reopen (report the event again instead)
+    # closed without a decision: no reopen window, nothing to reopen (report the event again);
+    # refused by the validator while the workflow finishes, or as ended once it has
     e = await refused(harness, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.APPEAL))
-    assert e.code == RejectionCode.CLOSED_WITHOUT_DECISION.value
+    assert e.code in (RejectionCode.CLOSED_WITHOUT_DECISION.value, RejectionCode.CLAIM_ENDED.value)
+    handle = harness.client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState)
+    final = await handle.result()
+    assert final.stage == Stage.CLOSED and final.reopen_until is None
 
 
 async def test_an_advance_then_a_decline_leaves_a_receivable_and_a_notice(harness: Harness) -> None:
@@ -388,3 +392,29 @@ def test_claims_show_prints_the_advance_the_receivable_and_the_reopen(
     assert "advance paid (先予支付): 10000.00 yuan" in out
     assert "to recover from the claimant (追偿): 10000.00 yuan" in out
     assert "reopened 1 time(s)" in out and "may be reopened until 2022-11-20 10:00" in out
+
+
+async def test_the_console_shows_why_an_advance_is_refused_in_chinese(reopen_console: Any) -> None:
+    from tests.test_web_claims import step_error
+
+    harness = reopen_console.harness
+    number = await harness.report(road(harness, date(2022, 10, 25)))
+    await to_adjudication(harness, number)
+    me = await reopen_console.as_user("handler.yuhua", "handler", county="长沙市雨花区")
+    page = await me.get(f"/claims/{number}")
+    assert (
+        'action="/claims/' + number + '/steps/pay_advance"' in page.text and "先予支付金额（元）" in page.text
+    )
+    refused = await me.post(
+        f"/claims/{number}/steps/pay_advance", {"amount": "36,000.01", "transfer_ref": "ADV-WEB"}
+    )
+    assert refused.status_code == 422
+    assert (
+        step_error(refused.text, "pay_advance")
+        == "先予支付金额 36000.01 元超过目前可以确定的金额（36000.00 元）"
+    )
+    done = await me.post(
+        f"/claims/{number}/steps/pay_advance", {"amount": "20000", "transfer_ref": "ADV-WEB"}
+    )
+    assert done.status_code == 303
+    assert (await claim_state(harness.client, number)).advance_paid == Decimal("20000.00")

@@ -250,10 +250,10 @@ class ClaimWorkflow:
         return self._state()
 
     def _reopen_until(self) -> datetime | None:
-        """The end of the reopen period of a closed or declined claim; None for a withdrawn or
-        an open one, or when the SLA policy sets no reopen period."""
-        if self._ended_at is None or self._stage not in (Stage.CLOSED, Stage.DECLINED):
-            return None
+        """The end of the reopen period of a closed or declined claim; None for an open or a
+        withdrawn one, one closed as a duplicate or error, or when the SLA policy sets no period."""
+        if self._ended_at is None or self._stage not in (Stage.CLOSED, Stage.DECLINED) or self._closure:
+            return None  # open, withdrawn, or closed without a decision (not reopened)
         days = self._target.reopen_calendar_days if self._target is not None else None
         days = DEFAULT_REOPEN_DAYS if days is None else days
         return self._ended_at + timedelta(days=days) if days > 0 else None

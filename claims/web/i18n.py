@@ -173,6 +173,19 @@ ERRORS: dict[str, str] = {
     ),
     "payout.already_approved": N_("This payout is already approved"),
     "payout.already_paid": N_("Already paid with another transfer reference"),
+    "reopen.period_over": N_("The reopen period ended at {until}"),  # issue 17
+    "reopen.closed_without_decision": N_(  # issue 17
+        "Closed without a decision ({closure}): report the event again instead"
+    ),
+    "advance.above_established": N_(  # issue 17
+        "{amount} yuan is more than can be established now ({established} yuan)"
+    ),
+    "advance.already_paid": N_(  # issue 17
+        "An advance was already paid on this claim; the final payment pays the rest"
+    ),
+    "advance.outstanding": N_(  # issue 17
+        "{paid} yuan was paid in advance: decline the claim instead, so it is recovered"
+    ),
     "step.too_many_attempts": N_("The step failed too many times; ask a supervisor"),
     "step.no_answer": N_(
         "No answer in time: the step may still be performed; check the claim before trying again"
