@@ -109,6 +109,7 @@ STAGES: dict[str, str] = {
     "payout": N_("Payout"),
     "closed": N_("Closed"),
     "declined": N_("Declined"),
+    "withdrawn": N_("Withdrawn"),
 }
 """Stage names (``claims.models.Stage``) as message ids: 报案, 资料收集, 调查, 核定, 赔付, 结案, 拒赔."""
 

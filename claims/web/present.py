@@ -57,6 +57,7 @@ STAGES: Mapping[str, tuple[str, str]] = {
     "payout": ("赔付", "Payout"),
     "closed": ("结案", "Closed"),
     "declined": ("拒赔", "Declined"),
+    "withdrawn": ("撤案", "Withdrawn"),
 }
 
 ROLES: Mapping[str, tuple[str, str]] = {
@@ -101,6 +102,12 @@ EVENTS: Mapping[str, tuple[str, str]] = {
     "sla_recomputed": ("时限重算", "deadline recomputed"),
     "sla_stopped": ("时限停止", "clock stopped"),
     "unstuck": ("恢复", "unstuck"),
+    "withdrawn": ("撤案", "withdrawn"),  # issue 17
+    "closed": ("注销（重复/误报）", "closed (duplicate or error)"),
+    "reopened": ("重开", "reopened"),
+    "advance_paid": ("先予支付", "advance paid"),
+    "receivable": ("追偿", "to be recovered"),
+    "receivable_cancelled": ("取消追偿", "recovery cancelled"),
 }
 
 CLOCKS: Mapping[str, tuple[str, str]] = {
