@@ -418,3 +418,22 @@ async def test_the_console_shows_why_an_advance_is_refused_in_chinese(reopen_con
     )
     assert done.status_code == 303
     assert (await claim_state(harness.client, number)).advance_paid == Decimal("20000.00")
+
+
+async def test_the_supervisors_counts_of_withdrawn_advance_paid_and_receivable_open(harness: Harness) -> None:
+    from claims.store import lifecycle_counts
+
+    county = "长沙市雨花区"
+    withdrawn = await harness.report(road(harness, date(2022, 11, 1)))
+    await perform_step(harness.client, withdrawn, WithdrawInput(actor=SECRETARY, reason="撤案"))
+    advanced = await harness.report(road(harness, date(2022, 11, 8)))
+    await to_adjudication(harness, advanced)
+    await perform_step(
+        harness.client, advanced, PayAdvanceInput(actor=HANDLER, amount=Decimal("5000"), transfer_ref="ADV-C")
+    )
+    with harness.sessions() as s:
+        assert lifecycle_counts(s, county) == {"withdrawn": 1, "advance_paid": 1, "receivable_open": 0}
+        assert lifecycle_counts(s, "宁乡市") == {"withdrawn": 0, "advance_paid": 0, "receivable_open": 0}
+    await perform_step(harness.client, advanced, AdjudicateInput(actor=HANDLER, facts=DRUNK))
+    with harness.sessions() as s:
+        assert lifecycle_counts(s, county) == {"withdrawn": 1, "advance_paid": 0, "receivable_open": 1}

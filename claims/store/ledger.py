@@ -4,7 +4,8 @@ One job: money that left, or is promised, or is owed back: :func:`record_payout`
 row per payment, each sent to the payment sink once), :func:`record_advance` (an advance
 payment, 先予支付: rows of kind ``advance`` numbered from ``ADVANCE_FIRST_NUMBER``, offset
 against the final payment by the workflow), :func:`record_receivable` (an advance the final
-decision does not cover, 追偿), :func:`reserve_benefits` (a decision's amounts held
+decision does not cover, 追偿; :func:`lifecycle_counts` for supervisors),
+:func:`reserve_benefits` (a decision's amounts held
 against the limits, optimistic on each policy's ``ledger_version``), and the reads that
 adjudication and the views need (:func:`prior_benefits`, :func:`find_prior_benefits`,
 :func:`payments_of`, :func:`reservations_of`). Nothing here commits: the activities own the
@@ -19,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from claims.domain.payments import PaymentInstruction, PaymentSink
@@ -193,6 +194,31 @@ def receivables_of(session: Session, claim_number: str) -> list[Receivable]:
             .order_by(Receivable.receivable_number)
         )
     )
+
+
+def lifecycle_counts(session: Session, county: str | None = None) -> dict[str, int]:
+    """What a supervisor's page counts of issue 17, in SQL, for one county (or all):
+    ``withdrawn`` claims, claims with an ``advance_paid`` and not yet closed or declined (the
+    final payment still to come), and claims with a ``receivable_open`` (money to recover)."""
+    where = [Claim.county == county] if county is not None else []
+    withdrawn = session.scalar(
+        select(func.count()).select_from(Claim).where(Claim.stage == "withdrawn", *where)
+    )
+    advance = session.scalar(
+        select(func.count(func.distinct(Payout.claim_number)))
+        .join(Claim, Claim.claim_number == Payout.claim_number)
+        .where(Payout.kind == ADVANCE, Claim.stage.not_in(("closed", "declined", "withdrawn")), *where)
+    )
+    owed = session.scalar(
+        select(func.count(func.distinct(Receivable.claim_number)))
+        .join(Claim, Claim.claim_number == Receivable.claim_number)
+        .where(Receivable.status == "open", *where)
+    )
+    return {
+        "withdrawn": int(withdrawn or 0),
+        "advance_paid": int(advance or 0),
+        "receivable_open": int(owed or 0),
+    }
 
 
 def _advance_kind(session: Session, claim_number: str, policy_number: str, benefit_id: str) -> str | None:
