@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import insert
+from temporalio.testing import WorkflowEnvironment
 
 from claims.domain.workdays import WorkingCalendar
 from claims.errors import NotAllowed
@@ -29,15 +30,18 @@ from claims.infra.settings import get_settings
 from claims.models import (
     Actor,
     AdjudicateInput,
+    ClearReviewInput,
     CompleteDocumentsInput,
+    PayAdvanceInput,
     ReceiveDocumentsInput,
     RecordInvestigationInput,
     RegisterInput,
     RequestDocumentsInput,
     Role,
     Stage,
+    WithdrawInput,
 )
-from claims.services import accounts, supervision
+from claims.services import accounts, documents, supervision
 from claims.services.client import NoAnswer, claim_state, perform_step
 from claims.services.context import Services
 from claims.services.supervision import Filter, StateFacts
@@ -45,6 +49,7 @@ from claims.store.db import Claim, Household, InsuredPerson, Payout, Sessions, u
 from claims.web.app import create_app
 from claims.web.i18n import LANG_COOKIE
 from claims.web.routes import supervise as supervise_route
+from rules.review import ReviewRules, sample_bucket
 from tests.support.browser import PASSWORD as BROWSER_PASSWORD
 from tests.support.browser import Console as BrowserConsole
 from tests.support.browser import screenshot, serious_violations
@@ -245,6 +250,20 @@ async def stand_in_facts(
 
 
 SUP_A = Actor(id="sup.a", role=Role.SUPERVISOR, county=COUNTY_A)
+YUHUA = "长沙市雨花区"
+YUHUA_HANDLER = Actor(id="handler.yuhua", role=Role.HANDLER, county=YUHUA)
+NEW_COUNTERS = ("in_review", "referred", "documents", "withdrawn", "advance_paid", "receivable_open")
+
+
+def png() -> bytes:
+    """A small PNG (a photo of a document, as far as the checks go)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (50, 40), (0, 90, 200)).save(out, format="PNG")
+    return out.getvalue()
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -712,3 +731,108 @@ async def test_browser_supervisor_filters_overdue_and_reassigns_two(
     await expect(page.locator("#claim-list tbody tr")).to_have_count(2)
     assert not await serious_violations(page), await serious_violations(page)
     await screenshot(page, "supervise-04-phone")
+
+
+# --------------------------------------------------------------------------- the new states' counters
+
+
+async def test_the_counters_of_the_new_states_come_from_the_claims_through_their_steps(
+    env: WorkflowEnvironment, sqlite_sessions: Sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17 and 15 on ``/supervise``, each state reached through the public steps: a claim
+    sampled for review (复核) at payout, a withdrawn one (撤案), one with an advance paid
+    (预付已付) and a photo waiting for its check (待审核资料); then the advanced claim is
+    declined: the advance becomes a receivable (待追回)."""
+    from tests.test_lifecycle import DRUNK, SECRETARY, road, to_adjudication
+    from tests.test_review import review_harness, to_payout, with_config
+
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+
+    def sample_exactly(number: str) -> ReviewRules:
+        return with_config(sample_share_bp=sample_bucket(number) + 1, at_limit_percent=101)
+
+    async with review_harness(env, sqlite_sessions, sample_exactly) as (h, _):
+        held = await to_payout(h)
+        state = await claim_state(h.client, held)
+        assert state.review is not None and state.review.queue.value == "review" and state.review.open
+        withdrawn = await h.report(road(h, date(2022, 11, 1)))
+        await perform_step(h.client, withdrawn, WithdrawInput(actor=SECRETARY, reason="撤案"))
+        advanced = await h.report(road(h, date(2022, 11, 8)))
+        await to_adjudication(h, advanced)
+        await perform_step(
+            h.client,
+            advanced,
+            PayAdvanceInput(actor=YUHUA_HANDLER, amount=Decimal("5000"), transfer_ref="ADV-S"),
+        )
+        c = Console(Services(get_settings(), sessions=h.sessions, client=h.client))
+        try:
+            documents.upload(
+                c.services, YUHUA_HANDLER, advanced, [documents.Upload("medical_records", "病历.png", png())]
+            )
+            sup = await c.as_user("sup.yuhua", "supervisor", county=YUHUA)
+            home = await sup.get("/supervise")
+            assert home.status_code == 200
+            got = {k: counter(home.text, k) for k in NEW_COUNTERS}
+            assert got == {
+                "in_review": 1,
+                "referred": 0,
+                "documents": 1,
+                "withdrawn": 1,
+                "advance_paid": 1,
+                "receivable_open": 0,
+            }
+            assert 'href="/supervise?review=review" id="count-in_review"' in home.text
+            assert 'href="/supervise?docs=1" id="count-documents"' in home.text
+            assert '<span class="nolink" id="count-withdrawn">' in home.text and "撤案" in home.text
+            assert "预付已付·待终付" in home.text and "待追回" in home.text and "复核中" in home.text
+            in_review = await sup.get("/supervise?review=review")
+            assert re.findall(r'name="claim_numbers" value="([^"]+)"', in_review.text) == [held]
+            to_check = await sup.get("/supervise?docs=1")
+            assert re.findall(r'name="claim_numbers" value="([^"]+)"', to_check.text) == [advanced]
+            assert (await sup.get("/supervise?review=later")).status_code == 422
+            # another county's supervisor counts none of them
+            other = await c.as_user("sup.ningxiang", "supervisor", county=COUNTY_A)
+            elsewhere = await other.get("/supervise")
+            assert {k: counter(elsewhere.text, k) for k in NEW_COUNTERS} == dict.fromkeys(NEW_COUNTERS, 0)
+
+            # declined after the advance: the advance is owed back, no longer "advance paid"
+            await perform_step(h.client, advanced, AdjudicateInput(actor=YUHUA_HANDLER, facts=DRUNK))
+            # the hold cleared by the supervisor: no longer in review
+            await perform_step(
+                h.client, held, ClearReviewInput(actor=Actor(id="sup.yuhua", role=Role.SUPERVISOR))
+            )
+            after = await sup.get("/supervise")
+            assert {k: counter(after.text, k) for k in NEW_COUNTERS} == {
+                "in_review": 0,
+                "referred": 0,
+                "documents": 0,  # the declined claim is no longer open
+                "withdrawn": 1,
+                "advance_paid": 0,
+                "receivable_open": 1,
+            }
+        finally:
+            await c.close()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_an_siu_hold_counts_as_referred_and_lists_by_queue(
+    fixed_console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state reader's review queues: JS-PAY held for 复核, JS-PAY2 for 特调."""
+
+    async def held_facts(
+        services: Services, actor: Actor, numbers: list[str]
+    ) -> dict[str, StateFacts | None]:
+        queues = {"JS-PAY": "review", "JS-PAY2": "siu"}
+        return {n: StateFacts(paused=False, awaiting_approval=False, review=queues.get(n)) for n in numbers}
+
+    monkeypatch.setattr(supervision, "read_facts", held_facts)
+    sup = await fixed_console.as_user("sup.a", "supervisor", county=COUNTY_A)
+    page = await sup.get("/supervise")
+    assert (counter(page.text, "in_review"), counter(page.text, "referred")) == (1, 1)
+    siu = await sup.get("/supervise?review=siu")
+    assert re.findall(r'name="claim_numbers" value="([^"]+)"', siu.text) == ["JS-PAY2"]
+    assert '<input type="hidden" name="review" value="siu">' in siu.text  # kept by the bulk form
+    both = await sup.get("/supervise?review=review&township=" + TOWN_2)
+    assert re.findall(r'name="claim_numbers" value="([^"]+)"', both.text) == ["JS-PAY"]

@@ -13,7 +13,14 @@ SQL** (``claims.store.supervision``). Definitions of the counters:
 * **stuck**: a store step of the claim keeps failing (``stuck_activity``);
 * **green channel**: open claims on the green channel;
 * **waiting for approval**: at stage payout with a decided total above the claim's handler
-  authority limit and no supervisor's ``approve_payout`` yet.
+  authority limit and no supervisor's ``approve_payout`` yet;
+* **in review** (复核) and **referred** (特调): an open review hold (``ClaimState.review`` with
+  status ``open``) in queue ``review`` or ``siu``: read from the claims' states at stage payout
+  (a hold is placed at adjudication and keeps the claim at payout until cleared or referred);
+* **withdrawn** (撤案), **advance paid** (预付已付: an advance paid, the final payment still to
+  come) and **receivable open** (待追回): ``claims.store.lifecycle_counts`` for the county;
+* **documents to check** (待审核资料): files uploaded and not yet accepted or rejected, on the
+  open claims in scope (``claims.services.documents.awaiting_check``).
 
 The projection holds neither a paused clock nor the authority limit and approval, so
 "paused" and "waiting for approval" are read from the claims' own state (the ``state``
@@ -42,8 +49,10 @@ from claims.models import Actor, ClaimState, ReassignInput, Role, Stage
 from claims.models.bounds import STAFF_ID_LEN
 from claims.services.client import NoAnswer
 from claims.services.context import Services
+from claims.services.documents import awaiting_check
 from claims.services.steps import perform
 from claims.services.views import claim_view, scope_of
+from claims.store import lifecycle_counts
 from claims.store import supervision as sql
 from claims.store.db import unit_of_work
 from claims.store.supervision import Counts, ListFilter, SuperviseRow, TeamLine, Windows
@@ -66,6 +75,9 @@ STEP_TIMEOUT = dt.timedelta(seconds=30)
 SLA_FILTERS = ("breached", "at_risk", "paused", "stuck")
 """The ``sla`` filter's values."""
 
+REVIEW_FILTERS = ("review", "siu")
+"""The ``review`` filter's values: the queue of an open review hold (复核, 特调)."""
+
 CLAIM_NUMBER_LEN = 48
 """A claim number's longest form (the ``claims.claim_number`` column)."""
 
@@ -76,11 +88,14 @@ class StateFacts:
 
     paused: bool
     awaiting_approval: bool
+    review: str | None = None
+    """The queue (``review`` or ``siu``) of the claim's open review hold; None without one."""
 
 
 def facts_of(state: ClaimState) -> StateFacts:
-    """Paused for documents (an open resolution clock paused) and waiting for a supervisor's
-    approval (payout stage, decided total above the authority limit, not approved)."""
+    """Paused for documents (an open resolution clock paused), waiting for a supervisor's
+    approval (payout stage, decided total above the authority limit, not approved) and the
+    queue of an open review hold."""
     paused = any(c.paused_since is not None and c.stopped_at is None for c in state.clocks)
     limit = state.payout_authority_limit
     awaiting = (
@@ -90,7 +105,9 @@ def facts_of(state: ClaimState) -> StateFacts:
         and state.decision.total > limit
         and not state.payout_approved
     )
-    return StateFacts(paused=paused, awaiting_approval=awaiting)
+    hold = state.review
+    review = hold.queue.value if hold is not None and hold.status.value == "open" else None
+    return StateFacts(paused=paused, awaiting_approval=awaiting, review=review)
 
 
 FactsReader = Callable[[Services, Actor, list[str]], Awaitable[dict[str, StateFacts | None]]]
@@ -122,11 +139,21 @@ class Filter:
     approval: bool = False
     township: str | None = None
     handler: str | None = None
+    review: str | None = None
+    docs: bool = False
 
     @property
     def any(self) -> bool:
         """True when some filter is set (the page then shows the list)."""
-        return bool(self.sla or self.green or self.approval or self.township or self.handler)
+        return bool(
+            self.sla
+            or self.green
+            or self.approval
+            or self.township
+            or self.handler
+            or self.review
+            or self.docs
+        )
 
 
 def _text(name: str, value: str | None, limit: int = STAFF_ID_LEN) -> str | None:
@@ -140,18 +167,26 @@ def _text(name: str, value: str | None, limit: int = STAFF_ID_LEN) -> str | None
 
 
 def parse_filter(
-    sla: str | None, green: str | None, approval: str | None, township: str | None, handler: str | None
+    sla: str | None,
+    green: str | None,
+    approval: str | None,
+    township: str | None,
+    handler: str | None,
+    review: str | None = None,
+    docs: str | None = None,
 ) -> Filter:
     """The filters from query-string values; each bad value refused with its name.
 
     Raises:
-        claims.errors.InputError: ``sla`` not one of :data:`SLA_FILTERS`, ``green`` or
-            ``approval`` not ``1``/``0``, ``township`` or ``handler`` too long or with control
-            characters.
+        claims.errors.InputError: ``sla`` not one of :data:`SLA_FILTERS`, ``review`` not one of
+            :data:`REVIEW_FILTERS`, ``green``, ``approval`` or ``docs`` not ``1``/``0``,
+            ``township`` or ``handler`` too long or with control characters.
     """
     if sla and sla not in SLA_FILTERS:
         raise InputError("sla", f"{sla[:40]!r} is not one of {', '.join(SLA_FILTERS)}")
-    for name, value in (("green", green), ("approval", approval)):
+    if review and review not in REVIEW_FILTERS:
+        raise InputError("review", f"{review[:40]!r} is not one of {', '.join(REVIEW_FILTERS)}")
+    for name, value in (("green", green), ("approval", approval), ("docs", docs)):
         if value not in (None, "", "0", "1"):
             raise InputError(name, "1 or 0")
     return Filter(
@@ -160,13 +195,15 @@ def parse_filter(
         approval=approval == "1",
         township=_text("township", township),
         handler=_text("handler", handler),
+        review=review or None,
+        docs=docs == "1",
     )
 
 
 @dataclass(frozen=True)
 class Counters:
-    """The page's counters (``no_answer``: claims whose state did not answer, so "paused" and
-    "waiting for approval" may be short by that many)."""
+    """The page's counters (``no_answer``: claims whose state did not answer, so "paused",
+    "waiting for approval", "in review" and "referred" may be short by that many)."""
 
     open: int
     overdue: int
@@ -176,6 +213,12 @@ class Counters:
     green: int
     approval: int
     no_answer: int
+    in_review: int = 0
+    referred: int = 0
+    documents: int = 0
+    withdrawn: int = 0
+    advance_paid: int = 0
+    receivable_open: int = 0
 
 
 @dataclass(frozen=True)
@@ -239,21 +282,29 @@ async def overview(
     w = windows(now, cal)
     facts = facts or read_facts
 
-    def read_sql() -> tuple[Counts, list[TeamLine], list[str], list[str], list[str], list[str]]:
+    def read_sql() -> tuple[
+        Counts, list[TeamLine], list[str], list[str], list[str], list[str], dict[str, int], dict[str, int]
+    ]:
         with unit_of_work(services.sessions) as s:
-            return (
+            read = (
                 sql.counts(s, scope, w),
                 sql.team_table(s, scope, w),
                 sql.open_numbers_at(s, scope, Stage.DOCUMENTS, STATE_READS),
                 sql.open_numbers_at(s, scope, Stage.PAYOUT, STATE_READS),
                 sql.county_handlers(s, actor.county),
                 sql.townships(s, scope),
+                lifecycle_counts(s, actor.county),
             )
+        return (*read, awaiting_check(services, actor))
 
-    c, team, in_documents, in_payout, handlers, towns = await asyncio.to_thread(read_sql)
+    c, team, in_documents, in_payout, handlers, towns, life, to_check = await asyncio.to_thread(read_sql)
     answers = await facts(services, actor, in_documents + in_payout)
     paused = [n for n in in_documents if (f := answers.get(n)) is not None and f.paused]
     awaiting = [n for n in in_payout if (f := answers.get(n)) is not None and f.awaiting_approval]
+    held = {
+        q: [n for n in in_payout if (f := answers.get(n)) is not None and f.review == q]
+        for q in REVIEW_FILTERS
+    }
     counters = Counters(
         open=c.open,
         overdue=c.overdue,
@@ -263,6 +314,12 @@ async def overview(
         green=c.green,
         approval=len(awaiting),
         no_answer=sum(1 for v in answers.values() if v is None),
+        in_review=len(held["review"]),
+        referred=len(held["siu"]),
+        documents=sum(to_check.values()),
+        withdrawn=life["withdrawn"],
+        advance_paid=life["advance_paid"],
+        receivable_open=life["receivable_open"],
     )
     rows: list[SuperviseRow] = []
     total, pages = 0, 1
@@ -272,6 +329,10 @@ async def overview(
             numbers = set(paused)
         if flt.approval:
             numbers = set(awaiting) if numbers is None else numbers & set(awaiting)
+        if flt.review:
+            numbers = set(held[flt.review]) if numbers is None else numbers & set(held[flt.review])
+        if flt.docs:
+            numbers = set(to_check) if numbers is None else numbers & set(to_check)
         where = ListFilter(
             sla=flt.sla if flt.sla != "paused" else None,
             green=flt.green,

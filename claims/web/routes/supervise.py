@@ -3,8 +3,8 @@ lists with bulk reassignment, the approvals waiting, and the charts.
 
 One job: the supervisor's screen, for supervisors only (anyone else gets 403). Filters live in
 the query string (``?sla=breached|at_risk|paused|stuck&green=1&approval=1&township=&handler=
-&page=``) so Back works and a view can be bookmarked; the reads and the bulk action are
-``claims.services.supervision`` (scoped by the session's county in SQL). ``POST
+&review=review|siu&docs=1&page=``) so Back works and a view can be bookmarked; the reads and
+the bulk action are ``claims.services.supervision`` (scoped by the session's county in SQL). ``POST
 /supervise/reassign`` (form fields ``claim_numbers`` (repeated) and ``handler``; CSRF checked
 by the app's middleware) answers the page with a result on every selected claim. The charts'
 numbers are in the page (a ``<script type="application/json">`` block read by
@@ -41,8 +41,16 @@ COUNTERS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("stuck", "处理受阻", "Stuck", {"sla": "stuck"}),
     ("green", "绿色通道", "Green channel", {"green": "1"}),
     ("approval", "待审批赔付", "Waiting for approval", {"approval": "1"}),
+    ("in_review", "复核中", "In review", {"review": "review"}),
+    ("referred", "特调", "SIU hold", {"review": "siu"}),
+    ("documents", "待审核资料", "Documents to check", {"docs": "1"}),
+    ("withdrawn", "撤案", "Withdrawn", {}),
+    ("advance_paid", "预付已付·待终付", "Advance paid · final payment to come", {}),
+    ("receivable_open", "待追回", "Receivable open", {}),
 )
-"""The counters: attribute of ``Counters``, Chinese, English, the list's query."""
+"""The counters: attribute of ``Counters``, Chinese, English, the list's query (empty: no
+list; the list holds open claims, and withdrawn claims are closed, while advance and receivable
+are counted in the ledger, not listed: the count alone)."""
 
 OUTCOMES = {
     "reassigned": ("已改派", "reassigned"),
@@ -61,6 +69,8 @@ def link(flt: Filter, **change: str | None) -> str:
         "approval": "1" if flt.approval else None,
         "township": flt.township,
         "handler": flt.handler,
+        "review": flt.review,
+        "docs": "1" if flt.docs else None,
     }
     q.update(change)
     kept = {k: v for k, v in q.items() if v}
@@ -75,10 +85,11 @@ def _page(value: str | None) -> int:
     return int(value)
 
 
-def counter_links(ov: Overview, words: present.Words) -> list[tuple[str, str, int, str]]:
-    """The counters as shown: key, words, number, the filtered list's link."""
+def counter_links(ov: Overview, words: present.Words) -> list[tuple[str, str, int, str | None]]:
+    """The counters as shown: key, words, number, the filtered list's link (None: no list)."""
     return [
-        (key, words(zh, en), getattr(ov.counters, key), link(Filter(), **q)) for key, zh, en, q in COUNTERS
+        (key, words(zh, en), getattr(ov.counters, key), link(Filter(), **q) if q else None)
+        for key, zh, en, q in COUNTERS
     ]
 
 
@@ -171,12 +182,14 @@ async def supervise(
     approval: str | None = None,
     township: str | None = None,
     handler: str | None = None,
+    review: str | None = None,
+    docs: str | None = None,
     page: str | None = None,
 ) -> Response:
     """The supervisor's page; a bad filter value → 422 naming it; not a supervisor → 403."""
     supervision.require_supervisor(actor)
     try:
-        flt = supervision.parse_filter(sla, green, approval, township, handler)
+        flt = supervision.parse_filter(sla, green, approval, township, handler, review, docs)
         number = _page(page)
     except InputError as e:
         words = present.Words(locale_of(request))
@@ -204,11 +217,18 @@ async def bulk_reassign(
     numbers = [str(v) for v in form.getlist("claim_numbers")]
     handler = str(form.get("handler") or "")
     back = {
-        k: str(form.get(k) or "") or None for k in ("sla", "green", "approval", "township", "handler_filter")
+        k: str(form.get(k) or "") or None
+        for k in ("sla", "green", "approval", "township", "handler_filter", "review", "docs")
     }
     try:
         flt = supervision.parse_filter(
-            back["sla"], back["green"], back["approval"], back["township"], back["handler_filter"]
+            back["sla"],
+            back["green"],
+            back["approval"],
+            back["township"],
+            back["handler_filter"],
+            back["review"],
+            back["docs"],
         )
     except InputError:
         flt = Filter()
