@@ -41,13 +41,12 @@ def workload(n: int, seed: int = 20260928) -> list[tuple[dt.datetime, int]]:
 
 
 def naive_due_date(start: dt.datetime, n: int, closing: dt.time = dt.time(17, 30)) -> dt.date:
-    """The floor: walk one day at a time, asking chinese_calendar about each."""
+    """The floor: walk one day at a time, asking chinese_calendar about each. A start after the
+    closing hour or on a rest day counts from the next working day, as the engine does."""
     local = start.astimezone(SHANGHAI)
     day = local.date() + dt.timedelta(days=local.time() >= closing)
-    if n == 0:
-        while not chinese_calendar.is_workday(day):
-            day += dt.timedelta(days=1)
-        return day
+    while not chinese_calendar.is_workday(day):
+        day += dt.timedelta(days=1)
     while n:
         day += dt.timedelta(days=1)
         if chinese_calendar.is_workday(day):
