@@ -354,6 +354,14 @@ class Browser:
     async def post(self, url: str, data: dict[str, object] | None = None) -> httpx.Response:
         return await self.client.post(url, data={**(data or {}), "csrftoken": self.token})
 
+    async def reassign(self, data: dict[str, object]) -> httpx.Response:
+        """A bulk reassignment: the POST answers 303 to the results (Post/Redirect/Get), then
+        the results page, as a browser follows it."""
+        posted = await self.post("/supervise/reassign", data)
+        assert posted.status_code == 303, posted.text
+        assert posted.headers["location"].startswith("/supervise/reassigned")
+        return await self.get(posted.headers["location"])
+
 
 def token_of(html: str) -> str:
     m = re.search(r'name="csrftoken" value="([^"]+)"', html)
@@ -480,7 +488,7 @@ async def test_a_handler_and_another_countys_supervisor_are_kept_out(
     assert counter(page.text, "overdue") == 1 and "JS-LATE" not in page.text
     # a county-B supervisor cannot reach a county-A claim by naming it
     await fixed_console.as_user("handler.liling", "handler", county=COUNTY_B)
-    r = await other.post("/supervise/reassign", {"claim_numbers": ["JS-LATE"], "handler": "handler.liling"})
+    r = await other.reassign({"claim_numbers": ["JS-LATE"], "handler": "handler.liling"})
     assert r.status_code == 200
     assert re.search(r'class="result-not_found" data-claim="JS-LATE"', r.text)
     # a handler of another county is refused, naming the field
@@ -499,7 +507,7 @@ async def test_a_handler_and_another_countys_supervisor_are_kept_out(
         raise NoAnswer(number, "reassign", 30, "u-1", False)
 
     monkeypatch.setattr(supervision, "perform", no_worker)
-    r = await other.post("/supervise/reassign", {"claim_numbers": ["JS-LILING"], "handler": "handler.liling"})
+    r = await other.reassign({"claim_numbers": ["JS-LILING"], "handler": "handler.liling"})
     assert r.status_code == 200
     row = re.search(r'<tr class="result-no_answer" data-claim="JS-LILING">.*?</tr>', r.text, re.S)
     assert row is not None and "无应答" in row.group(0)
@@ -564,8 +572,7 @@ async def test_bulk_reassignment_reassigns_two_and_shows_the_closed_claims_refus
     listed = re.findall(r'name="claim_numbers" value="([^"]+)"', page.text)
     assert set(numbers) <= set(listed) and closed not in listed  # the list holds open claims only
 
-    r = await sup.post(
-        "/supervise/reassign",
+    r = await sup.reassign(
         {"claim_numbers": [*numbers, closed], "handler": "handler.b", "handler_filter": "handler.ningxiang"},
     )
     assert r.status_code == 200, r.text
@@ -586,6 +593,38 @@ async def test_bulk_reassignment_reassigns_two_and_shows_the_closed_claims_refus
     assert (await claim_state(harness.client, closed)).assigned_handler == "handler.ningxiang"
     # the filtered list still comes back under the results: the claims now sit with handler.b
     assert numbers[0] not in re.findall(r'name="claim_numbers" value="([^"]+)"', r.text)
+
+    # a refresh reads the same results again and reassigns nothing (Post/Redirect/Get)
+    before = {n: len((await claim_state(harness.client, n)).timeline) for n in numbers}
+    again = await sup.get(str(r.url))
+    assert again.status_code == 200 and str(again.url).endswith(
+        "/supervise/reassigned?handler=handler.ningxiang"
+    )
+    assert re.findall(r'<tr class="result-([a-z_]+)" data-claim="([^"]+)"', again.text) == re.findall(
+        r'<tr class="result-([a-z_]+)" data-claim="([^"]+)"', r.text
+    )
+    assert {n: len((await claim_state(harness.client, n)).timeline) for n in numbers} == before
+    # another supervisor of the county does not see them
+    other = await console.as_user("sup.ningxiang2", "supervisor", county=COUNTY_A)
+    theirs = await other.get("/supervise/reassigned")
+    assert theirs.status_code == 200 and 'id="bulk-results"' not in theirs.text
+    assert "改派结果已过期或不存在" in theirs.text
+
+
+def test_kept_results_are_capped_expire_and_belong_to_who_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(supervise_route.time, "monotonic", lambda: clock[0])
+    store = supervise_route.ResultStore(cap=2, ttl=60)
+    one = supervision.Reassigned("JS-1", "reassigned", handler="handler.b")
+    first = store.put("sup.a", [one], "handler.b")
+    assert store.get(first, "sup.a") is not None and store.get(first, "sup.a").results == [one]  # type: ignore[union-attr]
+    assert store.get(first, "sup.b") is None  # another supervisor's key reads nothing
+    assert store.get(None, "sup.a") is None and store.get(["x"], "sup.a") is None
+    second, third = store.put("sup.a", [], "handler.b"), store.put("sup.a", [], "handler.b")
+    assert store.get(first, "sup.a") is None  # over the cap: the oldest dropped
+    assert store.get(second, "sup.a") is not None and store.get(third, "sup.a") is not None
+    clock[0] += 61
+    assert store.get(third, "sup.a") is None  # expired
 
 
 async def at_payout(harness: Harness, case_index: int) -> str:

@@ -6,7 +6,13 @@ the query string (``?sla=breached|at_risk|paused|stuck&green=1&approval=1&townsh
 &review=review|siu&docs=1&page=``) so Back works and a view can be bookmarked; the reads and
 the bulk action are ``claims.services.supervision`` (scoped by the session's county in SQL). ``POST
 /supervise/reassign`` (form fields ``claim_numbers`` (repeated) and ``handler``; CSRF checked
-by the app's middleware) answers the page with a result on every selected claim. The charts'
+by the app's middleware) is Post/Redirect/Get: the per-claim results are kept briefly on the
+server (:class:`ResultStore`: at most :data:`KEPT_RESULTS` sets, :data:`RESULTS_TTL` seconds,
+each bound to the supervisor who asked; the session cookie holds only the set's random key)
+and the answer is a 303 to ``GET /supervise/reassigned`` (with the list's filters), which shows
+the page with a result on every selected claim, so a browser refresh reads the results again
+and does not reassign again. A refused selection or handler (422, nothing performed) is
+answered at once. The charts'
 numbers are in the page (a ``<script type="application/json">`` block read by
 ``/static/supervise.js``, which draws them with the vendored ECharts) and at
 ``/supervise/charts.json``; a table of the same numbers sits under each chart.
@@ -14,11 +20,15 @@ numbers are in the page (a ``<script type="application/json">`` block read by
 
 from __future__ import annotations
 
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from claims.errors import InputError
@@ -59,6 +69,64 @@ OUTCOMES = {
     "no_answer": ("无应答", "no answer"),
 }
 """A bulk reassignment's result words by outcome."""
+
+
+KEPT_RESULTS = 200
+"""Most sets of bulk-reassignment results kept at once (the oldest is dropped first)."""
+
+RESULTS_TTL = 900.0
+"""Seconds a set of results stays readable at ``/supervise/reassigned``."""
+
+RESULTS_KEY = "reassigned"
+"""The session's key holding the newest set's random key."""
+
+
+@dataclass(frozen=True)
+class KeptResults:
+    """A bulk reassignment's results as kept for the redirect: who asked, when, what."""
+
+    staff_id: str
+    at: float
+    results: list[Reassigned]
+    handler: str
+
+
+class ResultStore:
+    """Bulk-reassignment results between the POST and the GET it redirects to, in this
+    process's memory (the console runs one process: ``claims web``), capped at ``cap`` sets
+    and ``ttl`` seconds; a set is read only by the supervisor who made it."""
+
+    def __init__(self, cap: int = KEPT_RESULTS, ttl: float = RESULTS_TTL) -> None:
+        self.cap, self.ttl = cap, ttl
+        self._sets: OrderedDict[str, KeptResults] = OrderedDict()
+
+    def put(self, staff_id: str, results: list[Reassigned], handler: str) -> str:
+        """Keep ``results`` and answer their random key."""
+        self._drop_old()
+        key = secrets.token_urlsafe(16)
+        self._sets[key] = KeptResults(staff_id, time.monotonic(), results, handler)
+        while len(self._sets) > self.cap:
+            self._sets.popitem(last=False)
+        return key
+
+    def get(self, key: object, staff_id: str) -> KeptResults | None:
+        """The set kept under ``key`` for ``staff_id``; None when unknown, expired or another's."""
+        self._drop_old()
+        kept = self._sets.get(key) if isinstance(key, str) else None
+        return kept if kept is not None and kept.staff_id == staff_id else None
+
+    def _drop_old(self) -> None:
+        limit = time.monotonic() - self.ttl
+        while self._sets and next(iter(self._sets.values())).at < limit:
+            self._sets.popitem(last=False)
+
+
+def result_store(request: Request) -> ResultStore:
+    """The app's store of bulk-reassignment results (made on first use)."""
+    store = getattr(request.app.state, "reassign_results", None)
+    if store is None:
+        store = request.app.state.reassign_results = ResultStore()
+    return store
 
 
 def link(flt: Filter, **change: str | None) -> str:
@@ -210,8 +278,9 @@ async def bulk_reassign(
     actor: Annotated[Actor, Depends(current_actor)],
     services: Annotated[Services, Depends(get_services)],
 ) -> Response:
-    """Reassign the selected claims to the chosen handler: the page again, with a result on
-    every selected claim (422 with the field named when the selection or handler is bad)."""
+    """Reassign the selected claims to the chosen handler, keep the per-claim results and
+    answer 303 to ``/supervise/reassigned`` (422 with the field named, nothing performed, when
+    the selection or handler is bad)."""
     supervision.require_supervisor(actor)
     form = await request.form()
     numbers = [str(v) for v in form.getlist("claim_numbers")]
@@ -238,7 +307,41 @@ async def bulk_reassign(
         return await _page_response(
             request, actor, services, flt, 1, chosen_handler=handler or None, problem=str(e), status_code=422
         )
-    return await _page_response(request, actor, services, flt, 1, results=results, chosen_handler=handler)
+    request.session[RESULTS_KEY] = result_store(request).put(actor.id, results, handler)
+    return RedirectResponse(link(flt).replace("/supervise", "/supervise/reassigned", 1), status_code=303)
+
+
+@router.get("/supervise/reassigned")
+async def reassigned(
+    request: Request,
+    actor: Annotated[Actor, Depends(current_actor)],
+    services: Annotated[Services, Depends(get_services)],
+    sla: str | None = None,
+    green: str | None = None,
+    approval: str | None = None,
+    township: str | None = None,
+    handler: str | None = None,
+    review: str | None = None,
+    docs: str | None = None,
+) -> Response:
+    """The page after a bulk reassignment, with the newest results kept for this supervisor
+    (refreshing reads them again and performs nothing); gone or expired: the page says so."""
+    supervision.require_supervisor(actor)
+    try:
+        flt = supervision.parse_filter(sla, green, approval, township, handler, review, docs)
+    except InputError:
+        flt = Filter()
+    kept = result_store(request).get(request.session.get(RESULTS_KEY), actor.id)
+    if kept is None:
+        words = present.Words(locale_of(request))
+        gone = words(
+            "改派结果已过期或不存在；请在列表中查看各赔案的经办人",
+            "These results have expired: see each claim's handler in the list",
+        )
+        return await _page_response(request, actor, services, flt, 1, problem=gone)
+    return await _page_response(
+        request, actor, services, flt, 1, results=kept.results, chosen_handler=kept.handler
+    )
 
 
 @router.get("/supervise/counters")
