@@ -875,3 +875,111 @@ async def test_an_siu_hold_counts_as_referred_and_lists_by_queue(
     assert '<input type="hidden" name="review" value="siu">' in siu.text  # kept by the bulk form
     both = await sup.get("/supervise?review=review&township=" + TOWN_2)
     assert re.findall(r'name="claim_numbers" value="([^"]+)"', both.text) == ["JS-PAY"]
+
+
+# --------------------------------------------------------------------------- the claim page's review hold
+
+
+def step_error(html: str, step: str) -> str:
+    m = re.search(rf'id="step-{step}-error">([^<]*)<', html)
+    assert m, f"no reason for {step}"
+    return m.group(1)
+
+
+async def test_the_claim_page_shows_an_open_review_hold_and_offers_its_steps_only_then(
+    env: WorkflowEnvironment, sqlite_sessions: Sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim sampled for review (复核) at payout: the page shows the queue, the rule and its
+    reason; the handler's payment is refused by code in Chinese; the supervisor is offered
+    复核通过 and 移送特调 while the hold is open, clears it, and then neither is offered; a late
+    referral is refused (review.none_open) and the reason shows; the handler then pays."""
+    from tests.test_review import review_harness, to_payout, with_config
+
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+
+    def sample_exactly(number: str) -> ReviewRules:
+        return with_config(sample_share_bp=sample_bucket(number) + 1, at_limit_percent=101)
+
+    async with review_harness(env, sqlite_sessions, sample_exactly) as (h, _):
+        number = await to_payout(h)
+        c = Console(Services(get_settings(), sessions=h.sessions, client=h.client))
+        try:
+            handler = await c.as_user("handler.yuhua", "handler", county=YUHUA)
+            page = await handler.get(f"/claims/{number}")
+            assert page.status_code == 200
+            hold = re.search(r'<section aria-labelledby="review-title".*?</section>', page.text, re.S)
+            assert hold is not None
+            assert "赔付前复核" in hold.group(0)
+            assert '<dd id="review-queue">复核</dd>' in hold.group(0)
+            assert '<dd id="review-rules">review.sample</dd>' in hold.group(0)
+            assert "随机抽检" in hold.group(0)  # the rule's reason
+            assert "/steps/clear_review" not in page.text  # a supervisor's step
+            refused = await handler.post(f"/claims/{number}/steps/pay", {"transfer_ref": "TRF-RV-1"})
+            assert refused.status_code == 422
+            assert (
+                step_error(refused.text, "pay")
+                == "赔付前须复核（review.sample）：由主管复核通过或移送特调后方可赔付"
+            )
+
+            sup = await c.as_user("sup.yuhua", "supervisor", county=YUHUA)
+            page = await sup.get(f"/claims/{number}")
+            assert f'action="/claims/{number}/steps/clear_review"' in page.text
+            assert f'action="/claims/{number}/steps/refer_to_siu"' in page.text
+            sup.client.cookies.set(LANG_COOKIE, "en")
+            english = await sup.get(f"/claims/{number}")
+            assert (
+                "Held for review before payment" in english.text
+                and '<dd id="review-queue">Review</dd>' in english.text
+            )
+            sup.client.cookies.delete(LANG_COOKIE)
+
+            cleared = await sup.post(f"/claims/{number}/steps/clear_review", {"note": "核对无误"})
+            assert cleared.status_code == 303, cleared.text
+            page = await sup.get(f"/claims/{number}")
+            assert 'id="review-hold"' not in page.text
+            assert "/steps/clear_review" not in page.text and "/steps/refer_to_siu" not in page.text
+            assert f'action="/claims/{number}/steps/reassign"' in page.text  # the rest still offered
+            # a referral sent from a page opened before the clearing: refused, and the reason shows
+            late = await sup.post(f"/claims/{number}/steps/refer_to_siu", {"reason": "补充怀疑"})
+            assert late.status_code == 422
+            assert step_error(late.text, "refer_to_siu") == "该赔案没有待处理的复核"
+            sup.client.cookies.set(LANG_COOKIE, "en")
+            late = await sup.post(f"/claims/{number}/steps/refer_to_siu", {"reason": "late doubt"})
+            assert step_error(late.text, "refer_to_siu") == "The claim has no open review hold"
+
+            paid = await handler.post(f"/claims/{number}/steps/pay", {"transfer_ref": "TRF-RV-1"})
+            assert paid.status_code == 303, paid.text
+            assert (await claim_state(h.client, number)).stage == Stage.CLOSED
+        finally:
+            await c.close()
+
+
+def test_the_new_rejection_codes_read_in_chinese_and_english() -> None:
+    from claims.errors import ClaimsError, StepRejected
+    from claims.web.i18n import error_message, gettext_for
+
+    zh, en = gettext_for("zh_CN"), gettext_for("en")
+    pending = StepRejected(
+        "pay", "held", code="review.pending", params={"queue": "siu", "rules": "siu.early_claim"}
+    )
+    assert error_message(pending, zh) == "赔付前须复核（siu.early_claim）：由主管复核通过或移送特调后方可赔付"
+    assert error_message(pending, en) == (
+        "Held for review before payment (siu.early_claim): "
+        "a supervisor must clear it or refer it to investigation"
+    )
+    none_open = StepRejected("clear_review", "none", code="review.none_open")
+    assert (error_message(none_open, zh), error_message(none_open, en)) == (
+        "该赔案没有待处理的复核",
+        "The claim has no open review hold",
+    )
+    batch = ClaimsError(
+        "claim JS-1 is not at payout", code="batch.claim_not_payable", params={"claim": "JS-1"}
+    )
+    assert error_message(batch, zh) == "赔案 JS-1 不能列入本批次或随本批次赔付"
+    assert error_message(batch, en) == "Claim JS-1 cannot be in this batch or be paid with it"
+    letter = ClaimsError("no letter", code="letter.none", params={"claim": "JS-2"})
+    assert (error_message(letter, zh), error_message(letter, en)) == (
+        "赔案 JS-2 未出具拒赔通知书",
+        "Claim JS-2 issued no refusal letter",
+    )

@@ -187,6 +187,12 @@ ERRORS: dict[str, str] = {
     "advance.outstanding": N_(  # issue 17
         "{paid} yuan was paid in advance: decline the claim instead, so it is recovered"
     ),
+    "review.pending": N_(  # issue 17
+        "Held for review before payment ({rules}): a supervisor must clear it or refer it to investigation"
+    ),
+    "review.none_open": N_("The claim has no open review hold"),  # issue 17
+    "batch.claim_not_payable": N_("Claim {claim} cannot be in this batch or be paid with it"),
+    "letter.none": N_("Claim {claim} issued no refusal letter"),
     "step.too_many_attempts": N_("The step failed too many times; ask a supervisor"),
     "step.no_answer": N_(
         "No answer in time: the step may still be performed; check the claim before trying again"

@@ -41,6 +41,9 @@ router = APIRouter()
 
 REPORT_OUTCOMES = ("death", "disability", "medical", "illness")
 
+REVIEW_STEPS = frozenset({"clear_review", "refer_to_siu"})
+"""Steps the claim page offers only while the claim's review hold is open."""
+
 STEP_TIMEOUT = timedelta(seconds=20)
 """How long a step waits for a worker before the page says so (the step may still be
 performed; sending the form again attaches to it, never performs it twice)."""
@@ -141,6 +144,9 @@ def _page_context(
     offered = [] if state.stage.terminal and not reopenable else allowed_steps(
         state.stage, actor, state.assigned_handler, state.county, state.village
     )
+    # 复核通过 / 移送特调 only while a review hold is open (the registry offers them at payout)
+    if state.review is None or not state.review.open:
+        offered = [r for r in offered if r.name not in REVIEW_STEPS]
     names = {r.name for r in offered}
     handlers = _county_handlers(services, state.county) if names & {"register", "reassign"} else []
     return dict(
