@@ -104,7 +104,7 @@ class SlaPolicy(BaseModel):
     reopen_calendar_days: int = Field(default=0, ge=0, le=3660)
     """How long after close or decline a supervisor may reopen a claim (重开; calendar days); the
     claim's workflow stays open that long. 0 (the default): claims end at once and cannot be
-    reopened. A configuration choice, not a public figure (e.g. 90)."""
+    reopened. A configuration choice, not a public figure: the shipped policies set 90."""
 
     @model_validator(mode="after")
     def _known_regions(self) -> SlaPolicy:

@@ -54,7 +54,7 @@ from rules.sla import load_sla_policy
 from rules.terms import TERMS_DIR, load_catalogue
 from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
 from tests.support.env import decrypted
-from tests.support.harness import activities_run
+from tests.support.harness import NO_REOPEN_POLICY, activities_run
 from tests.test_workflow import Harness
 from worker import build_worker
 from workflows.short_steps import LOCAL_STEPS_PATCH
@@ -72,6 +72,7 @@ async def harness(dev_env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIt
         task_queue=h.task_queue,
         rules_engine=RulesEngine.shared(),
         calendar=WorkingCalendar(),
+        sla_policy=NO_REOPEN_POLICY,  # closed claims end at once: the dev server cannot skip 90 days
     ):
         yield h
 

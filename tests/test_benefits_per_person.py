@@ -47,9 +47,8 @@ from claims.store import RegisterFile, load_register, payments_of, reservations_
 from claims.store.db import unit_of_work
 from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
-from rules.sla import load_sla_policy
 from tests.conftest import REPO, new_task_queue
-from tests.support.harness import complete_documents
+from tests.support.harness import NO_REOPEN_POLICY, complete_documents
 from worker import build_worker
 
 CALENDAR = WorkingCalendar()
@@ -132,6 +131,8 @@ class Household:
 
 
 async def _household(env: WorkflowEnvironment, sessions: Any, **worker_kw: Any) -> AsyncIterator[Household]:
+    # no reopen period: ``Household.finished`` waits for the workflow's end on the shared server
+    worker_kw.setdefault("sla_policy", NO_REOPEN_POLICY)
     h = Household(env, sessions)
     async with build_worker(
         env.client,
@@ -315,7 +316,7 @@ async def test_override_is_refused_when_no_negative_finding_blocks_the_claim(fam
 @pytest_asyncio.fixture(loop_scope="session")
 async def low_limit_county(env: WorkflowEnvironment, sqlite_sessions: Any) -> AsyncIterator[Household]:
     """The family's county (浏阳市) with a 10,000 yuan authority limit in the engine's SLA policy."""
-    policy = load_sla_policy()
+    policy = NO_REOPEN_POLICY
     authority = policy.payout_authority.model_copy(update={"counties": {"浏阳市": Decimal("10000.00")}})
     async for h in _household(
         env, sqlite_sessions, sla_policy=policy.model_copy(update={"payout_authority": authority})
@@ -330,7 +331,7 @@ async def test_the_authority_limit_comes_from_the_engines_policy_for_the_county(
     state = await h.drive(h.cases[0])  # 16,000 above the county's 10,000: the supervisor approved
     assert paid(state) == Decimal("16000.00")
     assert state.payout_authority_limit == Decimal("10000.00") and state.payout_approved
-    assert state.authority_rule == "county 浏阳市, SLA policy hunan-province@2022.3"
+    assert state.authority_rule == "county 浏阳市, SLA policy hunan-province@2022.4"
     approval = next(t for t in state.timeline if t.event == "payout_approved")
     assert approval.actor.id == "supervisor.demo" and "10000.00" in approval.detail
 
@@ -338,7 +339,7 @@ async def test_the_authority_limit_comes_from_the_engines_policy_for_the_county(
 async def test_a_16000_payout_needs_no_approval_under_the_province_default(family: Household) -> None:
     state = await family.drive(family.cases[0])
     assert state.payout_authority_limit == Decimal("50000.00") and not state.payout_approved
-    assert state.authority_rule == "province default, SLA policy hunan-province@2022.3"
+    assert state.authority_rule == "province default, SLA policy hunan-province@2022.4"
     assert not any(t.event == "payout_approved" for t in state.timeline)
 
 

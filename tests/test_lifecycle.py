@@ -41,7 +41,7 @@ from claims.store import workflow_id_for
 from claims.store.db import Claim, Notification, Payout, Receivable, Sessions
 from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
-from tests.support.harness import Harness, complete_documents
+from tests.support.harness import NO_REOPEN_POLICY, Harness, complete_documents
 from worker import build_worker
 
 HANDLER = Actor(id="handler.yuhua", role=Role.HANDLER)
@@ -54,8 +54,19 @@ GRADE3_AMOUNT = Decimal("36000.00")
 
 
 REOPEN_POLICY = load_sla_policy().model_copy(update={"reopen_calendar_days": 90})
-"""The shipped SLA policy with a reopen period of 90 calendar days (the shipped one has none:
-claims end at once, as before issue 17)."""
+"""The shipped SLA policy with a reopen period of 90 calendar days (what it ships with, set here
+so these tests do not move when a deployment changes the file). The suite's ``harness`` runs on
+``NO_REOPEN_POLICY`` (no reopen period: claims end at once)."""
+
+
+def test_the_shipped_policies_keep_a_claim_reopenable_for_90_calendar_days() -> None:
+    from pathlib import Path
+
+    rules = Path(__file__).resolve().parent.parent / "rules"
+    for name in ("sla_policy.json", "sla_policy_ordinary7.json"):
+        assert load_sla_policy(rules / name).reopen_calendar_days == 90, name
+    assert NO_REOPEN_POLICY.reopen_calendar_days == 0
+    assert NO_REOPEN_POLICY.model_copy(update={"reopen_calendar_days": 90}) == load_sla_policy()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -138,7 +149,8 @@ async def test_withdrawal_stops_the_clocks_and_a_new_report_opens_a_new_claim(ha
     assert await harness.report(case) == again
 
 
-async def test_with_the_shipped_policy_a_declined_claim_ends_at_once(harness: Harness) -> None:
+async def test_without_a_reopen_period_a_declined_claim_ends_at_once(harness: Harness) -> None:
+    # ``harness`` runs on NO_REOPEN_POLICY (reopen_calendar_days 0)
     number = await harness.report(road(harness, date(2022, 9, 13)))
     await to_adjudication(harness, number)
     await perform_step(harness.client, number, DeclineInput(actor=HANDLER, reasons=["not covered"]))

@@ -274,7 +274,7 @@ def test_changde_gets_three_days_for_clear_claims_and_fifteen_for_disputed_ones(
     assert (province.working_days, province.region) == (5, "default")
     assert green.working_days == 2
     assert investigated.working_days == 30  # an investigation cannot be done in the green channel's 2 days
-    assert clear.policy_version == "hunan-province@2022.3"
+    assert clear.policy_version == "hunan-province@2022.4"
 
 
 def test_the_seven_day_variant_applies_to_ordinary_claims() -> None:

@@ -241,6 +241,8 @@ async def test_overdue_and_sla_report_read_the_projection(dev: tuple[DevServer, 
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("JS")]
     assert [ln.split()[0] for ln in lines] == [late, soon]  # most late first
     assert "SlaDeadline <=" in out.stdout and "ExecutionStatus = 'Running'" in out.stdout
+    # a paid or declined claim stays Running through its reopen period: left out by stage
+    assert "ClaimStage != 'closed' AND ClaimStage != 'declined'" in out.stdout
     out = cli(["overdue", "--county", "醴陵市", "--due-within", "2d"], server.data_dir, server.port)
     assert [ln.split()[0] for ln in out.stdout.splitlines() if ln.startswith("JS")] == [soon]
     assert "ClaimCounty = '醴陵市'" in out.stdout

@@ -150,7 +150,9 @@ def overdue_visibility_query(
     labels: Mapping[str, str] = FILTER_LABELS,
 ) -> str:
     """The overdue filter as a Temporal visibility query (for the web UI), saying exactly the
-    filter given: running claims breached or stuck, or due before ``now + due_within``.
+    filter given: running claims breached or stuck, or due before ``now + due_within``. A paid
+    or declined claim's workflow stays *Running* through its reopen period (SLA policy
+    ``reopen_calendar_days``), so the query leaves out the stages ``closed`` and ``declined``.
 
     Raises:
         FilterRefused: a filter value with a quote, backslash or control character (an
@@ -161,7 +163,7 @@ def overdue_visibility_query(
         ("ClaimTownship", "township", where.township),
         ("AssignedHandler", "handler", where.handler),
     )
-    clauses = ["ExecutionStatus = 'Running'"]
+    clauses = ["ExecutionStatus = 'Running'", "ClaimStage != 'closed'", "ClaimStage != 'declined'"]
     horizon = now + (due_within or timedelta(0))
     clauses.append(
         f"(SlaState IN ('breached', 'stuck') OR SlaDeadline <= '{horizon.strftime('%Y-%m-%dT%H:%M:%SZ')}')"

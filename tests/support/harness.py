@@ -21,10 +21,19 @@ from claims.store import RegisterFile, load_register
 from claims.store.db import Sessions, unit_of_work
 from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
+from rules.sla import load_sla_policy
 from tests.support.env import REPO, new_task_queue
 from worker import build_worker
 
 CALENDAR = WorkingCalendar()
+
+NO_REOPEN_POLICY = load_sla_policy().model_copy(update={"reopen_calendar_days": 0})
+"""The shipped SLA policy (same version, targets and authority limits) without a reopen period:
+a closed or declined claim's workflow archives and returns at once. For tests whose subject is
+not reopening and that wait for a claim's workflow to end (its result, its archive row, a step
+answered ``claim.ended``): with the shipped 90 days the workflow waits out the window, which the
+suite's shared time-skipping server must not skip (it would move every test's clock) and the dev
+server cannot. Reopening itself is tested on a 90-day policy (``tests/test_lifecycle.py``)."""
 
 
 def activities_run(events: Iterable[HistoryEvent]) -> list[str]:
@@ -99,7 +108,8 @@ class Harness:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def harness(env: WorkflowEnvironment, sqlite_sessions: Sessions) -> AsyncIterator[Harness]:
-    """A :class:`Harness` on the shared time-skipping server (``env``), its worker running."""
+    """A :class:`Harness` on the shared time-skipping server (``env``), its worker running on
+    :data:`NO_REOPEN_POLICY` (closed and declined claims end at once)."""
     h = Harness(env.client, sqlite_sessions)
     async with build_worker(
         env.client,
@@ -107,5 +117,6 @@ async def harness(env: WorkflowEnvironment, sqlite_sessions: Sessions) -> AsyncI
         task_queue=h.task_queue,
         rules_engine=RulesEngine.shared(),
         calendar=CALENDAR,
+        sla_policy=NO_REOPEN_POLICY,
     ):
         yield h
