@@ -47,7 +47,7 @@ OLDER_FILES = sorted(GOLDEN.glob("v*/*.json"))
 change; ``v2`` with ``document-checklist``, ``prior-benefits`` and ``archive-decision`` but before
 ``local-short-steps`` and ``skip-unchanged-projection`` (what claims in flight at that upgrade hold);
 ``v3`` before ``benefit-reservation``; ``v4`` before the lifecycle (``lifecycle-*``) and review
-(``review-*``) steps."""
+(``review-*``) steps; ``v5`` before ``lifecycle-archive-at-close``."""
 PATHS = {
     "ordinary_paid",
     "green_channel",
@@ -68,7 +68,7 @@ def test_there_is_a_golden_history_for_every_path() -> None:
 
 
 def test_the_histories_of_earlier_versions_are_kept_for_every_path() -> None:
-    for version in ("v1", "v2", "v3", "v4"):
+    for version in ("v1", "v2", "v3", "v4", "v5"):
         assert {p.stem for p in OLDER_FILES if p.parent.name == version} >= PATHS, version
 
 

@@ -184,6 +184,8 @@ async def console_serves_the_letter(services: Services, number: str, sha256: str
         return client
 
     sup = await browser("sup.ningxiang", "supervisor", "宁乡市")
+    claim_page = await sup.get(f"/claims/{number}")  # the claim page links to the letter issued
+    assert claim_page.status_code == 200 and f'href="/claims/{number}/letter.pdf"' in claim_page.text
     page = await sup.get(f"/claims/{number}/letter")
     assert page.status_code == 200 and page.headers["x-letter-sha256"] == sha256
     assert (

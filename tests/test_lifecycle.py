@@ -5,6 +5,7 @@ refusals: an advance above what can be established, a reopen after the reopen pe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -38,6 +39,7 @@ from claims.models import (
 )
 from claims.services.client import claim_state, perform_step
 from claims.store import workflow_id_for
+from claims.store.archive import ArchivedClaim, load_archive
 from claims.store.db import Claim, Notification, Payout, Receivable, Sessions
 from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
@@ -232,6 +234,9 @@ async def test_a_reopen_after_a_wrong_decline_ends_in_the_right_payment(reopenin
     assert state.stage == Stage.DECLINED and state.reopen_until is not None
     # the workflow stays open through the reopen period (90 calendar days by the SLA policy)
     assert state.reopen_until - state.timeline[-1].at <= timedelta(days=90, seconds=1)
+    # ... and its decision is archived at once, for the monthly report and the audit
+    declined_record = await archived(harness, number, "declined")
+    assert declined_record.bundle.decline_reasons == ["误认为酒后驾驶 (wrong)"]
     e = await refused(harness, number, ReopenInput(actor=HANDLER, reason_code=ReopenReason.APPEAL))
     assert e.code == RejectionCode.ROLE_NOT_ALLOWED.value
     state = await perform_step(
@@ -251,6 +256,21 @@ async def test_a_reopen_after_a_wrong_decline_ends_in_the_right_payment(reopenin
     assert [(p.payment_number, p.amount) for p in state.payments] == [(1, GRADE3_AMOUNT)]
     events = [e.event for e in state.timeline]
     assert events.index("declined") < events.index("reopened") < events.index("paid")
+    # the archived record follows the reopen: the payment replaces the decline
+    paid_record = await archived(harness, number, "closed")
+    assert [(p.payment_number, p.amount) for p in paid_record.bundle.payouts] == [(1, GRADE3_AMOUNT)]
+
+
+async def archived(h: Harness, number: str, stage: str) -> ArchivedClaim:
+    """The claim's archived record once it shows ``stage`` (the archive activity runs just after
+    the step that ended the claim)."""
+    for _ in range(100):
+        with h.sessions() as s:
+            found = load_archive(s, number)
+        if found is not None and found.stage == stage:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{number}: no archived record at stage {stage} (last: {found and found.stage})")
 
 
 async def test_an_advance_is_offset_against_the_final_payment(harness: Harness) -> None:

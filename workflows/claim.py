@@ -136,6 +136,11 @@ LIFECYCLE_REOPEN_WINDOW = "lifecycle-reopen-window"
 """``workflow.patched`` id: claims closed or declined before it returned at once; since, the
 workflow waits out the reopen period (``SlaTarget.reopen_calendar_days``) with a durable timer
 before it archives and returns, so a supervisor can ``reopen`` it."""
+ARCHIVE_AT_CLOSE = "lifecycle-archive-at-close"
+"""``workflow.patched`` id: claims closed before it were archived only when their reopen period
+ended; since, a claim with a reopen period is archived as soon as it closes (and again, replacing
+that record, when the period ends or after a reopen), so the monthly 理赔明细 and the audit have
+its decision (cause, disability grade, decline reasons) during the period."""
 DEFAULT_REOPEN_DAYS = 0
 """The reopen period (calendar days) of claims whose SLA target was recorded before the SLA
 policy kept ``reopen_calendar_days``: none, as the policy's own default."""
@@ -243,11 +248,26 @@ class ClaimWorkflow:
         self._opened = True
         await self._publish()
         await self._keep_clocks_until_closed()
+        await self._archive_at_close()
         while await self._reopen_window():
             await self._keep_clocks_until_closed()
+            await self._archive_at_close()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._archive_decision()
         return self._state()
+
+    async def _archive_at_close(self) -> None:
+        """Archive the decision when the claim closes, if a reopen period follows (behind
+        ``lifecycle-archive-at-close``): reports read the decision from the archive, and the
+        period keeps the workflow running for weeks. The record is replaced when the period
+        ends (``_archive_decision``)."""
+        if not workflow.patched(ARCHIVE_AT_CLOSE):
+            return  # asked at once, before any wait: histories recorded before it replay unchanged
+        # the step that ended the claim sets its end time after its notices: wait for it
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._reopen_until() is None:
+            return
+        await self._archive_decision()
 
     def _reopen_until(self) -> datetime | None:
         """The end of the reopen period of a closed or declined claim; None for an open or a
@@ -266,6 +286,8 @@ class ClaimWorkflow:
             return False
         # the step that ended the claim may still be sending its notices
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if not self._stage.terminal:
+            return True  # reopened while its decision was being archived (``_archive_at_close``)
         until = self._reopen_until()
         if until is None or until <= workflow.now():
             return False  # no reopen period configured (SLA policy ``reopen_calendar_days`` 0)
@@ -283,7 +305,7 @@ class ClaimWorkflow:
                 ArchiveInput(
                     workflow_id=workflow.info().workflow_id,
                     run_id=workflow.info().run_id,
-                    closed_at=workflow.now(),
+                    closed_at=self._ended_at or workflow.now(),
                     claim=self._inp,
                     state=self._state(),
                     sla_target=self._target,

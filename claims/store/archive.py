@@ -196,17 +196,30 @@ def _bundle_row(bundle: DecisionBundle, now: datetime) -> dict[str, ColumnValue]
 
 
 def record_decision(session: Session, bundle: DecisionBundle, now: datetime) -> bool:
-    """Add a claim's decision bundle; idempotent (a retried activity writes nothing more).
+    """Add or bring up to date a claim's decision bundle; idempotent (a retried activity with
+    the same bundle writes nothing more).
 
-    Does not commit. A row written concurrently by a duplicate attempt is kept
+    A claim with a reopen period is archived when it closes and again when the period ends
+    (or after a reopen and a new decision): a later bundle that differs replaces the kept one
+    while the row holds no history yet; once the history is archived the row is final. Does
+    not commit. A row written concurrently by a duplicate attempt is kept
     (``insert_unless_present``: no error, nothing of the caller's transaction rolled back).
 
     Returns:
-        True when a row was added, False when the claim was already archived.
+        True when a row was added or its bundle replaced, False when nothing changed.
     """
-    if session.get(ClaimArchive, bundle.claim_number) is not None:
+    row = session.get(ClaimArchive, bundle.claim_number)
+    if row is None:
+        return insert_unless_present(session, ClaimArchive, _bundle_row(bundle, now))
+    payload = bundle.model_dump_json()
+    if row.history_json is not None or row.decision_bundle == payload:
         return False
-    return insert_unless_present(session, ClaimArchive, _bundle_row(bundle, now))
+    row.decision_bundle = payload
+    row.stage = bundle.stage
+    row.run_id = bundle.run_id
+    row.closed_at = bundle.closed_at
+    row.decision_archived_at = now
+    return True
 
 
 def record_history(

@@ -40,7 +40,9 @@ histories recorded before any ``workflow.patched`` change, ``v2/`` those recorde
 reservation of the decided amounts, prior benefits without persons, the terms before
 ``age_basis``), ``v4/`` those recorded before the lifecycle steps (``lifecycle-*``: withdraw,
 close, reopen, advance payment; the reopen window before ``run()`` returns) and the review steps
-(``review-*``); every ``*.json`` under ``tests/golden`` is replayed.
+(``review-*``), ``v5/`` those recorded with the lifecycle and review steps but before
+``lifecycle-archive-at-close`` (a claim with a reopen period archived only when the period
+ended); every ``*.json`` under ``tests/golden`` is replayed.
 """
 
 from __future__ import annotations
