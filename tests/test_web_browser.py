@@ -473,7 +473,7 @@ async def test_a_payout_above_the_limit_is_refused_approved_and_paid_once(
     assert (await claim_state(console.harness.client, number)).payments == []
 
     supervisor = await (await new_context()).new_page()
-    await log_in(supervisor, console, "sup.liling")
+    await log_in(supervisor, console, "sup.liling", lands_on="/supervise")
     await supervisor.goto(f"{console.url}/claims/{number}")
     await _step(supervisor, "approve_payout", "审批")
     await expect(supervisor.locator("ol.timeline")).to_contain_text("sup.liling")
@@ -556,7 +556,7 @@ async def test_a_supervisor_filters_by_handler_and_reassigns_two_claims_in_bulk(
     console.add_user("handler.ningxiang2", "handler", county=COUNTY_A)
     console.add_user("sup.ningxiang", "supervisor", county=COUNTY_A)
 
-    await log_in(page, console, "sup.ningxiang")
+    await log_in(page, console, "sup.ningxiang", lands_on="/supervise")
     await page.goto(console.url + "/supervise")
     await page.get_by_label("经办人", exact=True).select_option("handler.ningxiang")
     await page.get_by_role("button", name="筛选").click()
@@ -587,7 +587,7 @@ async def test_the_monthly_report_page_and_its_downloads(
     month = payment.paid_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
     county = state.county
     console.add_user("sup.yuhua", "supervisor", county=county)
-    await log_in(page, console, "sup.yuhua")
+    await log_in(page, console, "sup.yuhua", lands_on="/supervise")
     await page.goto(f"{console.url}/reports/monthly/{county}/{month}")
     await expect(page.locator("body")).to_contain_text(state.claim_number)
     await expect(page.locator("body")).to_contain_text("45,000.00")
