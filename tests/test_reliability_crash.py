@@ -38,6 +38,7 @@ from claims.models import (
     Actor,
     AdjudicateInput,
     ApprovePayoutInput,
+    ClearReviewInput,
     ClaimReport,
     ClaimState,
     CompleteDocumentsInput,
@@ -303,8 +304,10 @@ def next_step(state: ClaimState, person: Person, limit: Decimal) -> tuple[str, A
     if state.stage == Stage.PAYOUT:
         assert state.decision is not None
         limit = state.payout_authority_limit or limit
+        supervisor = Actor(id="supervisor.test", role=Role.SUPERVISOR, county=person.county)
+        if state.review is not None and state.review.open:  # held by rules/review.json: cleared
+            return "clear_review", ClearReviewInput(actor=supervisor)
         if state.decision.total > limit and not state.payout_approved:
-            supervisor = Actor(id="supervisor.test", role=Role.SUPERVISOR, county=person.county)
             return "approve_payout", ApprovePayoutInput(actor=supervisor)
         return "pay", PayInput(actor=handler, transfer_ref=f"TRF-{person.ref}")
     raise AssertionError(f"{state.claim_number}: unexpected stage {state.stage.value}")
