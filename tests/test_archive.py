@@ -95,7 +95,8 @@ async def test_a_follow_up_claims_archived_request_carries_the_benefit_already_p
 
 
 async def _golden_archive_input(name: str) -> tuple[WorkflowHistory, ArchiveInput]:
-    """A golden history and the archive_decision input it recorded (before the request was passed)."""
+    """A golden history and the archive_decision input it recorded (``v4/``: recorded before the
+    workflow passed the coverage request it decided)."""
     history = await read_history((GOLDEN / f"{name}.json").read_bytes(), name)
     scheduled = next(
         e.activity_task_scheduled_event_attributes
@@ -109,7 +110,7 @@ async def _golden_archive_input(name: str) -> tuple[WorkflowHistory, ArchiveInpu
 
 
 async def test_an_archive_input_recorded_without_the_request_is_rebuilt_and_says_so() -> None:
-    history, inp = await _golden_archive_input("ordinary_paid")
+    history, inp = await _golden_archive_input("v4/ordinary_paid")
     assert inp.coverage_request is None
     bundle = bundle_from_input(inp)
     assert bundle.coverage_request_rebuilt and bundle.coverage_request is not None
@@ -127,7 +128,7 @@ async def test_an_archive_input_recorded_without_the_request_is_rebuilt_and_says
 async def test_the_sweep_replaces_a_rebuilt_request_with_the_one_the_history_recorded(
     store_sessions: Sessions,
 ) -> None:
-    history, inp = await _golden_archive_input("ordinary_paid")
+    history, inp = await _golden_archive_input("v4/ordinary_paid")
     rebuilt = bundle_from_input(inp)
     recorded = bundle_from_audit(await build_audit(history), None)
     assert not recorded.coverage_request_rebuilt and recorded.coverage_request is not None
