@@ -9,6 +9,7 @@ form builders, without a server.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -417,6 +418,13 @@ async def test_a_claim_of_another_county_is_not_found(console: Console) -> None:
     assert (await claim_state(console.harness.client, number)).stage == Stage.REPORTED
 
 
+def step_field_error(page: str, step: str, field: str) -> str:
+    """The error text shown beside ``field`` of ``step``'s form."""
+    found = re.search(rf'id="{step}-{field}-err">(.*?)<', page, re.S)
+    assert found, f"no error beside {step}.{field}"
+    return html.unescape(found.group(1))
+
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_step_that_does_not_fit_shows_the_reason_beside_its_form(console: Console) -> None:
     number = await console.harness.report(console.harness.cases[0])
@@ -440,6 +448,15 @@ async def test_a_step_that_does_not_fit_shows_the_reason_beside_its_form(console
     assert 'id="register-assign_to-err">assign_to:' in bad.text
     assert 'value="留着"' in bad.text
     assert (await claim_state(console.harness.client, number)).stage == Stage.REPORTED
+    # the claim goes only to an active handler account of its county: not to another county's
+    # handler (who could not open it), nor to a name without an account
+    await console.as_user("handler.liling.x", "handler", county="醴陵市")
+    for name in ("handler.liling.x", "nobody.here"):
+        elsewhere = await me.post(f"/claims/{number}/steps/register", {"assign_to": name})
+        assert elsewhere.status_code == 422
+        assert "is not an active handler account of" in step_field_error(elsewhere.text, "register", "assign_to")
+    state = await claim_state(console.harness.client, number)
+    assert state.stage == Stage.REPORTED and state.assigned_handler is None
 
     auditor = await console.as_user("auditor.a", "auditor", county=COUNTY_A)
     assert (await auditor.post(f"/claims/{number}/steps/register")).status_code == 403

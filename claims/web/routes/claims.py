@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from claims.domain.workdays import WorkingCalendar
 from claims.errors import NotAllowed, StepRejected, Unavailable
-from claims.models import Actor, ClaimState, Role, Stage
+from claims.models import Actor, ClaimState, ReassignInput, RegisterInput, Role, Stage, StepInput
 from claims.models.bounds import printable
 from claims.models.steps import STEP_RULES, allowed_steps
 from claims.services import accounts, console, intake, steps, views
@@ -172,6 +172,26 @@ def _page_context(
     )
 
 
+def _check_assignee(services: Services, inp: StepInput, county: str) -> None:
+    """A claim is given (立案 ``assign_to``, 改派 ``handler``) only to an enabled handler account
+    of the claim's county: the workflow knows no accounts, and a claim given to anyone else
+    would sit with someone who cannot open it (the bulk reassignment checks the same).
+
+    Raises:
+        forms.FormInvalid: the name is not one of those accounts (field ``assign_to``/``handler``).
+    """
+    field, name = (
+        ("assign_to", inp.assign_to)
+        if isinstance(inp, RegisterInput)
+        else ("handler", inp.handler)
+        if isinstance(inp, ReassignInput)
+        else ("", None)
+    )
+    if name and name not in _county_handlers(services, county):
+        problem = f"{name!r} is not an active handler account of {county} (不是本县理赔员账号)"
+        raise forms.FormInvalid([forms.FormProblem(field, problem)])
+
+
 def _county_handlers(services: Services, county: str) -> list[str]:
     """The active handler accounts of ``county`` (choices offered when assigning a claim; the
     workflow checks the name given)."""
@@ -275,6 +295,7 @@ async def perform_step(
     form_errors: dict[str, dict[str, list[str]]] = {}
     try:
         inp = forms.step_input(step, form, actor)
+        await run_in_threadpool(_check_assignee, services, inp, summary.county)
         attempt = await steps.perform(services, actor, number, inp, timeout=STEP_TIMEOUT)
     except forms.FormInvalid as e:
         form_errors[step] = e.by_field()
