@@ -9,12 +9,14 @@ through ``create_app`` with logged-in users, as ``tests/test_web_claims.py`` doe
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import os
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -36,7 +38,7 @@ from claims.services.context import Services
 from claims.store.db import Claim, Household, InsuredPerson, Sessions, unit_of_work
 from claims.store.documents import Document
 from claims.web.app import create_app
-from tests.support.harness import Harness
+from tests.support.harness import Harness, on_queue
 
 COUNTY_A, VILLAGE_A, COUNTY_B = "宁乡市", "示范村甲", "醴陵市"
 MARKER = b"GPS-MARKER-CAMERA-XJ9"
@@ -446,7 +448,9 @@ async def console(
     monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CLAIMS_PAYLOAD_KEYS", key("web1"))
     get_settings.cache_clear()
-    services = Services(get_settings(), sessions=harness.sessions, client=harness.client)
+    # reports filed through the console's form start on the harness's queue
+    client = on_queue(harness.client, harness.task_queue)
+    services = Services(get_settings(), sessions=harness.sessions, client=client)
     c = Console(harness, services)
     yield c
     await c.close()
@@ -530,8 +534,18 @@ async def test_photos_uploaded_checked_and_rejected_in_the_console(console: Cons
         console.services, HANDLER_A.model_copy(update={"id": "handler.ningxiang"}), number
     )
     assert "disability_assessment" in documents.missing(state, docs)
+    # the claim's reject_document step recorded the file and the reason
+    (sent_back,) = state.documents_rejected
+    assert (sent_back.file.id, sent_back.file.kind, sent_back.reason.value, sent_back.by) == (
+        doc_id,
+        "disability_assessment",
+        "unreadable",
+        "handler.ningxiang",
+    )
+    (entry,) = [t for t in state.timeline if t.event == "document_rejected"]
+    assert entry.detail.startswith(f"disability_assessment: file {doc_id} sha256 ") and "看不清" in entry.detail
 
-    # accepting the claim form receives it on the claim, the file named in the step's note
+    # accepting the claim form receives it on the claim with the file (id, item, sha256)
     form_id = re.search(r'id="doc-claim_form".*?id="file-(D[0-9a-f]{20})"', panel.text, re.S)
     assert form_id
     accepted = await handler.post(f"/claims/{number}/documents/{form_id.group(1)}/accept", {"note": "清晰"})
@@ -540,8 +554,15 @@ async def test_photos_uploaded_checked_and_rejected_in_the_console(console: Cons
     assert (
         "claim_form" in state.documents_received and "disability_assessment" not in state.documents_received
     )
+    (form,) = [d for d in documents.list_documents(console.services, HANDLER_A.model_copy(update={"id": "handler.ningxiang"}), number) if d.id == form_id.group(1)]
+    assert [f.model_dump() for f in state.documents_files] == [
+        {"id": form.id, "kind": "claim_form", "sha256": form.sha256}
+    ]
     (entry,) = [t for t in state.timeline if t.event == "documents_received"]
-    assert (entry.actor.id, entry.detail) == ("handler.ningxiang", "claim_form")
+    assert (entry.actor.id, entry.detail) == (
+        "handler.ningxiang",
+        f"claim_form; file {form.id} (claim_form) sha256 {form.sha256}",
+    )
     history = await console.harness.client.get_workflow_handle(f"claim-{number}").fetch_history()
     # the step's input in the history names the file (id and sha256), never its bytes
     codec = console.harness.client.data_converter.payload_codec
@@ -678,12 +699,9 @@ def test_claims_doc_add_list_get(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert got.exit_code == 0, got.output
         assert out.read_bytes().startswith(b"\xff\xd8\xff") and MARKER not in out.read_bytes()
         assert oct(out.stat().st_mode & 0o777) == "0o600"
-        rejected = run("doc", "reject", "JS-A", doc_id, "--reason", "unreadable", "--note", "模糊")
-        assert (
-            rejected.exit_code == 0
-            and "rejected (unreadable) by handler.a; the item is missing again" in rejected.output
-        )
-        assert "rejected (unreadable: 模糊)" in run("doc", "list", "JS-A").output
+        # sending a file back is a step of the claim's workflow (a test with one: see
+        # test_a_file_sent_back_is_missing_again_and_asked_for_again_without_a_second_notice);
+        # a reason not on the list is refused before anything is looked up
         assert run("doc", "reject", "JS-A", doc_id, "--reason", "ugly").exit_code == 2
         monkeypatch.setenv("CLAIMS_COUNTY", COUNTY_B)
         get_settings.cache_clear()
@@ -691,3 +709,174 @@ def test_claims_doc_add_list_get(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert elsewhere.exit_code == 1 and "no claim 'JS-A'" in elsewhere.output
     finally:
         get_settings.cache_clear()
+
+
+# --------------------------------------------------------------------------- files on the claim
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_claim_runs_from_the_phone_report_to_payout_on_files_checked_in_the_console(
+    console: Console, tmp_path: Path
+) -> None:
+    """Every checklist item uploaded as a file and accepted in the console; one photo sent back
+    and asked for again (a re-request, not a second art. 22 notice); the decision bundle names
+    the accepted files; ``claims show --json`` lists each file with its sha256 and status."""
+    import json
+
+    from claims.models import (
+        AdjudicateInput,
+        ApprovePayoutInput,
+        ClearReviewInput,
+        PayInput,
+        RecordInvestigationInput,
+    )
+    from claims.services.client import perform_step
+    from claims.store.archive import load_archive
+    from tests.support.env import BIN, REPO, TEST_PAYLOAD_KEYS
+
+    case = console.harness.cases[0]  # 宁乡市 示范村甲: grade-1 disability, reported late (investigation)
+    sec = await console.as_user("sec.jia", "village_secretary", county=COUNTY_A, village=VILLAGE_A)
+    handler = await console.as_user("handler.ningxiang", "handler", county=COUNTY_A)
+    me = HANDLER_A.model_copy(update={"id": "handler.ningxiang"})
+
+    # the village secretary reports from the phone form with the claimant's identity card
+    typed = {
+        "policy_numbers": case.report.policy_numbers[0],
+        "id_number": case.report.id_number,
+        "accident_date": "2021-06-26",
+        "reported_on": "2022-03-08",
+        "outcome": "disability",
+        "cause": "fall_from_height",
+        "disability_grade": "1",
+        "description": "从大棚架上摔下",
+        "kind": "claimant_id",
+    }
+    reported = await sec.post(
+        "/claims/new/documents", typed, files=[("photos", ("id.jpg", gps_jpeg(), "image/jpeg"))]
+    )
+    assert reported.status_code == 303, reported.text
+    number = reported.headers["location"].removeprefix("/claims/")
+    assert (await handler.post(f"/claims/{number}/steps/register")).status_code == 303
+    state = await claim_state(console.harness.client, number)
+    required = state.documents_required
+    assert state.stage == Stage.DOCUMENTS and "claimant_id" in required and "disability_assessment" in required
+
+    # one notice of everything still missing (art. 22)
+    others = [k for k in required if k != "claimant_id"]
+    asked = await handler.post(f"/claims/{number}/steps/request_documents", {"documents": others})
+    assert asked.status_code == 303, asked.text
+
+    # the secretary uploads a photo for every other item; the handler checks every file
+    uploaded = await sec.post(
+        f"/claims/{number}/documents",
+        files=[(f"file:{k}", (f"{k}.jpg", gps_jpeg((320 + i, 240)), "image/jpeg")) for i, k in enumerate(others)],
+    )
+    assert uploaded.status_code == 303, uploaded.text
+    files = {d.kind: d for d in documents.list_documents(console.services, me, number)}
+    assert set(files) == set(required)
+    blurred = files["disability_assessment"]
+    sent_back = await handler.post(
+        f"/claims/{number}/documents/{blurred.id}/reject", {"reason": "unreadable", "note": "看不清"}
+    )
+    assert sent_back.status_code == 303, sent_back.text
+    for k, d in files.items():
+        if k != "disability_assessment":
+            ok = await handler.post(f"/claims/{number}/documents/{d.id}/accept")
+            assert ok.status_code == 303, (k, ok.text)
+    state = await claim_state(console.harness.client, number)
+    assert [d for d in state.documents_requested if d not in state.documents_received] == ["disability_assessment"]
+    # 资料齐全 is refused while the sent-back item is missing
+    early = await handler.post(f"/claims/{number}/steps/complete_documents")
+    assert early.status_code == 422 and "disability_assessment" in early.text
+
+    # asked for again: a re-request of what was sent back, not a second notice
+    again = await handler.post(
+        f"/claims/{number}/steps/request_documents", {"documents": ["disability_assessment"]}
+    )
+    assert again.status_code == 303, again.text
+    state = await claim_state(console.harness.client, number)
+    notices = [t.detail for t in state.timeline if t.event == "documents_requested"]
+    assert len(notices) == 2 and "REPEATED" not in notices[1]
+    assert notices[1].startswith("re-request of documents sent back (not a second notice): disability_assessment")
+
+    retaken = await sec.post(
+        f"/claims/{number}/documents",
+        files=[("file:disability_assessment", ("assessment.pdf", pdf(3), "application/pdf"))],
+    )
+    assert retaken.status_code == 303, retaken.text
+    (new,) = [
+        d
+        for d in documents.list_documents(console.services, me, number)
+        if d.kind == "disability_assessment" and d.status == "uploaded"
+    ]
+    assert (await handler.post(f"/claims/{number}/documents/{new.id}/accept")).status_code == 303
+    done = await handler.post(f"/claims/{number}/steps/complete_documents")
+    assert done.status_code == 303, done.text
+
+    # investigation, adjudication, payment (the workflow's own steps)
+    client = console.harness.client
+    state = await claim_state(client, number)
+    assert state.stage == Stage.INVESTIGATION
+    inv = case.investigation
+    assert inv is not None
+    await perform_step(
+        client,
+        number,
+        RecordInvestigationInput(
+            actor=Actor(id=inv.investigator, role=Role.INVESTIGATOR),
+            findings=inv.findings,
+            covered_event=inv.covered_event,
+        ),
+    )
+    state = await perform_step(client, number, AdjudicateInput(actor=me, facts=case.facts))
+    assert state.stage == Stage.PAYOUT and state.decision is not None
+    accepted = sorted(
+        (d.id, d.kind, d.sha256)
+        for d in documents.list_documents(console.services, me, number)
+        if d.status == "accepted"
+    )
+    assert len(accepted) == len(required)
+    assert sorted((f.id, f.kind, f.sha256) for f in state.decision_documents or []) == accepted
+    assert blurred.id not in {f.id for f in state.documents_files}
+    boss = Actor(id="sup.ningxiang", role=Role.SUPERVISOR, county=COUNTY_A)
+    if state.payout_authority_limit is not None and state.decision.total > state.payout_authority_limit:
+        state = await perform_step(client, number, ApprovePayoutInput(actor=boss))
+    if state.review is not None and state.review.open:
+        state = await perform_step(client, number, ClearReviewInput(actor=boss, note="复核：资料与金额无误"))
+    state = await perform_step(client, number, PayInput(actor=me, transfer_ref=case.transfer_ref))
+    assert state.stage == Stage.CLOSED
+    assert state.payments[0].amount == state.decision.total == Decimal("40000.00")
+
+    # the decision bundle lists the files accepted when the claim was decided
+    for _ in range(100):
+        with console.harness.sessions() as s:
+            archived = load_archive(s, number)
+        if archived is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert archived is not None
+    assert sorted((f.id, f.kind, f.sha256) for f in archived.bundle.documents) == accepted
+
+    # claims show --json lists each file with its sha256 and status
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_")},
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "DATABASE_URL": console.harness.sessions.kw["bind"].url.render_as_string(hide_password=False),
+        "CLAIMS_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS,
+        "CLAIMS_DATA_DIR": str(tmp_path),
+        "CLAIMS_ACTOR": "handler.ningxiang",
+        "CLAIMS_ROLE": "handler",
+        "CLAIMS_COUNTY": COUNTY_A,
+    }
+    # run without blocking this loop: the harness's worker (in this loop) answers the query
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN / "claims"), "show", number, "--json", cwd=REPO, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    listed = json.loads(out)["documents"]
+    by_id = {d["id"]: d for d in listed}
+    assert len(listed) == len(required) + 1  # the sent-back photo stays on record
+    assert (by_id[blurred.id]["status"], by_id[blurred.id]["reason"]) == ("rejected", "unreadable")
+    assert sorted((i, d["kind"], d["sha256"]) for i, d in by_id.items() if d["status"] == "accepted") == accepted

@@ -109,6 +109,7 @@ def test_allowed_steps_for_a_handler_at_documents_and_for_others() -> None:
     assert names(mine) == [
         "request_documents",
         "receive_documents",
+        "reject_document",  # issue 15: a file sent back (offered per file in the console)
         "complete_documents",
         "request_investigation",
         "refer_to_consultation",

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         CoverageDecision,
         CoverageRequest,
         DeclineInput,
+        DocumentFile,
         EscalationInput,
         InvestigationFinding,
         LetterIssued,
@@ -64,6 +65,8 @@ with workflow.unsafe.imports_passed_through():
         ReferToConsultationInput,
         ReferToSiuInput,
         RegisterInput,
+        RejectDocumentInput,
+        RejectedDocument,
         RejectionCode,
         ReopenInput,
         RequestDocumentsInput,
@@ -198,6 +201,9 @@ class ClaimWorkflow:
         self._investigation = False
         self._requested: list[str] = []
         self._received: list[str] = []
+        self._files: list[DocumentFile] = []  # accepted files of received documents (issue 15)
+        self._rejected: list[RejectedDocument] = []
+        self._decided_files: list[DocumentFile] | None = None  # the files when last decided
         self._decision: CoverageDecision | None = None
         self._decline_reasons: list[str] = []
         self._payments: list[PaymentRecord] = []
@@ -527,13 +533,18 @@ class ClaimWorkflow:
         """
 
         async def body() -> None:
-            again = bool(self._requested)
+            # asking again for files that were sent back (退回) is no second notice: the
+            # claimant handed them in once; a request naming anything else is one
+            sent_back = {r.file.kind for r in self._rejected} - set(self._received)
+            rerequest = bool(self._requested) and all(d in sent_back for d in step.documents)
+            again = bool(self._requested) and not rerequest
             late = [d for d in step.documents if again and d in self._required and d not in self._requested]
             self._requested.extend(d for d in step.documents if d not in self._requested)
             self._log(
                 "documents_requested",
                 step.actor,
                 ("REPEATED REQUEST (art. 22 asks for one notice): " if again else "")
+                + ("re-request of documents sent back (not a second notice): " if rerequest else "")
                 + ", ".join(step.documents)
                 + (f"; FLAGGED: {', '.join(late)} could have been named in the first notice" if late else ""),
             )
@@ -557,11 +568,15 @@ class ClaimWorkflow:
 
         async def body() -> None:
             self._received.extend(d for d in step.documents if d not in self._received)
+            known = {f.id for f in self._files}
+            self._files.extend(f for f in step.files if f.id not in known)
             missing = self._missing_documents()
             self._log(
                 "documents_received",
                 step.actor,
-                ", ".join(step.documents) + (f"; still missing: {', '.join(missing)}" if missing else ""),
+                ", ".join(step.documents)
+                + "".join(f"; file {f.id} ({f.kind}) sha256 {f.sha256}" for f in step.files)
+                + (f"; still missing: {', '.join(missing)}" if missing else ""),
             )
             if not missing:
                 await self._sla.resume(
@@ -575,6 +590,35 @@ class ClaimWorkflow:
 
     @receive_documents.validator
     def _validate_receive_documents(self, step: ReceiveDocumentsInput) -> None:
+        self._require(rule_for(step), step)
+
+    @workflow.update
+    async def reject_document(self, step: RejectDocumentInput) -> ClaimState:
+        """退回资料: a file is sent back with a reason. Its item is no longer received unless
+        another accepted file stands for it, so it is missing again (``complete_documents``
+        waits for it); asking for it again is a re-request, not a second art. 22 notice."""
+
+        async def body() -> None:
+            f = step.file
+            self._files = [x for x in self._files if x.id != f.id]
+            if f.kind in self._received and not any(x.kind == f.kind for x in self._files):
+                self._received.remove(f.kind)
+            self._rejected.append(
+                RejectedDocument(file=f, reason=step.reason, by=step.actor.id, at=workflow.now())
+            )
+            missing = self._missing_documents()
+            self._log(
+                "document_rejected",
+                step.actor,
+                f"{f.kind}: file {f.id} sha256 {f.sha256} sent back ({step.reason.value})"
+                + (f"; {step.note}" if step.note else "")
+                + (f"; missing: {', '.join(missing)}" if missing else ""),
+            )
+
+        return await self._step(step, body)
+
+    @reject_document.validator
+    def _validate_reject_document(self, step: RejectDocumentInput) -> None:
         self._require(rule_for(step), step)
 
     @workflow.update
@@ -731,6 +775,7 @@ class ClaimWorkflow:
             decision = await self._decide(step.facts)
             self._facts = step.facts
             self._decision = decision
+            self._decided_files = list(self._files)
             fired = sorted(
                 {r for ln in decision.lines for r in ln.rule_ids} | {r.clause_id for r in decision.refusals}
             )
@@ -1010,6 +1055,7 @@ class ClaimWorkflow:
         """拒赔: stop the clocks and send the refusal notice with reasons (art. 24: within 3 days)."""
         now = workflow.now()
         self._decline_reasons = reasons
+        self._decided_files = list(self._files)
         self._stage = Stage.DECLINED
         for name in (RESOLUTION, ART23_DECISION, ART25_ADVANCE_PAYMENT):
             self._sla.stop(name, now)
@@ -1684,4 +1730,7 @@ class ClaimWorkflow:
             closure=self._closure,
             reopened=self._reopened,
             reopen_until=self._reopen_until(),
+            documents_files=list(self._files),
+            documents_rejected=list(self._rejected),
+            decision_documents=None if self._decided_files is None else list(self._decided_files),
         )

@@ -66,6 +66,7 @@ def bundle_from_audit(report: AuditReport, closed_at: datetime | None) -> Decisi
         calendar_versions=report.calendar_versions,
         sla_policy_version=report.sla_policy_versions[-1] if report.sla_policy_versions else None,
         clocks=list(st.clocks) if st else [],
+        documents=list(st.decision_documents or []) if st else [],
         payouts=report.payouts,
         timeline=report.workflow_timeline,
     )

@@ -9,6 +9,7 @@ found, 3 no worker answered).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
@@ -34,7 +35,7 @@ from claims.domain.workdays import CalendarError, get_calendar
 from claims.errors import ClaimNotFound, Unavailable
 from claims.models import Outcome
 from claims.models.bounds import MAX_CALENDAR_DAYS
-from claims.services import intake, views
+from claims.services import documents, intake, views
 from claims.services.intake import IntakeResult, ReportInvalid
 from claims.services.views import FilterRefused, NoQueryAnswer, OverdueFilter
 
@@ -178,7 +179,8 @@ async def show(ctx: click.Context, claim_number: str, as_json: bool) -> None:
             err=True,
         )
         raise SystemExit(3) from None
-    print_state(state, as_json)
+    files = await asyncio.to_thread(documents.list_documents, services_of(ctx), viewer_of(ctx), claim_number)
+    print_state(state, as_json, files)
 
 
 @click.command()

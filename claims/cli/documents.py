@@ -100,7 +100,7 @@ def doc_get(ctx: click.Context, number: str, document_id: str, out: Path) -> Non
 @run_async
 async def doc_accept(ctx: click.Context, number: str, document_id: str, note: str | None) -> None:
     """Accept a document (handlers, supervisors): its item is then received on the claim
-    through the claim's receive_documents step, the file's id and sha256 in the step's note."""
+    through the claim's receive_documents step, which records the file's id and sha256."""
     try:
         row = await documents.accept_and_receive(services_of(ctx), actor_of(ctx), number, document_id, note)
     except ClaimsError as e:
@@ -114,10 +114,15 @@ async def doc_accept(ctx: click.Context, number: str, document_id: str, note: st
 @click.option("--reason", required=True, type=click.Choice(documents.REJECT_REASONS), help="why")
 @click.option("--note", default=None, help="what the claimant should do, in words")
 @click.pass_context
-def doc_reject(ctx: click.Context, number: str, document_id: str, reason: str, note: str | None) -> None:
-    """Reject a document (handlers, supervisors): its item is missing again."""
+@run_async
+async def doc_reject(ctx: click.Context, number: str, document_id: str, reason: str, note: str | None) -> None:
+    """Send a document back (handlers, supervisors): the claim's reject_document step records
+    the file and the reason, and its item is missing again (asking for it again is a
+    re-request, not a second notice)."""
     try:
-        row = documents.reject(services_of(ctx), actor_of(ctx), number, document_id, reason, note)
+        row = await documents.reject_and_return(
+            services_of(ctx), actor_of(ctx), number, document_id, reason, note
+        )
     except ClaimsError as e:
         raise refused(e) from None
     click.echo(

@@ -8,7 +8,9 @@ no errors raised.
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from collections.abc import Sequence
 
 import click
 
@@ -16,6 +18,7 @@ from claims.domain.timeutil import local
 from claims.models import ClaimState
 from claims.models.bounds import printable
 from claims.services.reports import SlaLine, SlaReport
+from claims.services.documents import DocumentRow
 from claims.services.views import ClaimRow, OverdueClaim
 
 
@@ -35,12 +38,38 @@ def say(text: str) -> None:
     click.echo(printable(text))
 
 
-def print_state(state: ClaimState, as_json: bool = False) -> None:
+def file_json(row: DocumentRow) -> dict[str, object]:
+    """One document file for ``claims show --json`` (times aware UTC, ISO 8601; size in bytes)."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+        "pages": row.pages,
+        "sha256": row.sha256,
+        "status": row.status,
+        "reason": row.reason,
+        "note": row.note,
+        "uploaded_by": row.uploaded_by,
+        "uploaded_at": row.uploaded_at.isoformat(),
+        "decided_by": row.decided_by,
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+    }
+
+
+def print_state(state: ClaimState, as_json: bool = False, files: Sequence[DocumentRow] | None = None) -> None:
     """Print one claim (``claims show``, and each step's new state): stage, place, handler,
-    clocks with their deadlines (Asia/Shanghai), the document checklist, a stuck step, the
-    decision with its rule ids, payments and the timeline; or the state as JSON."""
+    clocks with their deadlines (Asia/Shanghai), the document checklist, the document files
+    with their sha256 and status (``files``, when given), a stuck step, the decision with its
+    rule ids, payments and the timeline; or the state as JSON, the files under ``documents``."""
     if as_json:
-        click.echo(state.model_dump_json(indent=2))
+        if files is None:
+            click.echo(state.model_dump_json(indent=2))
+        else:
+            data = json.loads(state.model_dump_json())
+            data["documents"] = [file_json(f) for f in files]
+            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     say(f"claim {state.claim_number}  stage {state.stage.value}  SLA {state.sla_state.value}")
     say(
@@ -79,6 +108,11 @@ def print_state(state: ClaimState, as_json: bool = False) -> None:
             f"    requested {len(state.documents_requested)}, received {len(got)}, waived {len(waived)}; "
             f"still missing: {', '.join(missing) or 'none'}"
         )
+    for f in files or ():
+        why = f" ({f.reason})" if f.reason else ""
+        say(f"    file {f.id} {f.kind}: {f.status}{why}, {f.content_type} {f.size} bytes, sha256 {f.sha256}")
+    for r in state.documents_rejected:
+        say(f"    sent back {local(r.at)}: {r.file.kind} file {r.file.id} ({r.reason.value}) by {r.by}")
     if state.stuck is not None:
         say(f"  STUCK: {state.stuck.activity} failing since {local(state.stuck.since)} ({state.stuck.error})")
     if state.decision:

@@ -42,8 +42,11 @@ from claims.models import (
     PayAdvanceInput,
     PayInput,
     ReassignInput,
+    DocumentFile,
     ReceiveDocumentsInput,
     RecordInvestigationInput,
+    RejectDocumentInput,
+    RejectReason,
     ReferToConsultationInput,
     ReferToSiuInput,
     RegisterInput,
@@ -143,6 +146,22 @@ COMMANDS: dict[str, StepCommand] = {
         lambda actor, note, doc: ReceiveDocumentsInput(actor=actor, note=note, documents=list(doc)),
         (click.option("--doc", multiple=True, required=True, help="a received document (repeat)"),),
         "Record documents received.",
+    ),
+    "reject_document": StepCommand(
+        lambda actor, note, file_id, kind, sha256, reason: RejectDocumentInput(
+            actor=actor,
+            note=note,
+            file=DocumentFile(id=file_id, kind=kind, sha256=sha256),
+            reason=RejectReason(reason),
+        ),
+        (
+            click.option("--file-id", required=True, help="the stored file's id (D + 20 hex digits)"),
+            click.option("--kind", required=True, help="the checklist item it stands for"),
+            click.option("--sha256", required=True, help="the file's sha256"),
+            click.option("--reason", required=True, type=click.Choice([r.value for r in RejectReason])),
+        ),
+        "退回资料: send a file back on the claim only; `claims doc reject` reads the file from "
+        "the store, performs this step and marks the file rejected (use that).",
     ),
     "complete_documents": StepCommand(
         lambda actor, note, waive: CompleteDocumentsInput(actor=actor, note=note, waive=_waivers(waive)),

@@ -25,7 +25,7 @@ from claims.models.rules_io import (
     PriorBenefit,
     TriageResult,
 )
-from claims.models.steps import WaivedDocument
+from claims.models.steps import DocumentFile, RejectedDocument, WaivedDocument
 
 
 class ClaimReport(Frozen):
@@ -231,3 +231,11 @@ class ClaimState(Frozen):
     """How often a supervisor reopened the claim (重开)."""
     reopen_until: datetime | None = None
     """Until when a closed or declined claim may be reopened (its workflow waits until then)."""
+    documents_files: list[DocumentFile] = Field(default_factory=list)
+    """The accepted files the documents were received as (id, item, sha256), in order; a file
+    rejected later is no longer here (issue 15)."""
+    documents_rejected: list[RejectedDocument] = Field(default_factory=list)
+    """Files sent back (退回), with the reason: their items were missing again."""
+    decision_documents: list[DocumentFile] | None = None
+    """The accepted files on the claim when it was last decided (核定 or 拒赔); None before a
+    decision, and in claims decided before files were recorded."""

@@ -7,9 +7,11 @@ standard library only), so workflow code can import it inside the Temporal sandb
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from claims.models.bounds import (
     MAX_DOCUMENTS,
@@ -44,10 +46,66 @@ class RequestDocumentsInput(StepInput):
     documents: DocumentList
 
 
+DocumentId = Annotated[str, Field(pattern=r"^D[0-9a-f]{20}$")]
+"""A stored document file's id (``claims.store.documents``: ``D`` and 20 hex digits)."""
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+"""A sha256 digest, 64 lower-case hex digits."""
+
+
+class DocumentFile(Frozen):
+    """A stored file of one of the claim's documents, as the workflow records it: the file's id
+    in the store (``claims.store.documents``), the checklist item it stands for and the sha256 of
+    its content. The file itself never enters a workflow history (issue 15)."""
+
+    id: DocumentId
+    kind: DocumentName
+    sha256: Sha256
+
+
+class RejectReason(StrEnum):
+    """Why a handler sends a document file back (退回): the claimant is asked for it again."""
+
+    UNREADABLE = "unreadable"  # 无法辨认
+    WRONG_DOCUMENT = "wrong_document"  # 不是所需资料
+    EXPIRED = "expired"  # 已过期
+    OTHER = "other"  # 其他 (the note says what)
+
+
+class RejectedDocument(Frozen):
+    """A file sent back: which, why, by whom and when (``at``: aware UTC, the workflow's clock)."""
+
+    file: DocumentFile
+    reason: RejectReason
+    by: str
+    at: datetime
+
+
 class ReceiveDocumentsInput(StepInput):
-    """Documents received from the claimant or the village secretary."""
+    """Documents received from the claimant or the village secretary: by name (``documents``,
+    paper handed in) and, when they came as files checked in the console or with
+    ``claims doc accept``, the accepted files (``files``: id, item and sha256; every file's
+    item is one of ``documents``)."""
 
     documents: DocumentList
+    files: list[DocumentFile] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+
+    @model_validator(mode="after")
+    def _files_are_of_the_documents(self) -> ReceiveDocumentsInput:
+        stray = [f.kind for f in self.files if f.kind not in self.documents]
+        if stray:
+            raise ValueError(f"files: item {stray[0]!r} is not among the documents received")
+        return self
+
+
+class RejectDocumentInput(StepInput):
+    """退回资料: a file of the claim is rejected (``reason``; the note says what to do). Its item
+    is missing again unless another accepted file stands for it, and asking for it again is a
+    re-request, not a second notice (Insurance Law art. 22 asks for one notice of all that is
+    missing; a document the claimant handed in and that proved unusable is not a new item)."""
+
+    file: DocumentFile
+    reason: RejectReason
 
 
 class WaivedDocument(Frozen):
@@ -286,6 +344,16 @@ STEP_RULES: dict[str, StepRule] = {
             once=False,
             label_zh="收到资料",
             label_en="receive documents",
+        ),
+        StepRule(
+            name="reject_document",
+            input=RejectDocumentInput,
+            stages=frozenset({Stage.DOCUMENTS, Stage.INVESTIGATION}),
+            roles=HANDLER_ROLES,
+            assigned_only=True,
+            once=False,
+            label_zh="退回资料",
+            label_en="reject document",
         ),
         StepRule(
             name="complete_documents",

@@ -43,7 +43,15 @@ from sqlalchemy import select
 from claims.domain.files import MAX_BYTES, CheckedFile, FileRefused, check_file
 from claims.errors import ClaimNotFound, ClaimsError, InputError, NotAllowed
 from claims.infra.blobs import BlobStore, local_store
-from claims.models import Actor, ClaimState, Role
+from claims.models import (
+    Actor,
+    ClaimState,
+    DocumentFile,
+    ReceiveDocumentsInput,
+    RejectDocumentInput,
+    RejectReason,
+    Role,
+)
 from claims.models.bounds import DocumentName, printable
 from claims.services.client import claim_state
 from claims.services.context import Services
@@ -59,8 +67,9 @@ UPLOADERS = frozenset({Role.VILLAGE_SECRETARY, Role.HANDLER, Role.SUPERVISOR})
 CHECKERS = frozenset({Role.HANDLER, Role.SUPERVISOR})
 """Who may accept or reject a document."""
 
-REJECT_REASONS = ("unreadable", "wrong_document", "expired", "other")
-"""Why a document is rejected: 无法辨认, 不是所需资料, 已过期, 其他 (a note says more)."""
+REJECT_REASONS = tuple(r.value for r in RejectReason)
+"""Why a document is rejected: 无法辨认, 不是所需资料, 已过期, 其他 (a note says more);
+``claims.models.RejectReason``, which the claim's ``reject_document`` step takes."""
 
 MAX_FILES = 20
 """Files in one upload."""
@@ -329,6 +338,11 @@ def accept(
     return _decide(services, actor, claim_number, document_id, DocumentStatus.ACCEPTED, None, note, now)
 
 
+def file_of(row: DocumentRow) -> DocumentFile:
+    """The workflow's record of a stored file: id, checklist item, sha256."""
+    return DocumentFile(id=row.id, kind=row.kind, sha256=row.sha256)
+
+
 async def accept_and_receive(
     services: Services,
     actor: Actor,
@@ -337,31 +351,67 @@ async def accept_and_receive(
     note: str | None = None,
     now: datetime | None = None,
 ) -> DocumentRow:
-    """Accept a document and, when its item is not yet received or waived on the claim, perform
-    the claim's ``receive_documents`` step for it in the actor's name, with the document's id and
-    sha256 in the step's note: the workflow's history then says which file the item was received
-    as (files never enter histories). The workflow's validator decides first (stage documents or
-    investigation, role, scope); a refused step leaves the document unchecked.
+    """Accept a document: perform the claim's ``receive_documents`` step in the actor's name
+    with the file (id, item, sha256: ``ReceiveDocumentsInput.files``), so the workflow's state
+    and history say which file each item was received as and the decision bundle lists the
+    files accepted when the claim was decided (files themselves never enter histories); then
+    mark the file accepted. The workflow's validator decides first (stage documents or
+    investigation, role, assignment, scope); a refused step leaves the document unchecked.
+    A file already accepted is not received twice.
 
     Raises:
         claims.errors.StepRejected: the claim refused ``receive_documents`` (``code`` says why).
         as :func:`accept`.
     """
-    from claims.models import ReceiveDocumentsInput
     from claims.services.steps import perform
-    from claims.services.views import claim_view
 
     claim = _claim(services, actor, claim_number)
     _may_check(actor, claim)
     row = _document(services, actor, claim_number, document_id)
     if row.status != DocumentStatus.ACCEPTED:
-        state = await claim_view(services, actor, claim.claim_number)
-        waived = {w.document for w in state.documents_waived}
-        if row.kind not in state.documents_received and row.kind not in waived:
-            text = f"文件 {row.id} sha256 {row.sha256} 审核通过" + (f"：{note}" if note else "")
-            inp = ReceiveDocumentsInput(actor=actor, documents=[row.kind], note=printable(text)[:2000])
-            await perform(services, actor, claim.claim_number, inp)
+        text = printable(note or "").strip()[:NOTE_LEN]
+        inp = ReceiveDocumentsInput(actor=actor, documents=[row.kind], files=[file_of(row)], note=text)
+        await perform(services, actor, claim.claim_number, inp)
     return await asyncio.to_thread(accept, services, actor, claim_number, document_id, note, now)
+
+
+async def reject_and_return(
+    services: Services,
+    actor: Actor,
+    claim_number: str,
+    document_id: str,
+    reason: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> DocumentRow:
+    """Send a document back (退回): perform the claim's ``reject_document`` step with the file
+    and the reason (the workflow takes the item off the received list unless another accepted
+    file stands for it, so it is missing again, and a request for it again is a re-request,
+    not a second art. 22 notice), then mark the file rejected. The workflow's validator
+    decides first (stage documents or investigation, role, assignment, scope).
+
+    Raises:
+        claims.errors.InputError: ``reason`` is not one of :data:`REJECT_REASONS` (field ``reason``).
+        claims.errors.StepRejected: the claim refused ``reject_document`` (``code`` says why).
+        as :func:`reject`.
+    """
+    from claims.services.steps import perform
+
+    _reason(reason)
+    claim = _claim(services, actor, claim_number)
+    _may_check(actor, claim)
+    row = _document(services, actor, claim_number, document_id)
+    text = printable(note or "").strip()[:NOTE_LEN]
+    inp = RejectDocumentInput(actor=actor, file=file_of(row), reason=RejectReason(reason), note=text)
+    await perform(services, actor, claim.claim_number, inp)
+    return await asyncio.to_thread(reject, services, actor, claim_number, document_id, reason, note, now)
+
+
+def _reason(reason: str) -> None:
+    if reason not in REJECT_REASONS:
+        raise InputError(
+            "reason", f"{str(reason)[:40]!r} is not a reason; reasons: {', '.join(REJECT_REASONS)}"
+        )
 
 
 def reject(
@@ -373,15 +423,14 @@ def reject(
     note: str | None = None,
     now: datetime | None = None,
 ) -> DocumentRow:
-    """Reject a document with a reason of :data:`REJECT_REASONS`: its item is missing again.
+    """Mark a document rejected in the store with a reason of :data:`REJECT_REASONS` (the
+    checklist then shows its item missing again). Store only: people send a file back with
+    :func:`reject_and_return`, which records it on the claim first.
 
     Raises:
         claims.errors.InputError: ``reason`` is not one of :data:`REJECT_REASONS`.
     """
-    if reason not in REJECT_REASONS:
-        raise InputError(
-            "reason", f"{str(reason)[:40]!r} is not a reason; reasons: {', '.join(REJECT_REASONS)}"
-        )
+    _reason(reason)
     return _decide(services, actor, claim_number, document_id, DocumentStatus.REJECTED, reason, note, now)
 
 

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from claims import models as m
 from claims.store.db import ClaimArchive, ColumnValue, insert_unless_present
 
-BUNDLE_VERSION = 2
+BUNDLE_VERSION = 3
 """Version 2 bundles say whether their coverage request was rebuilt (``coverage_request_rebuilt``);
-in version 1 bundles written by the activity it always was, from the claim input."""
+in version 1 bundles written by the activity it always was, from the claim input. Version 3
+bundles list the document files accepted when the claim was decided (``documents``)."""
 
 
 class TermsUsed(BaseModel):
@@ -55,6 +56,8 @@ class DecisionBundle(BaseModel):
         terms: per policy the terms version and hash in force.
         calendar_versions: calendar versions of every recorded deadline.
         sla_policy_version: the SLA policy the target was chosen from.
+        documents: the accepted document files (id, checklist item, sha256) on the claim when
+            it was last decided; empty for claims decided before files were recorded.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -82,6 +85,7 @@ class DecisionBundle(BaseModel):
     timeline: list[m.TimelineEntry] = Field(default_factory=list)
     refusal_letter_sha256: str | None = None
     """sha256 of the refusal letter (拒赔通知书, art. 24) the claim issued, when it issued one."""
+    documents: list[m.DocumentFile] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -173,6 +177,7 @@ def bundle_from_input(inp: m.ArchiveInput) -> DecisionBundle:
         decision=decision,
         decline_reasons=list(st.decline_reasons),
         refusal_letter_sha256=st.refusal_letter.sha256 if st.refusal_letter is not None else None,
+        documents=list(st.decision_documents or []),
         terms=terms_used(inp.claim, decision),
         calendar_versions=sorted({c.deadline.calendar_version for c in st.clocks}),
         sla_policy_version=inp.sla_target.policy_version if inp.sla_target else None,

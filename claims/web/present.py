@@ -83,6 +83,7 @@ EVENTS: Mapping[str, tuple[str, str]] = {
     "documents_checklist": ("资料清单", "document checklist"),
     "documents_requested": ("一次性告知补充资料", "documents requested"),
     "documents_received": ("收到资料", "documents received"),
+    "document_rejected": ("退回资料", "document sent back"),
     "documents_complete": ("资料齐全", "documents complete"),
     "investigation_requested": ("申请调查", "investigation requested"),
     "investigation_recorded": ("调查结论", "investigation recorded"),

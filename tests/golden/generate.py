@@ -26,6 +26,9 @@ paths that end closed or declined wait out the reopen window (``lifecycle-reopen
   investigation unit before payment (siu.early_claim), cleared by a supervisor (clear_review), paid.
 - ``referred_to_siu`` (issue 17): the same pattern, referred to investigation (refer_to_siu),
   the investigator's finding, adjudicated again (no second hold), paid.
+- ``document_sent_back`` (issue 15): documents received as files (id, item, sha256), one file
+  sent back as unreadable (reject_document), asked for again (a re-request, not a second
+  notice), received as a new file, paid.
 
 The worker judges claims by the shipped review rules with every rule but ``siu.early_claim``
 out of reach (``_golden_review_rules``), so only the two review paths are held.
@@ -73,6 +76,7 @@ PATHS = (
     "reopened_paid",
     "review_cleared",
     "referred_to_siu",
+    "document_sent_back",
 )
 
 
@@ -122,10 +126,13 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
         AdjudicateInput,
         ClearReviewInput,
         DeclineInput,
+        DocumentFile,
         PayAdvanceInput,
         PayInput,
         ReceiveDocumentsInput,
         RegisterInput,
+        RejectDocumentInput,
+        RejectReason,
         ReopenInput,
         ReopenReason,
         RequestDocumentsInput,
@@ -225,6 +232,40 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                 )
                 return await drive(case)
 
+            async def document_sent_back() -> str:
+                case = _variant(road, date(2022, 9, 6), 3)
+                number = await report(case)
+                handler = Actor(id=case.handler, role=Role.HANDLER)
+                state = await perform_step(client, number, RegisterInput(actor=handler))
+                wanted = list(dict.fromkeys(state.documents_required + case.documents))
+                await perform_step(client, number, RequestDocumentsInput(actor=handler, documents=wanted))
+
+                def file(i: int, kind: str) -> DocumentFile:
+                    return DocumentFile(id=f"D{i:020x}", kind=kind, sha256=f"{i:064x}")
+
+                files = [file(i + 1, k) for i, k in enumerate(wanted)]
+                await env.sleep(timedelta(days=1))
+                await perform_step(
+                    client, number, ReceiveDocumentsInput(actor=handler, documents=wanted, files=files)
+                )
+                blurred = files[0]
+                await perform_step(
+                    client,
+                    number,
+                    RejectDocumentInput(actor=handler, file=blurred, reason=RejectReason.UNREADABLE, note="看不清"),
+                )
+                await perform_step(
+                    client, number, RequestDocumentsInput(actor=handler, documents=[blurred.kind])
+                )
+                await env.sleep(timedelta(days=2))
+                again = file(100, blurred.kind)
+                await perform_step(
+                    client,
+                    number,
+                    ReceiveDocumentsInput(actor=handler, documents=[blurred.kind], files=[again]),
+                )
+                return await drive(case)
+
             async def to_adjudication(case: Any) -> tuple[str, Actor]:
                 from tests.support.harness import complete_documents
 
@@ -311,6 +352,7 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                 "reopened_paid": reopened_paid,
                 "review_cleared": review_cleared,
                 "referred_to_siu": referred_to_siu,
+                "document_sent_back": document_sent_back,
                 "breached_escalated": breached_escalated,  # last: it moves the server clock
             }
             for name, run in runners.items():

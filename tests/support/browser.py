@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import pytest
 import pytest_asyncio
 
 from tests.support.env import REPO
-from tests.support.harness import Harness
+from tests.support.harness import Harness, on_queue
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -155,29 +154,6 @@ class Console:
         return user_id
 
 
-def _on_queue(client: Any, task_queue: str) -> Any:
-    """``client`` (same connection) with claim workflows started on ``task_queue`` instead of
-    the engine's queue: reports filed through the console reach the harness's worker, as
-    those filed by ``Harness.report`` do, and never a queue other tests' workflows wait on."""
-    from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput
-
-    from claims.models import TASK_QUEUE
-
-    class Outbound(OutboundInterceptor):
-        async def start_workflow(self, input: StartWorkflowInput) -> Any:
-            if input.task_queue == TASK_QUEUE:
-                input = dataclasses.replace(input, task_queue=task_queue)
-            return await super().start_workflow(input)
-
-    class OnQueue(Interceptor):
-        def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
-            return Outbound(next)
-
-    config = client.config()
-    config["interceptors"] = [*config.get("interceptors", []), OnQueue()]
-    return Client(**config)
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def console(
     harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -193,7 +169,7 @@ async def console(
 
     monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path))  # the session secret is written there
     get_settings.cache_clear()
-    client = _on_queue(harness.client, harness.task_queue)
+    client = on_queue(harness.client, harness.task_queue)
     services = Services(get_settings(), sessions=harness.sessions, client=client)
     async with serve(create_app(services)) as url:
         yield Console(url=url, harness=harness, services=services)

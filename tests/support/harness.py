@@ -5,9 +5,11 @@ The Temporal servers themselves come from ``tests/support/env.py``."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import pytest_asyncio
 from temporalio.api.history.v1 import HistoryEvent
@@ -120,3 +122,26 @@ async def harness(env: WorkflowEnvironment, sqlite_sessions: Sessions) -> AsyncI
         sla_policy=NO_REOPEN_POLICY,
     ):
         yield h
+
+
+def on_queue(client: Any, task_queue: str) -> Any:
+    """``client`` (same connection) with claim workflows started on ``task_queue`` instead of
+    the engine's queue: reports filed through the console reach the harness's worker, as
+    those filed by ``Harness.report`` do, and never a queue other tests' workflows wait on."""
+    from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput
+
+    from claims.models import TASK_QUEUE
+
+    class Outbound(OutboundInterceptor):
+        async def start_workflow(self, input: StartWorkflowInput) -> Any:
+            if input.task_queue == TASK_QUEUE:
+                input = dataclasses.replace(input, task_queue=task_queue)
+            return await super().start_workflow(input)
+
+    class OnQueue(Interceptor):
+        def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+            return Outbound(next)
+
+    config = client.config()
+    config["interceptors"] = [*config.get("interceptors", []), OnQueue()]
+    return Client(**config)

@@ -44,6 +44,9 @@ REPORT_OUTCOMES = ("death", "disability", "medical", "illness")
 REVIEW_STEPS = frozenset({"clear_review", "refer_to_siu"})
 """Steps the claim page offers only while the claim's review hold is open."""
 
+FILE_STEPS = frozenset({"reject_document"})
+"""Steps taken on one file from the documents panel (its 退回 button), not as a form here."""
+
 STEP_TIMEOUT = timedelta(seconds=20)
 """How long a step waits for a worker before the page says so (the step may still be
 performed; sending the form again attaches to it, never performs it twice)."""
@@ -147,6 +150,7 @@ def _page_context(
     # 复核通过 / 移送特调 only while a review hold is open (the registry offers them at payout)
     if state.review is None or not state.review.open:
         offered = [r for r in offered if r.name not in REVIEW_STEPS]
+    offered = [r for r in offered if r.name not in FILE_STEPS]
     names = {r.name for r in offered}
     handlers = _county_handlers(services, state.county) if names & {"register", "reassign"} else []
     return dict(

@@ -272,12 +272,11 @@ async def _decision(
         if accept:
             await documents.accept_and_receive(services, actor, number, document_id, note)
         else:
-            await run_in_threadpool(
-                documents.reject, services, actor, number, document_id, str(form.get("reason") or ""), note
-            )
+            reason = str(form.get("reason") or "")
+            await documents.reject_and_return(services, actor, number, document_id, reason, note)
     except InputError as e:
         return await _panel(request, services, actor, number, 422, error=printable(e.message))
-    except StepRejected as e:  # the claim refused receive_documents: the reason by its code
+    except StepRejected as e:  # the claim refused receive_documents / reject_document: the reason by its code
         message = error_message(e, gettext_for(locale_of(request)))
         return await _panel(request, services, actor, number, 422, error=message)
     if request.headers.get("hx-request"):
