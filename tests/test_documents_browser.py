@@ -149,6 +149,23 @@ async def test_phone_report_with_photos_rejection_and_the_status_page(
     state = await claim_state(console.harness.client, number)
     assert state.stage == Stage.DOCUMENTS and "claim_form" in state.documents_received
     assert "claimant_id" not in state.documents_received
+    (sent_back,) = state.documents_rejected
+    assert (sent_back.file.kind, sent_back.reason.value) == ("claimant_id", "unreadable")
+
+    # the one-time notice (art. 22) offers what is missing, the sent-back item among it
+    await handler.goto(f"{console.url}/claims/{number}")
+    notice = handler.locator("form#step-request_documents")
+    if not await notice.is_visible():
+        await handler.locator("#step-request_documents-box > summary").click()
+    offered = [await b.get_attribute("value") for b in await notice.locator("input[name=documents]").all()]
+    assert "claimant_id" in offered and "claim_form" not in offered, offered
+    for box in await notice.locator("input[name=documents]").all():
+        await box.check()
+    await screenshot(handler, "22b-one-time-notice-with-sent-back-item")
+    await notice.get_by_role("button", name="一次性告知补充资料").click()
+    await expect(handler.locator("#claim-panel")).to_contain_text("一次性告知补充资料")
+    state = await claim_state(console.harness.client, number)
+    assert state.documents_requested == offered
 
     visitor = await (await new_context()).new_page()
     await visitor.set_viewport_size({"width": 375, "height": 740})
