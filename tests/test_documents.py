@@ -38,6 +38,7 @@ from claims.services.context import Services
 from claims.store.db import Claim, Household, InsuredPerson, Sessions, unit_of_work
 from claims.store.documents import Document
 from claims.web.app import create_app
+from claims.services.demo import DemoClaim
 from tests.support.harness import Harness, on_queue
 
 COUNTY_A, VILLAGE_A, COUNTY_B = "宁乡市", "示范村甲", "醴陵市"
@@ -603,17 +604,10 @@ async def test_photos_uploaded_checked_and_rejected_in_the_console(console: Cons
     assert ("view", "auditor.a") in actions
 
 
-@pytest.mark.asyncio(loop_scope="session")
-async def test_the_report_form_takes_the_first_photos_and_keeps_what_was_typed(console: Console) -> None:
-    case = console.harness.cases[0]
-    sec = await console.as_user("sec.jia", "village_secretary", county=COUNTY_A, village=VILLAGE_A)
-    form = await sec.client.get("/claims/new")
-    assert 'action="/claims/new/documents" enctype="multipart/form-data"' in form.text
-    assert (
-        'name="photos" type="file" accept="image/*,application/pdf" capture="environment" multiple'
-        in form.text
-    )
-    typed = {
+def report_form(case: DemoClaim) -> dict[str, str]:
+    """The report form's fields for the seed's first case (宁乡市, grade-1 disability), the
+    first photo tagged as the claimant's identity card."""
+    return {
         "policy_numbers": case.report.policy_numbers[0],
         "id_number": case.report.id_number,
         "accident_date": "2021-06-26",
@@ -624,6 +618,19 @@ async def test_the_report_form_takes_the_first_photos_and_keeps_what_was_typed(c
         "description": "从大棚架上摔下",
         "kind": "claimant_id",
     }
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_report_form_takes_the_first_photos_and_keeps_what_was_typed(console: Console) -> None:
+    case = console.harness.cases[0]
+    sec = await console.as_user("sec.jia", "village_secretary", county=COUNTY_A, village=VILLAGE_A)
+    form = await sec.client.get("/claims/new")
+    assert 'action="/claims/new/documents" enctype="multipart/form-data"' in form.text
+    assert (
+        'name="photos" type="file" accept="image/*,application/pdf" capture="environment" multiple'
+        in form.text
+    )
+    typed = report_form(case)
     refused = await sec.post(
         "/claims/new/documents", typed, files=[("photos", ("id.pdf", png(), "application/pdf"))]
     )
@@ -740,17 +747,7 @@ async def test_a_claim_runs_from_the_phone_report_to_payout_on_files_checked_in_
     me = HANDLER_A.model_copy(update={"id": "handler.ningxiang"})
 
     # the village secretary reports from the phone form with the claimant's identity card
-    typed = {
-        "policy_numbers": case.report.policy_numbers[0],
-        "id_number": case.report.id_number,
-        "accident_date": "2021-06-26",
-        "reported_on": "2022-03-08",
-        "outcome": "disability",
-        "cause": "fall_from_height",
-        "disability_grade": "1",
-        "description": "从大棚架上摔下",
-        "kind": "claimant_id",
-    }
+    typed = report_form(case)
     reported = await sec.post(
         "/claims/new/documents", typed, files=[("photos", ("id.jpg", gps_jpeg(), "image/jpeg"))]
     )
