@@ -163,7 +163,7 @@ async def test_phone_report_with_photos_rejection_and_the_status_page(
         await box.check()
     await screenshot(handler, "22b-one-time-notice-with-sent-back-item")
     await notice.get_by_role("button", name="一次性告知补充资料").click()
-    await expect(handler.locator("#claim-panel")).to_contain_text("一次性告知补充资料")
+    await expect(handler.locator("#claim-panel")).to_contain_text("已完成：一次性告知补充资料")
     state = await claim_state(console.harness.client, number)
     assert state.documents_requested == offered
 
