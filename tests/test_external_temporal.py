@@ -46,7 +46,14 @@ from temporalio.client import TLSConfig
 
 from claims.errors import InputError
 from claims.infra.settings import Settings, StoreSettings, TemporalSettings, load_settings
-from claims.infra.temporal import TemporalUnavailable, connect, temporal_cli_path, tls_config
+from claims.infra.temporal import (
+    ClusterSetup,
+    TemporalUnavailable,
+    connect,
+    prepare_namespace,
+    temporal_cli_path,
+    tls_config,
+)
 from claims.services import accounts
 from claims.services.context import Services
 from claims.store import RegisterFile, load_register
@@ -222,6 +229,9 @@ def test_tls_settings_are_read_under_the_engines_and_the_temporal_clis_variable_
     ):
         monkeypatch.delenv(name)
     assert tls_config(load_settings()) is False  # plain gRPC
+    for name in ("TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_SERVER_NAME"):
+        monkeypatch.setenv(name, "")  # `NAME=` in an environment file: unset
+    assert tls_config(load_settings()) is False
     monkeypatch.setenv("TEMPORAL_TLS", "true")  # TLS on the system's root certificates
     tls = tls_config(load_settings())
     assert isinstance(tls, TLSConfig) and tls.server_root_ca_cert is None and tls.client_cert is None
@@ -378,6 +388,19 @@ class Stack:
             CLAIMS_LOG_FORMAT="json",
         )
         return env
+
+    def settings(self, cert: tuple[Path, Path]) -> Settings:
+        """The same connection as :meth:`env`, as settings for a client in the test process."""
+        return Settings(
+            temporal=TemporalSettings(
+                address=self.address,
+                namespace=NAMESPACE,
+                tls_ca=self.pki.ca,
+                tls_cert=cert[0],
+                tls_key=cert[1],
+                tls_server_name=SERVER_NAME,
+            )
+        )
 
     def spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
         log = (self.folder / f"{name}.log").open("ab")
@@ -570,6 +593,9 @@ async def test_worker_and_console_on_an_external_server_over_mtls_pay_a_claim_in
             f"namespace {NAMESPACE}: found, retention 3650 days, search attributes added: "
             "ClaimStage, ClaimCounty, ClaimTownship, AssignedHandler, GreenChannel, SlaDeadline, SlaState"
         )
+        # repeating it changes nothing
+        again = await prepare_namespace(await connect(stack.settings(stack.pki.worker)))
+        assert again == ClusterSetup(NAMESPACE, created=False, added=(), retention_days=3650)
         described = temporal_cli(stack, "operator", "namespace", "describe", "-o", "json")
         assert described.returncode == 0, described.stderr
         assert json.loads(described.stdout)["config"]["workflowExecutionRetentionTtl"] == f"{3650 * 86400}s"
@@ -673,18 +699,8 @@ async def test_worker_and_console_on_an_external_server_over_mtls_pay_a_claim_in
         # started an embedded server; a client without an accepted certificate is refused.
         assert stack.front is not None and {"claims-worker", "claims-console"} <= stack.front.clients
         assert not list(tmp_path.glob("*/temporal.db"))
-        cert, key = stack.pki.stranger
         refused_before = stack.front.refused
-        stranger = Settings(
-            temporal=TemporalSettings(
-                address=stack.address,
-                namespace=NAMESPACE,
-                tls_ca=stack.pki.ca,
-                tls_cert=cert,
-                tls_key=key,
-                tls_server_name=SERVER_NAME,
-            )
-        )
+        stranger = stack.settings(stack.pki.stranger)
         with pytest.raises(TemporalUnavailable, match="cannot reach Temporal"):
             await connect(stranger)
         assert stack.front.refused > refused_before

@@ -138,6 +138,12 @@ class TemporalSettings(BaseSettings):
             v is not None for v in (self.tls_ca, self.tls_cert, self.tls_key, self.tls_server_name)
         )
 
+    @field_validator("tls_ca", "tls_cert", "tls_key", "tls_server_name", mode="before")
+    @classmethod
+    def _blank_tls_is_unset(cls, value: object) -> object:
+        # `TEMPORAL_TLS_CA=` in an environment file means unset, not the current folder
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("tls_key", mode="after")
     @classmethod
     def _key_with_cert(cls, value: Path | None, info: ValidationInfo) -> Path | None:
