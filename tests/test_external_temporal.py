@@ -37,6 +37,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -59,6 +60,7 @@ from claims.services.context import Services
 from claims.store import RegisterFile, load_register
 from claims.store.db import make_engine, make_sessionmaker, unit_of_work, upgrade_database
 from claims.store.ids import workflow_id_for
+from starter import cli
 from tests.conftest import BIN, PG_URL, POSTGRES, REPO, TEST_PAYLOAD_KEYS
 
 pytestmark = pytest.mark.e2e
@@ -260,6 +262,13 @@ def test_bad_tls_settings_are_refused_naming_the_variable(
     monkeypatch.delenv("TEMPORAL_ADDRESS")  # the embedded dev server speaks no TLS
     with pytest.raises(TemporalUnavailable, match="TEMPORAL_ADDRESS is not"):
         tls_config(load_settings())
+
+
+def test_cluster_setup_is_for_a_cluster_of_ones_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
+    out = CliRunner().invoke(cli, ["cluster", "setup"])
+    assert out.exit_code == 1
+    assert "TEMPORAL_ADDRESS is not set: the embedded server is prepared at every start" in out.output
 
 
 # --------------------------------------------------------------------------- the TLS front
