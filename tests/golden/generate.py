@@ -42,7 +42,9 @@ reservation of the decided amounts, prior benefits without persons, the terms be
 close, reopen, advance payment; the reopen window before ``run()`` returns) and the review steps
 (``review-*``), ``v5/`` those recorded with the lifecycle and review steps but before
 ``lifecycle-archive-at-close`` (a claim with a reopen period archived only when the period
-ended); every ``*.json`` under ``tests/golden`` is replayed.
+ended), ``v6/`` those recorded before ``small-step-results`` (every step answered with the
+whole ``ClaimState``; since, with a ``StepResult``); every ``*.json`` under ``tests/golden`` is
+replayed.
 """
 
 from __future__ import annotations
