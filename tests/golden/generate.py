@@ -213,17 +213,20 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                 case = _variant(road, date(2022, 7, 12), 3)
                 number = await report(case)
                 handler = Actor(id=case.handler, role=Role.HANDLER)
-                await perform_step(client, number, RegisterInput(actor=handler))
+                state = await perform_step(client, number, RegisterInput(actor=handler))
+                # one notice naming the claim's checklist and the case's papers (art. 22), as the
+                # demo asks; the case's papers alone leave the checklist short at complete_documents
+                wanted = list(dict.fromkeys(state.documents_required + case.documents))
                 await perform_step(
                     client,
                     number,
-                    RequestDocumentsInput(actor=handler, documents=case.documents),
+                    RequestDocumentsInput(actor=handler, documents=wanted),
                 )
                 await env.sleep(timedelta(days=3))
                 await perform_step(
                     client,
                     number,
-                    ReceiveDocumentsInput(actor=case.report.reporter, documents=case.documents),
+                    ReceiveDocumentsInput(actor=case.report.reporter, documents=wanted),
                 )
                 return await drive(case)
 
