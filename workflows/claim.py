@@ -477,8 +477,8 @@ class ClaimWorkflow:
         """Run one accepted step: check again (a twin step may have won), do it, publish.
 
         Returns:
-            A ``StepResult`` (a few hundred bytes in the Update's history event), or, for a
-            claim whose run began before ``workflow.patched(SMALL_STEP_RESULTS)``, the whole
+            A ``StepResult`` (about 1 KB in the Update's history event), or, for a claim that
+            took a step before ``workflow.patched(SMALL_STEP_RESULTS)`` existed, the whole
             ``ClaimState`` as before (the patch decision holds for the run, so such a claim
             answers every step the old way; ``claims.models.step_result`` says why).
         """
