@@ -7,7 +7,8 @@ every other claim — above the handler's authority limit — and pay) with ``--
 claims in flight. The floor (``bench/floor.py``) runs in the same run with the same
 number of activities, Updates, upserts and timer re-arms per claim, read from the
 engine's own recorded histories. Prints claims/s, p50/p95 per step, CPU seconds per claim
-of server, worker(s) and driver, and the ratio engine/floor (target ≥ 70 %).
+of server, worker(s) and driver, the ratio engine/floor (target ≥ 70 %), and the history
+bytes per claim of engine and floor (target ≤ 1.3×).
 
     .venv/bin/python bench/bench_throughput.py                  # 2,000 claims, 1 worker
     .venv/bin/python bench/bench_throughput.py --workers 2      # horizontal: 1 and 2 workers
@@ -287,6 +288,16 @@ async def main() -> None:
             + (f"; floor {floor_shapes[k].brief()}" if floor_shapes else "")
         )
     out: dict[str, Any] = {"machine": machine(), "claims": args.claims, "postgres": args.postgres}
+    if floor_shapes:
+        # History bytes per claim (the JSON form ``temporal workflow show --output json`` prints),
+        # both shapes averaged: what a claim costs the server's persistence against the floor's.
+        e_kib = sum(s.bytes for s in shapes) / len(shapes) / 1024
+        f_kib = sum(s.bytes for s in floor_shapes) / len(floor_shapes) / 1024
+        out["history_kib_engine"], out["history_kib_floor"] = e_kib, f_kib
+        print(
+            f"history per claim: engine {e_kib:.0f} KiB, floor {f_kib:.0f} KiB, "
+            f"engine/floor {e_kib / f_kib:.2f}x (target <= 1.3x)"
+        )
     print("medians:")
     for workers, by in results.items():
         e = median([p.rate for p in by["engine"]])

@@ -35,7 +35,7 @@ from claims.models import (
     StepInput,
     rule_for,
 )
-from claims.services.client import perform_step, report_claim
+from claims.services.client import report_claim, step_update
 from claims.store.db import Sessions
 from rules.sla import SlaPolicy, load_sla_policy
 
@@ -113,11 +113,11 @@ async def engine_step(client: Client, number: str, inp: StepInput, lat: Latencie
     while True:
         t0 = time.perf_counter()
         try:
-            await perform_step(client, number, inp)
+            await step_update(client, number, inp)
         except StepRejected as e:
             if e.code == RejectionCode.REVIEW_PENDING:
                 # held for review before payment (a worker with review rules): a supervisor clears it
-                await perform_step(client, number, ClearReviewInput(actor=SUPERVISOR))
+                await step_update(client, number, ClearReviewInput(actor=SUPERVISOR))
                 continue
             if e.code != RejectionCode.CLAIM_OPENING:
                 raise

@@ -27,14 +27,16 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from claims.audit import read_history, replay_history
-from claims.audit.timeline import ACTIVITY_TYPES, UPDATE_TYPES
+from claims.audit.timeline import ACTIVITY_TYPES, UPDATE_TYPES, build_audit
 from claims.models import (
     Ack,
     ChecklistRequest,
     ChecklistResult,
     ClaimInput,
+    ClaimState,
     PriorBenefitsRequest,
     PriorBenefitsResult,
+    StepResult,
 )
 from claims.models.steps import STEP_RULES
 from workflows.claim import ClaimWorkflow
@@ -47,7 +49,8 @@ OLDER_FILES = sorted(GOLDEN.glob("v*/*.json"))
 change; ``v2`` with ``document-checklist``, ``prior-benefits`` and ``archive-decision`` but before
 ``local-short-steps`` and ``skip-unchanged-projection`` (what claims in flight at that upgrade hold);
 ``v3`` before ``benefit-reservation``; ``v4`` before the lifecycle (``lifecycle-*``) and review
-(``review-*``) steps; ``v5`` before ``lifecycle-archive-at-close``."""
+(``review-*``) steps; ``v5`` before ``lifecycle-archive-at-close``; ``v6`` before
+``small-step-results`` (steps answered with the whole state)."""
 PATHS = {
     "ordinary_paid",
     "green_channel",
@@ -68,7 +71,7 @@ def test_there_is_a_golden_history_for_every_path() -> None:
 
 
 def test_the_histories_of_earlier_versions_are_kept_for_every_path() -> None:
-    for version in ("v1", "v2", "v3", "v4", "v5"):
+    for version in ("v1", "v2", "v3", "v4", "v5", "v6"):
         assert {p.stem for p in OLDER_FILES if p.parent.name == version} >= PATHS, version
 
 
@@ -149,3 +152,32 @@ async def test_every_activity_a_golden_history_ran_has_its_models(path: Path) ->
     }
     assert ran and ran <= set(ACTIVITY_TYPES)
     assert all(ACTIVITY_TYPES[name][0] is not None for name in ran)
+
+
+async def test_steps_of_a_current_history_answer_small_and_those_recorded_before_with_the_state() -> None:
+    """Issue 18 (``small-step-results``): an Update's recorded answer is a ``StepResult`` in the
+    current goldens and the whole ``ClaimState`` in ``v6``; the audit reads both and names every
+    recorded deadline after its clock alike."""
+    reports = {}
+    for name, path, answer_type in (
+        ("current", GOLDEN / "ordinary_paid.json", StepResult),
+        ("v6", GOLDEN / "v6" / "ordinary_paid.json", ClaimState),
+    ):
+        history = await read_history(path.read_bytes(), str(path))
+        answers = [
+            e.workflow_execution_update_completed_event_attributes.outcome.success.payloads
+            for e in history.events
+            if e.HasField("workflow_execution_update_completed_event_attributes")
+        ]
+        convert = pydantic_data_converter.payload_converter
+        decoded = [convert.from_payloads(p, [answer_type])[0] for p in answers]
+        assert len(decoded) >= 5 and all(isinstance(d, answer_type) for d in decoded), name
+        biggest = max(len(p[0].data) for p in answers)
+        assert biggest < 4096 if answer_type is StepResult else biggest > 8192, (name, biggest)
+        reports[name] = await build_audit(history, pydantic_data_converter, name)
+    current, before = reports["current"], reports["v6"]
+    assert [d.clock for d in current.deadlines] == [d.clock for d in before.deadlines]
+    assert "clock" not in {d.clock for d in current.deadlines}
+    assert [e.stage_after for e in current.entries if e.kind == "step"] == [
+        e.stage_after for e in before.entries if e.kind == "step"
+    ]

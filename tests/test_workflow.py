@@ -13,24 +13,36 @@ from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from claims.errors import StepRejected
-from claims.services.client import claim_state, perform_step, report_claim
+from claims.services.client import claim_state, perform_step, report_claim, step_update
+from claims.store import workflow_id_for
 from claims.store.db import Claim, Notification, Payout, Sessions
 from claims.models import (
     Actor,
     AdjudicateInput,
+    ApprovePayoutInput,
     CaseClass,
     ClaimState,
+    ClearReviewInput,
+    ClockStatus,
     CompleteDocumentsInput,
     LossFacts,
+    PayInput,
     RegisterInput,
     RequestDocumentsInput,
     Role,
     SlaState,
     Stage,
+    StepResult,
+    step_result_of,
 )
 from rules.engine import RulesEngine
 from tests.conftest import REPO
-from tests.support.harness import CALENDAR, Harness, unique_cases  # noqa: F401  (used by other test modules)
+from tests.support.harness import (  # noqa: F401  (unique_cases: used by other test modules)
+    CALENDAR,
+    Harness,
+    complete_documents,
+    unique_cases,
+)
 from worker import build_worker
 
 
@@ -139,6 +151,68 @@ async def test_steps_that_do_not_fit_are_rejected_with_the_reason_and_leave_no_t
         "sla_paused",
     ]
     assert state.stage == Stage.DOCUMENTS
+
+
+async def test_a_step_answers_with_a_small_result_and_the_whole_state_is_the_query(
+    harness: Harness,
+) -> None:
+    """Issue 18: an Update answers with a ``StepResult`` (stage, SLA, amounts, clocks in brief),
+    not the whole state, and its fields agree with the ``state`` Query read after it."""
+    case = harness.cases[2]  # grade one road accident, green channel, 45,000 yuan
+    number = await harness.report(case)
+    handler = Actor(id=case.handler, role=Role.HANDLER)
+    handle = harness.client.get_workflow_handle(workflow_id_for(number))
+    answer = await handle.execute_update(
+        "register",
+        RegisterInput(actor=handler),
+        id=f"{number}/register",
+        result_type=ClaimState | StepResult,
+    )
+    assert isinstance(answer, StepResult)  # the Update's own answer, not converted by the client
+    state = await claim_state(harness.client, number)
+    clock = resolution(state)
+    assert (answer.claim_number, answer.step, answer.stage, answer.sla_state) == (
+        number,
+        "register",
+        Stage.DOCUMENTS,
+        SlaState.ON_TRACK,
+    )
+    assert (answer.sla_clock, answer.sla_deadline) == ("resolution", clock.deadline.due_at)
+    assert answer.version == len(state.timeline)
+    assert answer.assigned_handler == "handler.yuhua"
+    assert (answer.decision_total, answer.total_paid, answer.transfer_ref) == (None, Decimal("0"), None)
+    assert {(c.name, c.status) for c in answer.clocks} >= {
+        ("registration", ClockStatus.STOPPED),
+        ("resolution", ClockStatus.RUNNING),
+    }
+    assert answer == step_result_of(state, "register")  # what an old run's whole state converts to
+    assert len(answer.model_dump_json()) < 2048 < len(state.model_dump_json())
+
+    await complete_documents(harness.client, number, handler)
+    decided = await step_update(harness.client, number, AdjudicateInput(actor=handler, facts=case.facts))
+    assert (decided.step, decided.stage) == ("adjudicate", Stage.PAYOUT)
+    assert decided.decision_total == Decimal("45000.00")
+    assert not decided.needs_handler and decided.total_paid == Decimal("0")
+    state = await claim_state(harness.client, number)
+    assert decided == step_result_of(state, "adjudicate")
+    if state.payout_authority_limit is not None and not decided.payout_approved and (
+        Decimal("45000.00") > state.payout_authority_limit
+    ):
+        supervisor = Actor(id=case.supervisor, role=Role.SUPERVISOR)
+        approved = await step_update(harness.client, number, ApprovePayoutInput(actor=supervisor))
+        assert approved.payout_approved and approved.stage == Stage.PAYOUT
+    if decided.review_open:
+        supervisor = Actor(id=case.supervisor, role=Role.SUPERVISOR)
+        cleared = await step_update(harness.client, number, ClearReviewInput(actor=supervisor))
+        assert not cleared.review_open
+    paid = await step_update(harness.client, number, PayInput(actor=handler, transfer_ref=case.transfer_ref))
+    assert (paid.step, paid.stage, paid.sla_state) == ("pay", Stage.CLOSED, SlaState.MET)
+    assert (paid.total_paid, paid.transfer_ref, paid.decision_total) == (
+        Decimal("45000.00"),
+        "TRF-2022-YH-0003",
+        Decimal("45000.00"),
+    )
+    assert (paid.sla_clock, paid.sla_deadline) == (None, None)  # every clock stopped
 
 
 async def test_second_report_of_the_same_event_returns_the_running_claim(harness: Harness) -> None:

@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
     from claims.infra import search
     from claims.models import (
         ADVANCE_FIRST_NUMBER,
+        MAX_DECLINE_REASONS,
+        SMALL_STEP_RESULTS,
         SYSTEM,
         Actor,
         AdjudicateInput,
@@ -39,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         ClaimProjection,
         ClaimState,
         ClearReviewInput,
+        ClockMark,
         CloseInput,
         CompleteDocumentsInput,
         CoverageDecision,
@@ -81,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
         SlaTargetRequest,
         Stage,
         StepInput,
+        StepResult,
         StepRule,
         StuckStep,
         TimelineEntry,
@@ -170,8 +174,9 @@ class ClaimWorkflow:
     Human steps are Updates, one per entry of the step registry (``claims.models.STEP_RULES``:
     name, input model, stages, roles, assignment); their validators reject a step that does
     not fit (``_require``) with a ``StepRejected`` failure carrying a stable code; an accepted
-    step returns the new ``ClaimState``. A new step is one registry entry, one input model and
-    one Update with its validator here.
+    step returns a small ``StepResult`` (the whole ``ClaimState`` is the ``state`` Query; claims
+    begun before ``SMALL_STEP_RESULTS`` still answer with the state, see ``_step``). A new
+    step is one registry entry, one input model and one Update with its validator here.
 
     SLA clocks (``workflows/sla.py``) run beside the story: programme targets in working days
     (registration the same working day; resolution 2 / 3 / 5 / 15 / 30 by the SLA policy,
@@ -472,19 +477,56 @@ class ClaimWorkflow:
 
     # ------------------------------------------------------------------ steps (Updates)
 
-    async def _step(self, step: StepInput, body: Callable[[], Awaitable[None]]) -> ClaimState:
-        """Run one accepted step: check again (a twin step may have won), do it, publish."""
-        self._require(rule_for(step), step)
+    async def _step(
+        self, step: StepInput, body: Callable[[], Awaitable[None]]
+    ) -> ClaimState | StepResult:
+        """Run one accepted step: check again (a twin step may have won), do it, publish.
+
+        Returns:
+            A ``StepResult`` (about 1 KB in the Update's history event), or, for a claim that
+            took a step before ``workflow.patched(SMALL_STEP_RESULTS)`` existed, the whole
+            ``ClaimState`` as before (the patch decision holds for the run, so such a claim
+            answers every step the old way; ``claims.models.step_result`` says why).
+        """
+        rule = rule_for(step)
+        self._require(rule, step)
         self._busy = True
         try:
             await body()
             await self._publish()
+            if workflow.patched(SMALL_STEP_RESULTS):
+                return self._step_result(rule.name)
             return self._state()
         finally:
             self._busy = False
 
+    def _step_result(self, step: str) -> StepResult:
+        """The small answer of ``step``: stage, SLA, the decision's and payments' amounts, clocks."""
+        current = self._sla.current()
+        payments = self._payments
+        return StepResult(
+            claim_number=self._inp.claim_number,
+            step=step,
+            version=len(self._timeline),
+            stage=self._stage,
+            sla_state=self._sla_state(),
+            sla_clock=current.name if current else None,
+            sla_deadline=current.deadline.due_at if current else None,
+            assigned_handler=self._handler,
+            decision_total=self._decision.total if self._decision else None,
+            needs_handler=bool(self._decision and self._decision.needs_handler),
+            payout_approved=self._approved,
+            review_open=bool(self._review and self._review.open),
+            total_paid=sum((p.amount for p in payments), Decimal("0")),
+            transfer_ref=payments[-1].transfer_ref if payments else None,
+            decline_reasons=(
+                self._decline_reasons[:MAX_DECLINE_REASONS] if self._stage == Stage.DECLINED else []
+            ),
+            clocks=[ClockMark.of(c) for c in self._sla.clocks.values()],
+        )
+
     @workflow.update
-    async def register(self, step: RegisterInput) -> ClaimState:
+    async def register(self, step: RegisterInput) -> ClaimState | StepResult:
         """立案: accept the claim; stops the registration clock, starts the resolution clock."""
 
         async def body() -> None:
@@ -526,7 +568,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)
 
     @workflow.update
-    async def request_documents(self, step: RequestDocumentsInput) -> ClaimState:
+    async def request_documents(self, step: RequestDocumentsInput) -> ClaimState | StepResult:
         """One-time notice of all missing documents (一次性通知, Insurance Law art. 22).
 
         A second request is accepted but flagged in the timeline as a repeated request.
@@ -563,7 +605,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)
 
     @workflow.update
-    async def receive_documents(self, step: ReceiveDocumentsInput) -> ClaimState:
+    async def receive_documents(self, step: ReceiveDocumentsInput) -> ClaimState | StepResult:
         """Documents received (from the claimant or the village secretary)."""
 
         async def body() -> None:
@@ -593,7 +635,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)
 
     @workflow.update
-    async def reject_document(self, step: RejectDocumentInput) -> ClaimState:
+    async def reject_document(self, step: RejectDocumentInput) -> ClaimState | StepResult:
         """退回资料: a file is sent back with a reason. Its item is no longer received unless
         another accepted file stands for it, so it is missing again (``complete_documents``
         waits for it); asking for it again is a re-request, not a second art. 22 notice."""
@@ -622,7 +664,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)
 
     @workflow.update
-    async def complete_documents(self, step: CompleteDocumentsInput) -> ClaimState:
+    async def complete_documents(self, step: CompleteDocumentsInput) -> ClaimState | StepResult:
         """资料齐全: documents complete; on to investigation (when needed) or adjudication.
 
         Every requested document and every item of the claim's checklist must have been
@@ -682,7 +724,7 @@ class ClaimWorkflow:
         return [d for d in self._requested if d not in self._received]
 
     @workflow.update
-    async def refer_to_consultation(self, step: ReferToConsultationInput) -> ClaimState:
+    async def refer_to_consultation(self, step: ReferToConsultationInput) -> ClaimState | StepResult:
         """会商: a disputed, difficult case goes to the joint meeting; the disputed target applies
         from registration (Changde: 15 working days), unless an investigation is already planned."""
 
@@ -713,7 +755,7 @@ class ClaimWorkflow:
             )
 
     @workflow.update
-    async def request_investigation(self, step: RequestInvestigationInput) -> ClaimState:
+    async def request_investigation(self, step: RequestInvestigationInput) -> ClaimState | StepResult:
         """A handler asks for an investigation (调查): the investigation target applies from registration."""
 
         async def body() -> None:
@@ -735,7 +777,7 @@ class ClaimWorkflow:
             )
 
     @workflow.update
-    async def record_investigation(self, step: RecordInvestigationInput) -> ClaimState:
+    async def record_investigation(self, step: RecordInvestigationInput) -> ClaimState | StepResult:
         """An investigator's findings; the claim goes on to adjudication."""
 
         async def body() -> None:
@@ -762,7 +804,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)
 
     @workflow.update
-    async def adjudicate(self, step: AdjudicateInput) -> ClaimState:
+    async def adjudicate(self, step: AdjudicateInput) -> ClaimState | StepResult:
         """核定: the rules judge the established facts under every policy of the claim.
 
         Pays → stage ``payout``; nothing payable → ``declined`` with the refusal reasons
@@ -879,7 +921,7 @@ class ClaimWorkflow:
         )
 
     @workflow.update
-    async def clear_review(self, step: ClearReviewInput) -> ClaimState:
+    async def clear_review(self, step: ClearReviewInput) -> ClaimState | StepResult:
         """复核通过: a supervisor clears the review hold; the claim may be paid."""
 
         async def body() -> None:
@@ -906,7 +948,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)
 
     @workflow.update
-    async def refer_to_siu(self, step: ReferToSiuInput) -> ClaimState:
+    async def refer_to_siu(self, step: ReferToSiuInput) -> ClaimState | StepResult:
         """移送调查: a supervisor sends a held claim to investigation (stage ``investigation``; the
         investigation target applies from registration); after the finding it is adjudicated again."""
 
@@ -1032,7 +1074,7 @@ class ClaimWorkflow:
         )
 
     @workflow.update
-    async def decline(self, step: DeclineInput) -> ClaimState:
+    async def decline(self, step: DeclineInput) -> ClaimState | StepResult:
         """拒赔 by the handler, with reasons for the claimant (Insurance Law art. 24)."""
 
         async def body() -> None:
@@ -1114,7 +1156,7 @@ class ClaimWorkflow:
         )
 
     @workflow.update
-    async def pay(self, step: PayInput) -> ClaimState:
+    async def pay(self, step: PayInput) -> ClaimState | StepResult:
         """赔付: record the transfer in the payout ledger (one row per benefit line) and close."""
 
         async def body() -> None:
@@ -1158,7 +1200,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)  # includes the payout authority check
 
     @workflow.update
-    async def approve_payout(self, step: ApprovePayoutInput) -> ClaimState:
+    async def approve_payout(self, step: ApprovePayoutInput) -> ClaimState | StepResult:
         """审批: a supervisor approves a payout above the handlers' authority limit, so it may be paid."""
 
         async def body() -> None:
@@ -1178,7 +1220,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)
 
     @workflow.update
-    async def override_finding(self, step: OverrideFindingInput) -> ClaimState:
+    async def override_finding(self, step: OverrideFindingInput) -> ClaimState | StepResult:
         """A supervisor lets the claim be paid although the investigator found the event not as
         reported; the reason is recorded."""
 
@@ -1206,7 +1248,7 @@ class ClaimWorkflow:
             )
 
     @workflow.update
-    async def reassign(self, step: ReassignInput) -> ClaimState:
+    async def reassign(self, step: ReassignInput) -> ClaimState | StepResult:
         """A supervisor gives the claim to another handler."""
 
         async def body() -> None:
@@ -1224,7 +1266,7 @@ class ClaimWorkflow:
     # ------------------------------------------------------------------ the rest of a claim's life (issue 17)
 
     @workflow.update
-    async def withdraw(self, step: WithdrawInput) -> ClaimState:
+    async def withdraw(self, step: WithdrawInput) -> ClaimState | StepResult:
         """撤案: the claimant withdraws before payment (through the village secretary or a
         handler); every clock stops and the claim ends. A new report of the same event opens a
         new claim (``claims.store.intake``: the next ``attempt``, another claim number)."""
@@ -1240,7 +1282,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)
 
     @workflow.update
-    async def close(self, step: CloseInput) -> ClaimState:
+    async def close(self, step: CloseInput) -> ClaimState | StepResult:
         """注销: a supervisor closes a duplicate or mistaken report (stage ``closed``, nothing
         decided or paid); every clock stops."""
 
@@ -1282,7 +1324,7 @@ class ClaimWorkflow:
         )
 
     @workflow.update
-    async def reopen(self, step: ReopenInput) -> ClaimState:
+    async def reopen(self, step: ReopenInput) -> ClaimState | StepResult:
         """重开: a supervisor carries a closed or declined claim back to adjudication, with its
         history, within the reopen period. The resolution clock starts again on the SLA policy's
         target and the art. 23 decision clock from now; the new decision is paid less what the
@@ -1321,7 +1363,7 @@ class ClaimWorkflow:
         self._require(rule_for(step), step)
 
     @workflow.update
-    async def pay_advance(self, step: PayAdvanceInput) -> ClaimState:
+    async def pay_advance(self, step: PayAdvanceInput) -> ClaimState | StepResult:
         """先予支付 (Insurance Law art. 25; the green channel's advance): pay now at most what can
         be established (``_established``), one ledger row of kind ``advance`` per line it is
         allotted to; the art. 25 clock stops. The final ``pay`` pays the rest; a lower final

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.deadlines import CalendarActivities
     from claims.models import (
         SYSTEM,
+        TRIGGER_CLOCKS,
         Actor,
         ClockKind,
         Deadline,
@@ -68,8 +69,9 @@ ART25_ADVANCE_PAYMENT = "art25_advance_payment"
 STATUTORY_DAYS = {ART23_DECISION: 30, ART23_PAYMENT: 10, ART24_REFUSAL_NOTICE: 3, ART25_ADVANCE_PAYMENT: 60}
 """Insurance Law limits in calendar days: arts. 23 (30 and 10), 24 (3), 25 (60)."""
 
-TRIGGERS = frozenset({ART25_ADVANCE_PAYMENT})
-"""Clocks whose end is not a breach but a duty: art. 25 asks for an advance payment."""
+TRIGGERS = TRIGGER_CLOCKS
+"""Clocks whose end is not a breach but a duty: art. 25 asks for an advance payment (one set with
+``claims.models.TRIGGER_CLOCKS``, which step results use; ``ART25_ADVANCE_PAYMENT`` is in it)."""
 
 WARNINGS = (50, 80)
 """Warning thresholds, in percent of a clock's time (wall-clock fraction from start to deadline)."""

@@ -102,7 +102,8 @@ class AuditReport(_Frozen):
         sla_policy_versions, calendar_versions, terms: versions in force for this claim
             (terms: ``{policy_number, terms_version, terms_hash}``; the hash is null for a
             policy with no benefit line).
-        final_state: the last claim state the history records.
+        final_state: the last claim state the history records: the workflow's result, or for a
+            claim begun before small step results (``SMALL_STEP_RESULTS``) also a step's answer.
         workflow_timeline: the workflow's own timeline from the last recorded state.
     """
 

@@ -132,6 +132,14 @@ def _actor_of(value: Decoded) -> m.Actor | None:
     return None
 
 
+def _as_model(model: type[BaseModel], raw: dict[str, Json]) -> Decoded:
+    """``raw`` as ``model`` when it validates, else as it is (written by another version)."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return raw
+
+
 def _step_details(name: str, inp: Decoded) -> tuple[str, list[str]]:
     """Plain words for a step's input and the documents it names."""
     data = (
@@ -194,6 +202,7 @@ class _Builder:
         self.entries: list[AuditEntry] = []
         self.stage = m.Stage.REPORTED.value
         self.states: list[m.ClaimState] = []
+        self.marks: list[m.ClockMark] = []  # clocks in brief from the steps' small results
         self.scheduled: dict[int, tuple[str, Decoded, HistoryEvent]] = {}
         self.open_updates: dict[str, AuditEntry] = {}
         self.deadline_entries: list[tuple[AuditEntry, m.Deadline, int | None]] = []
@@ -261,8 +270,12 @@ class _Builder:
         return entry
 
     def note_state(self, value: Decoded) -> None:
+        """Follow the stage (and the clocks' names) through a recorded state or step result."""
         if isinstance(value, m.ClaimState):
             self.states.append(value)
+            self.stage = value.stage.value
+        elif isinstance(value, m.StepResult):
+            self.marks.extend(value.clocks)
             self.stage = value.stage.value
 
     async def decode(self, payloads: Sequence[Payload], hint: type[BaseModel] | None, where: str) -> Decoded:
@@ -385,7 +398,10 @@ class _Builder:
                 actor=entry.actor if entry else None,
             )
             return
-        state = await self.decode(a.outcome.success.payloads, m.ClaimState, where)
+        # A step answers with a StepResult; claims begun before SMALL_STEP_RESULTS with the state.
+        state = await self.decode(a.outcome.success.payloads, m.StepResult, where)
+        if not isinstance(state, m.StepResult) and isinstance(state, dict):
+            state = _as_model(m.ClaimState, state)
         self.note_state(state)
         if entry is None:
             return
@@ -393,7 +409,8 @@ class _Builder:
         text = entry.summary
         if self.stage != entry.stage_before:
             text = f"{entry.summary}; stage {entry.stage_before} -> {self.stage}"
-            if isinstance(state, m.ClaimState) and self.stage == m.Stage.DECLINED and state.decline_reasons:
+            declined = self.stage == m.Stage.DECLINED
+            if isinstance(state, m.ClaimState | m.StepResult) and declined and state.decline_reasons:
                 self.decline_reasons = list(state.decline_reasons)
                 text += " (" + "; ".join(state.decline_reasons) + ")"
         self.entries[idx] = entry.model_copy(update={"stage_after": self.stage, "summary": text})
@@ -568,6 +585,10 @@ class _Builder:
                 names[(c.deadline.start, c.deadline.due_at, c.deadline.working_days)] = c.name
                 if c.pause_cap_at is not None:
                     caps[c.pause_cap_at] = c.name
+        for mk in self.marks:
+            names[(mk.start, mk.due_at, mk.working_days)] = mk.name
+            if mk.pause_cap_at is not None:
+                caps[mk.pause_cap_at] = mk.name
         deadlines: list[RecordedDeadline] = []
         seen: set[str] = set()
         for i, (entry, d, calendar_days) in enumerate(self.deadline_entries):

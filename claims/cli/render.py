@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 
 from claims.domain.timeutil import local
-from claims.models import ClaimState
+from claims.models import ClaimState, StepResult
 from claims.models.bounds import printable
 from claims.services.reports import SlaLine, SlaReport
 from claims.services.documents import DocumentRow
@@ -165,6 +165,24 @@ def print_state(state: ClaimState, as_json: bool = False, files: Sequence[Docume
     for t in state.timeline:
         rules = f" [{', '.join(t.rule_ids)}]" if t.rule_ids else ""
         say(f"    {local(t.at)}  {t.event:<28} {t.actor.role.value}:{t.actor.id}  {t.detail}{rules}")
+
+
+def print_step_result(result: StepResult, as_json: bool = False) -> None:
+    """Print a step's small result (when the claim's whole state cannot be read after it):
+    stage, SLA state and deadline (Asia/Shanghai), the decision's total and what was paid; or
+    the result as JSON."""
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    say(f"claim {result.claim_number}  stage {result.stage.value}  SLA {result.sla_state.value}")
+    due = f"{result.sla_clock} due {local(result.sla_deadline)} Asia/Shanghai" if result.sla_deadline else "-"
+    say(f"  step {result.step}; handler {result.assigned_handler or '-'}; clock {due}")
+    if result.decision_total is not None:
+        say(f"  decision total {result.decision_total} yuan")
+    if result.total_paid:
+        say(f"  paid {result.total_paid} yuan, transfer {result.transfer_ref or '-'}")
+    if result.decline_reasons:
+        say("  declined: " + "; ".join(result.decline_reasons))
 
 
 def print_tasks(rows: list[ClaimRow]) -> None:

@@ -1,7 +1,8 @@
 """The ``claims step`` command group: one command per entry of the step registry.
 
 One job: turn ``claims step <step> NUMBER [options]`` into the step's typed input and perform
-it on the claim through the step service (``claims.services.steps.perform``), printing the claim's new state.
+it on the claim through the step service (``claims.services.steps.perform``), printing the claim's new state
+(the ``state`` Query after the step; the step's own small result when the Query gets no answer).
 Command names come from ``claims.models.STEP_RULES`` (``approve_payout`` → ``approve-payout``);
 this module adds only each step's options and help. Exit codes: 1 refused (the claim's
 message), 2 bad input, 3 no worker answered in time (the step may still be performed).
@@ -60,8 +61,10 @@ from claims.models import (
     WaivedDocument,
     WithdrawInput,
 )
+from claims.cli.render import print_step_result
 from claims.services.client import NoAnswer, UpdateStatus
 from claims.services.steps import perform
+from claims.services.views import claim_view
 
 PrintState = Callable[[ClaimState, bool], None]
 """How a command prints the claim's new state (``print_state(state, as_json)``)."""
@@ -327,15 +330,24 @@ def _step_command(rule: StepRule, spec: StepCommand, print_state: PrintState) ->
             raise NoAnswerExit(str(e)) from None
         except ClaimsError as e:  # StepRejected, ClaimNotFound, Unavailable: the message says why
             raise click.ClickException(str(e)) from None
-        state = attempt.state
+        result = attempt.result
         if attempt.earlier is not UpdateStatus.UNKNOWN:
             click.echo(
                 f"{name}: joined an earlier attempt (update {attempt.update_id}); its outcome:", err=True
             )
-        print_state(state, as_json)
-        if state.decision is not None and state.decision.needs_handler and state.stage == Stage.ADJUDICATION:
+        # The step answers small (stage, SLA, amounts); the claim as it stands now is the Query.
+        state: ClaimState | None = None
+        try:
+            state = await claim_view(services_of(ctx), actor, claim_number)
+        except ClaimsError as e:  # performed; only the read failed (e.g. no worker answered the query)
+            click.echo(f"{name}: performed; the claim's whole state could not be read: {e}", err=True)
+            print_step_result(result, as_json)
+        else:
+            print_state(state, as_json)
+        if result.needs_handler and result.stage == Stage.ADJUDICATION:
+            why = state.decision.needs_handler if state is not None and state.decision is not None else []
             raise click.ClickException(
-                f"{name}: the facts cannot be judged: {'; '.join(state.decision.needs_handler)}; "
+                f"{name}: the facts cannot be judged: {'; '.join(why) or 'see claims show'}; "
                 "correct them and adjudicate again"
             )
 

@@ -11,6 +11,7 @@ here so ``from claims.models import X`` works for every public name:
 - ``steps``: one input per handler step and the step registry (``STEP_RULES``);
 - ``review_io``: review sampling and fraud referral (the review activity, the claim's hold);
 - ``claim``: the report, the workflow input, the claim's state, timeline and SLA clocks;
+- ``step_result``: what a step (Update) answers: ``StepResult``, small; the state is a Query;
 - ``store_io``, ``notices_io``, ``archive_io``: the store, notice and archive activities' I/O;
 - ``bounds``: the bounds on every value that enters (identifiers, text, amounts, dates).
 
@@ -134,6 +135,17 @@ from claims.models.steps import (
     refusal,
     rule_for,
 )
+from claims.models.step_result import (
+    MAX_CLOCKS,
+    MAX_DECLINE_REASONS,
+    SMALL_STEP_RESULTS,
+    TRIGGER_CLOCKS,
+    ClockMark,
+    ClockStatus,
+    StepResult,
+    current_clock,
+    step_result_of,
+)
 from claims.models.store_io import (
     ADVANCE_FIRST_NUMBER,
     PROJECTION_SEQ_PER_RUN,
@@ -150,6 +162,15 @@ from claims.models.store_io import (
 )
 
 __all__ = [
+    "MAX_CLOCKS",
+    "MAX_DECLINE_REASONS",
+    "SMALL_STEP_RESULTS",
+    "TRIGGER_CLOCKS",
+    "ClockMark",
+    "ClockStatus",
+    "StepResult",
+    "current_clock",
+    "step_result_of",
     "LetterIssued",
     "LetterRequest",
     "ReviewHold",

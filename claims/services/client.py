@@ -1,8 +1,11 @@
 """Client-side operations on claims: report (intake + start), steps (Updates), state (Query).
 
 One job: talk to a claim's workflow. Used by the services, the command line, the demo and
-the benches. Steps are typed: ``perform_step`` and ``attempt_step`` take the step's input
-model and find the Update by it (``claims.models.STEP_RULES``). Errors are typed with codes
+the benches. Steps are typed: ``step_update``, ``perform_step`` and ``attempt_step`` take the
+step's input model and find the Update by it (``claims.models.STEP_RULES``). A step answers
+with a small ``StepResult`` (``claims.models.step_result``: stage, SLA, amounts, clocks); a
+caller that needs the whole state after it asks the ``state`` Query (``claim_state``), which
+adds nothing to the claim's history (``perform_step`` does both). Errors are typed with codes
 (``claims.errors``): ``StepRejected`` (the code from the workflow's rejection, never parsed from
 its message), ``ClaimNotFound``, ``Unavailable`` and ``NoAnswer``; their messages can be shown
 as they are.
@@ -43,7 +46,9 @@ from claims.models import (
     PayInput,
     RejectionCode,
     StepInput,
+    StepResult,
     rule_for,
+    step_result_of,
 )
 from claims.store import IntakeResult, intake_report, utcnow, workflow_id_for
 from workflows.claim import ClaimWorkflow
@@ -194,13 +199,13 @@ class StepAttempt:
     """The answer to ``attempt_step``.
 
     Attributes:
-        state: the claim's state as the performed update returned it (for an attempt that
-            attached to an earlier one: the earlier one's outcome).
+        result: the performed update's result (for an attempt that attached to an earlier
+            one: the earlier one's outcome); the whole state is ``claim_state``.
         update_id: the Update id used.
         earlier: what the server knew of that id before this attempt was sent.
     """
 
-    state: ClaimState
+    result: StepResult
     update_id: str
     earlier: UpdateStatus
 
@@ -307,7 +312,7 @@ async def attempt_step(
             continue
         if earlier == UpdateStatus.SUCCEEDED and await _fits_again_after_reopen(client, claim_number, step):
             continue  # issue 17: a once-only step done before a reopen is done again after it
-        state = await perform_step(
+        result = await step_update(
             client,
             claim_number,
             inp,
@@ -315,9 +320,9 @@ async def attempt_step(
             update_id=update_id,
             earlier_pending=earlier == UpdateStatus.PENDING,
         )
-        if isinstance(inp, PayInput) and inp.transfer_ref not in {p.transfer_ref for p in state.payments}:
+        if isinstance(inp, PayInput) and result.transfer_ref != inp.transfer_ref:
             # The attempt attached to an earlier pay of this claim (same update id): say so.
-            refs = ", ".join(sorted({p.transfer_ref for p in state.payments})) or "-"
+            refs = result.transfer_ref or "-"
             raise StepRejected(
                 step,
                 f"pay: claim {claim_number} was already paid by an earlier attempt "
@@ -326,7 +331,7 @@ async def attempt_step(
                 code=RejectionCode.PAYOUT_ALREADY_PAID.value,
                 params={"update_id": update_id, "paid_refs": refs, "transfer_ref": inp.transfer_ref},
             )
-        return StepAttempt(state=state, update_id=update_id, earlier=earlier)
+        return StepAttempt(result=result, update_id=update_id, earlier=earlier)
     raise StepRejected(
         step,
         f"{step}: {MAX_GENERATIONS} earlier attempts of this step failed; ask a supervisor",
@@ -359,9 +364,35 @@ async def perform_step(
     *,
     timeout: timedelta = timedelta(seconds=60),
     update_id: str | None = None,
-    earlier_pending: bool = False,
 ) -> ClaimState:
-    """Perform one handler step (a workflow Update) and return the claim's new state.
+    """Perform one handler step (``step_update``), then read the claim's whole state (the
+    ``state`` Query: one more round trip, nothing added to the history), for callers that
+    need more than the step's ``StepResult`` (the demo, tests).
+
+    The state is read after the step, not with it: a step or timer that came in between
+    shows in it too (``StepResult.version`` is the timeline's length the step left).
+
+    Raises:
+        As ``step_update``.
+    """
+    await step_update(client, claim_number, inp, timeout=timeout, update_id=update_id)
+    return await claim_state(client, claim_number)
+
+
+async def step_update(
+    client: Client,
+    claim_number: str,
+    inp: StepInput,
+    *,
+    timeout: timedelta = timedelta(seconds=60),
+    update_id: str | None = None,
+    earlier_pending: bool = False,
+) -> StepResult:
+    """Perform one handler step (a workflow Update) and return its small result.
+
+    A claim begun before the workflow answered small (``claims.models.SMALL_STEP_RESULTS``)
+    answers with its whole state; that answer is turned into the same ``StepResult``
+    (``claims.models.step_result_of``), so callers see one type.
 
     Args:
         inp: the step's input model; the Update is the step whose input it is
@@ -386,9 +417,11 @@ async def perform_step(
     update_id = update_id or str(uuid.uuid4())
     handle = client.get_workflow_handle(workflow_id_for(claim_number))
     try:
-        return await asyncio.wait_for(
-            handle.execute_update(step, inp, id=update_id, result_type=ClaimState), timeout.total_seconds()
+        answer = await asyncio.wait_for(
+            handle.execute_update(step, inp, id=update_id, result_type=ClaimState | StepResult),
+            timeout.total_seconds(),
         )
+        return step_result_of(answer, step)
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise NoAnswer(claim_number, step, timeout.total_seconds(), update_id, earlier_pending) from None
     except WorkflowUpdateFailedError as e:

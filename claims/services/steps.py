@@ -30,8 +30,10 @@ async def perform(
     """Perform the step whose input ``inp`` is, as ``actor``.
 
     Returns:
-        The claim's state after the step, the Update id used, and what the server knew of
-        that id before (an attempt that attached to an earlier one gets its outcome).
+        The step's small result (``claims.models.StepResult``: stage, SLA, amounts; the whole
+        state is ``claims.services.views.claim_view``), the Update id used, and what the
+        server knew of that id before (an attempt that attached to an earlier one gets its
+        outcome).
 
     Raises:
         claims.errors.NotAllowed: the input names another actor than the caller (a step is

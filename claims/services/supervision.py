@@ -441,7 +441,7 @@ async def reassign(services: Services, actor: Actor, numbers: list[str], handler
             return Reassigned(number, "not_found", error=e)
         except (NoAnswer, Unavailable) as e:
             return Reassigned(number, "no_answer", error=e)
-        return Reassigned(number, "reassigned", handler=attempt.state.assigned_handler)
+        return Reassigned(number, "reassigned", handler=attempt.result.assigned_handler)
 
     return list(await asyncio.gather(*(one(n) for n in numbers)))
 

@@ -45,7 +45,9 @@ reservation of the decided amounts, prior benefits without persons, the terms be
 close, reopen, advance payment; the reopen window before ``run()`` returns) and the review steps
 (``review-*``), ``v5/`` those recorded with the lifecycle and review steps but before
 ``lifecycle-archive-at-close`` (a claim with a reopen period archived only when the period
-ended); every ``*.json`` under ``tests/golden`` is replayed.
+ended), ``v6/`` those recorded before ``small-step-results`` (every step answered with the
+whole ``ClaimState``; since, with a ``StepResult``); every ``*.json`` under ``tests/golden`` is
+replayed.
 """
 
 from __future__ import annotations
@@ -218,17 +220,20 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                 case = _variant(road, date(2022, 7, 12), 3)
                 number = await report(case)
                 handler = Actor(id=case.handler, role=Role.HANDLER)
-                await perform_step(client, number, RegisterInput(actor=handler))
+                state = await perform_step(client, number, RegisterInput(actor=handler))
+                # one notice naming the claim's checklist and the case's papers (art. 22), as the
+                # demo asks; the case's papers alone leave the checklist short at complete_documents
+                wanted = list(dict.fromkeys(state.documents_required + case.documents))
                 await perform_step(
                     client,
                     number,
-                    RequestDocumentsInput(actor=handler, documents=case.documents),
+                    RequestDocumentsInput(actor=handler, documents=wanted),
                 )
                 await env.sleep(timedelta(days=3))
                 await perform_step(
                     client,
                     number,
-                    ReceiveDocumentsInput(actor=case.report.reporter, documents=case.documents),
+                    ReceiveDocumentsInput(actor=case.report.reporter, documents=wanted),
                 )
                 return await drive(case)
 

@@ -7,8 +7,9 @@ One job: show a claim and hand its steps and reports to the services in the sess
 The actor is always the session's (``claims.web.deps.current_actor``), never a form field; a
 claim outside the reader's county or village answers 404 on the page and on a step; only the
 steps ``claims.models.steps.allowed_steps`` allows for the reader now get a form, and the
-workflow's validators stay the final authority. After a step the page shows the state the
-step returned: a plain form gets a 303 back to the page, an htmx request the page's panel. A
+workflow's validators stay the final authority. After a step the page shows the claim's state
+read after it (the ``state`` Query; the step itself answers with a small ``StepResult``): a
+plain form gets a 303 back to the page, an htmx request the page's panel. A
 refused step re-renders the page with 422 and the reason beside that step's form (by its
 code, in the reader's language); a bad form value gives 422 naming the field. An auditor's
 step gets 403. A refused report keeps what was typed and names every bad field.
@@ -300,7 +301,7 @@ async def perform_step(
     try:
         inp = forms.step_input(step, form, actor)
         await run_in_threadpool(_check_assignee, services, inp, summary.county)
-        attempt = await steps.perform(services, actor, number, inp, timeout=STEP_TIMEOUT)
+        await steps.perform(services, actor, number, inp, timeout=STEP_TIMEOUT)
     except forms.FormInvalid as e:
         form_errors[step] = e.by_field()
     except StepRejected as e:  # stages and roles named in the reader's language
@@ -313,13 +314,18 @@ async def perform_step(
     else:
         if not htmx:
             return RedirectResponse(f"/claims/{number}", status_code=303)
+        # The step answers small (a StepResult); the panel shows the whole state: the Query.
+        try:
+            summary, state = await _read(services, actor, number)
+        except Unavailable as e:
+            return _unavailable(request, e)
         words = present.Words(locale)
         context = _page_context(
             request,
             services,
             actor,
             summary,
-            attempt.state,
+            state,
             cal,
             notice=words(
                 f"已完成：{STEP_RULES[step].label_zh}", f"Done: {STEP_RULES[step].label_en}"
