@@ -139,9 +139,9 @@ def summarise_profile(path: Path, top: int = 25) -> list[str]:
         total += count
         # A new workflow run's sandbox (``_Instance._create_instance``: importing the workflow
         # modules afresh), and within it the compiling of their source (``source_to_code``).
-        if any(f.startswith("_create_instance (") and "workflow_sandbox" in f for f in frames):
+        if any("_create_instance (" in f and "workflow_sandbox" in f for f in frames):
             sandbox += count
-            if any(f.startswith("source_to_code (") for f in frames):
+            if any("source_to_code (" in f for f in frames):
                 compiling += count
         for f in set(frames):
             incl[f] = incl.get(f, 0) + count
