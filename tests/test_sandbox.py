@@ -176,9 +176,10 @@ async def _run_clock_workflow(env: WorkflowEnvironment, runner: SandboxedWorkflo
         workflow_runner=runner,
         workflow_failure_exception_types=[workflow.NondeterminismError],
     ):
-        return await env.client.execute_workflow(
-            ClockReadingWorkflow.run, id=f"clock-{uuid.uuid4()}", task_queue=queue
-        )
+        with env.auto_time_skipping_disabled():  # the session's server: no other test's clock moves
+            return await env.client.execute_workflow(
+                ClockReadingWorkflow.run, id=f"clock-{uuid.uuid4()}", task_queue=queue
+            )
 
 
 async def test_the_sandbox_still_refuses_a_wall_clock_read_in_workflow_code(env: WorkflowEnvironment) -> None:
