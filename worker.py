@@ -34,6 +34,7 @@ from claims.infra.temporal import connect, embedded_mode, start_embedded_server
 from rules.sla import SlaPolicy, load_sla_policy
 from workflows.claim import ClaimWorkflow
 from workflows.reports import MonthlyReportWorkflow
+from workflows.sandbox import workflow_runner
 
 ACTIVITY_THREADS = 16
 """Threads for the synchronous activities (store, rules, calendar)."""
@@ -69,7 +70,9 @@ def build_worker(
             ``rules/review.json``); default None: no review rules in force, nothing is held.
         worker_options: further ``temporalio.worker.Worker`` options (e.g.
             ``max_cached_workflows``, ``max_concurrent_workflow_tasks``); they override the
-            defaults here (``bench/`` tunes them this way).
+            defaults here (``bench/`` tunes them this way). The default ``workflow_runner`` is
+            ``workflows.sandbox.workflow_runner()``: the SDK's sandbox with the project's
+            deterministic modules passed through and the workflow modules compiled once.
     """
     if rules_engine is None:
         from rules.engine import RulesEngine
@@ -85,6 +88,7 @@ def build_worker(
     review = ReviewActivities(sessions, review_engine)
     letters = LetterActivities()
     reports = ReportActivities(sessions, calendar)
+    runner = worker_options.pop("workflow_runner", None) or workflow_runner()
     return Worker(
         client,
         task_queue=task_queue,
@@ -113,6 +117,7 @@ def build_worker(
             reports.publish_county_month,
         ],
         activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
+        workflow_runner=runner,
         **{
             "max_concurrent_activities": ACTIVITY_THREADS,
             "interceptors": interceptors,

@@ -90,6 +90,8 @@ def worker_args(args: argparse.Namespace) -> list[str]:
         out += ["--max-concurrent-workflow-tasks", str(args.max_concurrent_workflow_tasks)]
     if args.max_cached_workflows is not None:
         out += ["--max-cached-workflows", str(args.max_cached_workflows)]
+    if args.sdk_sandbox:
+        out += ["--sdk-sandbox"]
     return out
 
 
@@ -124,7 +126,7 @@ def summarise_profile(path: Path, top: int = 25) -> list[str]:
     """Self and inclusive sample shares of the busiest functions in a py-spy raw profile."""
     if not path.exists():
         return []
-    total = 0
+    total = sandbox = compiling = 0
     incl: dict[str, int] = {}
     self_: dict[str, int] = {}
     for line in path.read_text(errors="replace").splitlines():
@@ -136,10 +138,22 @@ def summarise_profile(path: Path, top: int = 25) -> list[str]:
         if any(mark in frames[-1] for mark in IDLE_LEAVES):
             continue  # idle: an activity thread waiting for work, the event loop waiting in epoll
         total += count
+        # A new workflow run's sandbox (``_Instance._create_instance``: importing the workflow
+        # modules afresh), and within it the compiling of their source (``source_to_code``).
+        if any("_create_instance (" in f and "workflow_sandbox" in f for f in frames):
+            sandbox += count
+            if any("source_to_code (" in f for f in frames):
+                compiling += count
         for f in set(frames):
             incl[f] = incl.get(f, 0) + count
         self_[frames[-1]] = self_.get(frames[-1], 0) + count
     lines = [f"{total} busy samples; inclusive share of the top frames:"]
+    if total:
+        lines.insert(
+            0,
+            f"sandbox: new workflow instances {100 * sandbox / total:.1f} % of busy samples, "
+            f"compiling module source {100 * compiling / total:.1f} %",
+        )
     for f, n in sorted(incl.items(), key=lambda kv: -kv[1])[:top]:
         lines.append(f"  {100 * n / total:5.1f}%  {f}")
     lines.append("self share:")
@@ -222,6 +236,11 @@ async def run_phase(
     return Phase(kind, workers, n, seconds, lat, cpu, got)
 
 
+def worker_cpu(p: Phase) -> float:
+    """CPU seconds per claim of the phase's worker process(es) together."""
+    return sum(v for k, v in p.cpu.items() if k.startswith("worker")) / p.claims
+
+
 def report_phase(p: Phase) -> None:
     cpu = ", ".join(f"{k} {v / p.claims * 1000:.0f} ms" for k, v in p.cpu.items())
     util = sum(p.cpu.values()) / p.seconds
@@ -229,7 +248,8 @@ def report_phase(p: Phase) -> None:
         f"  {p.kind:<6} {p.workers} worker(s): {p.claims:,} claims in {p.seconds:.1f} s = "
         f"{p.rate:.2f} claims/s; "
         f"CPU per claim: {cpu} (all processes {util:.2f} of {os.cpu_count()} cores); "
-        f"refused-while-opening retries {p.lat.retries}"
+        f"refused-while-opening retries {p.lat.retries}; "
+        f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     cells = []
     for name in STEP_ORDER:
@@ -250,6 +270,11 @@ async def main() -> None:
     ap.add_argument("--activity-threads", type=int, default=16)
     ap.add_argument("--max-concurrent-workflow-tasks", type=int, default=0)
     ap.add_argument("--max-cached-workflows", type=int, default=None)
+    ap.add_argument(
+        "--sdk-sandbox",
+        action="store_true",
+        help="engine workers on the SDK's default sandbox runner (the before of workflows/sandbox.py)",
+    )
     ap.add_argument("--skip-floor", action="store_true", help="engine only (tuning runs)")
     ap.add_argument("--keep", action="store_true", help="keep the servers' folders")
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -301,12 +326,19 @@ async def main() -> None:
     print("medians:")
     for workers, by in results.items():
         e = median([p.rate for p in by["engine"]])
-        line = f"  {workers} worker(s): engine {e:.2f} claims/s"
+        w_cpu = median([worker_cpu(p) for p in by["engine"]])
+        line = f"  {workers} worker(s): engine {e:.2f} claims/s, worker CPU {w_cpu * 1000:.0f} ms per claim"
         out[f"engine_{workers}"] = e
+        out[f"engine_{workers}_worker_cpu_ms"] = round(w_cpu * 1000, 1)
         if by["floor"]:
             f = median([p.rate for p in by["floor"]])
+            f_cpu = median([worker_cpu(p) for p in by["floor"]])
             out[f"floor_{workers}"] = f
-            line += f", floor {f:.2f} claims/s, engine/floor {100 * e / f:.0f} % (target >= 70 %)"
+            out[f"floor_{workers}_worker_cpu_ms"] = round(f_cpu * 1000, 1)
+            line += (
+                f", floor {f:.2f} claims/s (worker CPU {f_cpu * 1000:.0f} ms per claim), "
+                f"engine/floor {100 * e / f:.0f} % (target >= 70 %)"
+            )
         print(line)
     if 2 in results and 1 in results:
         e1, e2 = out["engine_1"], out["engine_2"]

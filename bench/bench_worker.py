@@ -31,6 +31,11 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--activity-threads", type=int, default=16)
     ap.add_argument("--max-concurrent-workflow-tasks", type=int, default=None)
     ap.add_argument("--max-cached-workflows", type=int, default=None)
+    ap.add_argument(
+        "--sdk-sandbox",
+        action="store_true",
+        help="engine mode: the SDK's default sandbox runner instead of workflows.sandbox.workflow_runner()",
+    )
     ap.add_argument("--log-level", default="info")
     return ap.parse_args()
 
@@ -55,6 +60,10 @@ async def main() -> None:
         from worker import build_worker
 
         configure_logging("json", args.log_level)
+        if args.sdk_sandbox:  # the before of the project's runner, for comparisons in one run
+            from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+            options["workflow_runner"] = SandboxedWorkflowRunner()
         engine = make_engine(args.database_url)
         worker = build_worker(
             client,

@@ -40,6 +40,7 @@ from claims.store.published import PublishedReport
 from tests.support.env import BIN, REPO, TEST_PAYLOAD_KEYS, new_task_queue
 from tests.test_loss_ratio import _login, web, world  # noqa: F401 - the register, ledger and console fixtures
 from workflows.reports import MonthlyReportWorkflow
+from workflows.sandbox import workflow_runner
 
 CAL = WorkingCalendar()
 JULY_1 = datetime(2022, 7, 1, 1, 0, tzinfo=UTC)  # 09:00 Asia/Shanghai, a Friday: July's first working day
@@ -93,6 +94,7 @@ def _worker(client: Client, sessions: Sessions, tq: str, builder=stand_in_builde
         workflows=[MonthlyReportWorkflow],
         activities=[acts.plan_publication, acts.publish_county_month],
         activity_executor=ThreadPoolExecutor(4),
+        workflow_runner=workflow_runner(),
     )
 
 
@@ -176,7 +178,11 @@ async def test_not_the_first_working_day_publishes_nothing(env: WorkflowEnvironm
     from temporalio.worker import Replayer
 
     history = await env.client.get_workflow_handle(both_id).fetch_history()
-    replayer = Replayer(workflows=[MonthlyReportWorkflow], data_converter=env.client.data_converter)
+    replayer = Replayer(
+        workflows=[MonthlyReportWorkflow],
+        data_converter=env.client.data_converter,
+        workflow_runner=workflow_runner(),
+    )
     await replayer.replay_workflow(history)
 
 

@@ -30,6 +30,7 @@ from claims.errors import ClaimNotFound
 from claims.infra.logging import get_logger
 from rules.engine import RulesEngine
 from workflows.claim import ClaimWorkflow
+from workflows.sandbox import workflow_runner
 
 Outcome = Literal["ok", "decision_differs", "nondeterministic", "replay_failed", "unreadable", "not_found"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
@@ -126,8 +127,13 @@ def check_decisions(report: AuditReport, engine: CoverageEvaluator | None = None
 
 
 def new_replayer(data_converter: DataConverter, workflows: Sequence[type] | None = None) -> Replayer:
-    """A replayer of claim histories (default workflow class: the current ``ClaimWorkflow``)."""
-    return Replayer(workflows=list(workflows or [ClaimWorkflow]), data_converter=data_converter)
+    """A replayer of claim histories (default workflow class: the current ``ClaimWorkflow``), in
+    the workers' sandbox (``workflows.sandbox.workflow_runner``)."""
+    return Replayer(
+        workflows=list(workflows or [ClaimWorkflow]),
+        data_converter=data_converter,
+        workflow_runner=workflow_runner(),
+    )
 
 
 async def replay_history(

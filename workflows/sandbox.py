@@ -1,0 +1,168 @@
+"""The workflow sandbox every worker and replayer of the engine runs: one runner, one passthrough list.
+
+Temporal runs each new workflow run (and each replay) in a fresh sandbox: the workflow's own
+modules are imported again, so no global state leaks from one claim into another, and the
+modules the workflow sees stand behind proxies that refuse non-deterministic calls
+(``datetime.now()``, ``random``, file and network access). Modules marked *passthrough* are not
+imported again: the sandbox hands the workflow the worker's own copy.
+
+What a new ``ClaimWorkflow`` run imports afresh (measured, see ``bench/README.md``): only
+``workflows``, ``workflows.claim``, ``workflows.sla`` and ``workflows.short_steps``; the models
+and activities are already passed through where the workflow modules import them
+(``workflow.unsafe.imports_passed_through()``), the standard library, ``temporalio`` and pydantic
+by the SDK's defaults. :data:`PASSTHROUGH_MODULES` says the same once more for the whole
+worker, so an import added later outside such a block is not re-imported per claim either.
+
+The workflow modules themselves stay sandboxed on purpose: passing them through would take
+the determinism guard off the very code it is there for (a passed-through module sees the real
+``datetime``, not the sandbox's proxy). What the sandbox still paid for them was compiling
+their source again for every run when no bytecode file can be read (``PYTHONDONTWRITEBYTECODE``
+as on this project's machines and in many container images, or a read-only source tree):
+two thirds of a new run's sandbox cost. :func:`workflow_runner` installs
+:class:`CompiledOnceFinder`, which keeps the compiled code of those modules in memory
+exactly as a ``.pyc`` beside the source would (invalidated by the source's modification time
+and size); the modules are still executed afresh in each sandbox.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec, SourceFileLoader
+from types import CodeType, ModuleType
+
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+PASSTHROUGH_MODULES: tuple[str, ...] = (
+    "claims.models",
+    "claims.errors",
+    "claims.infra.search",
+    "activities",
+)
+"""The project's modules the sandbox hands through (each with its submodules), and why each is safe:
+
+- ``claims.models``: pydantic models (frozen), enums, constants and pure functions
+  (``rule_for``, ``refusal``, ``projection_seq``); imports only pydantic and the standard
+  library. Its one module-level mapping, the step registry ``STEP_RULES`` (and its index by
+  input type), is built at import and never written afterwards.
+- ``claims.errors``: exception classes, no state.
+- ``claims.infra.search``: the search-attribute keys (immutable ``SearchAttributeKey``
+  values) the workflow upserts; its one function, registering them with a server, is never
+  called from workflow code.
+- ``activities``: the activity classes, referenced by the workflow only as method names for
+  ``workflow.execute_activity_method`` and for their input/result models; their code (the
+  store, the rules engine, the calendar) runs in the worker's activity threads, never in the
+  sandbox, and their state lives in the instances ``worker.build_worker`` creates, not in the
+  modules. ``rules.engine`` (durable_rules, a C extension with global state) is imported by
+  ``activities.rules`` outside the sandbox for that reason: the sandbox never loads it.
+
+Pydantic, ``pydantic_core``, ``annotated_types``, ``temporalio`` and the standard library are
+passed through by ``SandboxRestrictions.default`` already.
+"""
+
+SANDBOXED_PACKAGES: tuple[str, ...] = ("workflows",)
+"""Packages the sandbox imports afresh for every run: the workflow code, kept under the guard."""
+
+
+class CompiledOnceLoader(SourceFileLoader):
+    """A source loader that compiles a module's source once per process and file version.
+
+    The same code object is executed into each new module, which is what loading a ``.pyc``
+    does; a changed source file (modification time or size) is compiled again.
+    """
+
+    _codes: dict[tuple[str, float, int], CodeType] = {}
+    _lock = threading.Lock()
+
+    def get_code(self, fullname: str) -> CodeType:
+        """The compiled code of ``fullname``'s source file, compiled on its first import.
+
+        Raises:
+            ImportError, OSError, SyntaxError: as ``SourceFileLoader.get_code`` (unreadable or
+                invalid source).
+        """
+        stats = self.path_stats(self.path)
+        key = (self.path, stats["mtime"], stats["size"])
+        code = self._codes.get(key)
+        if code is None:
+            code = super().get_code(fullname)
+            if code is None:  # pragma: no cover - a source loader always returns code
+                raise ImportError(f"no code for {fullname}", name=fullname)
+            with self._lock:
+                self._codes[key] = code
+        return code
+
+
+class CompiledOnceFinder(MetaPathFinder):
+    """Finds the modules of ``packages`` as the other finders do; loads them with :class:`CompiledOnceLoader`.
+
+    Only modules found as plain source files get the caching loader; anything else (a
+    namespace package, an extension, a zip import) is returned as the other finders found it.
+    """
+
+    def __init__(self, packages: Sequence[str]) -> None:
+        self.packages = tuple(packages)
+
+    def covers(self, fullname: str) -> bool:
+        """Whether ``fullname`` is one of the packages or inside one."""
+        return any(fullname == p or fullname.startswith(p + ".") for p in self.packages)
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        """The spec the next finder on ``sys.meta_path`` gives, with the caching loader.
+
+        Returns None for a module outside ``packages`` (the other finders then look as usual).
+        """
+        if not self.covers(fullname):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or isinstance(finder, CompiledOnceFinder):
+                continue
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find else None
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if type(loader) is SourceFileLoader:
+            spec.loader = CompiledOnceLoader(loader.name, loader.path)
+        return spec
+
+
+_install_lock = threading.Lock()
+
+
+def install_compiled_once(packages: Sequence[str] = SANDBOXED_PACKAGES) -> CompiledOnceFinder:
+    """Put a :class:`CompiledOnceFinder` for ``packages`` first on ``sys.meta_path`` (once per process).
+
+    Returns:
+        the finder in force (the one installed earlier, when called again with the same packages).
+    """
+    with _install_lock:
+        for finder in sys.meta_path:
+            if isinstance(finder, CompiledOnceFinder) and finder.packages == tuple(packages):
+                return finder
+        finder = CompiledOnceFinder(packages)
+        sys.meta_path.insert(0, finder)
+        return finder
+
+
+def sandbox_restrictions() -> SandboxRestrictions:
+    """The SDK's default restrictions with :data:`PASSTHROUGH_MODULES` added."""
+    return SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandboxed runner of the engine's workers and replayers (``worker.build_worker``,
+    ``claims.audit.replay.new_replayer``, the benchmarks and the tests through them).
+
+    The default restrictions (every non-deterministic standard-library call refused) plus
+    :data:`PASSTHROUGH_MODULES`; installs :func:`install_compiled_once` for the workflow
+    modules, which stay sandboxed.
+    """
+    install_compiled_once()
+    return SandboxedWorkflowRunner(restrictions=sandbox_restrictions())
