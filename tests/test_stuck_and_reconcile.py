@@ -23,6 +23,7 @@ from claims.models import (
     Role,
     SlaState,
     Stage,
+    StepResult,
 )
 from claims.domain.payments import PaymentInstruction
 from claims.services.reconcile import reconcile
@@ -85,7 +86,7 @@ async def test_a_payout_whose_store_write_keeps_failing_shows_the_claim_stuck_un
         ClaimWorkflow.pay,
         PayInput(actor=handler, transfer_ref="TRF-STUCK"),
         wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        result_type=ClaimState,
+        result_type=StepResult,
     )
     # 8 attempts over about two minutes, then stuck (skipped in short steps: a long skip can time
     # out on a loaded machine)
@@ -108,7 +109,14 @@ async def test_a_payout_whose_store_write_keeps_failing_shows_the_claim_stuck_un
         await env.sleep(timedelta(seconds=20))
         if (await handle.query(ClaimWorkflow.state, result_type=ClaimState)).stage == Stage.CLOSED:
             break
-    done = await pay.result()
+    answer = await pay.result()  # the step's small result; the whole state is the query
+    assert (answer.step, answer.stage, answer.total_paid, answer.transfer_ref) == (
+        "pay",
+        Stage.CLOSED,
+        Decimal("45000.00"),
+        "TRF-STUCK",
+    )
+    done = await handle.query(ClaimWorkflow.state, result_type=ClaimState)
     assert done.stage == Stage.CLOSED and done.stuck is None and done.sla_state != SlaState.STUCK
     assert [p.amount for p in done.payments] == [Decimal("45000.00")]
     assert [i.transfer_ref for i in bank.sent] == ["TRF-STUCK"]
