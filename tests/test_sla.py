@@ -145,16 +145,16 @@ async def test_sixty_days_after_complete_documents_without_a_decision_asks_for_a
 
 def three_more_days_off(base: WorkingCalendar, due: date) -> dict[str, Any]:
     """A test notice (JSON object) for ``due``'s year that moves a deadline falling on ``due``
-    later, whatever the date: the last three working weekdays of that year up to ``due``
-    (``due`` itself included, so one at least) become days off. A published year gets an
-    amendment; a provisional year a complete schedule that keeps its statutory rest days
-    (a complete schedule replaces the year: without them Spring Festival would turn into
-    working days and pull the deadline earlier)."""
+    later, whatever the date: the last three working days of that year up to ``due`` become
+    days off (``due`` itself included, so one at least, even an adjusted working weekend day).
+    A published year gets an amendment; a provisional year a complete schedule that keeps its
+    statutory rest days (a complete schedule replaces the year: without them Spring Festival
+    would turn into working days and pull the deadline earlier)."""
     year = due.year
     off: list[date] = []
     day = due
     while len(off) < 3 and day.year == year:
-        if base.is_working_day(day) and day.weekday() < 5:
+        if base.is_working_day(day):
             off.append(day)
         day -= timedelta(days=1)
     published = year in PUBLISHED_YEARS
