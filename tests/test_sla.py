@@ -173,8 +173,9 @@ def three_more_days_off(base: WorkingCalendar, due: date) -> dict[str, Any]:
 
 def test_the_test_notice_moves_every_30_day_deadline_later_from_2026_to_2028(tmp_path: Path) -> None:
     """``three_more_days_off`` as the schedule test uses it, for a registration on every day
-    from 2026 to 2028 (one instant per effective start date; 2027 and 2028 are provisional): the deadline moves later and the
-    deadline's year is no longer provisional. The workflow test runs on today's date only."""
+    from 2026 to 2028 (one instant per effective start date; 2027 and 2028 are provisional):
+    the deadline moves later and the deadline's year is no longer provisional. The workflow
+    test runs on today's date only."""
     base = WorkingCalendar()
     notice = tmp_path / "notice.json"
     day, moved = date(2026, 1, 1), 0

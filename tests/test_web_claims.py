@@ -363,7 +363,9 @@ async def test_a_handler_sees_the_new_report_and_registers_it(
     # 17:30 (or midnight) would already be overdue (or in another day's view).
     with console.harness.sessions() as s:
         row = s.get_one(Claim, number)
-        due, reported = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (row.sla_deadline, row.reported_at))
+        due, reported = (
+            t if t.tzinfo else t.replace(tzinfo=UTC) for t in (row.sla_deadline, row.reported_at)
+        )
     monkeypatch.setattr(inbox_route, "now_utc", lambda: reported)
     deadline_view = "today" if console_reads.windows(reported, CAL).end_of_today > due else "upcoming"
     for view in ("all", "new", deadline_view):
