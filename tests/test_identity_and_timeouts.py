@@ -32,6 +32,7 @@ from claims.services.client import (
     update_status,
 )
 from claims.store.db import InsuredPerson
+from claims.domain.timeutil import today_in_shanghai
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -174,7 +175,8 @@ def test_intake_takes_the_reporter_and_its_scope_from_the_caller(world: World) -
     caller = Actor(id="sec.x", role=Role.VILLAGE_SECRETARY, village="别村")
     unscoped = ClaimReport.model_validate(report(reporter={"id": "sec.x", "role": "village_secretary"}))
     forged = ClaimReport.model_validate(report(reporter={"id": "sec.x", "role": "supervisor"}))
-    now, today = datetime.now(UTC), datetime.now(UTC).date()
+    now = datetime.now(UTC)
+    today = today_in_shanghai(now)  # intake's "today" is the Asia/Shanghai date, as the service passes it
     before = world.snapshot()
     with world.sessions() as s:
         with pytest.raises(store.ReportError) as scope:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import re
 import zlib
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from claims.domain.timeutil import SHANGHAI
 from claims.infra.settings import get_settings
 from claims.models import (
     Actor,
@@ -120,7 +121,7 @@ async def test_a_decline_issues_the_letter_and_stops_the_art24_clock_then(
         fonts = set(re.findall(rb"/BaseFont\s*/([A-Z]{6}\+[A-Za-z0-9-]+)", _inflated(pdf)))
         assert any(b"WenQuanYi" in f for f in fonts), fonts  # the CJK font is embedded (a subset)
         assert re.search(rb"/FontFile2|/FontFile3", _inflated(pdf))
-        issued_day = letter.issued_at.strftime("%Y%m%d").encode()
+        issued_day = letter.issued_at.astimezone(UTC).strftime("%Y%m%d").encode()  # the PDF dates in UTC
         assert re.search(rb"/CreationDate \(D:" + issued_day, _inflated(pdf)), "dated when issued"
         (tmp_path / "letter.pdf").write_bytes(pdf)
         html = found.html
@@ -135,8 +136,10 @@ async def test_a_decline_issues_the_letter_and_stops_the_art24_clock_then(
             "宁乡市",
         ):
             assert text in html, text
-        local = letter.issued_at.astimezone()
-        assert f"{local.year} 年" in html
+        # signed with the issuing day in Asia/Shanghai (not the machine's zone: from 16:00 UTC on
+        # 31 December the letter is dated the next year)
+        local = letter.issued_at.astimezone(SHANGHAI)
+        assert f"{local.year} 年 {local.month} 月 {local.day} 日" in html
 
         # the console serves the letter as a page (stylesheet linked: the CSP) and as the PDF issued
         await console_serves_the_letter(services, number, letter.sha256)

@@ -31,6 +31,7 @@ from claims import store
 from claims.errors import StepRejected
 from claims.services.client import claim_state, perform_step
 from claims.store.db import Claim, Payout, unit_of_work
+from claims.domain.timeutil import today_in_shanghai
 from claims.models import (
     Actor,
     BenefitLine,
@@ -120,9 +121,10 @@ def seed_claim(sessions: Any, harness_cases: Any = None) -> str:
     from tests.test_workflow import unique_cases
 
     reg, cases = unique_cases()
+    now = store.utcnow()  # intake's "today" is the Asia/Shanghai date of it, as the service passes it
     with unit_of_work(sessions) as s:
         store.load_register(s, reg)
-        result = store.intake_report(s, cases[2].report, store.utcnow(), datetime.now(UTC).date())
+        result = store.intake_report(s, cases[2].report, now, today_in_shanghai(now))
     return result.claim.claim_number
 
 

@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import subprocess
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from claims import store
 from claims.store.db import unit_of_work
+from claims.domain.timeutil import today_in_shanghai
 from claims.cli.common import actor_of
 from claims.errors import StepRejected
 from claims.services.client import claim_state, perform_step
@@ -289,7 +289,7 @@ def test_a_village_secretary_may_report_only_for_their_own_village(sqlite_sessio
     stranger = report.model_copy(
         update={"reporter": Actor(id="sec.x", role=Role.VILLAGE_SECRETARY, village="示范村甲")}
     )
-    today = datetime.now(UTC).date()
+    today = today_in_shanghai()  # intake's "today" is the Asia/Shanghai date, as the service passes it
     with sqlite_sessions() as s, pytest.raises(store.ReportError) as e:
         store.intake_report(s, stranger, store.utcnow(), today)
     assert (

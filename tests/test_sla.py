@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,56 @@ async def test_sixty_days_after_complete_documents_without_a_decision_asks_for_a
         assert kinds.count("sla_breach") == 2  # resolution and art23_decision
 
 
+def three_more_days_off(base: WorkingCalendar, due: date) -> dict[str, Any]:
+    """A test notice (JSON object) for ``due``'s year that moves a deadline falling on ``due``
+    later, whatever the date: the last three working days of that year up to ``due`` become
+    days off (``due`` itself included, so one at least, even an adjusted working weekend day).
+    A published year gets an amendment; a provisional year a complete schedule that keeps its
+    statutory rest days (a complete schedule replaces the year: without them Spring Festival
+    would turn into working days and pull the deadline earlier)."""
+    year = due.year
+    off: list[date] = []
+    day = due
+    while len(off) < 3 and day.year == year:
+        if base.is_working_day(day):
+            off.append(day)
+        day -= timedelta(days=1)
+    published = year in PUBLISHED_YEARS
+    kept = [] if published else list(base.special_days(year))
+    holidays = [(c.date, c.name) for c in kept if not c.working] + [(d, "test holiday") for d in off]
+    return {
+        "version": "test-sla-notice",
+        "notice_title": "TEST notice for the SLA tests",
+        "notice_date": f"{year - 1}-11-20",
+        "year": year,
+        "amendment": published,
+        "holidays": [{"date": d.isoformat(), "name": name} for d, name in sorted(holidays)],
+        "workdays": [c.date.isoformat() for c in kept if c.working],
+    }
+
+
+def test_the_test_notice_moves_every_30_day_deadline_later_from_2026_to_2028(tmp_path: Path) -> None:
+    """``three_more_days_off`` as the schedule test uses it, for a registration on every day
+    from 2026 to 2028 (one instant per effective start date; 2027 and 2028 are provisional):
+    the deadline moves later and the deadline's year is no longer provisional. The workflow
+    test runs on today's date only."""
+    base = WorkingCalendar()
+    notice = tmp_path / "notice.json"
+    day, moved = date(2026, 1, 1), 0
+    while day.year <= 2028:
+        registered = datetime.combine(day, time(10, 0), tzinfo=SHANGHAI)
+        before = base.add_working_days(registered, 30)
+        notice.write_text(json.dumps(three_more_days_off(base, before.due_date)), encoding="utf-8")
+        expected = WorkingCalendar()
+        expected.load_file(notice)
+        after = expected.add_working_days(registered, 30)
+        assert after.due_at > before.due_at, (registered, before.due_date, after.due_date)
+        assert not expected.is_provisional(before.due_date), registered
+        moved += 1
+        day += timedelta(days=1)
+    assert moved == 1096
+
+
 async def test_a_new_holiday_schedule_moves_open_deadlines_and_records_old_and_new(
     env: WorkflowEnvironment, sqlite_sessions: Any, tmp_path: Path
 ) -> None:
@@ -167,27 +217,9 @@ async def test_a_new_holiday_schedule_moves_open_deadlines_and_records_old_and_n
         before = clock(state, "resolution").deadline
         assert before.working_days == 30
         assert before.provisional == (before.due_date.year >= 2027)
-        # A test notice (an amendment where the year is already published) that gives three
-        # more days off just before the deadline, wherever today's date puts it.
-        base = WorkingCalendar()
-        off: list[date] = []
-        day = before.due_date - timedelta(days=1)
-        while len(off) < 3:
-            if base.is_working_day(day) and day.weekday() < 5:
-                off.append(day)
-            day -= timedelta(days=1)
-        year = before.due_date.year
-        schedule = {
-            "version": "test-sla-notice",
-            "notice_title": "TEST notice for the SLA tests",
-            "notice_date": f"{year - 1}-11-20",
-            "year": year,
-            "amendment": year in PUBLISHED_YEARS,
-            "holidays": [
-                {"date": d.isoformat(), "name": "test holiday"} for d in sorted(off) if d.year == year
-            ],
-            "workdays": [],
-        }
+        # A test notice for the deadline's year that gives days off up to the deadline, wherever
+        # today's date puts it (``three_more_days_off``).
+        schedule = three_more_days_off(WorkingCalendar(), before.due_date)
         (folder / "notice.json").write_text(json.dumps(schedule), encoding="utf-8")
         expected = WorkingCalendar()
         expected.load_file(folder / "notice.json")
@@ -205,7 +237,10 @@ async def test_a_new_holiday_schedule_moves_open_deadlines_and_records_old_and_n
         after = clock(state, "resolution").deadline
         assert after.due_at == expected.add_working_days(registered, 30).due_at
         assert after.calendar_version == expected.calendar_version
-        assert not after.provisional
+        # The notice's year is scheduled now; the deadline stays provisional only when it moved
+        # into (or started in) a year that still has no schedule.
+        assert not expected.is_provisional(before.due_date)
+        assert after.provisional == expected.add_working_days(registered, 30).provisional
         assert after.due_at > before.due_at
         note = [t for t in state.timeline if t.event == "sla_recomputed"][-1]
         assert before.due_at.isoformat(timespec="minutes") in note.detail

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from claims.services.client import claim_state, perform_step
-from claims.store.db import make_engine, make_sessionmaker, unit_of_work, upgrade_database
+from claims.store.db import Claim, make_engine, make_sessionmaker, unit_of_work, upgrade_database
 from claims.models import Actor, CaseClass, ClaimProjection, RegisterInput, Role, SlaState, Stage
 from claims.infra.settings import Settings, StoreSettings, TemporalSettings
 from claims.store import update_projection
@@ -246,8 +246,15 @@ async def test_overdue_and_sla_report_read_the_projection(dev: tuple[DevServer, 
     out = cli(["overdue", "--county", "醴陵市", "--due-within", "2d"], server.data_dir, server.port)
     assert [ln.split()[0] for ln in out.stdout.splitlines() if ln.startswith("JS")] == [soon]
     assert "ClaimCounty = '醴陵市'" in out.stdout
-    day = now.astimezone(SHANGHAI).date().isoformat()
-    out = cli(["sla-report", "--from", day, "--to", day], server.data_dir, server.port)
+    # The days the three were reported on (intake's clock, Asia/Shanghai): one day, or two
+    # when the reports straddled midnight in Shanghai.
+    with sessions() as s:
+        reported = [s.get_one(Claim, n).reported_at for n in numbers]
+    first, day = (
+        (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(SHANGHAI).date().isoformat()
+        for t in (min(reported), max(reported))
+    )
+    out = cli(["sla-report", "--from", first, "--to", day], server.data_dir, server.port)
     assert out.returncode == 0, out.stderr
     rows = {ln.split()[0]: ln.split() for ln in out.stdout.splitlines()[3:]}
     # Registered Monday 2026-09-28, paid Friday 2026-10-09: 4 working days (National Day in between).

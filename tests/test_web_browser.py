@@ -428,11 +428,15 @@ async def _open(page: Page, step: str) -> None:
 
 
 async def _step(page: Page, step: str, label: str) -> None:
-    """Submit the step form ``step`` with its button ``label`` and wait for the panel."""
+    """Submit the step form ``step`` with its button ``label`` and wait for this step's answer
+    in the swapped panel: its notice (已完成：``label``) or the reason beside its form. Not any
+    notice: the step before's is still on the page while the request runs, and a form opened
+    then is swapped away closed (seen when a slow answer crossed midnight in Shanghai)."""
     await _open(page, step)
     form = page.locator(f"form#step-{step}")
     await form.get_by_role("button", name=label, exact=True).click()
-    await expect(page.locator("p.notice, p.error[role=alert]").first).to_be_visible()
+    done = page.locator("p.notice", has_text=f"已完成：{label}")
+    await expect(done.or_(page.locator(f"#step-{step}-error"))).to_be_visible()
 
 
 async def test_a_payout_above_the_limit_is_refused_approved_and_paid_once(

@@ -30,6 +30,7 @@ from claims.services.client import claim_state
 from claims.services.context import Services
 from claims.web import forms, present
 from claims.web.app import create_app
+from claims.web.routes import inbox as inbox_route
 from claims.store.db import Claim, Household, InsuredPerson, Sessions, unit_of_work
 from tests.support.harness import Harness
 
@@ -350,16 +351,23 @@ def step_error(html: str, step: str) -> str:
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_a_handler_sees_the_new_report_and_registers_it(console: Console) -> None:
+async def test_a_handler_sees_the_new_report_and_registers_it(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
     number = await console.harness.report(console.harness.cases[0])  # 宁乡市, reported by its village secretary
     me = await console.as_user("handler.ningxiang", "handler", county=COUNTY_A)
 
     # Registration is due by the closing hour of the day reported; reported after it (or on a
-    # rest day), by the next working day's close, which the "upcoming" view holds.
+    # rest day), by the next working day's close, which the "upcoming" view holds. The inbox's
+    # clock is held at the report's instant: read a moment later, a report made seconds before
+    # 17:30 (or midnight) would already be overdue (or in another day's view).
     with console.harness.sessions() as s:
-        due = s.get_one(Claim, number).sla_deadline
-    due = due if due.tzinfo else due.replace(tzinfo=UTC)
-    deadline_view = "today" if console_reads.windows(datetime.now(UTC), CAL).end_of_today > due else "upcoming"
+        row = s.get_one(Claim, number)
+        due, reported = (
+            t if t.tzinfo else t.replace(tzinfo=UTC) for t in (row.sla_deadline, row.reported_at)
+        )
+    monkeypatch.setattr(inbox_route, "now_utc", lambda: reported)
+    deadline_view = "today" if console_reads.windows(reported, CAL).end_of_today > due else "upcoming"
     for view in ("all", "new", deadline_view):
         inbox = await me.get(f"/inbox?view={view}")
         assert inbox.status_code == 200
