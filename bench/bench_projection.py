@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ OPEN_STAGES = ("reported", "documents", "investigation", "adjudication", "payout
 OPEN_WEIGHTS = (10, 45, 8, 20, 17)
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗"
 OUTCOMES = ("disability", "death", "medical", "illness")
+CLOSING = dt_time(17, 30)
 OPEN_SQL = "stage NOT IN ('closed', 'declined', 'withdrawn')"
 
 
@@ -227,7 +229,9 @@ def fill(url: str, claims: int, now: datetime, seed: int = 18) -> Filled:
                 handler = None if stage == "reported" else handler_id(c, rng.randrange(HANDLERS))
                 if stage == "reported":
                     registered = None
-                deadline = (now + timedelta(hours=rng.uniform(-6 * 24, 18 * 24))).replace(microsecond=0)
+                # deadlines are working-day closes (17:30 Asia/Shanghai), as the calendar gives them
+                day = (now + timedelta(hours=rng.uniform(-6 * 24, 18 * 24))).astimezone(SHANGHAI).date()
+                deadline = datetime.combine(day, CLOSING, tzinfo=SHANGHAI).astimezone(UTC)
                 if deadline < now:
                     sla = "breached"
                 elif deadline < now + timedelta(days=2) or rng.random() < 0.05:
@@ -430,8 +434,8 @@ SELECT coalesce(sum(p.amount), 0) FROM payouts p JOIN claims c ON c.claim_number
 WHERE c.county = :county AND p.paid_at >= :lo AND p.paid_at < :hi""",
     "as_of_claims": "SELECT max(updated_at) FROM claims WHERE county = :county AND reported_at < :hi",
     "as_of_payouts": """
-SELECT max(p.paid_at) FROM payouts p JOIN claims c ON c.claim_number = p.claim_number
-WHERE c.county = :county AND p.paid_at < :hi""",
+SELECT p.paid_at FROM payouts p JOIN claims c ON c.claim_number = p.claim_number
+WHERE c.county = :county AND p.paid_at < :hi ORDER BY p.paid_at DESC LIMIT 1""",
 }
 
 
@@ -620,7 +624,8 @@ def pairs(engine: Engine, services: Services, s: Subjects, now: datetime, cal: W
             still = [r[0] for r in q("open")]
             reported = [(r[0], r[1], r[2]) for r in q("reported")]
             ledger = Decimal(q("ledger")[0][0]).quantize(Decimal("0.01"))
-            as_of = max(x for x in (q("as_of_claims")[0][0], q("as_of_payouts")[0][0]) if x is not None)
+            paid = q("as_of_payouts")
+            as_of = max(x for x in (q("as_of_claims")[0][0], paid[0][0] if paid else None) if x is not None)
         return lines, declined, still, reported, ledger, as_of
 
     def report() -> tuple[Any, ...]:
