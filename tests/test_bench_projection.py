@@ -5,6 +5,7 @@ floor (the bench asserts that itself). Row counts only: no time is asserted here
 from __future__ import annotations
 
 import importlib.util
+import sys
 import uuid
 from types import ModuleType
 
@@ -21,6 +22,7 @@ def _bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_projection", REPO / "bench" / "bench_projection.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 
