@@ -42,7 +42,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from decimal import Decimal
 from pathlib import Path
@@ -165,44 +165,136 @@ def fill(url: str, claims: int, now: datetime, seed: int = 18) -> Filled:
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
         places: list[tuple[int, int, int]] = []
-        hh = Copier(cur, "households", ("id", "household_no", "county", "township", "village",
-                                        "registered_poor", "special_family", "hardship"))
+        hh = Copier(
+            cur,
+            "households",
+            (
+                "id",
+                "household_no",
+                "county",
+                "township",
+                "village",
+                "registered_poor",
+                "special_family",
+                "hardship",
+            ),
+        )
         for h in range(households):
             c = _pick(cum, rng.random() * acc)
             t = rng.randrange(TOWNSHIPS)
             v = rng.randrange(VILLAGES)
             places.append((c, t, v))
-            hh.row(str(h + 1), f"H{h + 1:09d}", county_name(c), _town(c, t), _village(c, t, v),
-                   "t" if rng.random() < 0.05 else "f", "t" if rng.random() < 0.03 else "f", "f")
+            hh.row(
+                str(h + 1),
+                f"H{h + 1:09d}",
+                county_name(c),
+                _town(c, t),
+                _village(c, t, v),
+                "t" if rng.random() < 0.05 else "f",
+                "t" if rng.random() < 0.03 else "f",
+                "f",
+            )
         out.rows["households"] = hh.close()
-        pe = Copier(cur, "insured_persons", ("id", "person_ref", "household_id", "name", "id_number",
-                                             "sex", "birth_date", "phone", "bank_account"))
+        pe = Copier(
+            cur,
+            "insured_persons",
+            (
+                "id",
+                "person_ref",
+                "household_id",
+                "name",
+                "id_number",
+                "sex",
+                "birth_date",
+                "phone",
+                "bank_account",
+            ),
+        )
         for p in range(claims):
             h = p // 2 + 1 if p // 2 < households else households
-            pe.row(str(p + 1), f"P{p + 1:09d}", str(h), SURNAMES[p % 20] + "某某"[: 1 + p % 2],
-                   f"43{p + 1:015d}X", "MF"[p % 2], f"{1950 + p % 50}-0{1 + p % 9}-1{p % 10}",
-                   f"139{p:08d}"[:11], r"\N")
+            pe.row(
+                str(p + 1),
+                f"P{p + 1:09d}",
+                str(h),
+                SURNAMES[p % 20] + "某某"[: 1 + p % 2],
+                f"43{p + 1:015d}X",
+                "MF"[p % 2],
+                f"{1950 + p % 50}-0{1 + p % 9}-1{p % 10}",
+                f"139{p:08d}"[:11],
+                r"\N",
+            )
         out.rows["insured_persons"] = pe.close()
-        po = Copier(cur, "policies", ("id", "policy_number", "household_id", "product_code", "terms_version",
-                                      "start_date", "end_date", "issued_on", "premium", "sum_insured",
-                                      "ledger_version"))
+        po = Copier(
+            cur,
+            "policies",
+            (
+                "id",
+                "policy_number",
+                "household_id",
+                "product_code",
+                "terms_version",
+                "start_date",
+                "end_date",
+                "issued_on",
+                "premium",
+                "sum_insured",
+                "ledger_version",
+            ),
+        )
         start = (now - timedelta(days=400)).date()
         for h in range(households):
-            po.row(str(h + 1), f"FA{h + 1:09d}", str(h + 1), "family_accident", "family_accident@2020",
-                   start.isoformat(), (start + timedelta(days=729)).isoformat(), start.isoformat(),
-                   "100.00", "40000.00", "0")
+            po.row(
+                str(h + 1),
+                f"FA{h + 1:09d}",
+                str(h + 1),
+                "family_accident",
+                "family_accident@2020",
+                start.isoformat(),
+                (start + timedelta(days=729)).isoformat(),
+                start.isoformat(),
+                "100.00",
+                "40000.00",
+                "0",
+            )
         out.rows["policies"] = po.close()
         pi = Copier(cur, "policy_insured", ("policy_id", "person_id"))
         for p in range(claims):
             pi.row(str(min(p // 2, households - 1) + 1), str(p + 1))
         out.rows["policy_insured"] = pi.close()
 
-        cl = Copier(cur, "claims", ("claim_number", "workflow_id", "person_id", "attempt", "accident_date",
-                                    "reported_on", "policy_numbers", "outcome", "stage", "county", "township",
-                                    "village", "assigned_handler", "green_channel", "case_class", "sla_state",
-                                    "sla_deadline", "target_working_days", "reported_at", "registered_at",
-                                    "decided_at", "paid_at", "total_paid", "updated_at", "projection_seq",
-                                    "stuck_activity", "stuck_since"))
+        cl = Copier(
+            cur,
+            "claims",
+            (
+                "claim_number",
+                "workflow_id",
+                "person_id",
+                "attempt",
+                "accident_date",
+                "reported_on",
+                "policy_numbers",
+                "outcome",
+                "stage",
+                "county",
+                "township",
+                "village",
+                "assigned_handler",
+                "green_channel",
+                "case_class",
+                "sla_state",
+                "sla_deadline",
+                "target_working_days",
+                "reported_at",
+                "registered_at",
+                "decided_at",
+                "paid_at",
+                "total_paid",
+                "updated_at",
+                "projection_seq",
+                "stuck_activity",
+                "stuck_since",
+            ),
+        )
         payouts: list[tuple[str, int, str, str, Decimal, datetime]] = []
         archives: list[tuple[str, str, datetime, str]] = []
         documents: list[tuple[str, datetime]] = []
@@ -270,45 +362,181 @@ def fill(url: str, claims: int, now: datetime, seed: int = 18) -> Filled:
                 elif stage == "withdrawn":
                     decided = None
                 if stage != "withdrawn":
-                    archives.append((number, stage, paid or decided, rng.choice(("drowning", "road_accident", "fall"))))
+                    archives.append(
+                        (number, stage, paid or decided, rng.choice(("drowning", "road_accident", "fall")))
+                    )
                 updated = paid or decided or reported_at + timedelta(days=span)
-            cl.row(number, f"claim-{number}", str(p + 1), "1", accident.isoformat(), reported_at.date().isoformat(),
-                   policy, OUTCOMES[p % 4], stage, county_name(c), _town(c, t), _village(c, t, v), _s(handler),
-                   "t" if green else "f", "ordinary", sla, _ts(deadline), str(target), _ts(reported_at),
-                   _ts(registered), _ts(decided), _ts(paid), f"{total:.2f}", _ts(updated), "0", _s(stuck),
-                   _ts(stuck_since))
+            cl.row(
+                number,
+                f"claim-{number}",
+                str(p + 1),
+                "1",
+                accident.isoformat(),
+                reported_at.date().isoformat(),
+                policy,
+                OUTCOMES[p % 4],
+                stage,
+                county_name(c),
+                _town(c, t),
+                _village(c, t, v),
+                _s(handler),
+                "t" if green else "f",
+                "ordinary",
+                sla,
+                _ts(deadline),
+                str(target),
+                _ts(reported_at),
+                _ts(registered),
+                _ts(decided),
+                _ts(paid),
+                f"{total:.2f}",
+                _ts(updated),
+                "0",
+                _s(stuck),
+                _ts(stuck_since),
+            )
         out.rows["claims"] = cl.close()
         out.open_claims = open_n
 
-        pay = Copier(cur, "payouts", ("id", "claim_number", "payment_number", "policy_number", "benefit_id",
-                                      "kind", "amount", "transfer_ref", "paid_at"))
+        pay = Copier(
+            cur,
+            "payouts",
+            (
+                "id",
+                "claim_number",
+                "payment_number",
+                "policy_number",
+                "benefit_id",
+                "kind",
+                "amount",
+                "transfer_ref",
+                "paid_at",
+            ),
+        )
         for i, (number, n, policy, kind, amount, at) in enumerate(payouts, 1):
-            pay.row(str(i), number, str(n), policy, f"benefit.{kind}", kind, f"{amount:.2f}", f"TRF-{i}", _ts(at))
+            pay.row(
+                str(i), number, str(n), policy, f"benefit.{kind}", kind, f"{amount:.2f}", f"TRF-{i}", _ts(at)
+            )
         out.rows["payouts"] = pay.close()
-        ar = Copier(cur, "claim_archives", ("claim_number", "workflow_id", "run_id", "stage", "closed_at",
-                                            "decision_bundle", "decision_archived_at"))
+        ar = Copier(
+            cur,
+            "claim_archives",
+            (
+                "claim_number",
+                "workflow_id",
+                "run_id",
+                "stage",
+                "closed_at",
+                "decision_bundle",
+                "decision_archived_at",
+            ),
+        )
         for number, stage, at, cause in archives:
-            bundle = json.dumps({"claim": {"cause": cause, "disability_grade": 5}, "facts": {"disability_grades": [5]},
-                                 "decline_reasons": ["not_covered"] if stage == "declined" else []})
+            bundle = json.dumps(
+                {
+                    "claim": {"cause": cause, "disability_grade": 5},
+                    "facts": {"disability_grades": [5]},
+                    "decline_reasons": ["not_covered"] if stage == "declined" else [],
+                }
+            )
             ar.row(number, f"claim-{number}", "r", stage, _ts(at), bundle, _ts(at))
         out.rows["claim_archives"] = ar.close()
-        do = Copier(cur, "documents", ("id", "claim_number", "kind", "filename", "sha256", "size", "content_type",
-                                       "pages", "uploaded_by", "uploader_role", "uploaded_at", "status"))
+        do = Copier(
+            cur,
+            "documents",
+            (
+                "id",
+                "claim_number",
+                "kind",
+                "filename",
+                "sha256",
+                "size",
+                "content_type",
+                "pages",
+                "uploaded_by",
+                "uploader_role",
+                "uploaded_at",
+                "status",
+            ),
+        )
         for i, (number, at) in enumerate(documents, 1):
-            do.row(f"D{i:012d}", number, "id_card", "id.jpg", f"{i:064x}", "120000", "image/jpeg", "1",
-                   "claimant", "claimant", _ts(at), "uploaded")
+            do.row(
+                f"D{i:012d}",
+                number,
+                "id_card",
+                "id.jpg",
+                f"{i:064x}",
+                "120000",
+                "image/jpeg",
+                "1",
+                "claimant",
+                "claimant",
+                _ts(at),
+                "uploaded",
+            )
         out.rows["documents"] = do.close()
-        re_ = Copier(cur, "receivables", ("id", "claim_number", "receivable_number", "policy_number", "amount",
-                                          "reason", "status", "created_at"))
+        re_ = Copier(
+            cur,
+            "receivables",
+            (
+                "id",
+                "claim_number",
+                "receivable_number",
+                "policy_number",
+                "amount",
+                "reason",
+                "status",
+                "created_at",
+            ),
+        )
         for i, (number, policy, amount, at) in enumerate(receivables, 1):
             re_.row(str(i), number, "1", policy, f"{amount:.2f}", "advance_not_covered", "open", _ts(at))
         out.rows["receivables"] = re_.close()
-        us = Copier(cur, "users", ("id", "role", "county", "village", "password_hash", "disabled", "failed_logins",
-                                   "locked_until", "session_nonce", "created_at", "updated_at"))
+        us = Copier(
+            cur,
+            "users",
+            (
+                "id",
+                "role",
+                "county",
+                "village",
+                "password_hash",
+                "disabled",
+                "failed_logins",
+                "locked_until",
+                "session_nonce",
+                "created_at",
+                "updated_at",
+            ),
+        )
         for c in range(COUNTIES):
             for k in range(HANDLERS):
-                us.row(handler_id(c, k), "handler", county_name(c), r"\N", "x", "f", "0", r"\N", "n", _ts(now), _ts(now))
-            us.row(supervisor_id(c), "supervisor", county_name(c), r"\N", "x", "f", "0", r"\N", "n", _ts(now), _ts(now))
+                us.row(
+                    handler_id(c, k),
+                    "handler",
+                    county_name(c),
+                    r"\N",
+                    "x",
+                    "f",
+                    "0",
+                    r"\N",
+                    "n",
+                    _ts(now),
+                    _ts(now),
+                )
+            us.row(
+                supervisor_id(c),
+                "supervisor",
+                county_name(c),
+                r"\N",
+                "x",
+                "f",
+                "0",
+                r"\N",
+                "n",
+                _ts(now),
+                _ts(now),
+            )
         out.rows["users"] = us.close()
         conn.commit()
     out.seconds = time.perf_counter() - t0
@@ -410,17 +638,17 @@ LEFT JOIN claim_archives a ON a.claim_number = p.claim_number
 WHERE c.county = :county AND p.paid_at >= :lo AND p.paid_at < :hi
 ORDER BY c.township, c.village, p.paid_at, p.claim_number, p.payment_number""",
     "declined": """
-SELECT c.claim_number, ip.name, ip.id_number, c.policy_numbers, c.accident_date, c.reported_at, c.registered_at,
-       c.decided_at, c.outcome, c.stage, c.sla_state, c.sla_deadline, c.township, c.village, c.assigned_handler,
-       c.green_channel, a.decision_bundle
+SELECT c.claim_number, ip.name, ip.id_number, c.policy_numbers, c.accident_date, c.reported_at,
+       c.registered_at, c.decided_at, c.outcome, c.stage, c.sla_state, c.sla_deadline, c.township,
+       c.village, c.assigned_handler, c.green_channel, a.decision_bundle
 FROM claims c JOIN insured_persons ip ON ip.id = c.person_id
 LEFT JOIN claim_archives a ON a.claim_number = c.claim_number
 WHERE c.county = :county AND c.stage = 'declined' AND c.decided_at >= :lo AND c.decided_at < :hi
 ORDER BY c.township, c.claim_number""",
     "open": f"""
-SELECT c.claim_number, ip.name, ip.id_number, c.policy_numbers, c.accident_date, c.reported_at, c.registered_at,
-       c.decided_at, c.outcome, c.stage, c.sla_state, c.sla_deadline, c.township, c.village, c.assigned_handler,
-       c.green_channel, a.decision_bundle
+SELECT c.claim_number, ip.name, ip.id_number, c.policy_numbers, c.accident_date, c.reported_at,
+       c.registered_at, c.decided_at, c.outcome, c.stage, c.sla_state, c.sla_deadline, c.township,
+       c.village, c.assigned_handler, c.green_channel, a.decision_bundle
 FROM claims c JOIN insured_persons ip ON ip.id = c.person_id
 LEFT JOIN claim_archives a ON a.claim_number = c.claim_number
 WHERE c.county = :county AND c.{OPEN_SQL} AND c.reported_at < :hi
@@ -469,7 +697,9 @@ class Timed:
         )
 
 
-HEADER = f"{'read':<46} {'rows':>7} {'eng p50':>9} {'eng p95':>8} {'bare p50':>9} {'bare p95':>8} {'ratio':>7}"
+HEADER = (
+    f"{'read':<46} {'rows':>7} {'eng p50':>9} {'eng p95':>8} {'bare p50':>9} {'bare p95':>8} {'ratio':>7}"
+)
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -491,7 +721,9 @@ def run_pair(pair: Pair, repeat: int) -> Timed:
     e: list[float] = []
     b: list[float] = []
     for i in range(repeat):
-        for fn, into in ((pair.engine, e), (pair.bare, b)) if i % 2 == 0 else ((pair.bare, b), (pair.engine, e)):
+        for fn, into in (
+            ((pair.engine, e), (pair.bare, b)) if i % 2 == 0 else ((pair.bare, b), (pair.engine, e))
+        ):
             t = time.perf_counter()
             fn()
             into.append(time.perf_counter() - t)
@@ -515,10 +747,15 @@ class Subjects:
 def subjects(engine: Engine, now: datetime) -> Subjects:
     """The largest county (by claims), its supervisor and its handler with the most open claims."""
     with engine.connect() as c:
-        county = c.execute(text("SELECT county FROM claims GROUP BY county ORDER BY count(*) DESC, county LIMIT 1")).scalar_one()
+        county = c.execute(
+            text("SELECT county FROM claims GROUP BY county ORDER BY count(*) DESC, county LIMIT 1")
+        ).scalar_one()
         handler = c.execute(
-            text(f"SELECT assigned_handler FROM claims WHERE county = :c AND {OPEN_SQL} AND assigned_handler IS NOT NULL "
-                 "GROUP BY assigned_handler ORDER BY count(*) DESC, assigned_handler LIMIT 1"),
+            text(
+                f"SELECT assigned_handler FROM claims WHERE county = :c AND {OPEN_SQL} "
+                "AND assigned_handler IS NOT NULL GROUP BY assigned_handler "
+                "ORDER BY count(*) DESC, assigned_handler LIMIT 1"
+            ),
             {"c": county},
         ).scalar_one()
     index = int(county[1:4])
@@ -554,29 +791,49 @@ def pairs(engine: Engine, services: Services, s: Subjects, now: datetime, cal: W
     # the supervisor's counters
     loop = asyncio.new_event_loop()
 
-    async def no_facts(_s: Services, _a: Actor, numbers: list[str]) -> dict[str, supervision.StateFacts | None]:
+    async def no_facts(
+        _s: Services, _a: Actor, numbers: list[str]
+    ) -> dict[str, supervision.StateFacts | None]:
         return {}
 
     def overview() -> tuple[Any, ...]:
         o = loop.run_until_complete(supervision.overview(services, s.supervisor, now, cal, facts=no_facts))
         c = o.counters
         team = [(t.township, t.handler, t.open, t.overdue, t.at_risk) for t in o.team]
-        return (c.open, c.overdue, c.at_risk, c.stuck, c.green, c.withdrawn, c.advance_paid, c.receivable_open,
-                c.documents, team, o.handlers, o.townships)
+        return (
+            c.open,
+            c.overdue,
+            c.at_risk,
+            c.stuck,
+            c.green,
+            c.withdrawn,
+            c.advance_paid,
+            c.receivable_open,
+            c.documents,
+            team,
+            o.handlers,
+            o.townships,
+        )
 
     sw = supervision.windows(now, cal)
 
     def overview_bare() -> tuple[Any, ...]:
         p = {"county": s.county, "now": sw.now, "horizon": sw.horizon}
         with engine.connect() as c:
+
             def q(name: str) -> list[Any]:
                 return list(c.execute(text(SUPERVISOR_BARE[name]), p))
+
             counts = q("counts")[0]
             team = [tuple(r) for r in q("team")]
             q("in_documents"), q("in_payout")
             handlers = [r[0] for r in q("handlers")]
             towns = [r[0] for r in q("townships")]
-            withdrawn, advance, owed = q("withdrawn")[0][0], q("advance_paid")[0][0], q("receivable_open")[0][0]
+            withdrawn, advance, owed = (
+                q("withdrawn")[0][0],
+                q("advance_paid")[0][0],
+                q("receivable_open")[0][0],
+            )
             docs = sum(r[1] for r in q("to_check"))
         return (*counts, withdrawn, advance, owed, docs, team, handlers, towns)
 
@@ -587,17 +844,30 @@ def pairs(engine: Engine, services: Services, s: Subjects, now: datetime, cal: W
         def run() -> tuple[Any, ...]:
             page = console.inbox_page(services, actor, InboxView.ALL, now, cal)
             return tuple(page.counts[v] for v in InboxView), [r.claim_number for r in page.rows]
+
         return run
 
     def inbox_bare(handler: str | None) -> Callable[[], tuple[Any, ...]]:
         mine = "AND (assigned_handler = :handler OR assigned_handler IS NULL)" if handler else ""
-        p = {"county": s.county, "now": iw.now, "eod": iw.end_of_today, "horizon": iw.horizon, "handler": handler}
+        p = {
+            "county": s.county,
+            "now": iw.now,
+            "eod": iw.end_of_today,
+            "horizon": iw.horizon,
+            "handler": handler,
+        }
 
         def run() -> tuple[Any, ...]:
             with engine.connect() as c:
                 counts = tuple(c.execute(text(INBOX_COUNTS_BARE.format(mine=mine)), p).one())
-                rows = [r[0] for r in c.execute(text(INBOX_PAGE_BARE.format(mine=mine.replace("assigned", "c.assigned"))), p)]
+                rows = [
+                    r[0]
+                    for r in c.execute(
+                        text(INBOX_PAGE_BARE.format(mine=mine.replace("assigned", "c.assigned"))), p
+                    )
+                ]
             return counts, rows
+
         return run
 
     # the monthly report of a county-month
@@ -611,14 +881,22 @@ def pairs(engine: Engine, services: Services, s: Subjects, now: datetime, cal: W
             reported = monthly_sql.reported_in_month(ss, s.county, lo, hi)
             ledger = monthly_sql.ledger_total(ss, s.county, lo, hi)
             as_of = monthly_sql.latest_change(ss, s.county, hi)
-        return ([(x.claim_number, x.payment_number) for x in lines], [x.claim_number for x in declined],
-                [x.claim_number for x in still], [(r.township, r.reported, r.finished) for r in reported], ledger, as_of)
+        return (
+            [(x.claim_number, x.payment_number) for x in lines],
+            [x.claim_number for x in declined],
+            [x.claim_number for x in still],
+            [(r.township, r.reported, r.finished) for r in reported],
+            ledger,
+            as_of,
+        )
 
     def monthly_bare() -> tuple[Any, ...]:
         p = {"county": s.county, "lo": lo, "hi": hi}
         with engine.connect() as c:
+
             def q(name: str) -> list[Any]:
                 return list(c.execute(text(MONTHLY_BARE[name]), p))
+
             lines = [(r[0], r[1]) for r in q("payouts")]
             declined = [r[0] for r in q("declined")]
             still = [r[0] for r in q("open")]
@@ -639,11 +917,22 @@ def pairs(engine: Engine, services: Services, s: Subjects, now: datetime, cal: W
 
     return [
         Pair("claims overdue --due-within 2d (province)", overdue(None), overdue_bare(None), len),
-        Pair(f"claims overdue --due-within 2d ({s.county} supervisor)", overdue(s.supervisor), overdue_bare(s.county), len),
+        Pair(
+            f"claims overdue --due-within 2d ({s.county} supervisor)",
+            overdue(s.supervisor),
+            overdue_bare(s.county),
+            len,
+        ),
         Pair("supervisor counters (overview, SQL reads)", overview, overview_bare, lambda r: r[0]),
-        Pair("handler inbox page 1 + tab counts", inbox(s.handler), inbox_bare(s.handler.id), lambda r: r[0][3]),
-        Pair("supervisor inbox page 1 + tab counts", inbox(s.supervisor), inbox_bare(None), lambda r: r[0][3]),
-        Pair(f"monthly rows {s.county} {s.month} (7 reads)", monthly_reads, monthly_bare, lambda r: len(r[0])),
+        Pair(
+            "handler inbox page 1 + tab counts", inbox(s.handler), inbox_bare(s.handler.id), lambda r: r[0][3]
+        ),
+        Pair(
+            "supervisor inbox page 1 + tab counts", inbox(s.supervisor), inbox_bare(None), lambda r: r[0][3]
+        ),
+        Pair(
+            f"monthly rows {s.county} {s.month} (7 reads)", monthly_reads, monthly_bare, lambda r: len(r[0])
+        ),
         Pair(f"build_monthly {s.county} {s.month} (data)", report, report_bare, lambda r: r[0]),
     ]
 
@@ -660,7 +949,9 @@ class Recorder:
         self.statements: list[tuple[str, Any]] = []
         event.listen(engine, "before_cursor_execute", self._seen)
 
-    def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    def _seen(
+        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if self.on and not statement.lstrip().upper().startswith(("EXPLAIN", "SET", "SHOW")):
             self.statements.append((statement, parameters))
 
@@ -683,7 +974,9 @@ def summarise(plan: dict[str, Any]) -> str:
             where = node.get("Index Name") or node.get("Relation Name") or ""
             rows = int(node.get("Actual Rows", 0) * node.get("Actual Loops", 1))
             removed = int(node.get("Rows Removed by Filter", 0) * node.get("Actual Loops", 1))
-            scans.append(f"{kind} {where} ({rows:,} rows" + (f", {removed:,} filtered out)" if removed else ")"))
+            scans.append(
+                f"{kind} {where} ({rows:,} rows" + (f", {removed:,} filtered out)" if removed else ")")
+            )
         for child in node.get("Plans", []):
             walk(child)
 
@@ -737,13 +1030,17 @@ class Result:
     timings: dict[str, list[Timed]] = field(default_factory=dict)
 
 
-def measure(engine: Engine, services: Services, now: datetime, repeat: int, plans: bool, label: str) -> list[Timed]:
+def measure(
+    engine: Engine, services: Services, now: datetime, repeat: int, plans: bool, label: str
+) -> list[Timed]:
     """Time every pair and print the table (and the plans)."""
     cal = WorkingCalendar()
     s = subjects(engine, now)
     todo = pairs(engine, services, s, now, cal)
-    print(f"\n== {label}: county {s.county}, handler {s.handler.id}, month {s.month}; "
-          f"median/p95 of {repeat} runs (ms); load average {load_average()}")
+    print(
+        f"\n== {label}: county {s.county}, handler {s.handler.id}, month {s.month}; "
+        f"median/p95 of {repeat} runs (ms); load average {load_average()}"
+    )
     print(HEADER)
     timed = []
     for pair in todo:
@@ -769,7 +1066,9 @@ def main(argv: list[str] | None = None) -> Result:
     ap.add_argument("--database", default=DATABASE, help="its own database (created, dropped at the end)")
     ap.add_argument("--before", metavar="REV", help="time at Alembic revision REV first, then at head")
     ap.add_argument("--keep", action="store_true", help="keep the database at the end")
-    ap.add_argument("--reuse", action="store_true", help="time an existing database (filled by an earlier --keep)")
+    ap.add_argument(
+        "--reuse", action="store_true", help="time an existing database (filled by an earlier --keep)"
+    )
     ap.add_argument("--no-explain", action="store_true", help="leave out the EXPLAIN ANALYZE summaries")
     args = ap.parse_args(argv)
     if args.database in ("test", "postgres", "template0", "template1"):
@@ -794,20 +1093,27 @@ def main(argv: list[str] | None = None) -> Result:
                 command.downgrade(cfg, args.before)
         else:
             command.upgrade(cfg, args.before or "head")
-            print(f"filling {args.database} with {args.claims:,} claims (load average {load_average()}) …", flush=True)
+            print(
+                f"filling {args.database} with {args.claims:,} claims (load average {load_average()}) …",
+                flush=True,
+            )
             filled = fill(url, args.claims, now)
             result.filled = filled
             with engine.begin() as c:  # for --reuse: the data is relative to this instant
                 c.execute(text("CREATE TABLE bench_meta (now_ timestamptz NOT NULL)"))
                 c.execute(text("INSERT INTO bench_meta VALUES (:now)"), {"now": now})
             took = vacuum_analyze(engine)
-            print(f"filled in {filled.seconds:.1f} s (+ VACUUM ANALYZE {took:.1f} s): "
-                  + ", ".join(f"{t} {n:,}" for t, n in filled.rows.items())
-                  + f"; open claims {filled.open_claims:,}")
+            print(
+                f"filled in {filled.seconds:.1f} s (+ VACUUM ANALYZE {took:.1f} s): "
+                + ", ".join(f"{t} {n:,}" for t, n in filled.rows.items())
+                + f"; open claims {filled.open_claims:,}"
+            )
         services = Services(Settings(), sessions=make_sessionmaker(engine))
         with engine.connect() as c:
             rev = c.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        result.timings[rev] = measure(engine, services, now, args.repeat, not args.no_explain, f"revision {rev}")
+        result.timings[rev] = measure(
+            engine, services, now, args.repeat, not args.no_explain, f"revision {rev}"
+        )
         if args.before:
             t = time.perf_counter()
             command.upgrade(cfg, "head")
@@ -816,12 +1122,16 @@ def main(argv: list[str] | None = None) -> Result:
             with engine.connect() as c:
                 head = c.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
             print(f"\nupgraded {rev} → {head} in {took:.1f} s")
-            result.timings[head] = measure(engine, services, now, args.repeat, not args.no_explain, f"revision {head}")
+            result.timings[head] = measure(
+                engine, services, now, args.repeat, not args.no_explain, f"revision {head}"
+            )
             print(f"\n== before ({rev}) → after ({head}), engine p50 ms (ratio to the floor)")
             for b, a in zip(result.timings[rev], result.timings[head], strict=True):
                 mb, ma = statistics.median(b.engine), statistics.median(a.engine)
-                print(f"{b.name:<46} {mb * 1000:>9.1f} ({mb / statistics.median(b.bare):.2f}) → "
-                      f"{ma * 1000:>9.1f} ({ma / statistics.median(a.bare):.2f})")
+                print(
+                    f"{b.name:<46} {mb * 1000:>9.1f} ({mb / statistics.median(b.bare):.2f}) → "
+                    f"{ma * 1000:>9.1f} ({ma / statistics.median(a.bare):.2f})"
+                )
     finally:
         engine.dispose()
         if not args.keep:

@@ -48,7 +48,13 @@ def test_bench_projection_fills_2000_claims_and_every_read_matches_its_floor_bef
     assert list(result.timings) == ["0013", "0014"]
     for timings in result.timings.values():
         assert [t.name.split(" ")[0] for t in timings] == [
-            "claims", "claims", "supervisor", "handler", "supervisor", "monthly", "build_monthly",
+            "claims",
+            "claims",
+            "supervisor",
+            "handler",
+            "supervisor",
+            "monthly",
+            "build_monthly",
         ]
         assert all(len(t.engine) == 1 and len(t.bare) == 1 for t in timings)
     before, after = result.timings["0013"], result.timings["0014"]
@@ -56,6 +62,9 @@ def test_bench_projection_fills_2000_claims_and_every_read_matches_its_floor_bef
     admin = make_engine(f"{bench.SERVER}/postgres")
     try:
         with admin.connect() as c:  # dropped at the end (no --keep)
-            assert c.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).first() is None
+            assert (
+                c.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).first()
+                is None
+            )
     finally:
         admin.dispose()
