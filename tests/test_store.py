@@ -522,6 +522,93 @@ def test_migration_0005_goes_down_and_up_again_on_a_sqlite_store_with_claims(tmp
     engine.dispose()
 
 
+PROJECTION_SCALE_INDEXES = {
+    "ix_claims_open",
+    "ix_claims_open_sla_state",
+    "ix_claims_county_stage",
+    "ix_payouts_claim_kind",
+    "ix_payouts_paid_at",
+}
+"""The indexes of migration 0014 (the projection at a province's scale)."""
+
+
+def _store_indexes(engine: Any) -> dict[str, dict[str, Any]]:
+    from sqlalchemy import inspect
+
+    insp = inspect(engine)
+    return {i["name"]: i for t in ("claims", "payouts") for i in insp.get_indexes(t) if i["name"]}
+
+
+@pytest.mark.postgres
+def test_migration_0014_indexes_go_down_to_0013_and_up_again_on_a_store_with_claims(
+    store_sessions: Any,
+) -> None:
+    """The open-claims indexes are partial (``stage NOT IN`` the three terminal stages) on both
+    databases; downgrade drops the five and keeps 0013's inbox index; upgrade brings them back."""
+    from alembic import command
+    from alembic.config import Config
+
+    from claims.store.db import MIGRATIONS_DIR
+
+    with unit_of_work(store_sessions) as s:
+        load_register(s, demo_register())
+        number = intake_report(s, report(), NOW, TODAY).claim.claim_number
+    engine = store_sessions.kw["bind"]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+
+    indexes = _store_indexes(engine)
+    assert PROJECTION_SCALE_INDEXES <= set(indexes)
+    assert indexes["ix_claims_open"]["column_names"][:3] == ["county", "assigned_handler", "sla_deadline"]
+    assert indexes["ix_payouts_claim_kind"]["column_names"] == ["claim_number", "kind"]
+    if engine.dialect.name == "postgresql":
+        where = indexes["ix_claims_open"]["dialect_options"]["postgresql_where"]
+        assert "closed" in where and "declined" in where and "withdrawn" in where
+    command.downgrade(cfg, "0013")
+    indexes = _store_indexes(engine)
+    assert not PROJECTION_SCALE_INDEXES & set(indexes)
+    assert "ix_claims_inbox" in indexes
+    command.upgrade(cfg, "head")
+    assert PROJECTION_SCALE_INDEXES <= set(_store_indexes(engine))
+    with store_sessions() as s:
+        assert s.get(Claim, number) is not None
+
+
+def test_on_sqlite_the_supervisor_counters_and_a_handlers_inbox_read_the_open_claims_index_alone(
+    sqlite_sessions: Any,
+) -> None:
+    """SQLite uses a partial index only when the query's text implies its condition: the
+    store's ``OPEN`` renders the terminal stages as literals, so these reads are answered from
+    ``ix_claims_open`` (``EXPLAIN QUERY PLAN``), not from every claim of the county."""
+    from sqlalchemy import event
+
+    from claims.store import inbox
+    from claims.store import supervision as sup
+    from claims.store.reports import Scope
+
+    seen: list[tuple[str, Any]] = []
+    engine = sqlite_sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", lambda c, cur, st, p, ctx, many: seen.append((st, p)))
+    scope = Scope(county="宁乡市")
+    with sqlite_sessions() as s:
+        sup.counts(s, scope, sup.Windows(now=NOW, horizon=NOW + timedelta(days=1)))
+        inbox.view_counts(s, inbox.Reader(scope, handler="h1"), inbox.Windows(NOW, NOW, NOW))
+    raw = engine.raw_connection()
+    try:
+        plans = [
+            " | ".join(r[3] for r in raw.cursor().execute("EXPLAIN QUERY PLAN " + st, p).fetchall())
+            for st, p in seen
+        ]
+    finally:
+        raw.close()
+    assert len(plans) == 2
+    assert "NOT IN ('closed', 'declined', 'withdrawn')" in seen[0][0]
+    assert plans[0] == "SEARCH claims USING COVERING INDEX ix_claims_open (county=?)"
+    a_range = "SEARCH claims USING COVERING INDEX ix_claims_open (county=? AND assigned_handler=?)"
+    assert plans[1].count(a_range) == 2
+
+
 async def test_many_reports_at_once_on_one_loop_do_not_starve_a_small_connection_pool(
     env: WorkflowEnvironment, tmp_path: Path
 ) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from claims.store.db import Base, Claim, UtcDateTime
-from claims.store.reports import Scope
+from claims.store.reports import OPEN, Scope
 
 
 class DocumentStatus(StrEnum):
@@ -249,7 +249,7 @@ def awaiting_check(session: Session, scope: Scope) -> dict[str, int]:
         select(Document.claim_number, func.count())
         .join(Claim, Claim.claim_number == Document.claim_number)
         .where(Document.status == DocumentStatus.UPLOADED.value)
-        .where(Claim.stage.not_in(("closed", "declined", "withdrawn")))
+        .where(OPEN)
         .group_by(Document.claim_number)
     )
     if scope.county is not None:

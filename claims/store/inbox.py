@@ -15,11 +15,13 @@ The views (the instants are given by the caller, aware UTC; see :class:`Windows`
 * new (待立案): new reports (stage ``reported``) no handler has taken.
 
 A claim without a deadline is in none of the three deadline views (a comparison with NULL is
-not true, in a ``WHERE`` as in a ``CASE``). Index: ``ix_claims_inbox`` (migration 0013) holds
-every column these queries filter, count and order on, so on SQLite the counts and the choice
-of a page's claims read the index alone, not the table: a handler's two ranges of it (their
-claims, the unassigned ones; ``EXPLAIN QUERY PLAN``: ``SEARCH claims USING COVERING INDEX
-ix_claims_inbox (county=? AND assigned_handler=?)`` twice), anyone else's county or village.
+not true, in a ``WHERE`` as in a ``CASE``). Index: ``ix_claims_open`` (migration 0014, the
+open claims only; before it ``ix_claims_inbox``, migration 0013, of every claim) holds every
+column these queries filter, count and order on, so the counts and the choice of a page's
+claims read the index alone, not the table, on SQLite and PostgreSQL: a handler's two ranges
+of it (their claims, the unassigned ones; SQLite's ``EXPLAIN QUERY PLAN``: ``SEARCH claims
+USING COVERING INDEX ix_claims_open (county=? AND assigned_handler=?)`` twice), anyone
+else's county or village.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from claims.store.db import (
     Receivable,
     insert_unless_present,
 )
+from claims.store.reports import OPEN
 
 CENT = Decimal("0.01")
 ADVANCE = "advance"
@@ -207,7 +208,7 @@ def lifecycle_counts(session: Session, county: str | None = None) -> dict[str, i
     advance = session.scalar(
         select(func.count(func.distinct(Payout.claim_number)))
         .join(Claim, Claim.claim_number == Payout.claim_number)
-        .where(Payout.kind == ADVANCE, Claim.stage.not_in(("closed", "declined", "withdrawn")), *where)
+        .where(Payout.kind == ADVANCE, OPEN, *where)
     )
     owed = session.scalar(
         select(func.count(func.distinct(Receivable.claim_number)))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from claims.models import Stage
 from claims.store.db import Claim, ClaimArchive, InsuredPerson, Payout, Policy
+from claims.store.reports import OPEN
 
 CENT = Decimal("0.01")
 
@@ -261,7 +262,7 @@ def open_at_month_end(session: Session, county: str, end: datetime) -> list[Clai
         .outerjoin(ClaimArchive, ClaimArchive.claim_number == Claim.claim_number)
         .where(
             Claim.county == county,
-            Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value, Stage.WITHDRAWN.value]),
+            OPEN,
             Claim.reported_at < end,
         )
         .order_by(Claim.township, Claim.claim_number)
@@ -289,10 +290,14 @@ def latest_change(session: Session, county: str, end: datetime) -> datetime | No
     a = session.scalar(
         select(func.max(Claim.updated_at)).where(Claim.county == county, Claim.reported_at < end)
     )
+    # the newest payment first, stopping at the first of the county (index ``ix_payouts_paid_at``,
+    # migration 0014): max() over a join reads every payment of the county before ``end``
     b = session.scalar(
-        select(func.max(Payout.paid_at))
+        select(Payout.paid_at)
         .join(Claim, Claim.claim_number == Payout.claim_number)
         .where(Claim.county == county, Payout.paid_at < end)
+        .order_by(Payout.paid_at.desc())
+        .limit(1)
     )
     found = [x for x in (a, b) if x is not None]
     if not found:

@@ -15,14 +15,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select, union
+from sqlalchemy import Select, bindparam, select, union
 from sqlalchemy.orm import Session
 
 from claims.models import Stage
 from claims.store.db import Claim
 
-OPEN = Claim.stage.not_in([Stage.CLOSED.value, Stage.DECLINED.value, Stage.WITHDRAWN.value])
-"""The SQL condition of an open claim (neither closed, declined nor withdrawn)."""
+TERMINAL_STAGES = (Stage.CLOSED.value, Stage.DECLINED.value, Stage.WITHDRAWN.value)
+"""The stages a claim ends in."""
+
+OPEN = Claim.stage.not_in(bindparam("terminal_stages", TERMINAL_STAGES, expanding=True, literal_execute=True))
+"""The SQL condition of an open claim (neither closed, declined nor withdrawn).
+
+Rendered with the three stages as literals (``stage NOT IN ('closed', 'declined',
+'withdrawn')``), the condition of the partial indexes of open claims (migration 0014):
+SQLite uses a partial index only when the query's own text implies its condition, which a
+bound parameter never does (PostgreSQL would also prove it from a parameter's value)."""
 
 
 @dataclass(frozen=True)
