@@ -510,33 +510,9 @@ def fill(url: str, claims: int, now: datetime, seed: int = 18) -> Filled:
             ),
         )
         for c in range(COUNTIES):
-            for k in range(HANDLERS):
-                us.row(
-                    handler_id(c, k),
-                    "handler",
-                    county_name(c),
-                    r"\N",
-                    "x",
-                    "f",
-                    "0",
-                    r"\N",
-                    "n",
-                    _ts(now),
-                    _ts(now),
-                )
-            us.row(
-                supervisor_id(c),
-                "supervisor",
-                county_name(c),
-                r"\N",
-                "x",
-                "f",
-                "0",
-                r"\N",
-                "n",
-                _ts(now),
-                _ts(now),
-            )
+            staff = [(handler_id(c, k), "handler") for k in range(HANDLERS)]
+            for user_id, role in [*staff, (supervisor_id(c), "supervisor")]:
+                us.row(user_id, role, county_name(c), r"\N", "x", "f", "0", r"\N", "n", _ts(now), _ts(now))
         out.rows["users"] = us.close()
         conn.commit()
     out.seconds = time.perf_counter() - t0

@@ -25,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
     from claims.infra import search
     from claims.models import (
         ADVANCE_FIRST_NUMBER,
-        MAX_DECLINE_REASONS,
         SMALL_STEP_RESULTS,
         SYSTEM,
         Actor,
@@ -41,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         ClaimProjection,
         ClaimState,
         ClearReviewInput,
-        ClockMark,
         CloseInput,
         CompleteDocumentsInput,
         CoverageDecision,
@@ -85,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StepInput,
         StepResult,
+        build_step_result,
         StepRule,
         StuckStep,
         TimelineEntry,
@@ -502,27 +501,20 @@ class ClaimWorkflow:
 
     def _step_result(self, step: str) -> StepResult:
         """The small answer of ``step``: stage, SLA, the decision's and payments' amounts, clocks."""
-        current = self._sla.current()
-        payments = self._payments
-        return StepResult(
+        return build_step_result(
             claim_number=self._inp.claim_number,
             step=step,
-            version=len(self._timeline),
+            timeline_length=len(self._timeline),
             stage=self._stage,
             sla_state=self._sla_state(),
-            sla_clock=current.name if current else None,
-            sla_deadline=current.deadline.due_at if current else None,
+            current=self._sla.current(),
             assigned_handler=self._handler,
-            decision_total=self._decision.total if self._decision else None,
-            needs_handler=bool(self._decision and self._decision.needs_handler),
+            decision=self._decision,
             payout_approved=self._approved,
-            review_open=bool(self._review and self._review.open),
-            total_paid=sum((p.amount for p in payments), Decimal("0")),
-            transfer_ref=payments[-1].transfer_ref if payments else None,
-            decline_reasons=(
-                self._decline_reasons[:MAX_DECLINE_REASONS] if self._stage == Stage.DECLINED else []
-            ),
-            clocks=[ClockMark.of(c) for c in self._sla.clocks.values()],
+            review=self._review,
+            payments=self._payments,
+            decline_reasons=self._decline_reasons,
+            clocks=self._sla.clocks.values(),
         )
 
     @workflow.update

@@ -143,6 +143,7 @@ from claims.models.step_result import (
     ClockMark,
     ClockStatus,
     StepResult,
+    build_step_result,
     current_clock,
     step_result_of,
 )
@@ -171,6 +172,7 @@ __all__ = [
     "StepResult",
     "current_clock",
     "step_result_of",
+    "build_step_result",
     "LetterIssued",
     "LetterRequest",
     "ReviewHold",

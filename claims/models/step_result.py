@@ -27,6 +27,7 @@ against old and new workers alike. An old client expects a ``ClaimState`` and fa
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -34,7 +35,9 @@ from enum import StrEnum
 from pydantic import Field
 
 from claims.models.bounds import CODE_LEN, STAFF_ID_LEN
-from claims.models.claim import ClaimState, SlaClock, SlaState
+from claims.models.claim import ClaimState, PaymentRecord, SlaClock, SlaState
+from claims.models.review_io import ReviewHold
+from claims.models.rules_io import CoverageDecision
 from claims.models.common import Frozen, NonNegativeYuan, Stage
 
 SMALL_STEP_RESULTS = "small-step-results"
@@ -167,22 +170,57 @@ def step_result_of(answer: ClaimState | StepResult, step: str) -> StepResult:
     if isinstance(answer, StepResult):
         return answer
     s = answer
-    current = current_clock(s.clocks)
-    return StepResult(
+    return build_step_result(
         claim_number=s.claim_number,
         step=step,
-        version=len(s.timeline),
+        timeline_length=len(s.timeline),
         stage=s.stage,
         sla_state=s.sla_state,
+        current=current_clock(s.clocks),
+        assigned_handler=s.assigned_handler,
+        decision=s.decision,
+        payout_approved=s.payout_approved,
+        review=s.review,
+        payments=s.payments,
+        decline_reasons=s.decline_reasons,
+        clocks=s.clocks,
+    )
+
+
+def build_step_result(
+    *,
+    claim_number: str,
+    step: str,
+    timeline_length: int,
+    stage: Stage,
+    sla_state: SlaState,
+    current: SlaClock | None,
+    assigned_handler: str | None,
+    decision: CoverageDecision | None,
+    payout_approved: bool,
+    review: ReviewHold | None,
+    payments: Sequence[PaymentRecord],
+    decline_reasons: Sequence[str],
+    clocks: Iterable[SlaClock],
+) -> StepResult:
+    """The ``StepResult`` of a claim's pieces: the workflow's own fields after a step, or an
+    old answer's ``ClaimState`` (:func:`step_result_of`). ``current`` is the open clock due
+    first (:func:`current_clock`); amounts in yuan; decline reasons kept only when declined."""
+    return StepResult(
+        claim_number=claim_number,
+        step=step,
+        version=timeline_length,
+        stage=stage,
+        sla_state=sla_state,
         sla_clock=current.name if current else None,
         sla_deadline=current.deadline.due_at if current else None,
-        assigned_handler=s.assigned_handler,
-        decision_total=s.decision.total if s.decision else None,
-        needs_handler=bool(s.decision and s.decision.needs_handler),
-        payout_approved=s.payout_approved,
-        review_open=bool(s.review and s.review.open),
-        total_paid=sum((p.amount for p in s.payments), Decimal("0")),
-        transfer_ref=s.payments[-1].transfer_ref if s.payments else None,
-        decline_reasons=s.decline_reasons[:MAX_DECLINE_REASONS] if s.stage == Stage.DECLINED else [],
-        clocks=[ClockMark.of(c) for c in s.clocks],
+        assigned_handler=assigned_handler,
+        decision_total=decision.total if decision else None,
+        needs_handler=bool(decision and decision.needs_handler),
+        payout_approved=payout_approved,
+        review_open=bool(review and review.open),
+        total_paid=sum((p.amount for p in payments), Decimal("0")),
+        transfer_ref=payments[-1].transfer_ref if payments else None,
+        decline_reasons=list(decline_reasons[:MAX_DECLINE_REASONS]) if stage == Stage.DECLINED else [],
+        clocks=[ClockMark.of(c) for c in clocks],
     )
