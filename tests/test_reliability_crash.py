@@ -463,9 +463,18 @@ def prepare(tmp_path: Path, n: int) -> tuple[Cluster, Any, Any, list[Person]]:
 
 
 async def connect_client(address: str) -> Any:
+    """A client of the dev server at ``address``; the server's port opens before its frontend
+    is healthy ("Frontend is not healthy yet"), so connecting is tried again for up to 30 s."""
     from temporalio.client import Client
 
-    return await Client.connect(address, data_converter=data_converter(TEST_PAYLOAD_KEYS))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return await Client.connect(address, data_converter=data_converter(TEST_PAYLOAD_KEYS))
+        except RuntimeError as e:
+            if "not healthy" not in str(e) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 # --------------------------------------------------------------------------- the tests

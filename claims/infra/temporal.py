@@ -174,7 +174,9 @@ def start_embedded_server(
             raise TemporalUnavailable(
                 f"the embedded Temporal server exited with code {proc.returncode}; see {log_path}"
             )
-        if _port_open(host, port):
+        # the port opens before the frontend is healthy ("Frontend is not healthy yet"): a
+        # client or the retention update sent then fails
+        if _port_open(host, port) and _healthy(f"{host}:{port}"):
             _set_retention(f"{host}:{port}", settings.temporal.namespace, log)
             return EmbeddedServer(address=f"{host}:{port}", ui_url=ui_url, process=proc, log_path=log_path)
         time.sleep(0.1)
@@ -191,6 +193,22 @@ every 5 minutes) always copies a closed claim's history first. ``start-dev`` cre
 namespaces with 24 h; this is set again at every start."""
 EMBEDDED_RETENTION = f"{EMBEDDED_RETENTION_DAYS}d"
 """The same as the ``temporal`` CLI's ``--retention`` spells it."""
+
+
+def _healthy(address: str) -> bool:
+    """Whether the server at ``address`` answers ``temporal operator cluster health`` with
+    SERVING (its frontend takes requests), within 5 s."""
+    try:
+        done = subprocess.run(
+            [temporal_cli_path(), "operator", "cluster", "health", "--address", address],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=5,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0 and b"SERVING" in done.stdout
 
 
 def _set_retention(address: str, namespace: str, log: Any) -> None:
