@@ -710,6 +710,9 @@ def test_claims_doc_add_list_get(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         # test_a_file_sent_back_is_missing_again_and_asked_for_again_without_a_second_notice);
         # a reason not on the list is refused before anything is looked up
         assert run("doc", "reject", "JS-A", doc_id, "--reason", "ugly").exit_code == 2
+        # the step itself takes no file typed by hand: doc reject reads it from the store
+        raw = run("step", "reject-document", "JS-A")
+        assert raw.exit_code == 2 and "use `claims doc reject N DOC_ID --reason R`" in raw.output
         monkeypatch.setenv("CLAIMS_COUNTY", COUNTY_B)
         get_settings.cache_clear()
         elsewhere = run("doc", "get", "JS-A", doc_id, "--out", str(tmp_path / "x"))
@@ -877,3 +880,64 @@ async def test_a_claim_runs_from_the_phone_report_to_payout_on_files_checked_in_
     assert len(listed) == len(required) + 1  # the sent-back photo stays on record
     assert (by_id[blurred.id]["status"], by_id[blurred.id]["reason"]) == ("rejected", "unreadable")
     assert sorted((i, d["kind"], d["sha256"]) for i, d in by_id.items() if d["status"] == "accepted") == accepted
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_file_is_sent_back_once_only_as_received_and_never_takes_back_a_paper_original(
+    console: Console,
+) -> None:
+    """The claim's ``reject_document`` validator and the document service refuse what would
+    make the claim and the store disagree (a fresh-clone review forged each of these)."""
+    from claims.errors import StepRejected
+    from claims.models import DocumentFile, ReceiveDocumentsInput, RegisterInput, RejectDocumentInput, RejectReason
+    from claims.services.client import perform_step
+
+    client = console.harness.client
+    number = await console.harness.report(console.harness.cases[0])
+    me = HANDLER_A.model_copy(update={"id": "handler.ningxiang"})
+    await perform_step(client, number, RegisterInput(actor=me))
+    # the claimant's identity card handed in on paper; then a photo of it and the claim form
+    await perform_step(client, number, ReceiveDocumentsInput(actor=me, documents=["claimant_id"]))
+    photo, form = documents.upload(
+        console.services,
+        SEC_A,
+        number,
+        [
+            documents.Upload("claimant_id", "id.jpg", gps_jpeg()),
+            documents.Upload("claim_form", "form.pdf", pdf(1)),
+        ],
+    )
+    await documents.accept_and_receive(console.services, me, number, form.id)
+
+    # the extra photo, never accepted, is sent back: the paper original stays received
+    await documents.reject_and_return(console.services, me, number, photo.id, "wrong_document")
+    state = await claim_state(client, number)
+    assert state.documents_received == ["claimant_id", "claim_form"]
+    assert [r.file.id for r in state.documents_rejected] == [photo.id]
+
+    # a second 退回 of the same file: refused by the service (nothing recorded twice) ...
+    with pytest.raises(NotAllowed) as twice:
+        await documents.reject_and_return(console.services, me, number, photo.id, "unreadable")
+    assert twice.value.code == "document.already_rejected"
+    # ... and by the claim itself when the step is sent directly
+    again = RejectDocumentInput(actor=me, file=documents.file_of(photo), reason=RejectReason.UNREADABLE)
+    with pytest.raises(StepRejected) as direct:
+        await perform_step(client, number, again)
+    assert direct.value.code == "document.already_rejected"
+    # an accepted file named with another item or hash: not the file the claim received
+    forged = DocumentFile(id=form.id, kind="claim_form", sha256="a" * 64)
+    with pytest.raises(StepRejected) as mismatch:
+        await perform_step(client, number, RejectDocumentInput(actor=me, file=forged, reason=RejectReason.OTHER))
+    assert mismatch.value.code == "document.mismatch"
+    # accepting twice and an overlong note are refused before anything is recorded
+    with pytest.raises(NotAllowed) as accepted_twice:
+        await documents.accept_and_receive(console.services, me, number, form.id)
+    assert accepted_twice.value.code == "document.already_accepted"
+    with pytest.raises(InputError) as long_note:
+        await documents.reject_and_return(console.services, me, number, form.id, "other", "说" * 501)
+    assert long_note.value.field == "note"
+    state = await claim_state(client, number)
+    assert [t.event for t in state.timeline].count("document_rejected") == 1
+    assert [f.id for f in state.documents_files] == [form.id]
+    statuses = {d.id: d.status for d in documents.list_documents(console.services, me, number)}
+    assert statuses == {photo.id: "rejected", form.id: "accepted"}

@@ -634,8 +634,11 @@ class ClaimWorkflow:
 
         async def body() -> None:
             f = step.file
+            was_accepted = any(x.id == f.id for x in self._files)
             self._files = [x for x in self._files if x.id != f.id]
-            if f.kind in self._received and not any(x.kind == f.kind for x in self._files):
+            # only a file the item was received as takes it back off the list: an upload never
+            # accepted leaves an item received on paper (or as another file) received
+            if was_accepted and f.kind in self._received and not any(x.kind == f.kind for x in self._files):
                 self._received.remove(f.kind)
             self._rejected.append(
                 RejectedDocument(file=f, reason=step.reason, by=step.actor.id, at=workflow.now())
@@ -654,6 +657,19 @@ class ClaimWorkflow:
     @reject_document.validator
     def _validate_reject_document(self, step: RejectDocumentInput) -> None:
         self._require(rule_for(step), step)
+        f = step.file
+        known = next((x for x in self._files if x.id == f.id), None)
+        if known is not None and known != f:
+            raise reject(
+                f"reject_document: file {f.id} was received as {known.kind} with sha256 "
+                f"{known.sha256}, not as {f.kind} with sha256 {f.sha256}",
+                RejectionCode.DOCUMENT_MISMATCH,
+                file=f.id,
+            )
+        if known is None and any(r.file.id == f.id for r in self._rejected):
+            raise reject(
+                f"reject_document: file {f.id} was already sent back", RejectionCode.DOCUMENT_ALREADY_REJECTED, file=f.id
+            )
 
     @workflow.update
     async def complete_documents(self, step: CompleteDocumentsInput) -> ClaimState | StepResult:

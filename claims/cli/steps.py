@@ -43,11 +43,8 @@ from claims.models import (
     PayAdvanceInput,
     PayInput,
     ReassignInput,
-    DocumentFile,
     ReceiveDocumentsInput,
     RecordInvestigationInput,
-    RejectDocumentInput,
-    RejectReason,
     ReferToConsultationInput,
     ReferToSiuInput,
     RegisterInput,
@@ -134,6 +131,12 @@ class StepCommand:
 
 _REASON = click.option("--reason", required=True)
 
+def _file_from_the_store(actor: Actor, note: str) -> StepInput:
+    """``claims step reject-document``: refused, naming the command that does it (the file's
+    item and sha256 come from the document store, never from options typed by hand)."""
+    raise UsageError("reject-document: use `claims doc reject N DOC_ID --reason R`: it reads the file from the store")
+
+
 COMMANDS: dict[str, StepCommand] = {
     "register": StepCommand(
         lambda actor, note, assign_to: RegisterInput(actor=actor, note=note, assign_to=assign_to),
@@ -151,20 +154,10 @@ COMMANDS: dict[str, StepCommand] = {
         "Record documents received.",
     ),
     "reject_document": StepCommand(
-        lambda actor, note, file_id, kind, sha256, reason: RejectDocumentInput(
-            actor=actor,
-            note=note,
-            file=DocumentFile(id=file_id, kind=kind, sha256=sha256),
-            reason=RejectReason(reason),
-        ),
-        (
-            click.option("--file-id", required=True, help="the stored file's id (D + 20 hex digits)"),
-            click.option("--kind", required=True, help="the checklist item it stands for"),
-            click.option("--sha256", required=True, help="the file's sha256"),
-            click.option("--reason", required=True, type=click.Choice([r.value for r in RejectReason])),
-        ),
-        "退回资料: send a file back on the claim only; `claims doc reject` reads the file from "
-        "the store, performs this step and marks the file rejected (use that).",
+        _file_from_the_store,
+        (),
+        "退回资料: a file is sent back with `claims doc reject N DOC_ID --reason R`, which reads "
+        "the file (item, sha256) from the document store, performs this step and marks the file.",
     ),
     "complete_documents": StepCommand(
         lambda actor, note, waive: CompleteDocumentsInput(actor=actor, note=note, waive=_waivers(waive)),

@@ -268,6 +268,8 @@ class RejectionCode(StrEnum):
     ADVANCE_OUTSTANDING = "advance.outstanding"  # withdraw / close: an advance was paid (decline instead)
     TOO_MANY_ATTEMPTS = "step.too_many_attempts"  # MAX_GENERATIONS attempts failed (client)
     FAILED = "step.failed"  # accepted, then failed in the handler without a code
+    DOCUMENT_ALREADY_REJECTED = "document.already_rejected"  # reject_document: sent back already
+    DOCUMENT_MISMATCH = "document.mismatch"  # reject_document: not the file the claim received
 
 
 @dataclass(frozen=True)

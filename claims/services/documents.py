@@ -365,13 +365,13 @@ async def accept_and_receive(
     """
     from claims.services.steps import perform
 
+    text = _note(note)
     claim = _claim(services, actor, claim_number)
     _may_check(actor, claim)
     row = _document(services, actor, claim_number, document_id)
-    if row.status != DocumentStatus.ACCEPTED:
-        text = printable(note or "").strip()[:NOTE_LEN]
-        inp = ReceiveDocumentsInput(actor=actor, documents=[row.kind], files=[file_of(row)], note=text)
-        await perform(services, actor, claim.claim_number, inp)
+    _not_yet(row, DocumentStatus.ACCEPTED)
+    inp = ReceiveDocumentsInput(actor=actor, documents=[row.kind], files=[file_of(row)], note=text)
+    await perform(services, actor, claim.claim_number, inp)
     return await asyncio.to_thread(accept, services, actor, claim_number, document_id, note, now)
 
 
@@ -398,13 +398,34 @@ async def reject_and_return(
     from claims.services.steps import perform
 
     _reason(reason)
+    text = _note(note)
     claim = _claim(services, actor, claim_number)
     _may_check(actor, claim)
     row = _document(services, actor, claim_number, document_id)
-    text = printable(note or "").strip()[:NOTE_LEN]
+    _not_yet(row, DocumentStatus.REJECTED)
     inp = RejectDocumentInput(actor=actor, file=file_of(row), reason=RejectReason(reason), note=text)
     await perform(services, actor, claim.claim_number, inp)
     return await asyncio.to_thread(reject, services, actor, claim_number, document_id, reason, note, now)
+
+
+def _note(note: str | None) -> str:
+    """A check's note on one line; longer than :data:`NOTE_LEN` is refused (field ``note``)."""
+    text = printable(note or "").strip()
+    if len(text) > NOTE_LEN:
+        raise InputError("note", f"at most {NOTE_LEN} characters (got {len(text)})")
+    return text
+
+
+def _not_yet(row: DocumentRow, status: DocumentStatus) -> None:
+    """Refuse deciding a file the same way twice (a second 退回 would overwrite the first
+    reason and note, a second 审核通过 would record nothing new)."""
+    if row.status == status:
+        word = "accepted" if status == DocumentStatus.ACCEPTED else "sent back"
+        raise NotAllowed(
+            f"document {row.id} was already {word} by {row.decided_by}",
+            code=f"document.already_{status.value}",
+            params={"document": row.id},
+        )
 
 
 def _reason(reason: str) -> None:

@@ -191,6 +191,9 @@ ERRORS: dict[str, str] = {
         "Held for review before payment ({rules}): a supervisor must clear it or refer it to investigation"
     ),
     "review.none_open": N_("The claim has no open review hold"),  # issue 17
+    "document.already_rejected": N_("This file was already sent back"),  # issue 15
+    "document.already_accepted": N_("This file was already accepted"),  # issue 15
+    "document.mismatch": N_("This is not the file the claim received"),  # issue 15
     "batch.claim_not_payable": N_("Claim {claim} cannot be in this batch or be paid with it"),
     "letter.none": N_("Claim {claim} issued no refusal letter"),
     "step.too_many_attempts": N_("The step failed too many times; ask a supervisor"),

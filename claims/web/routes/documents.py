@@ -276,8 +276,10 @@ async def _decision(
             await documents.reject_and_return(services, actor, number, document_id, reason, note)
     except InputError as e:
         return await _panel(request, services, actor, number, 422, error=printable(e.message))
-    except StepRejected as e:  # the claim refused receive_documents / reject_document: the reason by its code
-        message = error_message(e, gettext_for(locale_of(request)))
+    except (StepRejected, NotAllowed) as e:  # the claim refused the step, or the file was decided already
+        if isinstance(e, NotAllowed) and not e.code.startswith("document."):
+            raise
+        message = error_message(e, gettext_for(locale_of(request)), in_words=True)
         return await _panel(request, services, actor, number, 422, error=message)
     if request.headers.get("hx-request"):
         return await _panel(request, services, actor, number)
