@@ -171,7 +171,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, head
                 "worker started",
                 task_queue=TASK_QUEUE,
                 temporal=server.address if server else settings.temporal.address,
-                web_ui=server.ui_url if server else None,
+                web_ui=server.ui_url if server and not headless else None,
             )
             await stop.wait()
             log.info("worker stopping")
