@@ -245,6 +245,13 @@ async def test_a_reopen_after_a_wrong_decline_ends_in_the_right_payment(reopenin
         ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.APPEAL, note="交警认定书：未饮酒"),
     )
     assert state.stage == Stage.ADJUDICATION and state.reopened == 1 and state.decline_reasons == []
+    # the supervisor's page counts it (重开·重新核定) until it ends again
+    from claims.store import lifecycle_counts
+
+    county = "长沙市雨花区"
+    with harness.sessions() as s:
+        assert s.get_one(Claim, number).reopened == 1
+        assert lifecycle_counts(s, county)["reopened"] == 1
     resolution = next(c for c in state.clocks if c.name == "resolution")
     assert resolution.stopped_at is None  # new SLA clock from the reopen
     state = await perform_step(harness.client, number, AdjudicateInput(actor=HANDLER, facts=GRADE3))
@@ -254,6 +261,8 @@ async def test_a_reopen_after_a_wrong_decline_ends_in_the_right_payment(reopenin
     state = await perform_step(harness.client, number, PayInput(actor=HANDLER, transfer_ref="TRF-REOPEN-1"))
     assert state.stage == Stage.CLOSED
     assert [(p.payment_number, p.amount) for p in state.payments] == [(1, GRADE3_AMOUNT)]
+    with harness.sessions() as s:
+        assert lifecycle_counts(s, county)["reopened"] == 0  # paid: no longer being decided again
     events = [e.event for e in state.timeline]
     assert events.index("declined") < events.index("reopened") < events.index("paid")
     # the archived record follows the reopen: the payment replaces the decline
@@ -466,8 +475,23 @@ async def test_the_supervisors_counts_of_withdrawn_advance_paid_and_receivable_o
         harness.client, advanced, PayAdvanceInput(actor=HANDLER, amount=Decimal("5000"), transfer_ref="ADV-C")
     )
     with harness.sessions() as s:
-        assert lifecycle_counts(s, county) == {"withdrawn": 1, "advance_paid": 1, "receivable_open": 0}
-        assert lifecycle_counts(s, "宁乡市") == {"withdrawn": 0, "advance_paid": 0, "receivable_open": 0}
+        assert lifecycle_counts(s, county) == {
+            "withdrawn": 1,
+            "reopened": 0,
+            "advance_paid": 1,
+            "receivable_open": 0,
+        }
+        assert lifecycle_counts(s, "宁乡市") == {
+            "withdrawn": 0,
+            "reopened": 0,
+            "advance_paid": 0,
+            "receivable_open": 0,
+        }
     await perform_step(harness.client, advanced, AdjudicateInput(actor=HANDLER, facts=DRUNK))
     with harness.sessions() as s:
-        assert lifecycle_counts(s, county) == {"withdrawn": 1, "advance_paid": 0, "receivable_open": 1}
+        assert lifecycle_counts(s, county) == {
+            "withdrawn": 1,
+            "reopened": 0,
+            "advance_paid": 0,
+            "receivable_open": 1,
+        }

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, inspect, select
 from temporalio.testing import WorkflowEnvironment
 
 from claims.services.client import report_claim
@@ -569,8 +569,10 @@ def test_migration_0014_indexes_go_down_to_0013_and_up_again_on_a_store_with_cla
     indexes = _store_indexes(engine)
     assert not PROJECTION_SCALE_INDEXES & set(indexes)
     assert "ix_claims_inbox" in indexes
+    assert "reopened" not in {c["name"] for c in inspect(engine).get_columns("claims")}  # 0015 down
     command.upgrade(cfg, "head")
     assert PROJECTION_SCALE_INDEXES <= set(_store_indexes(engine))
+    assert "reopened" in {c["name"] for c in inspect(engine).get_columns("claims")}
     with store_sessions() as s:
         assert s.get(Claim, number) is not None
 

@@ -1721,6 +1721,7 @@ class ClaimWorkflow:
             total_paid=sum((p.amount for p in self._payments), Decimal("0")),
             stuck_activity=self._stuck.activity if self._stuck else None,
             stuck_since=self._stuck.since if self._stuck else None,
+            reopened=self._reopened,
         )
 
     @property

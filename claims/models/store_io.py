@@ -47,6 +47,8 @@ class ClaimProjection(Frozen):
     seq: int = Field(default=0, ge=0)
     stuck_activity: str | None = None
     stuck_since: datetime | None = None
+    reopened: int = Field(default=0, ge=0)
+    """How often a supervisor reopened the claim (重开; migration 0015)."""
 
 
 PROJECTION_SEQ_PER_RUN = 1_000_000

@@ -17,7 +17,8 @@ SQL** (``claims.store.supervision``). Definitions of the counters:
 * **in review** (复核) and **referred** (特调): an open review hold (``ClaimState.review`` with
   status ``open``) in queue ``review`` or ``siu``: read from the claims' states at stage payout
   (a hold is placed at adjudication and keeps the claim at payout until cleared or referred);
-* **withdrawn** (撤案), **advance paid** (预付已付: an advance paid, the final payment still to
+* **withdrawn** (撤案), **reopened** (重开·重新核定: reopened by a supervisor, not yet ended
+  again), **advance paid** (预付已付: an advance paid, the final payment still to
   come) and **receivable open** (待追回): ``claims.store.lifecycle_counts`` for the county;
 * **documents to check** (待审核资料): files uploaded and not yet accepted or rejected, on the
   open claims in scope (``claims.services.documents.awaiting_check``).
@@ -217,6 +218,7 @@ class Counters:
     referred: int = 0
     documents: int = 0
     withdrawn: int = 0
+    reopened: int = 0
     advance_paid: int = 0
     receivable_open: int = 0
 
@@ -318,6 +320,7 @@ async def overview(
         referred=len(held["siu"]),
         documents=sum(to_check.values()),
         withdrawn=life["withdrawn"],
+        reopened=life["reopened"],
         advance_paid=life["advance_paid"],
         receivable_open=life["receivable_open"],
     )

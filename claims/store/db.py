@@ -189,6 +189,8 @@ class Claim(Base):
     # see the claim as stuck instead of only the worker log knowing
     stuck_activity: Mapped[str | None] = mapped_column(String(48), nullable=True)
     stuck_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # how often a supervisor reopened the claim (重开, migration 0015): the supervisor's counter
+    reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Payout(Base):

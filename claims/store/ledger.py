@@ -199,11 +199,15 @@ def receivables_of(session: Session, claim_number: str) -> list[Receivable]:
 
 def lifecycle_counts(session: Session, county: str | None = None) -> dict[str, int]:
     """What a supervisor's page counts of issue 17, in SQL, for one county (or all):
-    ``withdrawn`` claims, claims with an ``advance_paid`` and not yet closed or declined (the
-    final payment still to come), and claims with a ``receivable_open`` (money to recover)."""
+    ``withdrawn`` claims, ``reopened`` claims (reopened by a supervisor and not yet ended
+    again: being decided again), claims with an ``advance_paid`` and not yet closed or declined
+    (the final payment still to come), and claims with a ``receivable_open`` (money to recover)."""
     where = [Claim.county == county] if county is not None else []
     withdrawn = session.scalar(
         select(func.count()).select_from(Claim).where(Claim.stage == "withdrawn", *where)
+    )
+    reopened = session.scalar(
+        select(func.count()).select_from(Claim).where(Claim.reopened > 0, OPEN, *where)
     )
     advance = session.scalar(
         select(func.count(func.distinct(Payout.claim_number)))
@@ -217,6 +221,7 @@ def lifecycle_counts(session: Session, county: str | None = None) -> dict[str, i
     )
     return {
         "withdrawn": int(withdrawn or 0),
+        "reopened": int(reopened or 0),
         "advance_paid": int(advance or 0),
         "receivable_open": int(owed or 0),
     }

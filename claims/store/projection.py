@@ -49,6 +49,7 @@ def update_projection(session: Session, proj: ClaimProjection, now: datetime) ->
         "total_paid",
         "stuck_activity",
         "stuck_since",
+        "reopened",
     ):
         value = getattr(proj, field)
         values[field] = value.value if isinstance(value, Enum) else value

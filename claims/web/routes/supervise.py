@@ -55,6 +55,7 @@ COUNTERS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("referred", "特调", "SIU hold", {"review": "siu"}),
     ("documents", "待审核资料", "Documents to check", {"docs": "1"}),
     ("withdrawn", "撤案", "Withdrawn", {}),
+    ("reopened", "重开·重新核定", "Reopened · being decided again", {}),
     ("advance_paid", "预付已付·待终付", "Advance paid · final payment to come", {}),
     ("receivable_open", "待追回", "Receivable open", {}),
 )
