@@ -55,6 +55,7 @@ from claims.models import (
 from claims.models.bounds import DocumentName, printable
 from claims.services.client import claim_state
 from claims.services.context import Services
+from claims.services.steps import perform
 from claims.services.views import scope_of
 from claims.store import documents as store
 from claims.store.db import Claim, InsuredPerson, unit_of_work
@@ -313,9 +314,29 @@ def _decide(
     note: str | None,
     now: datetime | None,
 ) -> DocumentRow:
+    _, row = _checked(services, actor, claim_number, document_id)
+    return _record(services, actor, row, status, reason, note, now)
+
+
+def _checked(
+    services: Services, actor: Actor, claim_number: str, document_id: str
+) -> tuple[ClaimRow, DocumentRow]:
+    """The claim and its document, once the actor may check its files (scope, role, assignment)."""
     claim = _claim(services, actor, claim_number)
     _may_check(actor, claim)
-    row = _document(services, actor, claim_number, document_id)
+    return claim, _document(services, actor, claim_number, document_id)
+
+
+def _record(
+    services: Services,
+    actor: Actor,
+    row: DocumentRow,
+    status: DocumentStatus,
+    reason: str | None,
+    note: str | None,
+    now: datetime | None,
+) -> DocumentRow:
+    """Write a checked file's decision and its audit event (``document_events``)."""
     note = printable(note or "").strip()[:NOTE_LEN] or None
     at = _now(now)
     with unit_of_work(services.sessions) as session:
@@ -363,16 +384,12 @@ async def accept_and_receive(
         claims.errors.StepRejected: the claim refused ``receive_documents`` (``code`` says why).
         as :func:`accept`.
     """
-    from claims.services.steps import perform
-
     text = _note(note)
-    claim = _claim(services, actor, claim_number)
-    _may_check(actor, claim)
-    row = _document(services, actor, claim_number, document_id)
+    claim, row = _checked(services, actor, claim_number, document_id)
     _not_yet(row, DocumentStatus.ACCEPTED)
     inp = ReceiveDocumentsInput(actor=actor, documents=[row.kind], files=[file_of(row)], note=text)
     await perform(services, actor, claim.claim_number, inp)
-    return await asyncio.to_thread(accept, services, actor, claim_number, document_id, note, now)
+    return await asyncio.to_thread(_record, services, actor, row, DocumentStatus.ACCEPTED, None, text, now)
 
 
 async def reject_and_return(
@@ -395,17 +412,13 @@ async def reject_and_return(
         claims.errors.StepRejected: the claim refused ``reject_document`` (``code`` says why).
         as :func:`reject`.
     """
-    from claims.services.steps import perform
-
     _reason(reason)
     text = _note(note)
-    claim = _claim(services, actor, claim_number)
-    _may_check(actor, claim)
-    row = _document(services, actor, claim_number, document_id)
+    claim, row = _checked(services, actor, claim_number, document_id)
     _not_yet(row, DocumentStatus.REJECTED)
     inp = RejectDocumentInput(actor=actor, file=file_of(row), reason=RejectReason(reason), note=text)
     await perform(services, actor, claim.claim_number, inp)
-    return await asyncio.to_thread(reject, services, actor, claim_number, document_id, reason, note, now)
+    return await asyncio.to_thread(_record, services, actor, row, DocumentStatus.REJECTED, reason, text, now)
 
 
 def _note(note: str | None) -> str:
