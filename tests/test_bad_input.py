@@ -404,6 +404,11 @@ STEPS: list[tuple[str, list[str], str]] = [
     ),
     ("no document named", ["request-documents", "C1"], "Missing option '--doc'"),
     (
+        "a file sent back by hand, not from the store",
+        ["reject-document", "C1"],
+        "use `claims doc reject N DOC_ID --reason R`",
+    ),
+    (
         "an unknown outcome",
         ["adjudicate", "C1", "--outcome", "injury", "--cause", "x"],
         "'injury' is not one of",
