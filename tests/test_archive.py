@@ -19,7 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from claims.audit import build_audit, read_history
 from claims.audit.archiver import bundle_from_audit
-from claims.models import ArchiveInput, ClaimReport, ClaimState, LossFacts, Stage
+from claims.models import ArchiveInput, ClaimReport, LossFacts, Stage
 from claims.store import utcnow, workflow_id_for
 from claims.store.archive import (
     DecisionBundle,
@@ -29,7 +29,7 @@ from claims.store.archive import (
     record_history,
 )
 from claims.store.db import Sessions, unit_of_work
-from tests.support.harness import Harness
+from tests.support.harness import Harness, ended_state
 from tests.test_followup import _adjudicate_and_pay
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -73,8 +73,7 @@ async def test_a_follow_up_claims_archived_request_carries_the_benefit_already_p
         ),  # type: ignore[arg-type]
         "TRF-2",
     )
-    handle = harness.client.get_workflow_handle(workflow_id_for(second), result_type=ClaimState)
-    final = await handle.result()  # archive_decision runs just before the workflow completes
+    final = await ended_state(harness.client, second)  # archive_decision runs just before the workflow completes
     assert final.stage == Stage.CLOSED and final.decision is not None
     assert final.decision.total == Decimal("16000.00")
 
@@ -89,6 +88,7 @@ async def test_a_follow_up_claims_archived_request_carries_the_benefit_already_p
     assert bundle.decision == final.decision
 
     # exactly the request the rules were given: the evaluate_coverage input the history recorded
+    handle = harness.client.get_workflow_handle(workflow_id_for(second))
     audit = await build_audit(await handle.fetch_history(), harness.client.data_converter)
     assert bundle.coverage_request == audit.decisions[-1].request
     assert bundle_from_audit(audit, None).coverage_request == bundle.coverage_request

@@ -18,6 +18,7 @@ still be running.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,8 @@ change; ``v2`` with ``document-checklist``, ``prior-benefits`` and ``archive-dec
 ``local-short-steps`` and ``skip-unchanged-projection`` (what claims in flight at that upgrade hold);
 ``v3`` before ``benefit-reservation``; ``v4`` before the lifecycle (``lifecycle-*``) and review
 (``review-*``) steps; ``v5`` before ``lifecycle-archive-at-close``; ``v6`` before
-``small-step-results`` (steps answered with the whole state)."""
+``small-step-results`` (steps answered with the whole state); ``v7`` before ``lean-history`` (each
+earlier patch asked and recorded, the final state written twice at the end)."""
 PATHS = {
     "ordinary_paid",
     "green_channel",
@@ -71,7 +73,7 @@ def test_there_is_a_golden_history_for_every_path() -> None:
 
 
 def test_the_histories_of_earlier_versions_are_kept_for_every_path() -> None:
-    for version in ("v1", "v2", "v3", "v4", "v5", "v6"):
+    for version in ("v1", "v2", "v3", "v4", "v5", "v6", "v7"):
         assert {p.stem for p in OLDER_FILES if p.parent.name == version} >= PATHS, version
 
 
@@ -180,4 +182,58 @@ async def test_steps_of_a_current_history_answer_small_and_those_recorded_before
     assert "clock" not in {d.clock for d in current.deadlines}
     assert [e.stage_after for e in current.entries if e.kind == "step"] == [
         e.stage_after for e in before.entries if e.kind == "step"
+    ]
+
+
+def _events(history: WorkflowHistory, field: str) -> list:
+    return [getattr(e, field) for e in history.events if e.HasField(field)]
+
+
+async def test_a_lean_history_records_one_patch_a_small_result_and_no_archived_state() -> None:
+    """Issue 18 (``lean-history``): a claim started today asks one patch, not each earlier one;
+    ends with a ``StepResult``; archives its decision with a local activity (the final state is
+    not written to the history as its input); upserts a search attribute only when it changes.
+    The history recorded before (``v7``) had each patch's marker and upsert and the state twice."""
+    now, before = await golden("ordinary_paid"), await read_history(
+        (GOLDEN / "v7" / "ordinary_paid.json").read_bytes(), "v7"
+    )
+    convert = pydantic_data_converter.payload_converter
+
+    def patches(h: WorkflowHistory) -> list[str]:
+        return [
+            convert.from_payloads(m.details["patch-data"].payloads)[0]["id"]
+            for m in _events(h, "marker_recorded_event_attributes")
+            if m.marker_name == "core_patch"
+        ]
+
+    assert patches(now) == ["lean-history"]
+    assert {"local-short-steps", "skip-unchanged-projection", "small-step-results"} <= set(patches(before))
+    assert len(patches(before)) >= 10
+    upserts = [u.search_attributes.indexed_fields for u in _events(now, "upsert_workflow_search_attributes_event_attributes")]
+    assert [list(f) for f in upserts if "TemporalChangeVersion" in f] == [["TemporalChangeVersion"]]
+    claim_upserts = [f for f in upserts if "TemporalChangeVersion" not in f]
+    assert len(claim_upserts[0]) == 7  # the first sends every claim attribute
+    assert all(len(f) < 7 for f in claim_upserts[1:]) and "ClaimCounty" not in claim_upserts[1]
+
+    (done,) = _events(now, "workflow_execution_completed_event_attributes")
+    (end,) = convert.from_payloads(done.result.payloads, [StepResult])
+    assert (end.step, end.stage, end.total_paid) == ("end", "closed", Decimal("36000.00"))
+    assert len(done.result.payloads[0].data) < 2048
+    (old_done,) = _events(before, "workflow_execution_completed_event_attributes")
+    assert len(old_done.result.payloads[0].data) > 8192
+
+    scheduled = {a.activity_type.name for a in _events(now, "activity_task_scheduled_event_attributes")}
+    assert "archive_decision" not in scheduled and "evaluate_coverage" in scheduled
+    assert "archive_decision" in {a.activity_type.name for a in _events(before, "activity_task_scheduled_event_attributes")}
+    size = {name: len(h.to_json()) for name, h in (("now", now), ("v7", before))}
+    assert size["now"] < 0.65 * size["v7"], size
+
+    # the audit reads both alike: the same steps, stages, amounts and the archive entry
+    reports = {name: await build_audit(h, pydantic_data_converter, name) for name, h in (("now", now), ("v7", before))}
+    for r in reports.values():
+        assert r.stage == "closed" and [p.amount for p in r.payouts] == [Decimal("36000.00")]
+        # archived when it closed and again when the 90-day reopen period ended
+        assert [e.kind for e in r.entries].count("archived") == 2
+    assert [(e.name, e.stage_after) for e in reports["now"].entries if e.kind == "step"] == [
+        (e.name, e.stage_after) for e in reports["v7"].entries if e.kind == "step"
     ]

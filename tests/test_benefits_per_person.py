@@ -43,12 +43,12 @@ from claims.models import (
     Role,
     Stage,
 )
-from claims.store import RegisterFile, load_register, payments_of, reservations_of, workflow_id_for
+from claims.store import RegisterFile, load_register, payments_of, reservations_of
 from claims.store.db import unit_of_work
 from claims.domain.workdays import WorkingCalendar
 from rules.engine import RulesEngine
 from tests.conftest import REPO, new_task_queue
-from tests.support.harness import NO_REOPEN_POLICY, complete_documents
+from tests.support.harness import NO_REOPEN_POLICY, complete_documents, ended_state
 from worker import build_worker
 
 CALENDAR = WorkingCalendar()
@@ -126,8 +126,7 @@ class Household:
     async def finished(self, number: str) -> ClaimState:
         """Wait until the claim's workflow has completed (its archive activity included), so
         no activity still holds a store connection when the test's store is dropped."""
-        handle = self.client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState)
-        return await handle.result()
+        return await ended_state(self.client, number)
 
 
 async def _household(env: WorkflowEnvironment, sessions: Any, **worker_kw: Any) -> AsyncIterator[Household]:

@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from claims.domain.workdays import WorkingCalendar
 from claims.errors import StepRejected
 from claims.models import (
+    StepResult,
     Actor,
     AdjudicateInput,
     ClaimState,
@@ -43,7 +44,7 @@ from claims.store.archive import ArchivedClaim, load_archive
 from claims.store.db import Claim, Notification, Payout, Receivable, Sessions
 from rules.engine import RulesEngine
 from rules.sla import load_sla_policy
-from tests.support.harness import NO_REOPEN_POLICY, Harness, complete_documents
+from tests.support.harness import NO_REOPEN_POLICY, Harness, complete_documents, ended_state
 from worker import build_worker
 
 HANDLER = Actor(id="handler.yuhua", role=Role.HANDLER)
@@ -126,8 +127,8 @@ async def test_withdrawal_stops_the_clocks_and_a_new_report_opens_a_new_claim(ha
     assert state.clocks and all(c.stopped_at is not None for c in state.clocks), state.clocks
     assert state.reopen_until is None and [e.event for e in state.timeline][-1] == "withdrawn"
     # no reopen window for a withdrawn claim: the workflow ends at once
-    handle = harness.client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState)
-    assert (await handle.result()).stage == Stage.WITHDRAWN
+    handle = harness.client.get_workflow_handle(workflow_id_for(number), result_type=StepResult)
+    assert (await handle.result()).stage == Stage.WITHDRAWN  # the workflow's small result, step "end"
     with harness.sessions() as s:
         assert s.get(Claim, number).stage == "withdrawn"  # type: ignore[union-attr]
         # not an open claim in the SLA report's and the monthly report's sense
@@ -156,7 +157,7 @@ async def test_without_a_reopen_period_a_declined_claim_ends_at_once(harness: Ha
     number = await harness.report(road(harness, date(2022, 9, 13)))
     await to_adjudication(harness, number)
     await perform_step(harness.client, number, DeclineInput(actor=HANDLER, reasons=["not covered"]))
-    handle = harness.client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState)
+    handle = harness.client.get_workflow_handle(workflow_id_for(number), result_type=StepResult)
     assert (await handle.result()).stage == Stage.DECLINED  # no reopen period: archived and done
     e = await refused(harness, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.APPEAL))
     assert e.code == RejectionCode.CLAIM_ENDED.value
@@ -175,8 +176,7 @@ async def test_a_supervisor_closes_a_duplicate(harness: Harness) -> None:
     # refused by the validator while the workflow finishes, or as ended once it has
     e = await refused(harness, number, ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.APPEAL))
     assert e.code in (RejectionCode.CLOSED_WITHOUT_DECISION.value, RejectionCode.CLAIM_ENDED.value)
-    handle = harness.client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState)
-    final = await handle.result()
+    final = await ended_state(harness.client, number)
     assert final.stage == Stage.CLOSED and final.reopen_until is None
 
 

@@ -27,15 +27,14 @@ from claims.audit import audit_claim
 from claims.domain.timeutil import local
 from claims.infra.codec import AesGcmCodec
 from claims.infra.settings import get_settings
-from claims.models import Actor, ClaimState, RegisterInput, Role, Stage
+from claims.models import Actor, RegisterInput, Role, Stage
 from claims.services import accounts
 from claims.services.client import claim_state, perform_step
 from claims.services.context import Services
-from claims.store import workflow_id_for
 from claims.store.db import Sessions
 from claims.web.app import create_app
 from tests.conftest import BIN, REPO, TEST_PAYLOAD_KEYS
-from tests.support.harness import Harness, complete_documents
+from tests.support.harness import Harness, complete_documents, ended_state
 
 PASSWORD = "correct horse battery"
 COUNTY_A, COUNTY_B = "宁乡市", "醴陵市"
@@ -149,7 +148,7 @@ async def test_an_auditor_reads_exports_and_replays_a_paid_claim(console: Consol
     h = console.harness
     assert h is not None
     number = (await h.drive(h.cases[2])).claim_number  # road accident, green channel, 45,000 paid
-    state = await h.client.get_workflow_handle(workflow_id_for(number), result_type=ClaimState).result()
+    state = await ended_state(h.client, number)
     assert state.stage == Stage.CLOSED  # and the workflow has finished: its history is final
     report = await audit_claim(h.client, h.sessions, number, Actor(id="t", role=Role.AUDITOR))
     county = report.claim.county  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -96,6 +96,7 @@ with workflow.unsafe.imports_passed_through():
         rule_for,
     )
 
+from workflows.patches import LEAN_HISTORY, patched
 from workflows.short_steps import short_step
 from workflows.sla import (
     ART23_DECISION,
@@ -147,6 +148,8 @@ ARCHIVE_AT_CLOSE = "lifecycle-archive-at-close"
 ended; since, a claim with a reopen period is archived as soon as it closes (and again, replacing
 that record, when the period ends or after a reopen), so the monthly 理赔明细 and the audit have
 its decision (cause, disability grade, decline reasons) during the period."""
+_UNSET = object()
+"""No value upserted yet (``ClaimWorkflow._upsert``); None is an unset attribute."""
 DEFAULT_REOPEN_DAYS = 0
 """The reopen period (calendar days) of claims whose SLA target was recorded before the SLA
 policy kept ``reopen_calendar_days``: none, as the policy's own default."""
@@ -239,12 +242,20 @@ class ClaimWorkflow:
         self._receivables: list[ReceivableRequest] = []  # open: what the claimant owes back now
         self._receivable_numbers = 0
         self._store_calls = 0
+        self.lean_history = False  # set first thing in run(): workflows.patches
+        self._attributes: dict[str, object] = {}  # search attributes as last upserted (lean claims)
 
     # ------------------------------------------------------------------ the story
 
     @workflow.run
-    async def run(self, inp: ClaimInput) -> ClaimState:
-        """Open the claim, then keep its SLA clocks until it is closed or declined."""
+    async def run(self, inp: ClaimInput) -> ClaimState | StepResult:
+        """Open the claim, then keep its SLA clocks until it is closed or declined.
+
+        Returns the claim's ``StepResult`` as it ended (step ``end``); claims started before
+        ``LEAN_HISTORY`` return the whole ``ClaimState`` (the ``state`` Query answers it for
+        both, also once the workflow has closed).
+        """
+        self.lean_history = workflow.patched(LEAN_HISTORY)
         self._log(
             "reported",
             inp.reporter,
@@ -264,14 +275,14 @@ class ClaimWorkflow:
             await self._archive_at_close()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._archive_decision()
-        return self._state()
+        return self._step_result("end") if self.lean_history else self._state()
 
     async def _archive_at_close(self) -> None:
         """Archive the decision when the claim closes, if a reopen period follows (behind
         ``lifecycle-archive-at-close``): reports read the decision from the archive, and the
         period keeps the workflow running for weeks. The record is replaced when the period
         ends (``_archive_decision``)."""
-        if not workflow.patched(ARCHIVE_AT_CLOSE):
+        if not patched(ARCHIVE_AT_CLOSE):
             return  # asked at once, before any wait: histories recorded before it replay unchanged
         # the step that ended the claim sets its end time after its notices: wait for it
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -292,7 +303,7 @@ class ClaimWorkflow:
         """Wait out the reopen period after close or decline (behind ``lifecycle-reopen-window``);
         True if a supervisor reopened the claim meanwhile (its story goes on), False when the
         period ended (or the claim was withdrawn, or recorded before the patch)."""
-        if self._stage == Stage.WITHDRAWN or not workflow.patched(LIFECYCLE_REOPEN_WINDOW):
+        if self._stage == Stage.WITHDRAWN or not patched(LIFECYCLE_REOPEN_WINDOW):
             return False
         # the step that ended the claim may still be sending its notices
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -308,8 +319,14 @@ class ClaimWorkflow:
         return True
 
     async def _archive_decision(self) -> None:
-        """Keep the decision record beyond history retention (table ``claim_archives``)."""
-        if workflow.patched("archive-decision"):
+        """Keep the decision record beyond history retention (table ``claim_archives``).
+
+        A lean claim (``LEAN_HISTORY``) archives with a local activity: its input, the whole
+        final state, is not written to the history (the marker keeps the ``Ack``); the state is
+        the workflow's own, rebuilt by replaying the history, and the history itself is
+        archived once the workflow has closed (``claims.audit.archiver``).
+        """
+        if patched("archive-decision"):
             await self._store(
                 ArchiveActivities.archive_decision,
                 ArchiveInput(
@@ -322,6 +339,7 @@ class ClaimWorkflow:
                     facts=self._facts,
                     coverage_request=self._coverage_request,
                 ),
+                local=self.lean_history,
             )
 
     async def _triage_claim(self) -> None:
@@ -493,7 +511,7 @@ class ClaimWorkflow:
         try:
             await body()
             await self._publish()
-            if workflow.patched(SMALL_STEP_RESULTS):
+            if patched(SMALL_STEP_RESULTS):
                 return self._step_result(rule.name)
             return self._state()
         finally:
@@ -530,7 +548,7 @@ class ClaimWorkflow:
             self._sla.stop(REGISTRATION, now)
             self._log("registered", step.actor, f"assigned to {self._handler}. {step.note}".strip())
             await self._sla.start_programme(RESOLUTION, now, self._target_or_fail().working_days)
-            if workflow.patched("document-checklist"):
+            if patched("document-checklist"):
                 await self._document_checklist()
 
         return await self._step(step, body)
@@ -887,7 +905,7 @@ class ClaimWorkflow:
         """Judge a claim the rules would pay against the review and referral rules, once per
         claim, behind ``workflow.patched("review-hold")``: a hit holds payment (``ReviewHold``,
         open) with the rule ids until a supervisor clears it or refers it to investigation."""
-        if self._review is not None or not workflow.patched(REVIEW_HOLD):
+        if self._review is not None or not patched(REVIEW_HOLD):
             return
         inp = self._inp
         result = await self._store(
@@ -1014,7 +1032,7 @@ class ClaimWorkflow:
         for _ in range(MAX_DECIDE_ATTEMPTS):
             prior = []
             versions: dict[str, int] = {}
-            if workflow.patched("prior-benefits"):
+            if patched("prior-benefits"):
                 found = await self._store(
                     StoreActivities.find_prior_benefits,
                     PriorBenefitsRequest(
@@ -1030,7 +1048,7 @@ class ClaimWorkflow:
                 retry_policy=COMPUTE_RETRY,
             )
             self._coverage_request = request  # archived beside the decision: what it was made on
-            if decision.needs_handler or decision.total <= 0 or not workflow.patched(BENEFIT_RESERVATION):
+            if decision.needs_handler or decision.total <= 0 or not patched(BENEFIT_RESERVATION):
                 return decision
             held = await self._store(
                 StoreActivities.reserve_benefits,
@@ -1118,7 +1136,7 @@ class ClaimWorkflow:
             "notice",
         )
         self._log("decline_notice_sent", SYSTEM, "refusal notice with reasons queued to the claimant")
-        if workflow.patched(REFUSAL_LETTER):
+        if patched(REFUSAL_LETTER):
             await self._issue_refusal_letter()  # the art. 24 clock stops when the letter is issued
         else:
             self._sla.stop(ART24_REFUSAL_NOTICE, workflow.now())
@@ -1317,7 +1335,7 @@ class ClaimWorkflow:
 
     async def _release_reservations(self) -> None:
         """A payable decision's held amounts are released (``reserve_benefits`` with no lines)."""
-        if self._decision is None or not self._decision.payable or not workflow.patched(BENEFIT_RESERVATION):
+        if self._decision is None or not self._decision.payable or not patched(BENEFIT_RESERVATION):
             return
         await self._store(
             StoreActivities.reserve_benefits,
@@ -1626,10 +1644,10 @@ class ClaimWorkflow:
         plain = view.model_copy(
             update={"sla_state": self._sla.state(), "stuck_activity": None, "stuck_since": None}
         )
-        if workflow.patched(SKIP_UNCHANGED_PROJECTION) and plain == self._published:
+        if patched(SKIP_UNCHANGED_PROJECTION) and plain == self._published:
             return
         self._published = plain
-        updates = [
+        self._upsert([
             search.STAGE.value_set(self._stage.value),
             search.COUNTY.value_set(self._inp.county),
             search.TOWNSHIP.value_set(self._inp.township),
@@ -1639,15 +1657,25 @@ class ClaimWorkflow:
             search.SLA_DEADLINE.value_set(view.sla_deadline)
             if view.sla_deadline is not None
             else search.SLA_DEADLINE.value_unset(),
-        ]
-        workflow.upsert_search_attributes(updates)
+        ])
         await self._write_view(view)
+
+    def _upsert(self, updates: list[SearchAttributeUpdate]) -> None:
+        """Upsert search attributes; a lean claim (``LEAN_HISTORY``) sends only those whose value
+        changed since its last upsert, and nothing when none did (an older claim sends all)."""
+        if self.lean_history:
+            updates = [u for u in updates if self._attributes.get(u.key.name, _UNSET) != u.value]
+            for u in updates:
+                self._attributes[u.key.name] = u.value
+            if not updates:
+                return
+        workflow.upsert_search_attributes(updates)
 
     def _sla_state(self) -> SlaState:
         """The SLA state supervisors see: ``stuck`` while a store step keeps failing."""
         return SlaState.STUCK if self._stuck is not None else self._sla.state()
 
-    async def _store(self, activity: Callable[..., _R], arg: Any) -> _R:
+    async def _store(self, activity: Callable[..., _R], arg: Any, *, local: bool = False) -> _R:
         """Run a store activity (``STORE_RETRY``); when it keeps failing, show the claim as stuck
         and keep trying every ``STUCK_RETRY_EVERY``, never in silence.
 
@@ -1666,7 +1694,8 @@ class ClaimWorkflow:
         failing = False
         while True:
             try:
-                result = await workflow.execute_activity_method(
+                run = workflow.execute_local_activity_method if local else workflow.execute_activity_method
+                result = await run(
                     activity,  # type: ignore[arg-type]
                     arg,
                     start_to_close_timeout=SHORT,
@@ -1685,7 +1714,7 @@ class ClaimWorkflow:
                         f"{name} keeps failing ({str(cause)[:200]}); retrying every "
                         f"{STUCK_RETRY_EVERY.seconds // 60} minutes",
                     )
-                    workflow.upsert_search_attributes([search.SLA_STATE.value_set(SlaState.STUCK.value)])
+                    self._upsert([search.SLA_STATE.value_set(SlaState.STUCK.value)])
                     if activity is not StoreActivities.project_claim:
                         await self._write_view(self._view())
                 await workflow.sleep(STUCK_RETRY_EVERY)
@@ -1693,7 +1722,7 @@ class ClaimWorkflow:
             if failing:
                 since = self._stuck_steps.pop(key).since
                 self._log("unstuck", SYSTEM, f"{name} succeeded again; stuck since {since.isoformat()}")
-                workflow.upsert_search_attributes([search.SLA_STATE.value_set(self._sla_state().value)])
+                self._upsert([search.SLA_STATE.value_set(self._sla_state().value)])
                 if activity is not StoreActivities.project_claim:
                     await self._write_view(self._view())
             return result  # type: ignore[no-any-return]

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.patches import patched
+
 LOCAL_STEPS_PATCH = "local-short-steps"
 """The ``workflow.patched`` id: claims started before it run these steps as ordinary activities."""
 
@@ -45,7 +47,7 @@ async def short_step(
         temporalio.exceptions.ActivityError: the activity failed for good (wrapping its
         ``ApplicationError``), exactly as ``workflow.execute_activity_method`` raises it.
     """
-    if workflow.patched(LOCAL_STEPS_PATCH):
+    if patched(LOCAL_STEPS_PATCH):
         return await workflow.execute_local_activity_method(
             method, arg, start_to_close_timeout=timeout, retry_policy=retry
         )

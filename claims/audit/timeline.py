@@ -319,7 +319,10 @@ class _Builder:
         self.status = _CLOSED[which]
         if which == "workflow_execution_completed_event_attributes":
             a = ev.workflow_execution_completed_event_attributes
-            state = await self.decode(a.result.payloads, m.ClaimState, where)
+            # a lean claim (workflows.patches.LEAN_HISTORY) ends with a StepResult, older ones with the state
+            state = await self.decode(a.result.payloads, m.StepResult, where)
+            if not isinstance(state, m.StepResult) and isinstance(state, dict):
+                state = _as_model(m.ClaimState, state)
             before = self.stage
             self.note_state(state)
             self.add(ev, "closed", f"workflow completed; claim {self.stage}", stage_before=before)
@@ -360,7 +363,8 @@ class _Builder:
             if key is not None and a.details[key].payloads:
                 raw = await self.decode(a.details[key].payloads, None, where)
                 patch = str(raw.get("id") if isinstance(raw, dict) else raw)
-            self.add(ev, "marker", f"code change marker (workflow.patched) {patch}".strip())
+            note = " (takes every earlier change's new path without a marker of its own)" if patch == "lean-history" else ""
+            self.add(ev, "marker", f"code change marker (workflow.patched) {patch}{note}".strip())
 
     # -- steps (Updates)
 

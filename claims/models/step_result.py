@@ -107,7 +107,8 @@ class ClockMark(Frozen):
 
 class StepResult(Frozen):
     """What an accepted step answers (the result of every ``ClaimWorkflow`` Update since
-    ``SMALL_STEP_RESULTS``): where the claim stands after it, in about a kilobyte.
+    ``SMALL_STEP_RESULTS``, and of the workflow itself since ``lean-history``): where the claim
+    stands after it, in about a kilobyte.
 
     The whole state (timeline, documents, decision lines, payments) is the ``state`` Query.
     Every list is bounded (``MAX_CLOCKS``, ``MAX_DECLINE_REASONS``), so a result stays under
@@ -115,7 +116,8 @@ class StepResult(Frozen):
 
     Attributes:
         claim_number: the claim.
-        step: the step performed (its ``STEP_RULES`` name, e.g. ``adjudicate``).
+        step: the step performed (its ``STEP_RULES`` name, e.g. ``adjudicate``), or ``end`` in
+            the workflow's own result (how the claim ended; claims since ``lean-history``).
         version: entries in the claim's timeline after the step; a later ``state`` with more
             entries has seen more happen since.
         stage: the claim's stage after the step.

@@ -46,8 +46,10 @@ close, reopen, advance payment; the reopen window before ``run()`` returns) and 
 (``review-*``), ``v5/`` those recorded with the lifecycle and review steps but before
 ``lifecycle-archive-at-close`` (a claim with a reopen period archived only when the period
 ended), ``v6/`` those recorded before ``small-step-results`` (every step answered with the
-whole ``ClaimState``; since, with a ``StepResult``); every ``*.json`` under ``tests/golden`` is
-replayed.
+whole ``ClaimState``; since, with a ``StepResult``), ``v7/`` those recorded before
+``lean-history`` (each earlier patch asked and recorded with its ``TemporalChangeVersion``
+upsert, every search attribute upserted each time, the final state written as the archive's
+input and as the workflow's result); every ``*.json`` under ``tests/golden`` is replayed.
 """
 
 from __future__ import annotations

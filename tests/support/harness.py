@@ -16,7 +16,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from claims.services.client import claim_state, perform_step, report_claim, wait_until_open
+from claims.services.client import claim_state, perform_step, report_claim, wait_until_open, workflow_id_for
 from claims.services.demo import DemoClaim, DemoFile, drive_claim
 from claims.models import Actor, ClaimState, CompleteDocumentsInput, WaivedDocument
 from claims.store import RegisterFile, load_register
@@ -36,6 +36,14 @@ not reopening and that wait for a claim's workflow to end (its result, its archi
 answered ``claim.ended``): with the shipped 90 days the workflow waits out the window, which the
 suite's shared time-skipping server must not skip (it would move every test's clock) and the dev
 server cannot. Reopening itself is tested on a 90-day policy (``tests/test_lifecycle.py``)."""
+
+
+async def ended_state(client: Client, number: str) -> ClaimState:
+    """Wait until claim ``number``'s workflow has completed (its archive included), then read
+    its whole state: the workflow's own result is a small ``StepResult`` (``lean-history``),
+    the state is the ``state`` Query, which a closed workflow still answers."""
+    await client.get_workflow_handle(workflow_id_for(number)).result()
+    return await claim_state(client, number)
 
 
 def activities_run(events: Iterable[HistoryEvent]) -> list[str]:
