@@ -82,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
         SlaTargetRequest,
         Stage,
         StepInput,
+        ClockMark,
         StepResult,
         build_step_result,
         StepRule,
@@ -244,6 +245,7 @@ class ClaimWorkflow:
         self._store_calls = 0
         self.lean_history = False  # set first thing in run(): workflows.patches
         self._attributes: dict[str, object] = {}  # search attributes as last upserted (lean claims)
+        self._marks_sent: dict[str, ClockMark] = {}  # clocks as last answered (lean claims)
 
     # ------------------------------------------------------------------ the story
 
@@ -518,7 +520,19 @@ class ClaimWorkflow:
             self._busy = False
 
     def _step_result(self, step: str) -> StepResult:
-        """The small answer of ``step``: stage, SLA, the decision's and payments' amounts, clocks."""
+        """The small answer of ``step``: stage, SLA, the decision's and payments' amounts, clocks.
+
+        A lean claim (``LEAN_HISTORY``) lists only the clocks new or changed since its previous
+        answer (what the audit needs to name each recorded deadline, once); call once per answer.
+        """
+        result = self._build_step_result(step)
+        if not self.lean_history:
+            return result
+        fresh = [c for c in result.clocks if self._marks_sent.get(c.name) != c]
+        self._marks_sent.update((c.name, c) for c in fresh)
+        return result.model_copy(update={"clocks": fresh})
+
+    def _build_step_result(self, step: str) -> StepResult:
         return build_step_result(
             claim_number=self._inp.claim_number,
             step=step,

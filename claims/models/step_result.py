@@ -134,7 +134,9 @@ class StepResult(Frozen):
         transfer_ref: the transfer reference of the claim's latest payment, if any.
         decline_reasons: why the claim was declined (the first ``MAX_DECLINE_REASONS``; the
             state has all); empty unless ``stage`` is ``declined``.
-        clocks: every SLA clock in brief.
+        clocks: SLA clocks in brief: in a claim started since ``lean-history``, those new or
+            changed since the claim's previous answer (every clock in its first); before, every
+            clock. The ``state`` Query has them all.
     """
 
     claim_number: str = Field(min_length=1, max_length=64)
