@@ -109,8 +109,18 @@ async def test_audit_of_a_paid_claim_shows_the_amounts_actors_and_deadlines_of_t
     assert "green.hardship" in text and "stage payout -> closed" in text
 
 
-PROJECTED_STAGES = ["reported", "documents", "adjudication", "payout", "closed"]
-"""One projection write per change the supervisors see (the three document steps share one)."""
+PROJECTED_STAGES = [
+    ("reported", False),
+    ("documents", False),
+    ("documents", True),
+    ("documents", False),
+    ("adjudication", False),
+    ("payout", False),
+    ("closed", False),
+]
+"""One projection write per change the supervisors see, (stage, paused): reported; registered;
+documents requested (the resolution clock paused, 暂停·等待资料: in the projection since
+lean-history); received (resumed); complete, adjudicated, paid."""
 
 SHORT_STEPS = {
     "triage_claim",
@@ -154,7 +164,7 @@ async def test_short_steps_run_as_local_activities_and_the_audit_still_shows_the
     assert [v["seq"] % 1_000_000 for v in views] == list(range(1, len(views) + 1))
     bare = [{k: v for k, v in view.items() if k != "seq"} for view in views]
     assert all(a != b for a, b in zip(bare, bare[1:], strict=False))
-    assert [v["stage"] for v in views] == PROJECTED_STAGES
+    assert [(v["stage"], v["paused"]) for v in views] == PROJECTED_STAGES
     with harness.sessions() as s:
         row = s.get(Claim, state.claim_number)
         assert row is not None and (row.stage, row.projection_seq) == ("closed", views[-1]["seq"])

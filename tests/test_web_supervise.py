@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from temporalio.testing import WorkflowEnvironment
 
 from claims.domain.workdays import WorkingCalendar
@@ -310,6 +310,22 @@ async def test_counters_table_and_lists_count_the_claims_in_each_state(sqlite_se
         "JS-PAY2",
     ]
     assert await listed(sla="breached", township=TOWN_1) == ["JS-LATE"]
+
+    # a claim started since lean-history carries its facts in the projection (migration 0016):
+    # counted in SQL, its workflow not asked; the rows without them (NULL) are still asked
+    with unit_of_work(sqlite_sessions) as s:
+        s.execute(
+            update(Claim)
+            .where(Claim.claim_number == "JS-PAY2")
+            .values(paused=False, awaiting_approval=True, review_queue="siu")
+        )
+        s.execute(update(Claim).where(Claim.claim_number == "JS-RISK").values(paused=True, awaiting_approval=False))
+    ASKED.clear()
+    ov = await supervision.overview(services, SUP_A, NOW, CAL, facts=stand_in_facts)
+    assert sorted(ASKED) == ["JS-LATE", "JS-PAUSED", "JS-PAY"]
+    assert (ov.counters.paused, ov.counters.approval, ov.counters.referred, ov.counters.no_answer) == (2, 2, 1, 0)
+    assert ov.paused == {"JS-PAUSED", "JS-RISK"} and ov.awaiting == {"JS-PAY", "JS-PAY2"}
+    assert await listed(approval=True) == ["JS-PAY", "JS-PAY2"]
 
     charts = supervision.charts(services, SUP_A, NOW)
     assert charts.months[0] == "2026-01" and charts.months[-1] == "2026-12" and len(charts.months) == 12
@@ -659,16 +675,27 @@ async def at_payout(harness: Harness, case_index: int) -> str:
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_payout_above_the_limit_waits_for_approval_on_the_claim_page(
-    http_console: Console, harness: Harness
+    http_console: Console, harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = await at_payout(harness, 1)  # 醴陵市: 100,000 + 32,000 on two policies
     state = await claim_state(harness.client, number)
     assert state.decision is not None and state.payout_authority_limit is not None
     assert state.decision.total > state.payout_authority_limit and not state.payout_approved
 
+    # the claim's projection says so (lean-history, migration 0016): counted without asking it
+    with harness.sessions() as s:
+        row = s.get(Claim, number)
+        assert row is not None and (row.paused, row.awaiting_approval, row.review_queue) == (False, True, None)
+    asked: list[str] = []
+
+    async def recording(services: Services, actor: Actor, numbers: list[str]) -> dict[str, StateFacts | None]:
+        asked.extend(numbers)
+        return {}
+
+    monkeypatch.setattr(supervision, "read_facts", recording)
     sup = await http_console.as_user("sup.liling", "supervisor", county=COUNTY_B)
     home = await sup.get("/supervise")
-    assert counter(home.text, "approval") == 1
+    assert counter(home.text, "approval") == 1 and number not in asked
     waiting = await sup.get("/supervise?approval=1")
     assert re.findall(r'name="claim_numbers" value="([^"]+)"', waiting.text) == [number]
     assert f'href="/claims/{number}">{number}</a> <span class="tag">待审批</span>' in waiting.text

@@ -93,6 +93,7 @@ with workflow.unsafe.imports_passed_through():
         WaivedDocument,
         WithdrawInput,
         projection_seq,
+        supervision_facts,
         refusal,
         rule_for,
     )
@@ -1742,8 +1743,26 @@ class ClaimWorkflow:
             return result  # type: ignore[no-any-return]
 
     def _view(self) -> ClaimProjection:
-        """The reporting row of the claim as it stands (without ``seq``)."""
+        """The reporting row of the claim as it stands (without ``seq``).
+
+        A lean claim (``LEAN_HISTORY``) adds what the supervisor's counters need (paused,
+        waiting for approval, review queue), so the console counts them in SQL instead of asking
+        every claim's workflow; an older claim leaves them None (its views, and so the commands
+        its history replays, stay as recorded).
+        """
         current = self._sla.current()
+        paused: bool | None = None
+        awaiting: bool | None = None
+        queue: str | None = None
+        if self.lean_history:
+            paused, awaiting, queue = supervision_facts(
+                stage=self._stage,
+                clocks=self._sla.clocks.values(),
+                decision_total=self._decision.total if self._decision is not None else None,
+                authority_limit=self._authority_limit(),
+                approved=self._approved,
+                review=self._review,
+            )
         return ClaimProjection(
             claim_number=self._inp.claim_number,
             workflow_id=workflow.info().workflow_id,
@@ -1765,6 +1784,9 @@ class ClaimWorkflow:
             stuck_activity=self._stuck.activity if self._stuck else None,
             stuck_since=self._stuck.since if self._stuck else None,
             reopened=self._reopened,
+            paused=paused,
+            awaiting_approval=awaiting,
+            review_queue=queue,
         )
 
     @property

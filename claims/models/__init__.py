@@ -160,6 +160,7 @@ from claims.models.store_io import (
     ReserveBenefitsRequest,
     ReserveBenefitsResult,
     projection_seq,
+    supervision_facts,
 )
 
 __all__ = [
@@ -272,6 +273,7 @@ __all__ = [
     "Yuan",
     "allowed_steps",
     "projection_seq",
+    "supervision_facts",
     "refusal",
     "rule_for",
 ]

@@ -6,13 +6,15 @@ standard library only), so workflow code can import it inside the Temporal sandb
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import Field
 
-from claims.models.claim import PaymentRecord, SlaState
+from claims.models.claim import PaymentRecord, SlaClock, SlaState
 from claims.models.common import Frozen, NonNegativeYuan, Stage
+from claims.models.review_io import ReviewHold
 from claims.models.rules_io import BenefitLine, CaseClass, PriorBenefit
 
 
@@ -49,6 +51,44 @@ class ClaimProjection(Frozen):
     stuck_since: datetime | None = None
     reopened: int = Field(default=0, ge=0)
     """How often a supervisor reopened the claim (重开; migration 0015)."""
+    paused: bool | None = None
+    """The claim waits on the claimant: an open clock paused for documents (暂停·等待资料;
+    migration 0016). None: the claim was started before ``lean-history`` and does not say (the
+    supervisor's page asks its workflow)."""
+    awaiting_approval: bool | None = None
+    """At payout with a decided total above the handlers' authority limit and not yet approved
+    (待审批赔付); None as for ``paused``."""
+    review_queue: str | None = Field(default=None, max_length=16)
+    """The queue (``review`` / ``siu``) of the claim's open review hold, if any."""
+
+
+def supervision_facts(
+    *,
+    stage: Stage,
+    clocks: Iterable[SlaClock],
+    decision_total: Decimal | None,
+    authority_limit: Decimal | None,
+    approved: bool,
+    review: ReviewHold | None,
+) -> tuple[bool, bool, str | None]:
+    """What a supervisor's counters need of a claim: (paused, awaiting approval, review queue).
+
+    Paused: an open clock (not stopped) is paused (``paused_since``), i.e. the claim waits on
+    the claimant's documents. Awaiting approval: stage payout, a decided total (yuan) above the
+    authority limit (yuan, the SLA policy's ``payout_authority``) and no supervisor's approval
+    yet. Review queue: the queue of an open review hold, else None. The workflow puts them in
+    its projection (lean claims); the console computes them from a state for older claims.
+    """
+    paused = any(c.paused_since is not None and c.stopped_at is None for c in clocks)
+    awaiting = (
+        stage == Stage.PAYOUT
+        and decision_total is not None
+        and authority_limit is not None
+        and decision_total > authority_limit
+        and not approved
+    )
+    queue = review.queue.value if review is not None and review.status.value == "open" else None
+    return paused, awaiting, queue
 
 
 PROJECTION_SEQ_PER_RUN = 1_000_000

@@ -191,6 +191,11 @@ class Claim(Base):
     stuck_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # how often a supervisor reopened the claim (重开, migration 0015): the supervisor's counter
     reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # what the supervisor's counters need (migration 0016; ClaimProjection.paused): NULL when
+    # the claim's workflow does not say (started before lean-history): the console asks it
+    paused: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    awaiting_approval: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    review_queue: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Payout(Base):

@@ -50,6 +50,9 @@ def update_projection(session: Session, proj: ClaimProjection, now: datetime) ->
         "stuck_activity",
         "stuck_since",
         "reopened",
+        "paused",
+        "awaiting_approval",
+        "review_queue",
     ):
         value = getattr(proj, field)
         values[field] = value.value if isinstance(value, Enum) else value

@@ -157,11 +157,53 @@ def counts(session: Session, scope: Scope, w: Windows) -> Counts:
     return Counts(*(int(v) for v in row))
 
 
-def open_numbers_at(session: Session, scope: Scope, stage: Stage, limit: int) -> list[str]:
-    """Numbers of the open claims of ``scope`` at ``stage`` (at most ``limit``, oldest report first)."""
+def open_numbers_at(
+    session: Session, scope: Scope, stage: Stage, limit: int, *, facts_unknown: bool = False
+) -> list[str]:
+    """Numbers of the open claims of ``scope`` at ``stage`` (at most ``limit``, oldest report
+    first); with ``facts_unknown``, only those whose projection does not carry the supervisor's
+    facts (``claims.paused`` NULL: started before ``lean-history``)."""
     q = _in_scope(select(Claim.claim_number).where(Claim.stage == stage.value), scope)
+    if facts_unknown:
+        q = q.where(Claim.paused.is_(None))
     q = q.order_by(Claim.reported_at, Claim.claim_number).limit(limit)
     return list(session.execute(q).scalars())
+
+
+@dataclass(frozen=True)
+class KnownFacts:
+    """The supervisor's facts as the projection carries them (claims since ``lean-history``):
+    claim numbers paused for documents (stage documents), waiting for approval (stage payout)
+    and held for review by queue (stage payout)."""
+
+    paused: list[str]
+    awaiting: list[str]
+    held: dict[str, list[str]]
+
+
+def known_facts(session: Session, scope: Scope) -> KnownFacts:
+    """:class:`KnownFacts` of the open claims of ``scope``, in one read (claims whose columns
+    are NULL are not in it: :func:`open_numbers_at` with ``facts_unknown`` lists them)."""
+    q = select(Claim.claim_number, Claim.stage, Claim.paused, Claim.awaiting_approval, Claim.review_queue)
+    q = _in_scope(
+        q.where(
+            Claim.stage.in_([Stage.DOCUMENTS.value, Stage.PAYOUT.value]),
+            or_(Claim.paused.is_(True), Claim.awaiting_approval.is_(True), Claim.review_queue.is_not(None)),
+        ),
+        scope,
+    ).order_by(Claim.reported_at, Claim.claim_number)
+    paused: list[str] = []
+    awaiting: list[str] = []
+    held: dict[str, list[str]] = {}
+    for number, stage, is_paused, is_awaiting, queue in session.execute(q):
+        if stage == Stage.DOCUMENTS.value and is_paused:
+            paused.append(number)
+        if stage == Stage.PAYOUT.value:
+            if is_awaiting:
+                awaiting.append(number)
+            if queue:
+                held.setdefault(queue, []).append(number)
+    return KnownFacts(paused=paused, awaiting=awaiting, held=held)
 
 
 def team_table(session: Session, scope: Scope, w: Windows) -> list[TeamLine]:
