@@ -1036,10 +1036,14 @@ def measure(
 
 def columns_the_code_reads(engine: Engine) -> None:
     """At an earlier revision (``--before``), the columns migrations after it add and today's
-    queries read (0015: ``claims.reopened``), so the engine's reads run on the older indexes;
-    0015 adds the column only where it is missing."""
+    queries read (0015: ``claims.reopened``; 0016: ``paused``, ``awaiting_approval``,
+    ``review_queue``), so the engine's reads run on the older indexes; 0015 and 0016 add the
+    columns only where they are missing."""
     with engine.begin() as c:
         c.execute(text("ALTER TABLE claims ADD COLUMN IF NOT EXISTS reopened integer NOT NULL DEFAULT 0"))
+        c.execute(text("ALTER TABLE claims ADD COLUMN IF NOT EXISTS paused boolean"))
+        c.execute(text("ALTER TABLE claims ADD COLUMN IF NOT EXISTS awaiting_approval boolean"))
+        c.execute(text("ALTER TABLE claims ADD COLUMN IF NOT EXISTS review_queue varchar(16)"))
 
 
 def main(argv: list[str] | None = None) -> Result:

@@ -34,7 +34,7 @@ from workflows.sandbox import (
 )
 
 LISTED = {"claims.models", "claims.errors", "claims.infra.search", "activities"}
-WORKFLOW_MODULES = {"workflows", "workflows.claim", "workflows.sla", "workflows.short_steps"}
+WORKFLOW_MODULES = {"workflows", "workflows.claim", "workflows.patches", "workflows.sla", "workflows.short_steps"}
 
 
 def passed_through(restrictions: SandboxRestrictions, name: str) -> bool:
@@ -88,7 +88,7 @@ async def test_the_production_worker_passes_the_listed_project_modules_through(
     assert restrictions.invalid_module_members == SandboxRestrictions.invalid_module_members_default
     assert not restrictions.passthrough_all_modules
     # the workflow code stays sandboxed; durable_rules and the store are never handed to a workflow
-    for name in ("workflows.claim", "workflows.sla", "workflows.short_steps", "workflows.reports"):
+    for name in ("workflows.claim", "workflows.patches", "workflows.sla", "workflows.short_steps", "workflows.reports"):
         assert not passed_through(restrictions, name), name
     for name in ("rules", "rules.engine", "durable_rules", "claims.store", "claims.store.db", "claims"):
         assert not passed_through(restrictions, name), name

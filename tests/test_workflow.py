@@ -194,7 +194,11 @@ async def test_a_step_answers_with_a_small_result_and_the_whole_state_is_the_que
     assert decided.decision_total == Decimal("45000.00")
     assert not decided.needs_handler and decided.total_paid == Decimal("0")
     state = await claim_state(harness.client, number)
-    assert decided == step_result_of(state, "adjudicate")
+    whole = step_result_of(state, "adjudicate")
+    # a lean claim answers with the clocks new or changed since its previous answer only
+    assert decided.model_copy(update={"clocks": []}) == whole.model_copy(update={"clocks": []})
+    assert decided.clocks and set(decided.clocks) < set(whole.clocks)
+    assert "registration" not in {c.name for c in decided.clocks}  # stopped at 立案, answered then
     if state.payout_authority_limit is not None and not decided.payout_approved and (
         Decimal("45000.00") > state.payout_authority_limit
     ):
