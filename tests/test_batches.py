@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from claims.domain.timeutil import today_in_shanghai
 from claims.errors import ClaimNotFound, InputError, NotAllowed
 from claims.infra.settings import get_settings
 from claims.models import (
@@ -77,6 +78,8 @@ async def test_a_batch_of_three_claims_is_paid_once_with_one_transfer(harness: H
 
     sheet = await create_batch(svc, SUPERVISOR, COUNTY, numbers, "2021年9月20日 大成桥镇现场理赔会")
     assert sheet.status == "open" and sheet.county == COUNTY and sheet.batch_id.startswith("PB")
+    # named by the office's date in Asia/Shanghai (the day the batch was made up there)
+    assert sheet.batch_id[2:10] == f"{today_in_shanghai(sheet.created_at):%Y%m%d}"
     assert [r.claim_number for r in sheet.rows] == numbers
     assert [r.position for r in sheet.rows] == [1, 2, 3]
     assert all(r.stage == "payout" and r.paid == Decimal("0.00") for r in sheet.rows)

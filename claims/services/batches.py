@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from claims.domain.timeutil import today_in_shanghai
 from claims.errors import ClaimNotFound, ClaimsError, InputError, NotAllowed, StepRejected
 from claims.models import Actor, ClaimState, PayInput, Role, Stage
 from claims.models.bounds import PlaceName, Reason, TransferRef
@@ -146,7 +147,8 @@ async def create_batch(
         if why is not None:
             raise NotPayable(why, params={"claim": n})
     now = datetime.now(UTC)
-    batch_id = f"PB{now:%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+    # named by the office's date (Asia/Shanghai), not UTC's: before 08:00 they differ
+    batch_id = f"PB{today_in_shanghai(now):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
     with unit_of_work(services.sessions) as s:
         store.add_batch(s, batch_id, req.county, req.event, actor.id, now, list(req.claims))
     return batch_sheet(services, actor, batch_id)
