@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
@@ -399,3 +399,35 @@ async def test_the_audit_command_prints_the_same_report_as_json_and_as_text(
     as_text = await asyncio.to_thread(run)
     assert as_text.returncode == 0, as_text.stderr[-2000:]
     assert as_text.stdout.rstrip("\n") == format_audit(report)
+
+
+async def test_a_bundle_rebuilt_from_a_lean_history_keeps_clocks_timeline_and_documents(
+    harness: Harness,
+) -> None:
+    """A lean claim's history records no final state (``lean-history``): when its decision
+    record is missing, the sweep rebuilds the bundle from the history and the closed workflow's
+    ``state`` Query, so clocks, documents and the timeline are not lost."""
+    state = await harness.drive(harness.cases[2])
+    final = await closed(harness.client, state.claim_number)
+    number = state.claim_number
+    history = await harness.client.get_workflow_handle(workflow_id_for(number)).fetch_history()
+    assert (await build_audit(history, data_converter=harness.client.data_converter)).final_state is None
+    with harness.sessions() as s:  # as if archive_decision had never written (e.g. a restored store)
+        s.execute(delete(ClaimArchive).where(ClaimArchive.claim_number == number))
+        s.commit()
+    for _ in range(50):  # visibility catches up with the close within moments
+        swept = await archive_closed_claims(harness.client, harness.sessions)
+        with harness.sessions() as s:
+            row = s.get(ClaimArchive, number)
+            if row is not None and row.history_json:
+                break
+        await asyncio.sleep(0.2)
+    assert not swept.failed
+    with harness.sessions() as s:
+        row = s.get(ClaimArchive, number)
+        assert row is not None
+        bundle = json.loads(row.decision_bundle)
+    assert bundle["source"] == "history"
+    assert [c["name"] for c in bundle["clocks"]] == [c.name for c in final.clocks] and len(final.clocks) >= 4
+    assert len(bundle["timeline"]) == len(final.timeline) and bundle["timeline"][-1]["event"] == final.timeline[-1].event
+    assert [p["amount"] for p in bundle["payouts"]] == ["45000.00"]

@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.converter import DataConverter
 
 from claims.audit.history import Json
 from claims.audit.report import AuditReport
 from claims.audit.timeline import build_audit
 from claims.infra.logging import get_logger
+from claims.models import ClaimState
 from claims.store import utcnow
 from claims.store.archive import DecisionBundle, history_archived, record_history
-from claims.store.db import Sessions, unit_of_work
+from claims.store.db import ClaimArchive, Sessions, unit_of_work
 
 SWEEP_INTERVAL = timedelta(minutes=5)
 """How often the worker's archiver looks for newly closed claims."""
@@ -40,14 +43,19 @@ CLOSED_CLAIMS_QUERY = "WorkflowType = 'ClaimWorkflow' AND ExecutionStatus != 'Ru
 """Visibility query of closed claim workflows."""
 
 
-def bundle_from_audit(report: AuditReport, closed_at: datetime | None) -> DecisionBundle:
+def bundle_from_audit(
+    report: AuditReport, closed_at: datetime | None, state: ClaimState | None = None
+) -> DecisionBundle:
     """The decision bundle of a claim rebuilt from its decoded history.
 
     The coverage request is the last ``evaluate_coverage`` input the history recorded: the
-    request decided, never rebuilt.
+    request decided, never rebuilt. Clocks, documents and the workflow's timeline come from
+    the last state the history records (the workflow's result of a claim started before
+    ``lean-history``); a lean claim's history records none, so the caller passes ``state``
+    (the closed workflow's ``state`` Query) or those stay empty.
     """
     last = report.decisions[-1] if report.decisions else None
-    st = report.final_state
+    st = report.final_state or state
     return DecisionBundle(
         source="history",
         claim_number=report.claim_number,
@@ -68,7 +76,7 @@ def bundle_from_audit(report: AuditReport, closed_at: datetime | None) -> Decisi
         clocks=list(st.clocks) if st else [],
         documents=list(st.decision_documents or []) if st else [],
         payouts=report.payouts,
-        timeline=report.workflow_timeline,
+        timeline=report.workflow_timeline or (list(st.timeline) if st else []),
     )
 
 
@@ -81,10 +89,22 @@ class SweepResult:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+StateReader = Callable[[], Awaitable[ClaimState | None]]
+"""Reads a closed claim's whole state (its workflow's ``state`` Query); None when it cannot."""
+
+
 async def archive_history(
-    sessions: Sessions, history: WorkflowHistory, data_converter: DataConverter | None = None
+    sessions: Sessions,
+    history: WorkflowHistory,
+    data_converter: DataConverter | None = None,
+    read_state: StateReader | None = None,
 ) -> bool:
     """Archive one closed claim's history (and a bundle rebuilt from it when none exists).
+
+    Args:
+        read_state: asked only when the bundle must be rebuilt (no ``archive_decision`` record)
+            and the history records no final state (a claim started since ``lean-history``),
+            so the rebuilt bundle keeps the clocks, documents and timeline.
 
     Returns:
         True when written, False when it was already archived.
@@ -95,7 +115,17 @@ async def archive_history(
     report = await build_audit(history, data_converter, "archive")
     last = history.events[-1]
     closed_at = last.event_time.ToDatetime(tzinfo=UTC) if report.status != "running" else None
-    bundle = bundle_from_audit(report, closed_at)
+    state: ClaimState | None = None
+    if report.final_state is None and read_state is not None:
+
+        def has_bundle() -> bool:
+            with sessions() as s:
+                row = s.get(ClaimArchive, report.claim_number)
+                return row is not None and row.decision_bundle is not None
+
+        if not await asyncio.to_thread(has_bundle):
+            state = await read_state()
+    bundle = bundle_from_audit(report, closed_at, state)
     text = history.to_json()
 
     def write() -> bool:
@@ -146,8 +176,17 @@ async def archive_closed_claims(
             result.already += 1
             continue
         try:
-            history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
-            if await archive_history(sessions, history, dc):
+            handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
+            history = await handle.fetch_history()
+
+            async def read_state(handle: WorkflowHandle[Any, Any] = handle) -> ClaimState | None:
+                try:
+                    return await handle.query("state", result_type=ClaimState)
+                except Exception as e:  # noqa: BLE001 - no worker, or the query failed: rebuild without it
+                    log.warning("state of a closed claim not read", workflow_id=handle.id, error=str(e))
+                    return None
+
+            if await archive_history(sessions, history, dc, read_state):
                 result.archived += 1
             else:
                 result.already += 1
