@@ -103,8 +103,11 @@ class AuditReport(_Frozen):
             (terms: ``{policy_number, terms_version, terms_hash}``; the hash is null for a
             policy with no benefit line).
         final_state: the last claim state the history records: the workflow's result, or for a
-            claim begun before small step results (``SMALL_STEP_RESULTS``) also a step's answer.
-        workflow_timeline: the workflow's own timeline from the last recorded state.
+            claim begun before small step results (``SMALL_STEP_RESULTS``) also a step's answer;
+            None for a claim begun since ``lean-history``, whose history records no state (its
+            state is the ``state`` Query; the decision bundle keeps clocks and timeline).
+        workflow_timeline: the workflow's own timeline from the last recorded state (empty
+            when ``final_state`` is None).
     """
 
     claim_number: str
