@@ -325,7 +325,10 @@ async def test_counters_table_and_lists_count_the_claims_in_each_state(sqlite_se
     assert sorted(ASKED) == ["JS-LATE", "JS-PAUSED", "JS-PAY"]
     assert (ov.counters.paused, ov.counters.approval, ov.counters.referred, ov.counters.no_answer) == (2, 2, 1, 0)
     assert ov.paused == {"JS-PAUSED", "JS-RISK"} and ov.awaiting == {"JS-PAY", "JS-PAY2"}
-    assert await listed(approval=True) == ["JS-PAY", "JS-PAY2"]
+    assert await listed(approval=True) == ["JS-PAY", "JS-PAY2"]  # one asked, one from its column
+    assert sorted(await listed(sla="paused")) == ["JS-PAUSED", "JS-RISK"]
+    assert await listed(review="siu") == ["JS-PAY2"] and await listed(review="siu", approval=True) == ["JS-PAY2"]
+    assert await listed(sla="paused", approval=True) == []
 
     charts = supervision.charts(services, SUP_A, NOW)
     assert charts.months[0] == "2026-01" and charts.months[-1] == "2026-12" and len(charts.months) == 12

@@ -312,14 +312,14 @@ async def overview(
     c, team, known, in_documents, in_payout, handlers, towns, life, to_check = await asyncio.to_thread(read_sql)
     # the projection carries the facts of claims since lean-history; older ones are asked
     answers = await facts(services, actor, in_documents + in_payout) if in_documents or in_payout else {}
-    paused = known.paused + [n for n in in_documents if (f := answers.get(n)) is not None and f.paused]
-    awaiting = known.awaiting + [
-        n for n in in_payout if (f := answers.get(n)) is not None and f.awaiting_approval
-    ]
-    held = {
-        q: known.held.get(q, []) + [n for n in in_payout if (f := answers.get(n)) is not None and f.review == q]
-        for q in REVIEW_FILTERS
+    asked_paused = [n for n in in_documents if (f := answers.get(n)) is not None and f.paused]
+    asked_awaiting = [n for n in in_payout if (f := answers.get(n)) is not None and f.awaiting_approval]
+    asked_held = {
+        q: [n for n in in_payout if (f := answers.get(n)) is not None and f.review == q] for q in REVIEW_FILTERS
     }
+    paused = known.paused + asked_paused
+    awaiting = known.awaiting + asked_awaiting
+    held = {q: known.held.get(q, []) + asked_held[q] for q in REVIEW_FILTERS}
     counters = Counters(
         open=c.open,
         overdue=c.overdue,
@@ -340,21 +340,21 @@ async def overview(
     rows: list[SuperviseRow] = []
     total, pages = 0, 1
     if flt.any:
-        numbers: set[str] | None = None
+        # the projection's facts filter in SQL; only the claims asked (no columns) go by number
+        facts_wanted: list[tuple[str, list[str]]] = []
         if flt.sla == "paused":
-            numbers = set(paused)
+            facts_wanted.append(("paused", asked_paused))
         if flt.approval:
-            numbers = set(awaiting) if numbers is None else numbers & set(awaiting)
+            facts_wanted.append(("approval", asked_awaiting))
         if flt.review:
-            numbers = set(held[flt.review]) if numbers is None else numbers & set(held[flt.review])
-        if flt.docs:
-            numbers = set(to_check) if numbers is None else numbers & set(to_check)
+            facts_wanted.append((f"review:{flt.review}", asked_held[flt.review]))
         where = ListFilter(
             sla=flt.sla if flt.sla != "paused" else None,
             green=flt.green,
             township=flt.township,
             handler=flt.handler,
-            numbers=numbers,
+            numbers=set(to_check) if flt.docs else None,
+            facts=tuple(facts_wanted),
         )
 
         def read_list(offset: int) -> tuple[int, list[SuperviseRow]]:

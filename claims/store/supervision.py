@@ -45,8 +45,12 @@ class Windows:
 class ListFilter:
     """Filters of the supervisor's claim list; None or False: no filter.
 
-    ``sla``: ``breached``, ``at_risk`` or ``stuck`` (``paused`` is decided from the claims'
-    states by the service, which passes the matching numbers as ``numbers``).
+    ``sla``: ``breached``, ``at_risk`` or ``stuck`` (``paused`` is a fact, below).
+    ``facts``: each ``(fact, asked)`` keeps the claims whose projection says ``fact``
+    (``paused``, ``approval``, ``review:<queue>``: :data:`FACTS`) or whose number is in
+    ``asked`` (claims without the columns whose state said so; at most a few hundred), so the
+    claims the projection knows are filtered in SQL, never listed one by one.
+    ``numbers``: only these claims (the documents still to check).
     """
 
     sla: str | None = None
@@ -54,6 +58,22 @@ class ListFilter:
     township: str | None = None
     handler: str | None = None
     numbers: Collection[str] | None = None
+    facts: tuple[tuple[str, Collection[str]], ...] = ()
+
+
+def fact_condition(fact: str) -> ColumnElement[bool]:
+    """The projection's condition for a supervisor's fact (see :class:`ListFilter`).
+
+    Raises:
+        KeyError: an unknown fact.
+    """
+    if fact == "paused":
+        return and_(Claim.stage == Stage.DOCUMENTS.value, Claim.paused.is_(True))
+    if fact == "approval":
+        return and_(Claim.stage == Stage.PAYOUT.value, Claim.awaiting_approval.is_(True))
+    if fact.startswith("review:"):
+        return and_(Claim.stage == Stage.PAYOUT.value, Claim.review_queue == fact.removeprefix("review:"))
+    raise KeyError(fact)
 
 
 @dataclass(frozen=True)
@@ -237,6 +257,9 @@ def _filtered(q: Select, scope: Scope, f: ListFilter, w: Windows) -> Select:  # 
         q = q.where(Claim.assigned_handler == f.handler)
     if f.numbers is not None:
         q = q.where(Claim.claim_number.in_(list(f.numbers))) if f.numbers else q.where(false())
+    for fact, asked in f.facts:
+        cond = fact_condition(fact)
+        q = q.where(or_(cond, Claim.claim_number.in_(list(asked))) if asked else cond)
     return q
 
 
