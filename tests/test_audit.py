@@ -212,6 +212,19 @@ async def test_an_auditor_can_read_but_not_advance_a_claim(harness: Harness) -> 
     assert [e.kind for e in report.entries if e.kind == "step"] == []
 
 
+async def sweep_until_archived(harness: Harness, number: str) -> Any:
+    """Run the archive sweep until claim ``number``'s history is archived (visibility catches
+    up with the close within moments); the last sweep's result."""
+    for _ in range(50):
+        swept = await archive_closed_claims(harness.client, harness.sessions)
+        with harness.sessions() as s:
+            row = s.get(ClaimArchive, number)
+            if row is not None and row.history_json:
+                return swept
+        await asyncio.sleep(0.2)
+    return swept
+
+
 async def test_a_closed_claim_still_audits_from_the_archive_after_temporal_deleted_its_history(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,13 +237,7 @@ async def test_a_closed_claim_still_audits_from_the_archive_after_temporal_delet
     )
     assert live.claim is not None
     # The workflow archived its decision record itself when it closed (archive_decision).
-    for _ in range(50):  # visibility catches up with the close within moments
-        swept = await archive_closed_claims(harness.client, harness.sessions)
-        with harness.sessions() as s:
-            row = s.get(ClaimArchive, number)
-            if row is not None and row.history_json:
-                break
-        await asyncio.sleep(0.2)
+    swept = await sweep_until_archived(harness, number)
     assert not swept.failed
     again = await archive_closed_claims(harness.client, harness.sessions)
     assert again.archived == 0  # nothing archived twice
@@ -415,13 +422,7 @@ async def test_a_bundle_rebuilt_from_a_lean_history_keeps_clocks_timeline_and_do
     with harness.sessions() as s:  # as if archive_decision had never written (e.g. a restored store)
         s.execute(delete(ClaimArchive).where(ClaimArchive.claim_number == number))
         s.commit()
-    for _ in range(50):  # visibility catches up with the close within moments
-        swept = await archive_closed_claims(harness.client, harness.sessions)
-        with harness.sessions() as s:
-            row = s.get(ClaimArchive, number)
-            if row is not None and row.history_json:
-                break
-        await asyncio.sleep(0.2)
+    swept = await sweep_until_archived(harness, number)
     assert not swept.failed
     with harness.sessions() as s:
         row = s.get(ClaimArchive, number)
