@@ -25,7 +25,8 @@ SQL** (``claims.store.supervision``). Definitions of the counters:
 
 "Paused", "waiting for approval" and the review holds come from the projection for claims
 started since ``lean-history`` (``claims.paused``, ``awaiting_approval``, ``review_queue``,
-migration 0016: one SQL read, ``claims.store.supervision.known_facts``). Older claims' rows
+migration 0016: one SQL read, ``claims.store.supervision.known_facts``, with the conditions
+the filtered lists use). Older claims' rows
 leave them NULL, so for those the facts are read from the claims' own state (the ``state``
 Query): claims at stage documents (only there is the clock paused for documents) and at
 stage payout, at most :data:`STATE_READS` of each; a claim whose state does not answer in
@@ -82,6 +83,9 @@ SLA_FILTERS = ("breached", "at_risk", "paused", "stuck")
 
 REVIEW_FILTERS = ("review", "siu")
 """The ``review`` filter's values: the queue of an open review hold (复核, 特调)."""
+
+FACTS = ("paused", "approval", *(f"review:{q}" for q in REVIEW_FILTERS))
+"""The supervisor's facts the projection carries (``claims.store.supervision.fact_condition``)."""
 
 CLAIM_NUMBER_LEN = 48
 """A claim number's longest form (the ``claims.claim_number`` column)."""
@@ -288,7 +292,7 @@ async def overview(
     def read_sql() -> tuple[
         Counts,
         list[TeamLine],
-        sql.KnownFacts,
+        dict[str, list[str]],
         list[str],
         list[str],
         list[str],
@@ -300,7 +304,7 @@ async def overview(
             read = (
                 sql.counts(s, scope, w),
                 sql.team_table(s, scope, w),
-                sql.known_facts(s, scope),
+                sql.known_facts(s, scope, FACTS),
                 sql.open_numbers_at(s, scope, Stage.DOCUMENTS, STATE_READS, facts_unknown=True),
                 sql.open_numbers_at(s, scope, Stage.PAYOUT, STATE_READS, facts_unknown=True),
                 sql.county_handlers(s, actor.county),
@@ -317,9 +321,9 @@ async def overview(
     asked_held = {
         q: [n for n in in_payout if (f := answers.get(n)) is not None and f.review == q] for q in REVIEW_FILTERS
     }
-    paused = known.paused + asked_paused
-    awaiting = known.awaiting + asked_awaiting
-    held = {q: known.held.get(q, []) + asked_held[q] for q in REVIEW_FILTERS}
+    paused = known["paused"] + asked_paused
+    awaiting = known["approval"] + asked_awaiting
+    held = {q: known[f"review:{q}"] + asked_held[q] for q in REVIEW_FILTERS}
     counters = Counters(
         open=c.open,
         overdue=c.overdue,

@@ -20,7 +20,7 @@ What the SLA words mean in SQL (``now`` and ``horizon`` are given by the caller)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -47,7 +47,7 @@ class ListFilter:
 
     ``sla``: ``breached``, ``at_risk`` or ``stuck`` (``paused`` is a fact, below).
     ``facts``: each ``(fact, asked)`` keeps the claims whose projection says ``fact``
-    (``paused``, ``approval``, ``review:<queue>``: :data:`FACTS`) or whose number is in
+    (``paused``, ``approval``, ``review:<queue>``: :func:`fact_condition`) or whose number is in
     ``asked`` (claims without the columns whose state said so; at most a few hundred), so the
     claims the projection knows are filtered in SQL, never listed one by one.
     ``numbers``: only these claims (the documents still to check).
@@ -190,40 +190,19 @@ def open_numbers_at(
     return list(session.execute(q).scalars())
 
 
-@dataclass(frozen=True)
-class KnownFacts:
-    """The supervisor's facts as the projection carries them (claims since ``lean-history``):
-    claim numbers paused for documents (stage documents), waiting for approval (stage payout)
-    and held for review by queue (stage payout)."""
-
-    paused: list[str]
-    awaiting: list[str]
-    held: dict[str, list[str]]
-
-
-def known_facts(session: Session, scope: Scope) -> KnownFacts:
-    """:class:`KnownFacts` of the open claims of ``scope``, in one read (claims whose columns
-    are NULL are not in it: :func:`open_numbers_at` with ``facts_unknown`` lists them)."""
-    q = select(Claim.claim_number, Claim.stage, Claim.paused, Claim.awaiting_approval, Claim.review_queue)
-    q = _in_scope(
-        q.where(
-            Claim.stage.in_([Stage.DOCUMENTS.value, Stage.PAYOUT.value]),
-            or_(Claim.paused.is_(True), Claim.awaiting_approval.is_(True), Claim.review_queue.is_not(None)),
-        ),
-        scope,
-    ).order_by(Claim.reported_at, Claim.claim_number)
-    paused: list[str] = []
-    awaiting: list[str] = []
-    held: dict[str, list[str]] = {}
-    for number, stage, is_paused, is_awaiting, queue in session.execute(q):
-        if stage == Stage.DOCUMENTS.value and is_paused:
-            paused.append(number)
-        if stage == Stage.PAYOUT.value:
-            if is_awaiting:
-                awaiting.append(number)
-            if queue:
-                held.setdefault(queue, []).append(number)
-    return KnownFacts(paused=paused, awaiting=awaiting, held=held)
+def known_facts(session: Session, scope: Scope, facts: Sequence[str]) -> dict[str, list[str]]:
+    """For each of ``facts`` (:func:`fact_condition`'s names), the numbers of the open claims of
+    ``scope`` whose projection says so (claims since ``lean-history``), oldest report first, in
+    one read. Claims whose columns are NULL are in none: :func:`open_numbers_at` with
+    ``facts_unknown`` lists them."""
+    conds = [fact_condition(f) for f in facts]
+    q = _in_scope(select(Claim.claim_number, *conds).where(or_(*conds)), scope)
+    found: dict[str, list[str]] = {f: [] for f in facts}
+    for number, *flags in session.execute(q.order_by(Claim.reported_at, Claim.claim_number)):
+        for fact, flag in zip(facts, flags, strict=True):
+            if flag:
+                found[fact].append(number)
+    return found
 
 
 def team_table(session: Session, scope: Scope, w: Windows) -> list[TeamLine]:
