@@ -18,19 +18,20 @@ from temporalio.worker import Interceptor, Worker
 from activities.archive import ArchiveActivities
 from activities.deadlines import CalendarActivities
 from activities.letters import LetterActivities
+from activities.reports import ReportActivities
 from activities.review import ReviewActivities
 from activities.rules import RulesActivities
-from activities.reports import ReportActivities
 from activities.store import StoreActivities
 from claims.audit.archiver import run_archiver
-from claims.store.db import Sessions, make_engine, make_sessionmaker, upgrade_database
-from claims.infra.logging import configure_logging, get_logger
-from claims.models import TASK_QUEUE
 from claims.domain.payments import PaymentSink
 from claims.domain.workdays import CalendarSource, calendar_dir
 from claims.errors import InputError
+from claims.infra.logging import configure_logging, get_logger
+from claims.infra.runtime import tune_gc
 from claims.infra.settings import Settings, get_settings
 from claims.infra.temporal import connect, embedded_mode, start_embedded_server
+from claims.models import TASK_QUEUE
+from claims.store.db import Sessions, make_engine, make_sessionmaker, upgrade_database
 from rules.sla import SlaPolicy, load_sla_policy
 from workflows.claim import ClaimWorkflow
 from workflows.reports import MonthlyReportWorkflow
@@ -164,6 +165,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, head
         client = await connect(settings, server.address if server else None)
         sessions = make_sessionmaker(engine)
         worker = production_worker(client, sessions)
+        tune_gc()  # start-up's objects frozen, fewer young collections (claims/infra/runtime.py)
         async with worker:
             # Keeps each closed claim's history in the store before retention deletes it.
             archiver = asyncio.create_task(run_archiver(client, sessions, stop), name="claims-archiver")

@@ -78,6 +78,8 @@ class Phase:
     lat: Latencies
     cpu: dict[str, float]
     shapes: list[Shape]
+    gc_seconds: float = 0.0
+    """The workers' cyclic-collector time (``bench_worker.py --stats-file``), all collections."""
 
     @property
     def rate(self) -> float:
@@ -92,16 +94,22 @@ def worker_args(args: argparse.Namespace) -> list[str]:
         out += ["--max-cached-workflows", str(args.max_cached_workflows)]
     if args.sdk_sandbox:
         out += ["--sdk-sandbox"]
+    out += ["--gc", args.gc]
     return out
 
 
-def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+def start_profiler(pid: int, out: Path, gil: bool = False) -> subprocess.Popen[bytes] | None:
+    """py-spy the process ``pid`` into ``out`` (raw collapsed stacks, 50 samples/s); ``gil``
+    samples only the thread holding the GIL (Python CPU, without threads waiting for it)."""
     spy = BIN / "py-spy"
     if not spy.exists():
         print("py-spy is not installed (pip install -e '.[bench]'); no profile", file=sys.stderr)
         return None
     return subprocess.Popen(
-        [str(spy), "record", "-p", str(pid), "-f", "raw", "-o", str(out), "-r", "50"],
+        [
+            str(spy), "record", "-p", str(pid), "-f", "raw", "-o", str(out), "-r", "50",
+            *(["--gil"] if gil else []),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -183,13 +191,23 @@ async def run_phase(
                     load_register(s, RegisterFile.model_validate(synthetic_register(n, tag)))
             procs = [
                 stack.start_worker(
-                    ["--mode", kind, "--task-queue", task_queue, "--database-url", url, *worker_args(args)],
+                    [
+                        "--mode",
+                        kind,
+                        "--task-queue",
+                        task_queue,
+                        "--database-url",
+                        url,
+                        "--stats-file",
+                        str(stack.dir / f"worker{w}.stats.json"),
+                        *worker_args(args),
+                    ],
                     f"worker{w}",
                 )
                 for w in range(workers)
             ]
             client = await Client.connect(stack.address, data_converter=pydantic_data_converter)
-            spy = start_profiler(procs[0].pid, profile_to) if profile_to else None
+            spy = start_profiler(procs[0].pid, profile_to, args.profile_gil) if profile_to else None
             lat = Latencies()
             cpu0 = {f"worker{w}": cpu_seconds(p.pid) for w, p in enumerate(procs)}
             assert stack.server is not None
@@ -233,7 +251,12 @@ async def run_phase(
             if kind == "engine":
                 engine.dispose()
             stack.stop_workers()
-    return Phase(kind, workers, n, seconds, lat, cpu, got)
+            gc_seconds = 0.0
+            for w in range(workers):
+                stats = stack.dir / f"worker{w}.stats.json"
+                if stats.exists():
+                    gc_seconds += sum(json.loads(stats.read_text())["gc_seconds"])
+    return Phase(kind, workers, n, seconds, lat, cpu, got, gc_seconds)
 
 
 def worker_cpu(p: Phase) -> float:
@@ -247,7 +270,8 @@ def report_phase(p: Phase) -> None:
     print(
         f"  {p.kind:<6} {p.workers} worker(s): {p.claims:,} claims in {p.seconds:.1f} s = "
         f"{p.rate:.2f} claims/s; "
-        f"CPU per claim: {cpu} (all processes {util:.2f} of {os.cpu_count()} cores); "
+        f"CPU per claim: {cpu} (all processes {util:.2f} of {os.cpu_count()} cores), of the workers' "
+        f"garbage collector {p.gc_seconds / p.claims * 1000:.1f} ms; "
         f"refused-while-opening retries {p.lat.retries}; "
         f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
@@ -267,6 +291,18 @@ async def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="engine/floor pairs; medians are reported")
     ap.add_argument("--postgres", action="store_true", help="store on PostgreSQL 127.0.0.1:5432/test")
     ap.add_argument("--profile", action="store_true", help="py-spy the (first) engine worker")
+    ap.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile: sample only the thread holding the GIL, and profile the floor's worker too",
+    )
+    ap.add_argument(
+        "--gc",
+        choices=["tuned", "default"],
+        default="tuned",
+        help="both workers' collector: tuned (claims.infra.runtime.tune_gc, the claim worker's) "
+        "or CPython's default",
+    )
     ap.add_argument("--activity-threads", type=int, default=16)
     ap.add_argument("--max-concurrent-workflow-tasks", type=int, default=0)
     ap.add_argument("--max-cached-workflows", type=int, default=None)
@@ -286,6 +322,7 @@ async def main() -> None:
     )
     results: dict[int, dict[str, list[Phase]]] = {}
     profile = Path(os.environ.get("BENCH_PROFILE", "/tmp/claims-bench-profile.txt")) if args.profile else None
+    floor_profile = profile.with_suffix(".floor.txt") if (profile and args.profile_gil) else None
     shapes: list[Shape] | None = None
     for workers in sorted({1, args.workers}):
         results[workers] = {"engine": [], "floor": []}
@@ -302,7 +339,14 @@ async def main() -> None:
             results[workers]["engine"].append(e)
             report_phase(e)
             if not args.skip_floor:
-                f = await run_phase("floor", args.claims, workers, args, shapes)
+                f = await run_phase(
+                    "floor",
+                    args.claims,
+                    workers,
+                    args,
+                    shapes,
+                    floor_profile if (floor_profile and r == 0 and workers == 1) else None,
+                )
                 results[workers]["floor"].append(f)
                 report_phase(f)
     assert shapes is not None
@@ -330,11 +374,15 @@ async def main() -> None:
         line = f"  {workers} worker(s): engine {e:.2f} claims/s, worker CPU {w_cpu * 1000:.0f} ms per claim"
         out[f"engine_{workers}"] = e
         out[f"engine_{workers}_worker_cpu_ms"] = round(w_cpu * 1000, 1)
+        e_gc = median([p.gc_seconds / p.claims for p in by["engine"]])
+        out[f"engine_{workers}_gc_ms"] = round(e_gc * 1000, 2)
         if by["floor"]:
             f = median([p.rate for p in by["floor"]])
             f_cpu = median([worker_cpu(p) for p in by["floor"]])
             out[f"floor_{workers}"] = f
             out[f"floor_{workers}_worker_cpu_ms"] = round(f_cpu * 1000, 1)
+            f_gc = median([p.gc_seconds / p.claims for p in by["floor"]])
+            out[f"floor_{workers}_gc_ms"] = round(f_gc * 1000, 2)
             line += (
                 f", floor {f:.2f} claims/s (worker CPU {f_cpu * 1000:.0f} ms per claim), "
                 f"engine/floor {100 * e / f:.0f} % (target >= 70 %)"
@@ -349,6 +397,10 @@ async def main() -> None:
     if profile:
         print("\n".join(summarise_profile(profile)))
         print(f"raw profile (py-spy collapsed stacks): {profile}")
+    if floor_profile:
+        print("floor's worker:")
+        print("\n".join(summarise_profile(floor_profile)))
+        print(f"raw profile of the floor's worker: {floor_profile}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
 

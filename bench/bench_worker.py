@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import json
 import signal
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,7 +40,34 @@ def parse() -> argparse.Namespace:
         help="engine mode: the SDK's default sandbox runner instead of workflows.sandbox.workflow_runner()",
     )
     ap.add_argument("--log-level", default="info")
+    ap.add_argument(
+        "--gc",
+        choices=["tuned", "default"],
+        default="tuned",
+        help="tuned: claims.infra.runtime.tune_gc(), as the claim worker does (both modes); "
+        "default: CPython's collector settings",
+    )
+    ap.add_argument("--stats-file", help="write the collector's collections and seconds here at exit (JSON)")
     return ap.parse_args()
+
+
+class GcClock:
+    """Counts the cyclic collector's collections and the seconds they took, per generation
+    (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        gen = info["generation"]
+        self.collections[gen] += 1
+        self.seconds[gen] += time.perf_counter() - self._started
 
 
 async def main() -> None:
@@ -55,8 +85,8 @@ async def main() -> None:
     if args.mode == "engine":
         from drive import bench_sla_policy
 
-        from claims.store.db import make_engine, make_sessionmaker
         from claims.infra.logging import configure_logging
+        from claims.store.db import make_engine, make_sessionmaker
         from worker import build_worker
 
         configure_logging("json", args.log_level)
@@ -88,9 +118,18 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if args.gc == "tuned":
+        from claims.infra.runtime import tune_gc
+
+        tune_gc()
+    clock = GcClock() if args.stats_file else None
     async with worker:
         Path(args.ready_file).write_text("ready")
         await stop.wait()
+    if clock is not None:
+        Path(args.stats_file).write_text(
+            json.dumps({"gc_collections": clock.collections, "gc_seconds": clock.seconds})
+        )
     if engine is not None:
         engine.dispose()
 
