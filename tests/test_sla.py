@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
-from claims.services.client import claim_state, perform_step
-from claims.store.db import Notification
+from claims.domain.timeutil import SHANGHAI
+from claims.domain.workdays import PUBLISHED_YEARS, CalendarSource, WorkingCalendar
 from claims.models import (
     Actor,
     AdjudicateInput,
@@ -29,14 +29,15 @@ from claims.models import (
     ReceiveDocumentsInput,
     RegisterInput,
     RequestDocumentsInput,
+    RequestInvestigationInput,
     Role,
     SlaClock,
     SlaState,
     SlaTargetRequest,
     Stage,
 )
-from claims.domain.timeutil import SHANGHAI
-from claims.domain.workdays import PUBLISHED_YEARS, CalendarSource, WorkingCalendar
+from claims.services.client import claim_state, perform_step
+from claims.store.db import Notification
 from rules.engine import RulesEngine
 from rules.sla import SlaPolicyError, load_sla_policy, parse_sla_policy
 from tests.support.harness import Harness, complete_documents
@@ -110,6 +111,53 @@ async def test_a_pause_of_four_working_days_moves_the_programme_deadline_by_four
         assert clock(state, "art25_advance_payment").deadline.due_date == cal.statutory_deadline(
             completed_on, 60
         )
+
+
+async def test_an_investigation_asked_while_documents_are_awaited_keeps_the_resolution_clock_paused(
+    skipping: WorkflowEnvironment, sqlite_sessions: Any
+) -> None:
+    """Reclassification (``reclassify-keeps-pause``): the investigation's target applies from
+    registration, but the clock stays paused until the claimant's documents come in; the
+    working days paused then move the new deadline."""
+    cal = WorkingCalendar()
+    h = Harness(skipping.client, sqlite_sessions)
+    async with build_worker(
+        skipping.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=cal,
+    ):
+        number = await h.report(h.cases[2])  # road accident, green channel: 2 working days
+        state = await perform_step(h.client, number, RegisterInput(actor=HANDLER))
+        registered = at(state, "registered")
+        state = await perform_step(
+            h.client, number, RequestDocumentsInput(actor=HANDLER, documents=["claim_form"])
+        )
+        paused = clock(state, "resolution")
+        assert paused.target_working_days == 2 and paused.paused_since is not None
+        state = await perform_step(
+            h.client, number, RequestInvestigationInput(actor=HANDLER, reason="收入证明存疑")
+        )
+        reclassified = clock(state, "resolution")
+        assert state.case_class == CaseClass.INVESTIGATION
+        target = reclassified.target_working_days
+        assert target > 2
+        assert reclassified.deadline.due_at == cal.add_working_days(registered, target).due_at
+        # still waiting on the claimant: same pause, same cap, no clock event before the cap
+        assert reclassified.paused_since == paused.paused_since
+        assert reclassified.pause_reason == paused.pause_reason
+        assert reclassified.pause_cap_at == paused.pause_cap_at
+        assert state.sla_state == SlaState.ON_TRACK
+        resume_at = cal.add_working_days(paused.paused_since, 3).due_at - timedelta(hours=1)
+        await skipping.sleep(resume_at - datetime.now(UTC))
+        state = await perform_step(
+            h.client, number, ReceiveDocumentsInput(actor=SECRETARY, documents=["claim_form"])
+        )
+        resumed = clock(state, "resolution")
+        assert resumed.paused_since is None
+        assert resumed.paused_working_days == 3
+        assert resumed.deadline.due_at == cal.add_working_days(registered, target + 3).due_at
 
 
 async def test_sixty_days_after_complete_documents_without_a_decision_asks_for_an_advance_payment(

@@ -150,6 +150,11 @@ ARCHIVE_AT_CLOSE = "lifecycle-archive-at-close"
 ended; since, a claim with a reopen period is archived as soon as it closes (and again, replacing
 that record, when the period ends or after a reopen), so the monthly 理赔明细 and the audit have
 its decision (cause, disability grade, decline reasons) during the period."""
+RECLASSIFY_KEEPS_PAUSE = "reclassify-keeps-pause"
+"""``workflow.patched`` id (asked with ``workflow.patched`` itself: it came after
+``lean-history``): a claim whose investigation or consultation was asked while its resolution
+clock was paused for documents restarted that clock running with the new target; since, the
+clock stays paused until the documents come in or the pause cap is reached."""
 _UNSET = object()
 """No value upserted yet (``ClaimWorkflow._upsert``); None is an unset attribute."""
 DEFAULT_REOPEN_DAYS = 0
@@ -778,12 +783,22 @@ class ClaimWorkflow:
         return await self._step(step, body)
 
     async def _reclassify(self, case_class: CaseClass) -> None:
-        """A new case class: its SLA target applies to the resolution clock from registration."""
+        """A new case class: its SLA target applies to the resolution clock from registration.
+
+        A resolution clock paused for the claimant's documents stays paused (behind
+        ``workflow.patched(RECLASSIFY_KEEPS_PAUSE)``, asked only then): before it, the new
+        target restarted the clock running while the claimant still owed documents.
+        """
         self._case_class = case_class
         await self._choose_target()
         if self._registered_at is not None:
+            current = self._sla.clocks.get(RESOLUTION)
+            paused = current is not None and current.open and current.paused_since is not None
             await self._sla.start_programme(
-                RESOLUTION, self._registered_at, self._target_or_fail().working_days
+                RESOLUTION,
+                self._registered_at,
+                self._target_or_fail().working_days,
+                keep_pause=paused and workflow.patched(RECLASSIFY_KEEPS_PAUSE),
             )
 
     @refer_to_consultation.validator

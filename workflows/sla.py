@@ -106,11 +106,31 @@ class SlaClocks:
 
     # ------------------------------------------------------------------ starting and stopping
 
-    async def start_programme(self, name: str, start: datetime, working_days: int) -> None:
-        """Start (or restart with a new target) a working-day clock from ``start``."""
+    async def start_programme(
+        self, name: str, start: datetime, working_days: int, *, keep_pause: bool = False
+    ) -> None:
+        """Start (or restart with a new target) a working-day clock from ``start``.
+
+        Args:
+            name: the clock (``registration``, ``resolution``).
+            start: when the target's working days start counting (aware UTC).
+            working_days: the target (working days); the working days already paused on the
+                clock are added to it.
+            keep_pause: a restarted clock that is paused now (waiting on the claimant's
+                documents) stays paused: same ``paused_since``, reason and pause cap. False
+                (claims that ran before ``workflow.patched("reclassify-keeps-pause")``) starts
+                it running, as those histories recorded.
+        """
         previous = self.clocks.get(name)
         paused = previous.paused_working_days if previous else 0
         deadline = await self._working_deadline(start, working_days + paused)
+        pause: dict[str, Any] = {}
+        if keep_pause and previous is not None and previous.open and previous.paused_since is not None:
+            pause = {
+                "paused_since": previous.paused_since,
+                "pause_reason": previous.pause_reason,
+                "pause_cap_at": previous.pause_cap_at,
+            }
         self._set(
             name,
             SlaClock(
@@ -120,6 +140,7 @@ class SlaClocks:
                 breached=previous.breached if previous else False,
                 paused_working_days=paused,
                 warned=previous.warned if previous else [],
+                **pause,
             ),
         )
         provisional = " (provisional: no published holiday schedule)" if deadline.provisional else ""

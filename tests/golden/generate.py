@@ -81,6 +81,7 @@ PATHS = (
     "review_cleared",
     "referred_to_siu",
     "document_sent_back",
+    "investigated_while_paused",
 )
 
 
@@ -239,6 +240,29 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                 )
                 return await drive(case)
 
+            async def investigated_while_paused() -> str:
+                # an investigation asked while the claimant owes documents: the resolution clock
+                # takes the investigation's target and stays paused (``reclassify-keeps-pause``)
+                from claims.models import RequestInvestigationInput
+
+                case = _variant(road, date(2022, 8, 9), 3).model_copy(
+                    update={"investigation": cases[0].investigation}
+                )
+                number = await report(case)
+                handler = Actor(id=case.handler, role=Role.HANDLER)
+                state = await perform_step(client, number, RegisterInput(actor=handler))
+                wanted = list(dict.fromkeys(state.documents_required + case.documents))
+                await perform_step(client, number, RequestDocumentsInput(actor=handler, documents=wanted))
+                reason = "伤情与事故经过需核实"
+                await perform_step(client, number, RequestInvestigationInput(actor=handler, reason=reason))
+                await env.sleep(timedelta(days=2))
+                await perform_step(
+                    client,
+                    number,
+                    ReceiveDocumentsInput(actor=case.report.reporter, documents=wanted),
+                )
+                return await drive(case)
+
             async def document_sent_back() -> str:
                 case = _variant(road, date(2022, 9, 6), 3)
                 number = await report(case)
@@ -360,6 +384,7 @@ async def generate(out_dir: Path = GOLDEN, only: tuple[str, ...] = PATHS) -> dic
                 "review_cleared": review_cleared,
                 "referred_to_siu": referred_to_siu,
                 "document_sent_back": document_sent_back,
+                "investigated_while_paused": investigated_while_paused,
                 "breached_escalated": breached_escalated,  # last: it moves the server clock
             }
             for name, run in runners.items():
