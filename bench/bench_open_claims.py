@@ -232,6 +232,7 @@ async def main() -> None:
                 print(
                     f"    ({count:,} open by visibility; the handler's inbox page shows {rows} rows; "
                     f"overdue: {over_line}; load {load()}; "
+                    f"steps asked again after no answer: {lat.no_answer}; "
                     f"{time.perf_counter() - t_open:,.0f} s since the first report)",
                     flush=True,
                 )

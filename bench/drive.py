@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import defaultdict
 from decimal import Decimal
 
@@ -35,7 +36,7 @@ from claims.models import (
     StepInput,
     rule_for,
 )
-from claims.services.client import report_claim, step_update
+from claims.services.client import NoAnswer, report_claim, step_update
 from claims.store.db import Sessions
 from rules.sla import SlaPolicy, load_sla_policy
 
@@ -70,6 +71,8 @@ class Latencies:
     def __init__(self) -> None:
         self.by_step: dict[str, list[float]] = defaultdict(list)
         self.retries = 0
+        self.no_answer = 0
+        """Steps asked again after ``NoAnswer`` (same update id)."""
 
 
 def engine_steps(i: int) -> list[StepInput]:
@@ -104,16 +107,23 @@ async def report_engine_claim(
 
 async def engine_step(client: Client, number: str, inp: StepInput, lat: Latencies) -> None:
     """One handler step, timed under its registry name; a step refused because triage is still
-    running (``claim.opening``) is retried.
+    running (``claim.opening``) is retried, and one that got no answer in 60 s is asked again
+    with the same update id (it joins the first attempt).
 
     Raises:
         claims.errors.StepRejected: refused for any other reason.
     """
     name = rule_for(inp).name
+    update_id = str(uuid.uuid4())
     while True:
         t0 = time.perf_counter()
         try:
-            await step_update(client, number, inp)
+            await step_update(client, number, inp, update_id=update_id)
+        except NoAnswer:
+            # a worker starved of CPU (a long run sharing the machine): ask again with the same
+            # update id, which joins the first attempt instead of performing the step twice
+            lat.no_answer += 1
+            continue
         except StepRejected as e:
             if e.code == RejectionCode.REVIEW_PENDING:
                 # held for review before payment (a worker with review rules): a supervisor clears it
@@ -122,6 +132,7 @@ async def engine_step(client: Client, number: str, inp: StepInput, lat: Latencie
             if e.code != RejectionCode.CLAIM_OPENING:
                 raise
             lat.retries += 1
+            update_id = str(uuid.uuid4())  # a refused update is not kept: a fresh id for the next try
             await asyncio.sleep(0.05)
             continue
         lat.by_step[name].append(time.perf_counter() - t0)
