@@ -6,7 +6,7 @@ refused, naming the claim or the reason."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -26,7 +26,7 @@ from claims.models import (
     Role,
     Stage,
 )
-from claims.services.batches import NotPayable, batch_sheet, create_batch, pay_batch
+from claims.services.batches import NotPayable, batch_id_for, batch_sheet, create_batch, pay_batch
 from claims.services.client import claim_state, perform_step, report_claim, wait_until_open
 from claims.services.context import Services
 from claims.store.batches import ledger_batch_ids
@@ -191,3 +191,11 @@ async def test_the_console_prints_the_batch_sheet_with_signature_lines(harness: 
     assert (await sup.get("/batches/PB-NONE")).status_code == 404
     for c in (sup, other, handler):
         await c.aclose()
+
+
+def test_a_batch_made_in_the_evening_utc_carries_the_next_day_of_the_office() -> None:
+    """20:00 UTC on 1 December is 04:00 on 2 December in Shanghai: the id says 2 December."""
+    evening = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    assert batch_id_for(evening).startswith("PB20261202-")
+    assert batch_id_for(datetime(2026, 12, 1, 15, 59, tzinfo=UTC)).startswith("PB20261201-")
+    assert len(batch_id_for(evening)) == len("PB20261202-3F9A1C")

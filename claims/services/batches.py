@@ -147,11 +147,20 @@ async def create_batch(
         if why is not None:
             raise NotPayable(why, params={"claim": n})
     now = datetime.now(UTC)
-    # named by the office's date (Asia/Shanghai), not UTC's: before 08:00 they differ
-    batch_id = f"PB{today_in_shanghai(now):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+    batch_id = batch_id_for(now)
     with unit_of_work(services.sessions) as s:
         store.add_batch(s, batch_id, req.county, req.event, actor.id, now, list(req.claims))
     return batch_sheet(services, actor, batch_id)
+
+
+def batch_id_for(now: datetime) -> str:
+    """A new payout batch's id: ``PB`` + the office's date (Asia/Shanghai, not UTC's: from 16:00
+    to 24:00 UTC the two differ) + ``-`` + six random hex digits, e.g. ``PB20261202-3F9A1C``.
+
+    Args:
+        now: when the batch is made (aware; any zone).
+    """
+    return f"PB{today_in_shanghai(now):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
 
 
 def batch_sheet(services: Services, actor: Actor, batch_id: str) -> BatchSheet:
