@@ -5,31 +5,62 @@ through its own ``pay`` step (``claims.services.steps.perform``, ``PayInput.batc
 workflow's validators stay the final authority, and write the batch id on each claim's ledger
 rows (``claims.store.batches``). A claim fits a batch when it is of the batch's county, in stage
 payout, approved where its amount is above the authority limit, not held for review and not in
-another open batch; anything else is refused, naming the claim.
+another open batch; anything else is refused, naming the claim. For the console's page of a
+county's batches: :func:`ready_for_batch` (the claims a new batch may take) and
+:func:`county_batches` (the county's batches, newest first), both read-only and scoped to the
+supervisor's county.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from temporalio.service import RPCError
 
 from claims.domain.timeutil import today_in_shanghai
-from claims.errors import ClaimNotFound, ClaimsError, InputError, NotAllowed, StepRejected
+from claims.errors import ClaimNotFound, ClaimsError, InputError, NotAllowed, StepRejected, Unavailable
 from claims.models import Actor, ClaimState, PayInput, Role, Stage
 from claims.models.bounds import PlaceName, Reason, TransferRef
 from claims.services.client import claim_state
 from claims.services.context import Services
 from claims.services.steps import perform
 from claims.store import batches as store
+from claims.store.batches import BatchClaimRow, BatchLine, ReadyClaim
 from claims.store.db import unit_of_work
+
+__all__ = [
+    "BATCHES_PER_PAGE",
+    "MAX_BATCH_CLAIMS",
+    "NOT_PAYABLE_REASONS",
+    "BatchClaimRow",
+    "BatchLine",
+    "BatchPage",
+    "BatchPayResult",
+    "BatchRequest",
+    "BatchSheet",
+    "NotPayable",
+    "ReadyClaim",
+    "ReadyClaims",
+    "batch_id_for",
+    "batch_sheet",
+    "county_batches",
+    "create_batch",
+    "pay_batch",
+    "ready_for_batch",
+]
+"""What callers use; the row shapes (``BatchClaimRow``, ``BatchLine``, ``ReadyClaim``) are the
+store's, answered as they are."""
 
 MAX_BATCH_CLAIMS = 200
 """At most this many claims on one batch sheet."""
+BATCHES_PER_PAGE = 50
+"""Batches on one page of :func:`county_batches`."""
 _REF: TypeAdapter[str] = TypeAdapter(TransferRef)
+_PLACE: TypeAdapter[str] = TypeAdapter(PlaceName)
 
 
 class BatchRequest(BaseModel):
@@ -43,9 +74,18 @@ class BatchRequest(BaseModel):
 
 
 class NotPayable(ClaimsError):
-    """A claim that cannot be in (or be paid with) a batch; the message names it and why."""
+    """A claim that cannot be in (or be paid with) a batch; the message names it and why.
+
+    ``params``: ``claim`` (or ``batch`` for a batch paid with another reference) and
+    ``reason``, one of :data:`NOT_PAYABLE_REASONS` (``stage`` also gives ``stage``,
+    ``in_batch`` gives ``batch``, ``above_limit`` gives ``total`` and ``limit``), so a reader
+    can say why in its own language."""
 
     code = "batch.claim_not_payable"
+
+
+NOT_PAYABLE_REASONS = ("stage", "no_decision", "above_limit", "review", "in_batch", "paid_other_ref")
+"""The ``reason`` param of :class:`NotPayable`."""
 
 
 @dataclass(frozen=True)
@@ -61,20 +101,66 @@ class BatchSheet:
     transfer_ref: str | None
     paid_by: str | None
     paid_at: datetime | None
-    rows: list[store.BatchClaimRow]
+    rows: list[BatchClaimRow]
 
     @property
     def total_paid(self) -> Decimal:
         """What the ledger paid under this batch, yuan."""
         return sum((r.paid for r in self.rows), Decimal("0.00"))
 
+    @property
+    def total_amount(self) -> Decimal:
+        """The sheet's total, yuan: each claim's paid amount, or before payment what is due
+        (``BatchClaimRow.amount``)."""
+        return sum((r.amount for r in self.rows), Decimal("0.00"))
+
 
 @dataclass(frozen=True)
 class BatchPayResult:
-    """The outcome of paying a batch: the sheet after it, and each claim's refusal (if any)."""
+    """The outcome of paying a batch: the sheet after it, and each claim's refusal (if any):
+    ``refused`` the message by claim number, ``rejections`` the typed error by claim number
+    (its ``code`` and ``params`` translate it)."""
 
     sheet: BatchSheet
     refused: dict[str, str]
+    rejections: dict[str, StepRejected] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReadyClaims:
+    """The claims of a supervisor's county that a new batch may take (:func:`ready_for_batch`).
+
+    Attributes:
+        county: the supervisor's county.
+        township: the township asked for (None: the whole county).
+        townships: the townships that have such claims (for a filter).
+        claims: the first :data:`MAX_BATCH_CLAIMS` of them, by township, village and number.
+        total: how many there are in all (more than ``len(claims)`` when the list is cut).
+    """
+
+    county: str
+    township: str | None
+    townships: list[str]
+    claims: list[ReadyClaim]
+    total: int
+
+
+@dataclass(frozen=True)
+class BatchPage:
+    """A page of a county's batches, newest first (:func:`county_batches`).
+
+    Attributes:
+        county: the supervisor's county.
+        batches: the page's batches (:data:`BATCHES_PER_PAGE` at most).
+        total: how many batches the county has.
+        page, pages: this page's number (1-based) and how many there are (at least 1).
+    """
+
+    county: str
+    batches: list[BatchLine]
+    total: int
+    page: int
+    pages: int
 
 
 def _supervisor_of(actor: Actor, county: str) -> None:
@@ -92,21 +178,46 @@ def _supervisor_of(actor: Actor, county: str) -> None:
         )
 
 
-def _payable(number: str, state: ClaimState) -> str | None:
-    """Why the claim cannot be paid in a batch now, or None."""
+def _county_of(actor: Actor) -> str:
+    """The supervisor's county, which the console's batch pages read."""
+    _supervisor_of(actor, actor.county or "")
+    if actor.county is None:
+        raise NotAllowed(
+            f"{actor.id} has no county: the console's payout batches are a county supervisor's",
+            code="batch.no_county",
+        )
+    return actor.county
+
+
+def _payable(number: str, state: ClaimState) -> NotPayable | None:
+    """Why the claim cannot be paid in a batch now (the error to raise), or None."""
     if state.stage != Stage.PAYOUT:
         already = " (already paid)" if state.stage == Stage.CLOSED else ""
-        return f"claim {number} is at stage '{state.stage.value}'{already}, not payout"
+        return NotPayable(
+            f"claim {number} is at stage '{state.stage.value}'{already}, not payout",
+            params={"claim": number, "reason": "stage", "stage": state.stage.value},
+        )
     if state.decision is None:
-        return f"claim {number} has no decision"
+        return NotPayable(
+            f"claim {number} has no decision", params={"claim": number, "reason": "no_decision"}
+        )
     limit = state.payout_authority_limit
     if limit is not None and state.decision.total > limit and not state.payout_approved:
-        return (
+        return NotPayable(
             f"claim {number}: {state.decision.total} yuan is above the authority limit of {limit} yuan "
-            "and not approved (step approve-payout)"
+            "and not approved (step approve-payout)",
+            params={
+                "claim": number,
+                "reason": "above_limit",
+                "total": str(state.decision.total),
+                "limit": str(limit),
+            },
         )
     if state.review is not None and state.review.open:
-        return f"claim {number} is held for {state.review.queue.value} before payment (step clear-review)"
+        return NotPayable(
+            f"claim {number} is held for {state.review.queue.value} before payment (step clear-review)",
+            params={"claim": number, "reason": "review"},
+        )
     return None
 
 
@@ -120,7 +231,10 @@ async def create_batch(
         NotAllowed: not a supervisor, or of another county.
         ClaimNotFound: a claim that does not exist, or of another county (named).
         NotPayable: a claim not in stage payout (closed: already paid), not approved above the
-            authority limit, held for review, or in another open batch (named).
+            authority limit, held for review, or in another open batch (named; ``params``
+            ``reason`` says which).
+        Unavailable: a claim's state query got no answer (no worker, or Temporal away);
+            nothing is created.
     """
     try:
         req = BatchRequest(county=county, claims=claims, event=event)
@@ -140,12 +254,22 @@ async def create_batch(
         if row is None or row.county != req.county:
             raise ClaimNotFound(n)
         if n in busy:
-            raise NotPayable(f"claim {n} is already in open batch {busy[n]}", params={"claim": n})
+            raise NotPayable(
+                f"claim {n} is already in open batch {busy[n]}",
+                params={"claim": n, "reason": "in_batch", "batch": busy[n]},
+            )
     client = await services.client()
     for n in req.claims:
-        why = _payable(n, await claim_state(client, n))
-        if why is not None:
-            raise NotPayable(why, params={"claim": n})
+        try:
+            state = await claim_state(client, n)
+        except RPCError as e:  # no worker answered the query, or the server is away
+            raise Unavailable(
+                f"claim {n}: no answer to the state query ({e.message}); nothing was created",
+                params={"claim_number": n, "detail": e.message},
+            ) from None
+        refusal = _payable(n, state)
+        if refusal is not None:
+            raise refusal
     now = datetime.now(UTC)
     batch_id = batch_id_for(now)
     with unit_of_work(services.sessions) as s:
@@ -205,7 +329,12 @@ async def pay_batch(
     Raises:
         InputError: the transfer reference's bounds, or no such batch.
         NotAllowed: not a supervisor of the batch's county.
-        NotPayable: the batch was paid already with another transfer reference.
+        NotPayable: the batch was paid already with another transfer reference (``reason``
+            ``paid_other_ref``).
+        claims.services.client.NoAnswer: a claim's pay step got no answer within ``timeout``;
+            the claims before it are paid, and paying again with the same reference finishes
+            the rest (a step already performed is not performed twice).
+        Unavailable: Temporal does not answer.
     """
     try:
         ref = _REF.validate_python(transfer_ref)
@@ -214,15 +343,18 @@ async def pay_batch(
     sheet = batch_sheet(services, actor, batch_id)
     if sheet.status == "paid" and sheet.transfer_ref != ref:
         raise NotPayable(
-            f"batch {batch_id} was paid with transfer {sheet.transfer_ref}", params={"batch": batch_id}
+            f"batch {batch_id} was paid with transfer {sheet.transfer_ref}",
+            params={"batch": batch_id, "reason": "paid_other_ref", "transfer_ref": sheet.transfer_ref or ""},
         )
     refused: dict[str, str] = {}
+    rejections: dict[str, StepRejected] = {}
     for row in sheet.rows:
         inp = PayInput(actor=actor, transfer_ref=ref, batch_id=batch_id, note=f"现场理赔 {batch_id}")
         try:
             await perform(services, actor, row.claim_number, inp, timeout=timeout)
         except StepRejected as e:
             refused[row.claim_number] = e.message
+            rejections[row.claim_number] = e
             continue
         with unit_of_work(services.sessions) as s:
             store.stamp_payouts(s, batch_id, row.claim_number, ref)
@@ -232,4 +364,62 @@ async def pay_batch(
             assert batch is not None
             if batch.status != "paid":
                 store.mark_paid(s, batch, ref, actor.id, datetime.now(UTC))
-    return BatchPayResult(sheet=batch_sheet(services, actor, batch_id), refused=refused)
+    return BatchPayResult(
+        sheet=batch_sheet(services, actor, batch_id), refused=refused, rejections=rejections
+    )
+
+
+def ready_for_batch(services: Services, actor: Actor, township: str | None = None) -> ReadyClaims:
+    """The claims of the supervisor's county that a new batch may take: in stage payout in the
+    store's projection and in no open batch (read-only). Whether each may really be paid
+    (approved above the authority limit, not held for review) is checked again by
+    :func:`create_batch` against the claim's workflow; the projection's word on it is in
+    each row (``awaiting_approval``, ``review_queue``).
+
+    Args:
+        township: only this township's claims (None or '': the whole county).
+
+    Returns:
+        The county, the townships that have such claims, the first :data:`MAX_BATCH_CLAIMS`
+        claims and how many there are.
+
+    Raises:
+        NotAllowed: not a supervisor, or a supervisor without a county (``batch.no_county``).
+        InputError: ``township`` longer than a place name may be.
+    """
+    county = _county_of(actor)
+    town = township or None
+    if town is not None:
+        try:
+            town = _PLACE.validate_python(town)
+        except ValidationError as e:
+            raise InputError("township", str(e.errors()[0]["msg"])) from None
+    with services.sessions() as s:
+        townships = store.ready_townships(s, county)
+        claims, total = store.ready_claims(s, county, town, limit=MAX_BATCH_CLAIMS)
+    return ReadyClaims(county=county, township=town, townships=townships, claims=claims, total=total)
+
+
+def county_batches(services: Services, actor: Actor, page: int = 1) -> BatchPage:
+    """The supervisor's county's batches, newest first, :data:`BATCHES_PER_PAGE` a page, each
+    with its status, event, number of claims, creator and time, and what was paid under it
+    (read-only).
+
+    Args:
+        page: 1-based; a page past the last answers the last.
+
+    Raises:
+        NotAllowed: not a supervisor, or a supervisor without a county (``batch.no_county``).
+        InputError: ``page`` below 1.
+    """
+    county = _county_of(actor)
+    if page < 1:
+        raise InputError("page", "a page number from 1")
+    with services.sessions() as s:
+        total = store.count_batches(s, county)
+        pages = max(1, -(-total // BATCHES_PER_PAGE))
+        page = min(page, pages)
+        batches = store.county_batches(
+            s, county, limit=BATCHES_PER_PAGE, offset=(page - 1) * BATCHES_PER_PAGE
+        )
+    return BatchPage(county=county, batches=batches, total=total, page=page, pages=pages)

@@ -3,7 +3,9 @@
 One job: keep a supervisor's batch of claims for an on-site payout event and mark it paid;
 nothing here commits (the service owns the transaction). The ledger rows themselves are
 written by the claim's ``pay`` step (``record_payout``); :func:`stamp_payouts` then writes the
-batch id on those rows (``payouts.batch_id``).
+batch id on those rows (``payouts.batch_id``). The console's reads of a county
+(:func:`ready_claims`: the claims a new batch may take; :func:`county_batches`: the batches,
+newest first) are scoped by county here, in SQL.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from claims.store.db import Base, Claim, InsuredPerson, UtcDateTime
+from claims.models import Stage
+from claims.store.db import Base, BenefitReservation, Claim, InsuredPerson, UtcDateTime
 
 _PAYOUTS = sa.table(
     "payouts",
@@ -57,7 +60,9 @@ class PayoutBatchClaim(Base):
 @dataclass(frozen=True)
 class BatchClaimRow:
     """A claim of a batch as the sheet shows it: place, number, insured person, township and
-    village, the stage in the projection, and what the ledger paid under the batch."""
+    village, the stage in the projection, what the ledger paid under the batch, and what is
+    decided and not yet paid (``due``: the benefits held at adjudication; None when the store
+    holds none, e.g. once paid)."""
 
     position: int
     claim_number: str
@@ -66,6 +71,190 @@ class BatchClaimRow:
     village: str
     stage: str
     paid: Decimal
+    due: Decimal | None = None
+
+    @property
+    def amount(self) -> Decimal:
+        """What the sheet shows for the claim, yuan: what was paid under the batch, or before
+        that what is due (0.00 when neither is known)."""
+        if self.paid > 0 or self.due is None:
+            return self.paid
+        return self.due
+
+
+@dataclass(frozen=True)
+class ReadyClaim:
+    """A claim of the county that a new batch may take (stage payout in the projection, in no
+    open batch): number, insured person (full name: the caller masks it), township and village,
+    the amount decided and not yet paid (the benefits held at adjudication, ``None`` when the
+    store holds none for it), and what the projection says may still stop its payment
+    (``awaiting_approval``: above the handlers' authority limit and not approved;
+    ``review_queue``: held for review, ``review`` or ``siu``; both ``None`` when the claim's
+    workflow does not say, migration 0016)."""
+
+    claim_number: str
+    insured_name: str
+    township: str
+    village: str
+    decided: Decimal | None
+    awaiting_approval: bool | None
+    review_queue: str | None
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    """A batch as the county's list shows it: the batch, how many claims it holds and what the
+    ledger paid under it (yuan, 0.00 until paid)."""
+
+    batch_id: str
+    event: str
+    status: str
+    created_by: str
+    created_at: datetime
+    transfer_ref: str | None
+    paid_at: datetime | None
+    claims: int
+    paid: Decimal
+
+
+def _in_open_batch() -> sa.Select[tuple[str]]:
+    return (
+        select(PayoutBatchClaim.claim_number)
+        .join(PayoutBatch, PayoutBatch.batch_id == PayoutBatchClaim.batch_id)
+        .where(PayoutBatch.status == "open")
+    )
+
+
+def ready_claims(
+    s: Session, county: str, township: str | None = None, limit: int = 200
+) -> tuple[list[ReadyClaim], int]:
+    """The county's claims a new batch may take: in stage ``payout`` in the projection and in
+    no open batch, by township, village and claim number.
+
+    Args:
+        county: the supervisor's county (the only one read).
+        township: only this township's claims (None: all of the county's).
+        limit: at most this many rows (a batch holds at most 200 claims).
+
+    Returns:
+        The first ``limit`` claims, and how many there are in all.
+    """
+    held = (
+        select(
+            BenefitReservation.claim_number,
+            sa.func.sum(BenefitReservation.amount).label("decided"),
+        )
+        .where(BenefitReservation.status == "held")
+        .group_by(BenefitReservation.claim_number)
+        .subquery()
+    )
+    where = [
+        Claim.county == county,
+        Claim.stage == Stage.PAYOUT.value,
+        Claim.claim_number.not_in(_in_open_batch()),
+    ]
+    if township:
+        where.append(Claim.township == township)
+    total = s.scalar(select(sa.func.count()).select_from(Claim).where(*where)) or 0
+    q = (
+        select(
+            Claim.claim_number,
+            InsuredPerson.name,
+            Claim.township,
+            Claim.village,
+            held.c.decided,
+            Claim.awaiting_approval,
+            Claim.review_queue,
+        )
+        .join(InsuredPerson, InsuredPerson.id == Claim.person_id)
+        .outerjoin(held, held.c.claim_number == Claim.claim_number)
+        .where(*where)
+        .order_by(Claim.township, Claim.village, Claim.claim_number)
+        .limit(limit)
+    )
+    rows = [
+        ReadyClaim(
+            number,
+            name,
+            town,
+            village,
+            None if decided is None else _cents(decided),
+            awaiting,
+            queue,
+        )
+        for number, name, town, village, decided, awaiting, queue in s.execute(q)
+    ]
+    return rows, int(total)
+
+
+def ready_townships(s: Session, county: str) -> list[str]:
+    """The townships of the county that have claims a new batch may take, by name."""
+    q = (
+        select(Claim.township)
+        .where(
+            Claim.county == county,
+            Claim.stage == Stage.PAYOUT.value,
+            Claim.claim_number.not_in(_in_open_batch()),
+        )
+        .distinct()
+        .order_by(Claim.township)
+    )
+    return list(s.scalars(q))
+
+
+def count_batches(s: Session, county: str) -> int:
+    """How many batches the county has."""
+    q = select(sa.func.count()).select_from(PayoutBatch).where(PayoutBatch.county == county)
+    return int(s.scalar(q) or 0)
+
+
+def county_batches(s: Session, county: str, limit: int = 50, offset: int = 0) -> list[BatchLine]:
+    """A page of the county's batches, newest first, each with its number of claims and what
+    the ledger paid under it.
+
+    Args:
+        county: the supervisor's county (the only one read).
+        limit, offset: the page of batches.
+    """
+    q = (
+        select(PayoutBatch)
+        .where(PayoutBatch.county == county)
+        .order_by(PayoutBatch.created_at.desc(), PayoutBatch.batch_id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    batches = list(s.scalars(q))
+    ids = [b.batch_id for b in batches]
+    if not ids:
+        return []
+    counts = dict(
+        s.execute(
+            select(PayoutBatchClaim.batch_id, sa.func.count())
+            .where(PayoutBatchClaim.batch_id.in_(ids))
+            .group_by(PayoutBatchClaim.batch_id)
+        ).all()
+    )
+    paid = dict(
+        s.execute(
+            select(_PAYOUTS.c.batch_id, sa.func.sum(_PAYOUTS.c.amount))
+            .where(_PAYOUTS.c.batch_id.in_(ids))
+            .group_by(_PAYOUTS.c.batch_id)
+        ).all()
+    )
+    return [
+        BatchLine(
+            batch_id=b.batch_id,
+            event=b.event,
+            status=b.status,
+            created_by=b.created_by,
+            created_at=b.created_at,
+            transfer_ref=b.transfer_ref,
+            paid_at=b.paid_at,
+            claims=int(counts.get(b.batch_id, 0)),
+            paid=_cents(paid.get(b.batch_id) or 0),
+        )
+        for b in batches
+    ]
 
 
 def add_batch(
@@ -116,11 +305,19 @@ def open_batches_of(s: Session, numbers: list[str]) -> dict[str, str]:
 
 
 def batch_claims(s: Session, batch_id: str) -> list[BatchClaimRow]:
-    """The batch's claims in sheet order, with the insured's name and what was paid under the batch."""
+    """The batch's claims in sheet order, with the insured's name, what was paid under the
+    batch and what is decided and not yet paid (the benefits held at adjudication)."""
     paid = (
         select(_PAYOUTS.c.claim_number, sa.func.coalesce(sa.func.sum(_PAYOUTS.c.amount), 0).label("paid"))
         .where(_PAYOUTS.c.batch_id == batch_id)
         .group_by(_PAYOUTS.c.claim_number)
+        .subquery()
+    )
+    members = select(PayoutBatchClaim.claim_number).where(PayoutBatchClaim.batch_id == batch_id)
+    held = (
+        select(BenefitReservation.claim_number, sa.func.sum(BenefitReservation.amount).label("due"))
+        .where(BenefitReservation.status == "held", BenefitReservation.claim_number.in_(members))
+        .group_by(BenefitReservation.claim_number)
         .subquery()
     )
     q = (
@@ -132,19 +329,25 @@ def batch_claims(s: Session, batch_id: str) -> list[BatchClaimRow]:
             Claim.village,
             Claim.stage,
             paid.c.paid,
+            held.c.due,
         )
         .join(Claim, Claim.claim_number == PayoutBatchClaim.claim_number)
         .join(InsuredPerson, InsuredPerson.id == Claim.person_id)
         .outerjoin(paid, paid.c.claim_number == Claim.claim_number)
+        .outerjoin(held, held.c.claim_number == Claim.claim_number)
         .where(PayoutBatchClaim.batch_id == batch_id)
         .order_by(PayoutBatchClaim.position)
     )
     return [
         BatchClaimRow(
-            pos, number, name, township, village, stage, Decimal(str(p or 0)).quantize(Decimal("0.01"))
+            pos, number, name, township, village, stage, _cents(p or 0), None if due is None else _cents(due)
         )
-        for pos, number, name, township, village, stage, p in s.execute(q)
+        for pos, number, name, township, village, stage, p, due in s.execute(q)
     ]
+
+
+def _cents(value: object) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 def stamp_payouts(s: Session, batch_id: str, claim_number: str, transfer_ref: str) -> int:
