@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import subprocess
@@ -127,6 +128,11 @@ async def main() -> None:
     ap.add_argument("--table", type=Path, default=None, help="append each checkpoint's row to this file")
     ap.add_argument("--postgres", action="store_true")
     ap.add_argument("--max-cached-workflows", type=int, default=None)
+    ap.add_argument(
+        "--gc",
+        default="tuned",
+        help="the worker's collector: tuned (claims.infra.runtime.tune_gc), default, or G0,G1,G2 thresholds",
+    )
     args = ap.parse_args()
     n = args.claims
     marks = sorted({int(x) for x in args.checkpoints.split(",") if x.strip() and int(x) < n} | {n})
@@ -152,6 +158,7 @@ async def main() -> None:
         wargs = ["--mode", "engine", "--task-queue", queue, "--database-url", url]
         if args.max_cached_workflows is not None:
             wargs += ["--max-cached-workflows", str(args.max_cached_workflows)]
+        wargs += ["--gc", args.gc, "--stats-file", str(stack.dir / "worker0.stats.json")]
         worker = stack.start_worker(wargs, "worker0")
         client = await Client.connect(stack.address, data_converter=pydantic_data_converter)
         settings = Settings(
@@ -244,6 +251,16 @@ async def main() -> None:
                 await u.http.aclose()
             stop_console(console)
             engine.dispose()
+            stack.stop_workers()
+            stats = stack.dir / "worker0.stats.json"
+            if stats.exists():
+                got = json.loads(stats.read_text())
+                print(
+                    f"worker: garbage collector {sum(got['gc_seconds']):.1f} s in "
+                    f"{got['gc_collections']} collections (generations 0/1/2), "
+                    f"peak RSS {got['max_rss_mib']:.0f} MiB (--gc {args.gc})",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

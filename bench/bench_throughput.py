@@ -298,10 +298,9 @@ async def main() -> None:
     )
     ap.add_argument(
         "--gc",
-        choices=["tuned", "default"],
         default="tuned",
-        help="both workers' collector: tuned (claims.infra.runtime.tune_gc, the claim worker's) "
-        "or CPython's default",
+        help="both workers' collector: tuned (claims.infra.runtime.tune_gc, the claim worker's), "
+        "CPython's default, or G0,G1,G2 thresholds",
     )
     ap.add_argument("--activity-threads", type=int, default=16)
     ap.add_argument("--max-concurrent-workflow-tasks", type=int, default=0)

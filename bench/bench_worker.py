@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import gc
 import json
+import resource
 import signal
 import sys
 import time
@@ -42,10 +43,9 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--log-level", default="info")
     ap.add_argument(
         "--gc",
-        choices=["tuned", "default"],
         default="tuned",
         help="tuned: claims.infra.runtime.tune_gc(), as the claim worker does (both modes); "
-        "default: CPython's collector settings",
+        "default: CPython's collector settings; G0,G1,G2: tune_gc with these thresholds",
     )
     ap.add_argument("--stats-file", help="write the collector's collections and seconds here at exit (JSON)")
     return ap.parse_args()
@@ -118,17 +118,27 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    if args.gc == "tuned":
+    if args.gc != "default":
         from claims.infra.runtime import tune_gc
 
-        tune_gc()
+        if args.gc == "tuned":
+            tune_gc()
+        else:
+            g0, g1, g2 = (int(x) for x in args.gc.split(","))
+            tune_gc((g0, g1, g2))
     clock = GcClock() if args.stats_file else None
     async with worker:
         Path(args.ready_file).write_text("ready")
         await stop.wait()
     if clock is not None:
         Path(args.stats_file).write_text(
-            json.dumps({"gc_collections": clock.collections, "gc_seconds": clock.seconds})
+            json.dumps(
+                {
+                    "gc_collections": clock.collections,
+                    "gc_seconds": clock.seconds,
+                    "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                }
+            )
         )
     if engine is not None:
         engine.dispose()

@@ -22,7 +22,7 @@ def test_tune_gc_freezes_what_start_up_allocated_and_raises_the_young_threshold(
     before = gc.get_freeze_count()
     kept = [object() for _ in range(1000)]  # noqa: F841  (alive at the freeze)
     tune_gc()
-    assert gc.get_threshold() == GC_THRESHOLDS == (10_000, 20, 20)
+    assert gc.get_threshold() == GC_THRESHOLDS == (10_000, 10, 5)
     assert gc.get_freeze_count() >= before + 1000
 
 

@@ -2,25 +2,37 @@
 
 A worker allocates many short-lived objects per claim step (pydantic models, SQL rows, the
 sandbox's per-activation bookkeeping) and keeps many long-lived ones (every cached claim's
-sandboxed workflow instance, about 350 KiB each, up to ``max_cached_workflows``). With
-CPython's default thresholds (700, 10, 10) the collector runs a young collection every 700
-net allocations and, now and then, a full collection that walks the whole heap: measured in
-``bench/bench_throughput.py`` (2 cores, 300 claims, 2026-12-02) it took 5.3 ms of the worker's
-CPU per claim, eight full collections of about 0.12 s each among them. :func:`tune_gc` freezes
-what start-up allocated (imports, the rules engine, the calendar) out of the collector's
-reach and collects the young generation ten times less often: 1.9 ms per claim in the same
-run. Reference cycles are still collected, later; nothing else changes.
+sandboxed workflow instance, about 350 KiB each, up to ``max_cached_workflows``). A claim
+evicted from the cache (ended, or pushed out by newer ones) leaves its sandbox as cyclic
+garbage (modules, classes and functions refer to each other), which only a full collection
+frees; a full collection walks the whole heap, the cached sandboxes included.
+
+So the thresholds trade CPU for memory. Measured 2026-12-02 on 2 cores (``bench/``):
+
+- CPython's default (700, 10, 10): 5.2 ms of collector time per claim carried report →
+  payout (``bench_throughput.py``, 400 claims, quiet machine); opening 3,000 claims and
+  keeping them open (``bench_open_claims.py --claims 3000``): 17.3 s in all, 21 full
+  collections, peak RSS 404 MiB.
+- (10,000, 20, 20): 2.0 ms a claim; 3.5 s and no full collection in 3,000 open claims, but
+  peak RSS 673 MiB, and about 1 GB at 10,000 and 25,000 open: the evicted sandboxes wait.
+- :data:`GC_THRESHOLDS` (10,000, 10, 5): 9.6 s for the 3,000 open claims (4 full
+  collections), peak RSS 478 MiB; 3.2 ms a claim against 7.9 (default) and 2.5 (10,000,
+  20, 20) in one loaded comparison of ``bench_throughput.py --claims 300 --skip-floor``.
+
+:func:`tune_gc` also freezes what start-up allocated (imports, the rules engine, the
+calendar), so no collection walks it again. Reference cycles are still collected, later;
+nothing else changes.
 """
 
 from __future__ import annotations
 
 import gc
 
-GC_THRESHOLDS = (10_000, 20, 20)
+GC_THRESHOLDS = (10_000, 10, 5)
 """The collector's thresholds for a worker (``gc.set_threshold``): a young collection every
-10,000 net allocations (CPython's default: 700), a middle one every 20 young ones, a full one
-every 20 middle ones (and then only when enough long-lived objects are new, CPython's own
-rule)."""
+10,000 net allocations (CPython's default: 700), a middle one every 10 young ones, a full one
+every 5 middle ones, i.e. every 500,000 net allocations, about 450 claims opened (and then only
+when enough long-lived objects are new, CPython's own rule)."""
 
 
 def tune_gc(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> None:
