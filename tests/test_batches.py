@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -109,7 +110,7 @@ async def test_a_batch_of_three_claims_is_paid_once_with_one_transfer(harness: H
     assert again.refused == {} and again.sheet.total_paid == sum(amounts)
     with harness.sessions() as s:
         assert len(s.scalars(select(Payout).where(Payout.claim_number.in_(numbers))).all()) == 3
-    with pytest.raises(NotPayable, match="was paid with transfer TRF-NX-BATCH-01"):
+    with pytest.raises(NotPayable, match="is paid with transfer TRF-NX-BATCH-01"):
         await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-OTHER")
     assert batch_sheet(svc, SUPERVISOR, sheet.batch_id).status == "paid"
 
@@ -199,3 +200,88 @@ def test_a_batch_made_in_the_evening_utc_carries_the_next_day_of_the_office() ->
     assert batch_id_for(evening).startswith("PB20261202-")
     assert batch_id_for(datetime(2026, 12, 1, 15, 59, tzinfo=UTC)).startswith("PB20261201-")
     assert len(batch_id_for(evening)) == len("PB20261202-3F9A1C")
+
+
+async def test_an_attempt_without_answer_fixes_the_transfer_and_a_corrected_one_is_refused(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first attempt fixes the batch's one transfer: after a timed-out attempt (the first
+    claim paid), another reference is refused and the same one pays the rest, once."""
+    from claims.services import batches as batch_service
+    from claims.services.client import NoAnswer
+
+    numbers = [await to_payout(harness, n, 5) for n in ID_NUMBERS[:2]]
+    svc = services(harness)
+    sheet = await create_batch(svc, SUPERVISOR, COUNTY, numbers, "现场理赔会")
+    real = batch_service.perform
+    calls = {"n": 0}
+
+    async def second_unanswered(
+        services: Services, actor: Actor, number: str, inp: PayInput, timeout: object
+    ) -> object:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise NoAnswer(number, "pay", 20, f"{number}/pay", False)
+        return await real(services, actor, number, inp, timeout=timeout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch_service, "perform", second_unanswered)
+    with pytest.raises(NoAnswer):
+        await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-0920")
+    with pytest.raises(NotPayable, match="is paid with transfer TRF-0920"):
+        await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-0921")
+    done = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-0920")
+    assert done.sheet.status == "paid" and done.sheet.transfer_ref == "TRF-0920" and not done.refused
+    with harness.sessions() as s:
+        rows = [(p.claim_number, p.transfer_ref) for p in s.scalars(select(Payout))]
+        assert sorted(rows) == sorted((n, "TRF-0920") for n in numbers)  # one row each, one transfer
+        assert all(ledger_batch_ids(s, n) == [sheet.batch_id] for n in numbers)
+
+
+async def test_a_paid_batch_submitted_again_pays_nothing_even_for_a_claim_decided_again(
+    skipping: object, sqlite_sessions: object
+) -> None:
+    """A claim of a paid batch reopened and decided higher is not paid its difference under the
+    batch's signed transfer when the batch is submitted again: that is its own payment."""
+    from claims.models import ReopenInput
+    from claims.models.steps import ReopenReason
+    from rules.engine import RulesEngine
+    from rules.sla import load_sla_policy
+    from tests.support.harness import CALENDAR
+    from worker import build_worker
+
+    env: Any = skipping
+    h = Harness(env.client, sqlite_sessions)
+    policy = load_sla_policy().model_copy(update={"reopen_calendar_days": 90})
+    async with build_worker(
+        env.client,
+        sqlite_sessions,  # type: ignore[arg-type]
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=CALENDAR,
+        sla_policy=policy,
+    ):
+        numbers = [await to_payout(h, n, 5) for n in ID_NUMBERS[:2]]
+        svc = services(h)
+        sheet = await create_batch(svc, SUPERVISOR, COUNTY, numbers, "现场理赔会")
+        first = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-0920")
+        assert first.sheet.status == "paid"
+        paid = first.sheet.total_paid
+        await perform_step(
+            h.client, numbers[0], ReopenInput(actor=SUPERVISOR, reason_code=ReopenReason.CALCULATION_ERROR)
+        )
+        facts = LossFacts(outcome=Outcome.DISABILITY, cause="road_accident", disability_grades=[4])
+        state = await perform_step(h.client, numbers[0], AdjudicateInput(actor=HANDLER, facts=facts))
+        assert state.stage == Stage.PAYOUT
+        again = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-0920")
+        assert again.sheet.total_paid == paid and not again.refused
+        assert (await claim_state(h.client, numbers[0])).stage == Stage.PAYOUT  # its difference waits
+        with h.sessions() as s:
+            assert len(list(s.scalars(select(Payout).where(Payout.claim_number == numbers[0])))) == 1
+
+
+@pytest.mark.parametrize("number", ["JS\x1bX", "x" * 49, "", "JS 2021"])
+def test_a_batch_refuses_what_is_not_a_claim_number(number: str) -> None:
+    from claims.services.batches import BatchRequest
+
+    with pytest.raises(ValueError, match="not a claim number"):
+        BatchRequest(county=COUNTY, claims=[number], event="现场理赔会")

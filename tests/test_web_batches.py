@@ -260,6 +260,17 @@ async def test_a_handler_is_refused_the_batch_pages_and_sees_no_link_to_them(fix
     )
 
 
+async def test_a_supervisor_without_a_county_reaches_no_batch_by_its_id(fixed_console: Console) -> None:
+    """The batch pages are a county supervisor's: one without a county gets 403 on the list and
+    404 on any batch's sheet or pay form, as if the batch were absent; nothing is paid."""
+    sup = await fixed_console.as_user("sup.none", "supervisor", county=None)
+    assert (await sup.get("/batches")).status_code == 403
+    assert (await sup.get("/batches/PB20261130-BBBBBB")).status_code == 404
+    paid = await sup.post("/batches/PB20261130-BBBBBB/pay", {"transfer_ref": "TRF-1"})
+    assert paid.status_code == 404
+    assert batches_in_store(fixed_console.services.sessions) == 2
+
+
 async def test_the_page_lists_the_countys_ready_claims_masked_and_its_batches(fixed_console: Console) -> None:
     sup = await fixed_console.as_user("sup.a", "supervisor", county=COUNTY_A)
     page = await sup.get("/batches")
@@ -458,7 +469,7 @@ async def test_a_supervisor_creates_a_batch_and_pays_it_once_through_the_forms(
     other = await sup.post(f"/batches/{batch_id}/pay", {"transfer_ref": "TRF-OTHER"})
     assert other.status_code == 422
     assert alert(other.text, "pay-problem") == (
-        "本批次已用转账批次号 TRF-NX-0920 发放，不能用另一个转账批次号再发放"
+        "本批次的转账批次号是 TRF-NX-0920（首次提交时确定），不能用另一个转账批次号发放"
     )
     assert len(ledger_rows(harness.sessions, ready)) == 2
 

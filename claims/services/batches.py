@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from temporalio.service import RPCError
 
 from claims.domain.timeutil import today_in_shanghai
@@ -57,6 +57,8 @@ store's, answered as they are."""
 
 MAX_BATCH_CLAIMS = 200
 """At most this many claims on one batch sheet."""
+CLAIM_NUMBER_LEN = 48
+"""The longest claim number a batch accepts (as the supervisor's bulk steps)."""
 BATCHES_PER_PAGE = 50
 """Batches on one page of :func:`county_batches`."""
 _REF: TypeAdapter[str] = TypeAdapter(TransferRef)
@@ -71,6 +73,16 @@ class BatchRequest(BaseModel):
     county: PlaceName
     claims: list[str] = Field(min_length=1, max_length=MAX_BATCH_CLAIMS)
     event: Reason
+
+    @field_validator("claims")
+    @classmethod
+    def _claim_numbers(cls, values: list[str]) -> list[str]:
+        """Each a claim number: 1 to :data:`CLAIM_NUMBER_LEN` ASCII letters, digits, ``-``, ``_``."""
+        for v in values:
+            plain = all(c.isascii() and (c.isalnum() or c in "-_") for c in v)
+            if not v or len(v) > CLAIM_NUMBER_LEN or not plain:
+                raise ValueError(f"not a claim number: {v[:CLAIM_NUMBER_LEN]!r}")
+        return values
 
 
 class NotPayable(ClaimsError):
@@ -323,13 +335,16 @@ async def pay_batch(
     """Pay every claim of an open batch with one transfer reference: each claim's ``pay`` step
     (in the supervisor's name, ``PayInput.batch_id``), then the batch id on its ledger rows.
     A claim the workflow refuses is reported (``refused``) and the others are paid; the batch
-    is ``paid`` when every claim is. Paying again with the same reference pays nobody twice
-    (each ``pay`` is idempotent) and stamps what is missing.
+    is ``paid`` when every claim is. The first attempt fixes the batch's transfer reference;
+    any other is refused from then on, even while the batch is still open (a timed-out
+    attempt). Paying again with the same reference pays nobody twice: a claim with a ledger
+    row under this batch (or any claim of a paid batch) is not paid again, only stamped, even
+    when it was reopened and decided again since (that difference is paid on its own).
 
     Raises:
         InputError: the transfer reference's bounds, or no such batch.
         NotAllowed: not a supervisor of the batch's county.
-        NotPayable: the batch was paid already with another transfer reference (``reason``
+        NotPayable: the batch's transfer reference is already another one (``reason``
             ``paid_other_ref``).
         claims.services.client.NoAnswer: a claim's pay step got no answer within ``timeout``;
             the claims before it are paid, and paying again with the same reference finishes
@@ -341,14 +356,25 @@ async def pay_batch(
     except ValidationError as e:
         raise InputError("transfer_ref", f"transfer_ref: {e.errors()[0]['msg']}") from None
     sheet = batch_sheet(services, actor, batch_id)
-    if sheet.status == "paid" and sheet.transfer_ref != ref:
+    with unit_of_work(services.sessions) as s:
+        # the batch's one transfer: fixed by the first attempt, refused after for any other
+        fixed = store.fix_transfer_ref(s, batch_id, ref)
+    if fixed != ref:
         raise NotPayable(
-            f"batch {batch_id} was paid with transfer {sheet.transfer_ref}",
-            params={"batch": batch_id, "reason": "paid_other_ref", "transfer_ref": sheet.transfer_ref or ""},
+            f"batch {batch_id} is paid with transfer {fixed}",
+            params={"batch": batch_id, "reason": "paid_other_ref", "transfer_ref": fixed},
         )
     refused: dict[str, str] = {}
     rejections: dict[str, StepRejected] = {}
     for row in sheet.rows:
+        with unit_of_work(services.sessions) as s:
+            done = store.paid_under_batch(s, batch_id, row.claim_number)
+        if done or sheet.status == "paid":
+            # paid under this batch already: never a second payment (a claim reopened and
+            # decided again since is paid on its own, not under this signed sheet's transfer)
+            with unit_of_work(services.sessions) as s:
+                store.stamp_payouts(s, batch_id, row.claim_number, ref)
+            continue
         inp = PayInput(actor=actor, transfer_ref=ref, batch_id=batch_id, note=f"现场理赔 {batch_id}")
         try:
             await perform(services, actor, row.claim_number, inp, timeout=timeout)

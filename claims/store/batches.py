@@ -350,6 +350,39 @@ def _cents(value: object) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
+def fix_transfer_ref(s: Session, batch_id: str, transfer_ref: str) -> str:
+    """The batch's transfer reference: ``transfer_ref`` written if the batch has none yet,
+    else the one it has (compare-and-set in one ``UPDATE``, so two racing attempts agree).
+
+    Raises:
+        KeyError: no such batch.
+    """
+    s.execute(
+        sa.update(PayoutBatch)
+        .where(PayoutBatch.batch_id == batch_id, PayoutBatch.transfer_ref.is_(None))
+        .values(transfer_ref=transfer_ref)
+        .execution_options(synchronize_session=False)
+    )
+    ref = s.scalar(select(PayoutBatch.transfer_ref).where(PayoutBatch.batch_id == batch_id))
+    if ref is None:
+        raise KeyError(batch_id)
+    return str(ref)
+
+
+def paid_under_batch(s: Session, batch_id: str, claim_number: str) -> bool:
+    """Whether the claim has a ledger row paid under this batch (stamped with its id, or with
+    the batch's transfer reference and no batch id yet)."""
+    ref = select(PayoutBatch.transfer_ref).where(PayoutBatch.batch_id == batch_id).scalar_subquery()
+    q = select(sa.func.count()).select_from(_PAYOUTS).where(
+        _PAYOUTS.c.claim_number == claim_number,
+        sa.or_(
+            _PAYOUTS.c.batch_id == batch_id,
+            sa.and_(_PAYOUTS.c.batch_id.is_(None), _PAYOUTS.c.transfer_ref == ref),
+        ),
+    )
+    return bool(s.scalar(q))
+
+
 def stamp_payouts(s: Session, batch_id: str, claim_number: str, transfer_ref: str) -> int:
     """Write the batch id on the claim's ledger rows of this transfer; returns the rows stamped."""
     result = s.execute(

@@ -39,7 +39,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from claims.errors import ClaimNotFound, ClaimsError, InputError, StepRejected, Unavailable
-from claims.models import Actor, Stage
+from claims.models import Actor, Role, Stage
 from claims.models.bounds import PLACE_LEN, REASON_LEN, TRANSFER_REF_LEN
 from claims.services.batches import (
     MAX_BATCH_CLAIMS,
@@ -112,8 +112,9 @@ NOT_PAYABLE = {
         "Claim {claim} is already in open batch {batch}",
     ),
     "paid_other_ref": (
-        "本批次已用转账批次号 {transfer_ref} 发放，不能用另一个转账批次号再发放",
-        "This batch was paid with transfer {transfer_ref}; it cannot be paid with another",
+        "本批次的转账批次号是 {transfer_ref}（首次提交时确定），不能用另一个转账批次号发放",
+        "This batch's transfer is {transfer_ref} (fixed by the first submission); "
+        "it cannot be paid with another",
     ),
 }
 """Why a claim cannot be in (or be paid with) a batch, by ``NotPayable``'s ``reason`` param."""
@@ -375,6 +376,14 @@ def _unavailable(request: Request, e: ClaimsError) -> Response:
 # --------------------------------------------------------------------------- one batch's sheet
 
 
+def _county_batch_id(actor: Actor, batch_id: str) -> None:
+    """The console's batch pages are a county supervisor's: an over-long id, or a supervisor
+    without a county (whom the service would let read every county's batches), get 404 as if
+    the batch were absent; other roles go on to the service's 403."""
+    if len(batch_id) > 32 or (actor.role == Role.SUPERVISOR and actor.county is None):
+        raise ClaimNotFound(batch_id[:32])
+
+
 async def _sheet_response(
     request: Request,
     actor: Actor,
@@ -386,8 +395,7 @@ async def _sheet_response(
     transfer_ref: str = "",
     status_code: int = 200,
 ) -> Response:
-    if len(batch_id) > 32:
-        raise ClaimNotFound(batch_id[:32])
+    _county_batch_id(actor, batch_id)
     try:
         sheet = await run_in_threadpool(batch_sheet, services, actor, batch_id)
     except InputError:
@@ -443,8 +451,7 @@ async def pay(
     """Pay every claim of the batch with one transfer reference (each claim's pay step, in the
     session's supervisor's name); keep the refusals and answer 303 to the sheet. A bad
     reference or a batch paid with another one → the sheet with 422; no answer in time → 504."""
-    if len(batch_id) > 32:
-        raise ClaimNotFound(batch_id[:32])
+    _county_batch_id(actor, batch_id)
     form = await request.form()
     ref = str(form.get("transfer_ref") or "")
     try:
