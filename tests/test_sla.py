@@ -27,6 +27,7 @@ from claims.models import (
     ClaimState,
     LossFacts,
     ReceiveDocumentsInput,
+    ReferToConsultationInput,
     RegisterInput,
     RequestDocumentsInput,
     RequestInvestigationInput,
@@ -158,6 +159,50 @@ async def test_an_investigation_asked_while_documents_are_awaited_keeps_the_reso
         assert resumed.paused_since is None
         assert resumed.paused_working_days == 3
         assert resumed.deadline.due_at == cal.add_working_days(registered, target + 3).due_at
+
+
+async def test_a_consultation_then_an_investigation_while_paused_keep_the_pause_each_time(
+    skipping: WorkflowEnvironment, sqlite_sessions: Any
+) -> None:
+    """Two reclassifications while the claimant owes documents: each asks its own patch id
+    (``reclassify-keeps-pause``, then ``reclassify-keeps-pause-2``) and the clock stays paused."""
+    cal = WorkingCalendar()
+    h = Harness(skipping.client, sqlite_sessions)
+    async with build_worker(
+        skipping.client,
+        sqlite_sessions,
+        task_queue=h.task_queue,
+        rules_engine=RulesEngine.shared(),
+        calendar=cal,
+    ):
+        number = await h.report(h.cases[2])
+        await perform_step(h.client, number, RegisterInput(actor=HANDLER))
+        state = await perform_step(
+            h.client, number, RequestDocumentsInput(actor=HANDLER, documents=["claim_form"])
+        )
+        since = clock(state, "resolution").paused_since
+        assert since is not None
+        state = await perform_step(
+            h.client, number, ReferToConsultationInput(actor=HANDLER, reason="伤残等级有争议")
+        )
+        assert state.case_class == CaseClass.DISPUTED and clock(state, "resolution").paused_since == since
+        state = await perform_step(
+            h.client, number, RequestInvestigationInput(actor=HANDLER, reason="收入证明存疑")
+        )
+        resolution = clock(state, "resolution")
+        assert state.case_class == CaseClass.INVESTIGATION and resolution.paused_since == since
+        history = await h.client.get_workflow_handle(f"claim-{number}").fetch_history()
+        patches = [
+            e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+            for e in history.events
+            if e.HasField("marker_recorded_event_attributes")
+            and e.marker_recorded_event_attributes.marker_name == "core_patch"
+        ]
+        assert [json.loads(p)["id"] for p in patches] == [
+            "lean-history",
+            "reclassify-keeps-pause",
+            "reclassify-keeps-pause-2",
+        ]
 
 
 async def test_sixty_days_after_complete_documents_without_a_decision_asks_for_an_advance_payment(

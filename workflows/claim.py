@@ -249,6 +249,7 @@ class ClaimWorkflow:
         self._receivables: list[ReceivableRequest] = []  # open: what the claimant owes back now
         self._receivable_numbers = 0
         self._store_calls = 0
+        self._paused_reclassifications = 0
         self.lean_history = False  # set first thing in run(): workflows.patches
         self._attributes: dict[str, object] = {}  # search attributes as last upserted (lean claims)
         self._marks_sent: dict[str, ClockMark] = {}  # clocks as last answered (lean claims)
@@ -786,19 +787,24 @@ class ClaimWorkflow:
         """A new case class: its SLA target applies to the resolution clock from registration.
 
         A resolution clock paused for the claimant's documents stays paused (behind
-        ``workflow.patched(RECLASSIFY_KEEPS_PAUSE)``, asked only then): before it, the new
+        ``workflow.patched(RECLASSIFY_KEEPS_PAUSE)`` for the first such reclassification,
+        ``RECLASSIFY_KEEPS_PAUSE-<n>`` for the n-th, asked only then): before it, the new
         target restarted the clock running while the claimant still owed documents.
         """
         self._case_class = case_class
         await self._choose_target()
         if self._registered_at is not None:
             current = self._sla.clocks.get(RESOLUTION)
-            paused = current is not None and current.open and current.paused_since is not None
+            keep = False
+            if current is not None and current.open and current.paused_since is not None:
+                # one patch id per paused reclassification: the SDK keeps a patch's first
+                # answer for the whole run, so a claim that replays an earlier one recorded
+                # without the patch still takes the new path for a later one
+                self._paused_reclassifications += 1
+                n = self._paused_reclassifications
+                keep = workflow.patched(RECLASSIFY_KEEPS_PAUSE if n == 1 else f"{RECLASSIFY_KEEPS_PAUSE}-{n}")
             await self._sla.start_programme(
-                RESOLUTION,
-                self._registered_at,
-                self._target_or_fail().working_days,
-                keep_pause=paused and workflow.patched(RECLASSIFY_KEEPS_PAUSE),
+                RESOLUTION, self._registered_at, self._target_or_fail().working_days, keep_pause=keep
             )
 
     @refer_to_consultation.validator

@@ -20,8 +20,10 @@ So the thresholds trade CPU for memory. Measured 2026-12-02 on 2 cores (``bench/
   20, 20) in one loaded comparison of ``bench_throughput.py --claims 300 --skip-floor``.
 
 :func:`tune_gc` also freezes what start-up allocated (imports, the rules engine, the
-calendar), so no collection walks it again. Reference cycles are still collected, later;
-nothing else changes.
+calendar), so no collection walks it again: a start-up object that later becomes part of
+cyclic garbage is not freed (start-up state is meant to live as long as the process). Cycles
+made after start-up are still collected, later; nothing else changes. ``claims up`` runs the
+console in the same process, so these settings are the console's too.
 """
 
 from __future__ import annotations
