@@ -27,9 +27,7 @@ county; the actor is always the session's, never a form field).
 
 from __future__ import annotations
 
-import secrets
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -58,6 +56,7 @@ from claims.services.context import Services
 from claims.web import present
 from claims.web.deps import current_actor, get_services
 from claims.web.i18n import error_message, gettext_for
+from claims.web.kept import KeptForRedirect
 from claims.web.templating import locale_of, render
 
 router = APIRouter()
@@ -144,37 +143,22 @@ class KeptPayment:
     refused: dict[str, StepRejected]
 
 
-class PayResults:
-    """Pay results between ``POST /batches/{id}/pay`` and the sheet it redirects to, in this
-    process's memory (the console runs one process), capped at ``cap`` sets and ``ttl``
-    seconds; a set is read only by the supervisor who paid, on that batch's sheet."""
+class PayResults(KeptForRedirect[KeptPayment]):
+    """Pay results between ``POST /batches/{id}/pay`` and the sheet it redirects to
+    (``claims.web.kept``); a set is read only by the supervisor who paid, on that batch's sheet."""
 
     def __init__(self, cap: int = KEPT_RESULTS, ttl: float = RESULTS_TTL) -> None:
-        self.cap, self.ttl = cap, ttl
-        self._sets: OrderedDict[str, KeptPayment] = OrderedDict()
+        super().__init__(cap, ttl)
 
     def put(self, staff_id: str, batch_id: str, transfer_ref: str, refused: dict[str, StepRejected]) -> str:
         """Keep one payment's outcome; answers its random key."""
-        self._drop_old()
-        key = secrets.token_urlsafe(16)
-        self._sets[key] = KeptPayment(staff_id, batch_id, time.monotonic(), transfer_ref, dict(refused))
-        while len(self._sets) > self.cap:
-            self._sets.popitem(last=False)
-        return key
+        return self.keep(KeptPayment(staff_id, batch_id, time.monotonic(), transfer_ref, dict(refused)))
 
     def get(self, key: object, staff_id: str, batch_id: str) -> KeptPayment | None:
         """The set kept under ``key`` for ``staff_id`` and ``batch_id``; None when unknown,
         expired, another's or of another batch."""
-        self._drop_old()
-        kept = self._sets.get(key) if isinstance(key, str) else None
-        if kept is None or kept.staff_id != staff_id or kept.batch_id != batch_id:
-            return None
-        return kept
-
-    def _drop_old(self) -> None:
-        limit = time.monotonic() - self.ttl
-        while self._sets and next(iter(self._sets.values())).at < limit:
-            self._sets.popitem(last=False)
+        kept = self.find(key, staff_id)
+        return kept if kept is not None and kept.batch_id == batch_id else None
 
 
 def pay_results(request: Request) -> PayResults:

@@ -20,9 +20,7 @@ numbers are in the page (a ``<script type="application/json">`` block read by
 
 from __future__ import annotations
 
-import secrets
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
@@ -39,6 +37,7 @@ from claims.services.supervision import Filter, Overview, Reassigned
 from claims.web import present
 from claims.web.deps import current_actor, get_services
 from claims.web.i18n import error_message, gettext_for
+from claims.web.kept import KeptForRedirect
 from claims.web.routes.inbox import MAX_PAGE, calendar_of, now_utc
 from claims.web.templating import env, locale_of, render
 
@@ -92,34 +91,20 @@ class KeptResults:
     handler: str
 
 
-class ResultStore:
-    """Bulk-reassignment results between the POST and the GET it redirects to, in this
-    process's memory (the console runs one process: ``claims web``), capped at ``cap`` sets
-    and ``ttl`` seconds; a set is read only by the supervisor who made it."""
+class ResultStore(KeptForRedirect[KeptResults]):
+    """Bulk-reassignment results between the POST and the GET it redirects to
+    (``claims.web.kept``); a set is read only by the supervisor who made it."""
 
     def __init__(self, cap: int = KEPT_RESULTS, ttl: float = RESULTS_TTL) -> None:
-        self.cap, self.ttl = cap, ttl
-        self._sets: OrderedDict[str, KeptResults] = OrderedDict()
+        super().__init__(cap, ttl)
 
     def put(self, staff_id: str, results: list[Reassigned], handler: str) -> str:
         """Keep ``results`` and answer their random key."""
-        self._drop_old()
-        key = secrets.token_urlsafe(16)
-        self._sets[key] = KeptResults(staff_id, time.monotonic(), results, handler)
-        while len(self._sets) > self.cap:
-            self._sets.popitem(last=False)
-        return key
+        return self.keep(KeptResults(staff_id, time.monotonic(), results, handler))
 
     def get(self, key: object, staff_id: str) -> KeptResults | None:
         """The set kept under ``key`` for ``staff_id``; None when unknown, expired or another's."""
-        self._drop_old()
-        kept = self._sets.get(key) if isinstance(key, str) else None
-        return kept if kept is not None and kept.staff_id == staff_id else None
-
-    def _drop_old(self) -> None:
-        limit = time.monotonic() - self.ttl
-        while self._sets and next(iter(self._sets.values())).at < limit:
-            self._sets.popitem(last=False)
+        return self.find(key, staff_id)
 
 
 def result_store(request: Request) -> ResultStore:
