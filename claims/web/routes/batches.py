@@ -440,22 +440,11 @@ async def pay(
     ref = str(form.get("transfer_ref") or "")
     try:
         result = await pay_batch(services, actor, batch_id, ref, timeout=PAY_TIMEOUT)
-    except InputError as e:
-        if e.field != "transfer_ref":  # no such batch (in the reader's county)
+    except (InputError, NotPayable) as e:
+        if isinstance(e, InputError) and e.field != "transfer_ref":  # no such batch (in the reader's county)
             raise ClaimNotFound(batch_id[:32]) from None
-        field, message = problem_of(e, locale_of(request))
-        return await _sheet_response(
-            request,
-            actor,
-            services,
-            batch_id,
-            problem=message,
-            problem_field=field,
-            transfer_ref=ref,
-            status_code=422,
-        )
-    except NotPayable as e:
         _, message = problem_of(e, locale_of(request))
+        # a bad reference, or the batch's transfer is another one: both are the reference's problem
         return await _sheet_response(
             request,
             actor,
