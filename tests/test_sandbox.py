@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 from temporalio import workflow
-from temporalio.client import WorkflowFailureError
+from collections.abc import Sequence
+
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.converter import DataConverter, PayloadCodec, SerializationContext, WithSerializationContext
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
@@ -21,11 +25,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from claims.audit.replay import new_replayer
 from claims.store.db import Sessions
 from tests.support.clock_workflow import ClockReadingWorkflow
+from tests.support.context_workflow import ContextProbeWorkflow, shout
 from tests.support.env import new_task_queue
 from worker import production_worker
 from workflows.claim import ClaimWorkflow
 from workflows.sandbox import (
     PASSTHROUGH_MODULES,
+    ClaimsSandboxedWorkflowRunner,
     CompiledOnceFinder,
     CompiledOnceLoader,
     install_compiled_once,
@@ -46,7 +52,7 @@ def passed_through(restrictions: SandboxRestrictions, name: str) -> bool:
 
 
 @dataclass(frozen=True)
-class KeepingRunner(SandboxedWorkflowRunner):
+class KeepingRunner(ClaimsSandboxedWorkflowRunner):
     """The sandboxed runner, keeping each instance it creates (to look inside its sandbox)."""
 
     kept: list[WorkflowInstance] = field(default_factory=list)
@@ -194,3 +200,110 @@ async def test_a_passed_through_module_would_escape_that_guard(env: WorkflowEnvi
         restrictions=sandbox_restrictions().with_passthrough_modules("tests.support.clock_workflow")
     )
     assert len(await _run_clock_workflow(env, escaped)) >= len("2026-01-01T00:00:00")
+
+
+def test_the_sdk_still_enters_its_sandbox_through_the_one_method_the_runner_overrides() -> None:
+    # workflows.sandbox subclasses the SDK's private sandboxed instance: an SDK upgrade that
+    # renames or reshapes it must fail here, not silently fall back to compiling every call
+    import inspect
+
+    from temporalio.worker.workflow_sandbox import _runner as sdk_runner
+
+    from workflows.sandbox import _CompiledSnippetInstance
+
+    assert issubclass(_CompiledSnippetInstance, sdk_runner._Instance)
+    params = list(inspect.signature(sdk_runner._Instance._run_code).parameters)
+    assert params == ["self", "code", "extra_globals"]
+    source = inspect.getsource(sdk_runner._Instance._run_code)
+    assert "exec(code, self.globals_and_locals, self.globals_and_locals)" in source
+    assert isinstance(workflow_runner(), ClaimsSandboxedWorkflowRunner)
+
+
+async def test_the_sdk_snippets_are_compiled_once_and_run_in_each_instance_s_own_sandbox() -> None:
+    from workflows.sandbox import _CompiledSnippetInstance
+
+    keeping = KeepingRunner(restrictions=workflow_runner().restrictions)
+    defn = workflow._Definition.must_from_class(ClaimWorkflow)
+    keeping.prepare_workflow(defn)
+    codes = dict(_CompiledSnippetInstance._codes)
+    # the SDK's entry snippets: import the workflow, create the instance (and, in a worker,
+    # activate and ask for serialization contexts); each one a compiled code object
+    assert 2 <= len(codes) <= 8
+    assert all(code.co_filename == "<string>" for code in codes.values())
+    keeping.prepare_workflow(defn)
+    # a second instance compiles nothing: the very same code objects
+    assert _CompiledSnippetInstance._codes == codes
+    assert all(_CompiledSnippetInstance._codes[k] is v for k, v in codes.items())
+    first, second = keeping.kept
+    assert isinstance(first, _CompiledSnippetInstance) and isinstance(second, _CompiledSnippetInstance)
+    # ... executed into each instance's own globals: two sandboxes, two workflow classes
+    one = first.globals_and_locals["__temporal_workflow_class"]  # type: ignore[attr-defined]
+    two = second.globals_and_locals["__temporal_workflow_class"]  # type: ignore[attr-defined]
+    assert one is not two and one.__name__ == two.__name__ == "ClaimWorkflow"
+
+
+class RecordingCodec(PayloadCodec, WithSerializationContext):
+    """Passes payloads through unchanged, noting the serialization context of each one."""
+
+    def __init__(self, seen: list[tuple[str, ...]], context: SerializationContext | None = None) -> None:
+        self.seen = seen
+        self.context = context
+
+    def with_context(self, context: SerializationContext) -> RecordingCodec:
+        return RecordingCodec(self.seen, context)
+
+    def _note(self, way: str, payloads: Sequence[Payload]) -> list[Payload]:
+        c = self.context
+        for p in payloads:
+            self.seen.append(
+                (
+                    way,
+                    type(c).__name__,
+                    str(getattr(c, "workflow_id", "")).split("-")[0],
+                    str(getattr(c, "activity_type", "")),
+                    str(getattr(c, "is_local", "")),
+                    p.data.decode(),
+                )
+            )
+        return list(payloads)
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return self._note("encode", payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return self._note("decode", payloads)
+
+
+async def _contexts_of_a_probe_run(env: WorkflowEnvironment, runner: SandboxedWorkflowRunner) -> tuple[str, list]:
+    seen: list[tuple[str, ...]] = []
+    client = Client(**{**env.client.config(), "data_converter": DataConverter(payload_codec=RecordingCodec(seen))})
+    queue = new_task_queue()
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[ContextProbeWorkflow],
+        activities=[shout],
+        activity_executor=ThreadPoolExecutor(2),
+        workflow_runner=runner,
+    ):
+        with env.auto_time_skipping_disabled():
+            handle = await client.start_workflow(
+                ContextProbeWorkflow.run, "ab", id=f"probe-{uuid.uuid4()}", task_queue=queue
+            )
+            assert await handle.execute_update(ContextProbeWorkflow.add, "cd") == 1
+            result = await handle.result()
+    return result, seen
+
+
+async def test_payloads_get_the_same_serialization_context_as_under_the_sdk_s_runner(env: WorkflowEnvironment) -> None:
+    # the project's runner answers the context question outside the sandbox: payload by payload,
+    # the codec must see what it sees under the SDK's own sandboxed runner
+    ours, seen_ours = await _contexts_of_a_probe_run(env, workflow_runner())
+    sdk, seen_sdk = await _contexts_of_a_probe_run(env, SandboxedWorkflowRunner(restrictions=sandbox_restrictions()))
+    assert ours == sdk == "AB AB! cd"
+    assert sorted(seen_ours) == sorted(seen_sdk)
+    # and the contexts are the specific ones: the activity's own (ordinary and local) and the workflow's
+    assert ("encode", "ActivitySerializationContext", "probe", "shout", "False", '"ab"') in seen_ours
+    assert ("encode", "ActivitySerializationContext", "probe", "shout", "True", '"ab!"') in seen_ours
+    assert ("decode", "ActivitySerializationContext", "probe", "shout", "False", '"AB"') in seen_ours
+    assert ("encode", "WorkflowSerializationContext", "probe", "", "", '"AB AB! cd"') in seen_ours
