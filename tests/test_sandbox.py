@@ -307,3 +307,26 @@ async def test_payloads_get_the_same_serialization_context_as_under_the_sdk_s_ru
     assert ("encode", "ActivitySerializationContext", "probe", "shout", "True", '"ab!"') in seen_ours
     assert ("decode", "ActivitySerializationContext", "probe", "shout", "False", '"AB"') in seen_ours
     assert ("encode", "WorkflowSerializationContext", "probe", "", "", '"AB AB! cd"') in seen_ours
+
+
+async def test_both_context_questions_answer_as_the_sdk_s_sandboxed_call_does() -> None:
+    from temporalio.api.enums.v1 import CommandType
+    from temporalio.worker._command_aware_visitor import CommandInfo
+    from temporalio.worker.workflow_sandbox._runner import _Instance as SdkInstance
+
+    keeping = KeepingRunner(restrictions=workflow_runner().restrictions)
+    keeping.prepare_workflow(workflow._Definition.must_from_class(ClaimWorkflow))
+    (instance,) = keeping.kept
+    asked = [
+        None,
+        CommandInfo(CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK, 1),  # not pending: the workflow's
+        CommandInfo(CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, 9),
+    ]
+    for info in asked:
+        ours = instance.get_serialization_context(info)
+        assert ours == SdkInstance.get_serialization_context(instance, info)  # type: ignore[arg-type]
+        assert type(ours).__name__ == "WorkflowSerializationContext"
+        assert ours.workflow_id == "sandbox-validate-workflow_id"  # type: ignore[union-attr]
+        store = instance.get_external_store_context(info)
+        assert store == SdkInstance.get_external_store_context(instance, info)  # type: ignore[arg-type]
+        assert store.target is not None and store.target.id == "sandbox-validate-workflow_id"

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from types import CodeType, ModuleType
 from typing import Any, ClassVar
 
-from temporalio.converter import SerializationContext
+from temporalio.converter import SerializationContext, StorageDriverStoreContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker._command_aware_visitor import CommandInfo
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -196,6 +196,15 @@ class _CompiledSnippetInstance(_SdkInstance):
         if in_sandbox is None:
             return super().get_serialization_context(command_info)
         return in_sandbox.get_serialization_context(command_info)  # type: ignore[no-any-return]
+
+    def get_external_store_context(self, command_info: CommandInfo | None) -> StorageDriverStoreContext:
+        """Where an external payload store would keep a payload of ``command_info``; asked like
+        :meth:`get_serialization_context` (once per payload of every completion), answered the
+        same way: a lookup in the instance's fields, without entering the sandbox."""
+        in_sandbox = self.globals_and_locals.get("__temporal_in_sandbox")
+        if in_sandbox is None:
+            return super().get_external_store_context(command_info)
+        return in_sandbox.get_external_store_context(command_info)  # type: ignore[no-any-return]
 
     def _run_code(self, code: str, **extra_globals: Any) -> None:
         compiled = self._codes.get(code)
