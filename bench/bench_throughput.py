@@ -201,6 +201,7 @@ async def run_phase(
                         "--stats-file",
                         str(stack.dir / f"worker{w}.stats.json"),
                         *worker_args(args),
+                        *(["--floor-runner", args.floor_runner] if kind == "floor" else []),
                     ],
                     f"worker{w}",
                 )
@@ -310,6 +311,13 @@ async def main() -> None:
         action="store_true",
         help="engine workers on the SDK's default sandbox runner (the before of workflows/sandbox.py)",
     )
+    ap.add_argument(
+        "--floor-runner",
+        choices=["sdk", "project"],
+        default="sdk",
+        help="the floor's sandbox runner: sdk (bare Temporal, the floor of record) or project "
+        "(workflows.sandbox's runner, whose savings the engine has, given to the floor too)",
+    )
     ap.add_argument("--skip-floor", action="store_true", help="engine only (tuning runs)")
     ap.add_argument("--keep", action="store_true", help="keep the servers' folders")
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -317,7 +325,7 @@ async def main() -> None:
     print(f"machine: {machine()}")
     print(
         f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; driver concurrency {args.concurrency}; "
-        f"worker: {' '.join(worker_args(args))}"
+        f"worker: {' '.join(worker_args(args))}; floor's runner: {args.floor_runner}"
     )
     results: dict[int, dict[str, list[Phase]]] = {}
     profile = Path(os.environ.get("BENCH_PROFILE", "/tmp/claims-bench-profile.txt")) if args.profile else None
@@ -355,7 +363,12 @@ async def main() -> None:
             f"shape of one claim ({'with' if k == 0 else 'without'} approval): engine {s.brief()}"
             + (f"; floor {floor_shapes[k].brief()}" if floor_shapes else "")
         )
-    out: dict[str, Any] = {"machine": machine(), "claims": args.claims, "postgres": args.postgres}
+    out: dict[str, Any] = {
+        "machine": machine(),
+        "claims": args.claims,
+        "postgres": args.postgres,
+        "floor_runner": args.floor_runner,
+    }
     if floor_shapes:
         # History bytes per claim (the JSON form ``temporal workflow show --output json`` prints),
         # both shapes averaged: what a claim costs the server's persistence against the floor's.

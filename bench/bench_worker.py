@@ -40,6 +40,14 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="engine mode: the SDK's default sandbox runner instead of workflows.sandbox.workflow_runner()",
     )
+    ap.add_argument(
+        "--floor-runner",
+        choices=["sdk", "project"],
+        default="sdk",
+        help="floor mode: the SDK's default sandbox runner (bare Temporal, the floor of record) or "
+        "workflows.sandbox.ClaimsSandboxedWorkflowRunner with the SDK's default restrictions "
+        "(what the engine's runner saves, given to the floor too)",
+    )
     ap.add_argument("--log-level", default="info")
     ap.add_argument(
         "--gc",
@@ -106,6 +114,10 @@ async def main() -> None:
     else:
         from floor import FloorWorkflow, floor_noop
 
+        if args.floor_runner == "project":
+            from workflows.sandbox import ClaimsSandboxedWorkflowRunner
+
+            options["workflow_runner"] = ClaimsSandboxedWorkflowRunner()
         worker = Worker(
             client,
             task_queue=args.task_queue,
