@@ -278,6 +278,10 @@ def login(services: Services, username: str, password: str, *, now: datetime | N
     failed = LoginFailed("wrong user name or password", code="auth.failed")
     if not name or len(name) > 64 or len(password) > MAX_PASSWORD:
         raise failed
+    try:
+        _staff_id.validate_python(name)  # what every account name is (add_user): no control characters
+    except ValidationError:
+        raise failed from None  # no account can have it; PostgreSQL could not even compare a NUL
     with unit_of_work(services.sessions) as session:
         row = store.get_user(session, name)
         if row is None:

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from claims.errors import ClaimNotFound, NotAllowed
 from claims.models import Actor
+from claims.models.bounds import printable
 from claims.services.context import Services
 from claims.web import routes, security
 from claims.web.deps import LoginRequired, current_actor, login_url, wants_html_page
@@ -45,9 +46,35 @@ def _error_page(request: Request, status: int, message: str | None = None) -> Re
     return render(request, "error.html", status_code=status, status=status, title=title, message=message)
 
 
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """Every route's first dependency: a path with a control character (``%00`` … ``%1F``,
+    ``%7F``) names no page: 404; a query value with one is invalid input: 422. No claim number,
+    batch id, user name or search term holds one (``claims.models.bounds``), and PostgreSQL's
+    driver cannot carry a NUL in a string at all (it raised a 500 before).
+
+    Raises:
+        starlette.exceptions.HTTPException: 404 or 422, rendered by the app's error page.
+    """
+    if _has_control(request.url.path):
+        raise StarletteHTTPException(404)
+    for key, value in request.query_params.multi_items():
+        if _has_control(key) or _has_control(value):
+            raise StarletteHTTPException(422, f"{printable(key)}: control characters are not accepted")
+
+
 def create_app(services: Services) -> FastAPI:
     """The console on ``services`` (the caller owns the context and closes it)."""
-    app = FastAPI(title="计生保险理赔 console", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="计生保险理赔 console",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(refuse_control_characters)],
+    )
     app.state.services = services
     settings = services.settings
     security.install(app, settings.web.session_secret(settings.store.data_dir))

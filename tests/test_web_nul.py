@@ -1,0 +1,80 @@
+"""A NUL or other control character in a console URL or login form is refused as not found /
+invalid input, on SQLite and on PostgreSQL (whose driver cannot carry a NUL in a string and
+raised a 500 before)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import cast
+
+import httpx
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+
+from claims.infra.settings import Settings, StoreSettings
+from claims.services import accounts
+from claims.services.context import Services
+from claims.store.db import Sessions
+from claims.web.app import create_app
+
+PASSWORD = "correct horse 9 battery"
+
+
+@pytest.fixture
+def services(store_sessions: Sessions, tmp_path: Path) -> Services:
+    settings = Settings(store=StoreSettings(data_dir=tmp_path))
+    services = Services(settings, sessions=store_sessions, client=cast(Client, object()))
+    accounts.add_user(services, "sup.a", "supervisor", PASSWORD, county="宁乡市")
+    accounts.add_user(services, "aud.a", "auditor", PASSWORD)
+    return services
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(services), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def login(c: httpx.AsyncClient, username: str) -> httpx.Response:
+    page = await c.get("/login")
+    token = page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+    return await c.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrftoken": token}
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/claims/JS2024%00X",
+        "/claims/JS2024%00X/timeline",
+        "/claims/JS2024%00X/documents",
+        "/audit/JS2024%00X",
+        "/audit/JS2024%00X.json",
+        "/batches/B%00",
+        "/claims/JS2024%01X",
+    ],
+)
+async def test_a_control_character_in_a_path_is_not_found(client: httpx.AsyncClient, path: str) -> None:
+    assert (await login(client, "sup.a")).status_code == 303
+    got = await client.get(path, headers={"accept": "text/html"})
+    assert got.status_code == 404, got.text[:300]
+
+
+@pytest.mark.parametrize("query", ["/audit?q=JS%00", "/inbox?q=%00", "/supervise?county=%00"])
+async def test_a_control_character_in_a_query_value_is_invalid_input(client: httpx.AsyncClient, query: str) -> None:
+    assert (await login(client, "sup.a")).status_code == 303
+    got = await client.get(query)
+    assert got.status_code == 422, got.text[:300]
+    assert "control characters are not accepted" in got.text
+
+
+async def test_a_control_character_in_the_login_name_is_a_failed_login(client: httpx.AsyncClient) -> None:
+    got = await login(client, "sup.a\x00")
+    assert got.status_code == 200  # the login page again, as for any wrong name
+    assert "用户名或密码错误" in got.text
+    # and the account itself still logs in
+    assert (await login(client, "sup.a")).status_code == 303
