@@ -52,8 +52,8 @@ from drive import Latencies, drive_engine_claim, drive_floor, plan_of  # noqa: E
 from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 
-from claims.store.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from claims.store import RegisterFile, load_register  # noqa: E402
+from claims.store.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 
 STEP_ORDER = [
     "report",

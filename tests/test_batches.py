@@ -137,8 +137,9 @@ async def test_a_batch_with_a_closed_claim_or_of_the_wrong_people_is_refused(har
         await create_batch(svc, SUPERVISOR, COUNTY, [open_one], "")
     with pytest.raises(InputError, match="transfer_ref"):
         await pay_batch(svc, SUPERVISOR, "PB-NONE", "TRF\nX")
-    with pytest.raises(InputError, match="no batch PB-NONE"):
+    with pytest.raises(InputError, match="no batch PB-NONE") as missing:
         batch_sheet(svc, SUPERVISOR, "PB-NONE")
+    assert str(missing.value) == "batch: no batch PB-NONE"  # the field named once
     # nothing was created by the refusals: the open claim can still be batched
     sheet = await create_batch(svc, SUPERVISOR, COUNTY, [open_one], "现场理赔会")
     assert [r.claim_number for r in sheet.rows] == [open_one]
@@ -285,3 +286,49 @@ def test_a_batch_refuses_what_is_not_a_claim_number(number: str) -> None:
 
     with pytest.raises(ValueError, match="not a claim number"):
         BatchRequest(county=COUNTY, claims=[number], event="现场理赔会")
+
+
+def _sheet(status: str, rows: list[Any]) -> Any:
+    from claims.services.batches import BatchSheet
+
+    return BatchSheet(
+        batch_id="PB-20260310-01",
+        county="宁乡市",
+        event="现场理赔会 3月10日",
+        status=status,
+        created_by="sup.a",
+        created_at=datetime(2026, 3, 10, 1, 0, tzinfo=UTC),
+        transfer_ref="TRF-1" if status == "paid" else None,
+        paid_by=None,
+        paid_at=None,
+        rows=rows,
+    )
+
+
+def test_the_command_line_sheet_says_due_before_payment_and_paid_after(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from claims.cli.batches import _print
+    from claims.store.batches import BatchClaimRow
+
+    def row(n: int, paid: str, due: str | None) -> BatchClaimRow:
+        return BatchClaimRow(
+            n,
+            f"JS2026-{n}",
+            "张三",
+            "城郊街道",
+            "一村",
+            "payout",
+            Decimal(paid),
+            None if due is None else Decimal(due),
+        )
+
+    _print(_sheet("open", [row(1, "0.00", "45000.00"), row(2, "0.00", "2000.50")]))
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith("45,000.00 due") and out[2].endswith("2,000.50 due")
+    assert out[-1] == "2 claims, 47,000.50 yuan due, not yet paid"
+    _print(_sheet("paid", [row(1, "45000.00", None), row(2, "2000.50", None)]))
+    out = capsys.readouterr().out.splitlines()
+    assert "transfer TRF-1" in out[0]
+    assert out[1].endswith("45,000.00 paid")
+    assert out[-1] == "2 claims, 47,000.50 yuan paid under this batch"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,12 +13,10 @@ from typing import Any
 
 import pytest
 from temporalio import workflow
-from collections.abc import Sequence
-
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.converter import DataConverter, PayloadCodec, SerializationContext, WithSerializationContext
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, PayloadCodec, SerializationContext, WithSerializationContext
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -219,7 +218,7 @@ def test_the_sdk_still_enters_its_sandbox_through_the_one_method_the_runner_over
     assert isinstance(workflow_runner(), ClaimsSandboxedWorkflowRunner)
 
 
-async def test_the_sdk_snippets_are_compiled_once_and_run_in_each_instance_s_own_sandbox() -> None:
+async def test_the_sdk_snippets_are_compiled_once_and_run_in_each_own_sandbox() -> None:
     from workflows.sandbox import _CompiledSnippetInstance
 
     keeping = KeepingRunner(restrictions=workflow_runner().restrictions)
@@ -274,9 +273,12 @@ class RecordingCodec(PayloadCodec, WithSerializationContext):
         return self._note("decode", payloads)
 
 
-async def _contexts_of_a_probe_run(env: WorkflowEnvironment, runner: SandboxedWorkflowRunner) -> tuple[str, list]:
+async def _contexts_of_a_probe_run(
+    env: WorkflowEnvironment, runner: SandboxedWorkflowRunner
+) -> tuple[str, list[tuple[str, ...]]]:
     seen: list[tuple[str, ...]] = []
-    client = Client(**{**env.client.config(), "data_converter": DataConverter(payload_codec=RecordingCodec(seen))})
+    converter = DataConverter(payload_codec=RecordingCodec(seen))
+    client = Client(**{**env.client.config(), "data_converter": converter})
     queue = new_task_queue()
     async with Worker(
         client,
@@ -295,14 +297,17 @@ async def _contexts_of_a_probe_run(env: WorkflowEnvironment, runner: SandboxedWo
     return result, seen
 
 
-async def test_payloads_get_the_same_serialization_context_as_under_the_sdk_s_runner(env: WorkflowEnvironment) -> None:
+async def test_payloads_get_the_same_serialization_context_as_under_the_sdk_s_runner(
+    env: WorkflowEnvironment,
+) -> None:
     # the project's runner answers the context question outside the sandbox: payload by payload,
     # the codec must see what it sees under the SDK's own sandboxed runner
     ours, seen_ours = await _contexts_of_a_probe_run(env, workflow_runner())
-    sdk, seen_sdk = await _contexts_of_a_probe_run(env, SandboxedWorkflowRunner(restrictions=sandbox_restrictions()))
+    sdk_runner = SandboxedWorkflowRunner(restrictions=sandbox_restrictions())
+    sdk, seen_sdk = await _contexts_of_a_probe_run(env, sdk_runner)
     assert ours == sdk == "AB AB! cd"
     assert sorted(seen_ours) == sorted(seen_sdk)
-    # and the contexts are the specific ones: the activity's own (ordinary and local) and the workflow's
+    # and the contexts are the specific ones: the activity's (ordinary and local), the workflow's
     assert ("encode", "ActivitySerializationContext", "probe", "shout", "False", '"ab"') in seen_ours
     assert ("encode", "ActivitySerializationContext", "probe", "shout", "True", '"ab!"') in seen_ours
     assert ("decode", "ActivitySerializationContext", "probe", "shout", "False", '"AB"') in seen_ours

@@ -41,9 +41,7 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 async def login(c: httpx.AsyncClient, username: str) -> httpx.Response:
     page = await c.get("/login")
     token = page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
-    return await c.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrftoken": token}
-    )
+    return await c.post("/login", data={"username": username, "password": PASSWORD, "csrftoken": token})
 
 
 @pytest.mark.parametrize(
@@ -65,7 +63,9 @@ async def test_a_control_character_in_a_path_is_not_found(client: httpx.AsyncCli
 
 
 @pytest.mark.parametrize("query", ["/audit?q=JS%00", "/inbox?q=%00", "/supervise?county=%00"])
-async def test_a_control_character_in_a_query_value_is_invalid_input(client: httpx.AsyncClient, query: str) -> None:
+async def test_a_control_character_in_a_query_value_is_invalid_input(
+    client: httpx.AsyncClient, query: str
+) -> None:
     assert (await login(client, "sup.a")).status_code == 303
     got = await client.get(query)
     assert got.status_code == 422, got.text[:300]

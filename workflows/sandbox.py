@@ -29,9 +29,9 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, SourceFileLoader
-from dataclasses import dataclass
 from types import CodeType, ModuleType
 from typing import Any, ClassVar
 

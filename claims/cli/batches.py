@@ -22,8 +22,14 @@ def _print(sheet: BatchSheet) -> None:
         + (f"  transfer {sheet.transfer_ref}" if sheet.transfer_ref else "")
     )
     for r in sheet.rows:
-        click.echo(f"{r.position:>3}  {r.claim_number}  {r.township} {r.village}  {r.stage}  {r.paid:,.2f}")
-    click.echo(f"{len(sheet.rows)} claims, {sheet.total_paid:,.2f} yuan paid under this batch")
+        state = "paid" if r.paid > 0 else ("due" if r.due is not None else "-")
+        click.echo(
+            f"{r.position:>3}  {r.claim_number}  {r.township} {r.village}  {r.stage}  {r.amount:,.2f} {state}"
+        )
+    if sheet.total_paid > 0 or sheet.status == "paid":
+        click.echo(f"{len(sheet.rows)} claims, {sheet.total_paid:,.2f} yuan paid under this batch")
+    else:  # before payment the sheet shows what is due (the benefits held at adjudication)
+        click.echo(f"{len(sheet.rows)} claims, {sheet.total_amount:,.2f} yuan due, not yet paid")
 
 
 @click.group("payout-batch")

@@ -309,7 +309,7 @@ def batch_sheet(services: Services, actor: Actor, batch_id: str) -> BatchSheet:
     with services.sessions() as s:
         batch = store.get_batch(s, batch_id)
         if batch is None or (actor.county is not None and actor.county != batch.county):
-            raise InputError("batch", f"batch: no batch {batch_id}", code="batch.not_found")
+            raise InputError("batch", f"no batch {batch_id}", code="batch.not_found")
         _supervisor_of(actor, batch.county)
         return BatchSheet(
             batch_id=batch.batch_id,

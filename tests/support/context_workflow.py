@@ -30,7 +30,9 @@ class ContextProbeWorkflow:
     @workflow.run
     async def run(self, text: str) -> str:
         one = await workflow.execute_activity(shout, text, start_to_close_timeout=timedelta(seconds=30))
-        two = await workflow.execute_local_activity(shout, text + "!", start_to_close_timeout=timedelta(seconds=30))
+        two = await workflow.execute_local_activity(
+            shout, text + "!", start_to_close_timeout=timedelta(seconds=30)
+        )
         await workflow.wait_condition(lambda: bool(self.added))
         return " ".join([one, two, *self.added])
 
