@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from claims.domain.timeutil import today_in_shanghai
 from claims.errors import ClaimNotFound, InputError, NotAllowed
@@ -332,3 +332,35 @@ def test_the_command_line_sheet_says_due_before_payment_and_paid_after(
     assert "transfer TRF-1" in out[0]
     assert out[1].endswith("45,000.00 paid")
     assert out[-1] == "2 claims, 47,000.50 yuan paid under this batch"
+
+
+async def test_two_supervisors_racing_for_a_claim_get_one_batch_and_a_named_refusal(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = await to_payout(harness, ID_NUMBERS[0], 5)
+    svc = services(harness)
+    first = await create_batch(svc, SUPERVISOR, COUNTY, [number], "上午的现场理赔会")
+    # the second supervisor's check ran before the first batch was committed: it saw no batch
+    from claims.store import batches as store_batches
+
+    real = store_batches.open_batches_of
+    calls: list[list[str]] = []
+
+    def check_before_the_commit(s: Any, numbers: list[str]) -> dict[str, str]:
+        calls.append(numbers)
+        return {} if len(calls) == 1 else real(s, numbers)
+
+    monkeypatch.setattr(store_batches, "open_batches_of", check_before_the_commit)
+    with pytest.raises(NotPayable, match=f"claim {number} is already in open batch {first.batch_id}") as e:
+        await create_batch(svc, SUPERVISOR, COUNTY, [number], "下午的现场理赔会")
+    assert e.value.params == {"claim": number, "reason": "in_batch", "batch": first.batch_id}
+    assert len(calls) == 2  # the check, then the naming after the database refused the write
+    monkeypatch.undo()
+    with harness.sessions() as s:
+        assert store_batches.open_batches_of(s, [number]) == {number: first.batch_id}
+        assert s.scalar(select(func.count()).select_from(store_batches.PayoutBatch)) == 1
+    # once the first batch is paid, the claim is in no open batch
+    result = await pay_batch(svc, SUPERVISOR, first.batch_id, "TRF-RACE-1")
+    assert result.refused == {} and result.sheet.status == "paid"
+    with harness.sessions() as s:
+        assert store_batches.open_batches_of(s, [number]) == {}

@@ -633,3 +633,59 @@ async def test_many_reports_at_once_on_one_loop_do_not_starve_a_small_connection
     numbers = await asyncio.wait_for(asyncio.gather(*(one(d) for d in range(1, 21))), timeout=60)
     assert len(set(numbers)) == 20
     engine.dispose()
+
+
+def test_migration_0017_keeps_a_claim_in_its_earliest_open_batch_and_the_database_refuses_a_second(
+    store_sessions: Any,
+) -> None:
+    """``payout_batch_claims.open_claim`` (unique while the batch is open): a claim put in two
+    open batches before 0017 stays open only in the earliest; afterwards the database itself
+    refuses a second open batch, and paying the batch frees the claim."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from claims.store import batches
+    from claims.store.db import MIGRATIONS_DIR
+
+    with unit_of_work(store_sessions) as s:
+        load_register(s, demo_register())
+        number = intake_report(s, report(), NOW, TODAY).claim.claim_number
+    engine = store_sessions.kw["bind"]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    command.downgrade(cfg, "0016")
+    with engine.begin() as c:
+        for batch_id, hours, status in (("PB0", -24, "paid"), ("PB1", 0, "open"), ("PB2", 1, "open")):
+            c.execute(
+                text(
+                    "INSERT INTO payout_batches (batch_id, county, event, created_by, created_at, status) "
+                    "VALUES (:b, '宁乡市', '现场理赔会', 'sup.a', :at, :st)"
+                ),
+                {"b": batch_id, "at": NOW + timedelta(hours=hours), "st": status},
+            )
+            c.execute(
+                text("INSERT INTO payout_batch_claims (batch_id, claim_number, position) VALUES (:b, :n, 1)"),
+                {"b": batch_id, "n": number},
+            )
+    command.upgrade(cfg, "head")
+    with store_sessions() as s:
+        membership = select(batches.PayoutBatchClaim.batch_id, batches.PayoutBatchClaim.open_claim)
+        got = dict(s.execute(membership).all())
+        assert got == {"PB0": None, "PB1": number, "PB2": None}
+        assert batches.open_batches_of(s, [number]) in ({number: "PB1"}, {number: "PB2"})
+    with pytest.raises(IntegrityError):
+        with unit_of_work(store_sessions) as s:
+            batches.add_batch(s, "PB3", "宁乡市", "又一场", "sup.b", NOW, [number])
+    with unit_of_work(store_sessions) as s:
+        paid = s.get(batches.PayoutBatch, "PB1")
+        assert paid is not None
+        batches.mark_paid(s, paid, "TRF-1", "sup.a", NOW)
+        s.execute(text("UPDATE payout_batches SET status = 'paid' WHERE batch_id = 'PB2'"))
+    with unit_of_work(store_sessions) as s:
+        batches.add_batch(s, "PB3", "宁乡市", "又一场", "sup.b", NOW, [number])
+    with store_sessions() as s:
+        assert batches.open_batches_of(s, [number]) == {number: "PB3"}
+        assert s.get(batches.PayoutBatchClaim, ("PB1", number)).open_claim is None  # type: ignore[union-attr]

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from sqlalchemy.exc import IntegrityError
 from temporalio.service import RPCError
 
 from claims.domain.timeutil import today_in_shanghai
@@ -253,7 +254,7 @@ async def create_batch(
     except ValidationError as e:
         err = e.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "batch"
-        raise InputError(field, f"{field}: {err['msg']}") from None
+        raise InputError(field, str(err["msg"])) from None
     _supervisor_of(actor, req.county)
     twice = sorted({n for n in req.claims if req.claims.count(n) > 1})
     if twice:
@@ -284,8 +285,21 @@ async def create_batch(
             raise refusal
     now = datetime.now(UTC)
     batch_id = batch_id_for(now)
-    with unit_of_work(services.sessions) as s:
-        store.add_batch(s, batch_id, req.county, req.event, actor.id, now, list(req.claims))
+    try:
+        with unit_of_work(services.sessions) as s:
+            store.add_batch(s, batch_id, req.county, req.event, actor.id, now, list(req.claims))
+    except IntegrityError:
+        # another supervisor's batch took one of the claims since the check above (the
+        # database keeps one open batch per claim): name it, as the check would have
+        with services.sessions() as s:
+            busy = store.open_batches_of(s, req.claims)
+        if not busy:
+            raise
+        n = next(n for n in req.claims if n in busy)
+        raise NotPayable(
+            f"claim {n} is already in open batch {busy[n]}",
+            params={"claim": n, "reason": "in_batch", "batch": busy[n]},
+        ) from None
     return batch_sheet(services, actor, batch_id)
 
 

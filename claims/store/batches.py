@@ -48,13 +48,17 @@ class PayoutBatch(Base):
 
 
 class PayoutBatchClaim(Base):
-    """A claim of a batch, at its place on the sheet."""
+    """A claim of a batch, at its place on the sheet; ``open_claim`` is the claim number while
+    the batch is open (None once paid), unique: one open batch per claim, kept by the database
+    (migration 0017)."""
 
     __tablename__ = "payout_batch_claims"
+    __table_args__ = (sa.Index("uq_payout_batch_claims_open_claim", "open_claim", unique=True),)
 
     batch_id: Mapped[str] = mapped_column(ForeignKey("payout_batches.batch_id"), primary_key=True)
     claim_number: Mapped[str] = mapped_column(ForeignKey("claims.claim_number"), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer)
+    open_claim: Mapped[str | None] = mapped_column(String(48), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -266,7 +270,13 @@ def add_batch(
     created_at: datetime,
     claims: list[str],
 ) -> PayoutBatch:
-    """Write a new open batch and its claims in the order given."""
+    """Write a new open batch and its claims in the order given.
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: a claim is in another open batch (``open_claim`` is
+            unique; a batch written concurrently by someone else counts once committed); the
+            caller's transaction must be rolled back.
+    """
     batch = PayoutBatch(
         batch_id=batch_id,
         county=county,
@@ -278,7 +288,8 @@ def add_batch(
     s.add(batch)
     s.flush()
     s.add_all(
-        PayoutBatchClaim(batch_id=batch_id, claim_number=n, position=i) for i, n in enumerate(claims, 1)
+        PayoutBatchClaim(batch_id=batch_id, claim_number=n, position=i, open_claim=n)
+        for i, n in enumerate(claims, 1)
     )
     s.flush()
     return batch
@@ -404,7 +415,14 @@ def ledger_batch_ids(s: Session, claim_number: str) -> list[str | None]:
 
 
 def mark_paid(s: Session, batch: PayoutBatch, transfer_ref: str, paid_by: str, paid_at: datetime) -> None:
-    """The batch is paid with one transfer reference."""
+    """The batch is paid with one transfer reference; its claims leave the open batches (each
+    may be batched again if reopened and payable again)."""
+    s.execute(
+        sa.update(PayoutBatchClaim)
+        .where(PayoutBatchClaim.batch_id == batch.batch_id)
+        .values(open_claim=None)
+        .execution_options(synchronize_session=False)
+    )
     batch.status = "paid"
     batch.transfer_ref = transfer_ref
     batch.paid_by = paid_by

@@ -1,0 +1,44 @@
+"""One open payout batch per claim: ``payout_batch_claims.open_claim``, unique
+
+A claim may be in one open payout batch (现场理赔) at a time. The batch service checked that
+before it wrote the batch, in another transaction, so two supervisors creating batches at the
+same moment could both put a claim in theirs. ``open_claim`` holds the claim number while
+the batch is open and is cleared when the batch is paid; a unique index on it refuses the
+second open membership in the database itself (NULLs never collide, on PostgreSQL and SQLite).
+
+Rows of batches open at upgrade get their claim number, except a claim already in more than
+one open batch (the race this closes), which keeps it only in its earliest batch.
+
+Revision ID: 0017
+Revises: 0016
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("payout_batch_claims", sa.Column("open_claim", sa.String(48), nullable=True))
+    op.execute(
+        """
+        UPDATE payout_batch_claims SET open_claim = claim_number
+        WHERE batch_id = (
+            SELECT b.batch_id FROM payout_batch_claims m
+            JOIN payout_batches b ON b.batch_id = m.batch_id
+            WHERE m.claim_number = payout_batch_claims.claim_number AND b.status = 'open'
+            ORDER BY b.created_at, b.batch_id
+            LIMIT 1
+        )
+        """
+    )
+    op.create_index("uq_payout_batch_claims_open_claim", "payout_batch_claims", ["open_claim"], unique=True)
+
+
+def downgrade() -> None:
+    op.drop_index("uq_payout_batch_claims_open_claim", table_name="payout_batch_claims")
+    op.drop_column("payout_batch_claims", "open_claim")
