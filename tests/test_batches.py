@@ -140,6 +140,11 @@ async def test_a_batch_with_a_closed_claim_or_of_the_wrong_people_is_refused(har
     with pytest.raises(InputError, match="no batch PB-NONE") as missing:
         batch_sheet(svc, SUPERVISOR, "PB-NONE")
     assert str(missing.value) == "batch: no batch PB-NONE"  # the field named once
+    # a handler is refused alike whether the batch exists or not: no batch id is confirmed
+    with pytest.raises(NotAllowed, match="payout batches are a supervisor's"):
+        batch_sheet(svc, HANDLER, "PB-NONE")
+    with pytest.raises(NotAllowed, match="payout batches are a supervisor's"):
+        await pay_batch(svc, HANDLER, "PB-NONE", "TRF-X")
     # nothing was created by the refusals: the open claim can still be batched
     sheet = await create_batch(svc, SUPERVISOR, COUNTY, [open_one], "现场理赔会")
     assert [r.claim_number for r in sheet.rows] == [open_one]

@@ -320,6 +320,8 @@ def batch_sheet(services: Services, actor: Actor, batch_id: str) -> BatchSheet:
         InputError: no such batch (or one of another county: not shown).
         NotAllowed: not a supervisor.
     """
+    if actor.role != Role.SUPERVISOR:  # before the lookup: one answer whether the batch exists or not
+        _supervisor_of(actor, actor.county or "")
     with services.sessions() as s:
         batch = store.get_batch(s, batch_id)
         if batch is None or (actor.county is not None and actor.county != batch.county):
