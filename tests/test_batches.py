@@ -369,3 +369,46 @@ async def test_two_supervisors_racing_for_a_claim_get_one_batch_and_a_named_refu
     assert result.refused == {} and result.sheet.status == "paid"
     with harness.sessions() as s:
         assert store_batches.open_batches_of(s, [number]) == {}
+
+
+async def test_a_batch_pays_its_claims_several_at_once_and_a_silent_one_waits_for_the_others(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to ``PAY_CONCURRENCY`` pay steps at once (a 200-claim sheet in one request of seconds);
+    a claim without answer is raised only after every other claim's step has ended, paid."""
+    import asyncio
+
+    from claims.services import batches as batch_service
+    from claims.services.client import NoAnswer
+
+    numbers = [await to_payout(harness, n, 5) for n in ID_NUMBERS]
+    svc = services(harness)
+    sheet = await create_batch(svc, SUPERVISOR, COUNTY, numbers, "现场理赔会")
+    real = batch_service.perform
+    in_flight = {"now": 0, "most": 0}
+    silent = numbers[0]  # the first on the sheet: the ones after it are still paid
+
+    async def slow_pay(
+        services: Services, actor: Actor, number: str, inp: PayInput, timeout: object
+    ) -> object:
+        in_flight["now"] += 1
+        in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        try:
+            await asyncio.sleep(0.2)
+            if number == silent:
+                raise NoAnswer(number, "pay", 20, f"{number}/pay", False)
+            return await real(services, actor, number, inp, timeout=timeout)  # type: ignore[arg-type]
+        finally:
+            in_flight["now"] -= 1
+
+    monkeypatch.setattr(batch_service, "PAY_CONCURRENCY", 2)
+    monkeypatch.setattr(batch_service, "perform", slow_pay)
+    with pytest.raises(NoAnswer):
+        await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-PAR-1")
+    assert in_flight["most"] == 2  # two at once, never more
+    with harness.sessions() as s:
+        assert sorted(p.claim_number for p in s.scalars(select(Payout))) == sorted(numbers[1:])
+    monkeypatch.undo()
+    done = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-PAR-1")
+    assert done.sheet.status == "paid" and not done.refused
+    assert [r.claim_number for r in done.sheet.rows] == numbers and all(r.paid > 0 for r in done.sheet.rows)
