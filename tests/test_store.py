@@ -539,13 +539,8 @@ def _store_indexes(engine: Any) -> dict[str, dict[str, Any]]:
     return {i["name"]: i for t in ("claims", "payouts") for i in insp.get_indexes(t) if i["name"]}
 
 
-@pytest.mark.postgres
-def test_migration_0014_indexes_go_down_to_0013_and_up_again_on_a_store_with_claims(
-    store_sessions: Any,
-) -> None:
-    """The open-claims indexes are partial (``stage NOT IN`` the three terminal stages) on both
-    databases; downgrade drops the five and keeps 0013's inbox index; upgrade brings them back."""
-    from alembic import command
+def _store_with_a_claim_and_its_migrations(store_sessions: Any) -> tuple[str, Any, Any]:
+    """One reported claim in the store; its number, the engine, and an Alembic config on it."""
     from alembic.config import Config
 
     from claims.store.db import MIGRATIONS_DIR
@@ -557,6 +552,18 @@ def test_migration_0014_indexes_go_down_to_0013_and_up_again_on_a_store_with_cla
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return number, engine, cfg
+
+
+@pytest.mark.postgres
+def test_migration_0014_indexes_go_down_to_0013_and_up_again_on_a_store_with_claims(
+    store_sessions: Any,
+) -> None:
+    """The open-claims indexes are partial (``stage NOT IN`` the three terminal stages) on both
+    databases; downgrade drops the five and keeps 0013's inbox index; upgrade brings them back."""
+    from alembic import command
+
+    number, engine, cfg = _store_with_a_claim_and_its_migrations(store_sessions)
 
     indexes = _store_indexes(engine)
     assert PROJECTION_SCALE_INDEXES <= set(indexes)
@@ -642,20 +649,12 @@ def test_migration_0017_keeps_a_claim_in_its_earliest_open_batch_and_the_databas
     open batches before 0017 stays open only in the earliest; afterwards the database itself
     refuses a second open batch, and paying the batch frees the claim."""
     from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
     from claims.store import batches
-    from claims.store.db import MIGRATIONS_DIR
 
-    with unit_of_work(store_sessions) as s:
-        load_register(s, demo_register())
-        number = intake_report(s, report(), NOW, TODAY).claim.claim_number
-    engine = store_sessions.kw["bind"]
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    number, engine, cfg = _store_with_a_claim_and_its_migrations(store_sessions)
     command.downgrade(cfg, "0016")
     with engine.begin() as c:
         for batch_id, hours, status in (("PB0", -24, "paid"), ("PB1", 0, "open"), ("PB2", 1, "open")):
