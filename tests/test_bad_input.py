@@ -709,6 +709,16 @@ REVIEW_AND_BATCH: list[tuple[str, list[str], str]] = [
         ["payout-batch", "pay", "PB1", "--transfer-ref", "TRF\n2"],
         "transfer_ref:",
     ),
+    (
+        "a batch cancelled without a reason",
+        [*SUPERVISOR, "payout-batch", "cancel", "PB1", "--reason", ""],
+        "reason:",
+    ),
+    (
+        "a batch cancelled with a reason of 501 characters",
+        [*SUPERVISOR, "payout-batch", "cancel", "PB1", "--reason", "改" * 501],
+        "reason:",
+    ),
 ]
 
 

@@ -412,3 +412,64 @@ async def test_a_batch_pays_its_claims_several_at_once_and_a_silent_one_waits_fo
     done = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-PAR-1")
     assert done.sheet.status == "paid" and not done.refused
     assert [r.claim_number for r in done.sheet.rows] == numbers and all(r.paid > 0 for r in done.sheet.rows)
+
+
+async def test_a_batch_is_cancelled_before_payment_only_and_its_claims_go_in_another(
+    harness: Harness,
+) -> None:
+    from claims.services.batches import cancel_batch
+
+    numbers = [await to_payout(harness, n, 5) for n in ID_NUMBERS[:2]]
+    svc = services(harness)
+    first = await create_batch(svc, SUPERVISOR, COUNTY, numbers, "9月20日现场理赔会")
+    with pytest.raises(InputError, match="reason"):
+        cancel_batch(svc, SUPERVISOR, first.batch_id, "")
+    with pytest.raises(NotAllowed, match="payout batches are a supervisor's"):
+        cancel_batch(svc, HANDLER, first.batch_id, "改期")
+    cancelled = cancel_batch(svc, SUPERVISOR, first.batch_id, "暴雨，活动改期")
+    assert cancelled.status == "cancelled" and cancelled.cancel_reason == "暴雨，活动改期"
+    assert cancelled.cancelled_by == "sup.ningxiang" and cancelled.cancelled_at is not None
+    assert cancel_batch(svc, SUPERVISOR, first.batch_id, "again") == cancelled  # the same sheet
+    with pytest.raises(NotPayable, match="was cancelled: 暴雨，活动改期") as e:
+        await pay_batch(svc, SUPERVISOR, first.batch_id, "TRF-NEVER")
+    assert e.value.params["reason"] == "cancelled"
+    # the claims go in a new batch, which is paid; that one cannot be cancelled any more
+    second = await create_batch(svc, SUPERVISOR, COUNTY, numbers, "9月27日现场理赔会")
+    assert second.status == "open" and [r.claim_number for r in second.rows] == numbers
+    assert (await pay_batch(svc, SUPERVISOR, second.batch_id, "TRF-0927")).sheet.status == "paid"
+    with pytest.raises(NotPayable, match="is paid") as e:
+        cancel_batch(svc, SUPERVISOR, second.batch_id, "too late")
+    assert e.value.params["reason"] == "paid"
+    with harness.sessions() as s:
+        assert sorted(p.transfer_ref for p in s.scalars(select(Payout))) == ["TRF-0927", "TRF-0927"]
+
+
+async def test_a_batch_whose_payment_was_tried_is_finished_not_cancelled(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claims.services import batches as batch_service
+    from claims.services.batches import cancel_batch
+    from claims.services.client import NoAnswer
+
+    number = await to_payout(harness, ID_NUMBERS[2], 5)
+    svc = services(harness)
+    sheet = await create_batch(svc, SUPERVISOR, COUNTY, [number], "现场理赔会")
+
+    async def unanswered(
+        services: Services, actor: Actor, number: str, inp: PayInput, timeout: object
+    ) -> object:
+        raise NoAnswer(number, "pay", 20, f"{number}/pay", False)
+
+    monkeypatch.setattr(batch_service, "perform", unanswered)
+    with pytest.raises(NoAnswer):
+        await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-TRIED")
+    monkeypatch.undo()
+    with pytest.raises(NotPayable, match="payment was tried with transfer TRF-TRIED") as e:
+        cancel_batch(svc, SUPERVISOR, sheet.batch_id, "活动取消")
+    assert e.value.params == {
+        "batch": sheet.batch_id,
+        "reason": "payment_started",
+        "transfer_ref": "TRF-TRIED",
+    }
+    done = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-TRIED")
+    assert done.sheet.status == "paid" and not done.refused

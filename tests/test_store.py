@@ -649,6 +649,7 @@ def test_migration_0017_keeps_a_claim_in_its_earliest_open_batch_and_the_databas
     open batches before 0017 stays open only in the earliest; afterwards the database itself
     refuses a second open batch, and paying the batch frees the claim."""
     from alembic import command
+    from sqlalchemy import inspect as sa_inspect
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
@@ -656,6 +657,8 @@ def test_migration_0017_keeps_a_claim_in_its_earliest_open_batch_and_the_databas
 
     number, engine, cfg = _store_with_a_claim_and_its_migrations(store_sessions)
     command.downgrade(cfg, "0016")
+    batch_columns = {c["name"] for c in sa_inspect(engine).get_columns("payout_batches")}
+    assert not {"cancelled_by", "cancelled_at", "cancel_reason"} & batch_columns
     with engine.begin() as c:
         for batch_id, hours, status in (("PB0", -24, "paid"), ("PB1", 0, "open"), ("PB2", 1, "open")):
             c.execute(
@@ -670,6 +673,8 @@ def test_migration_0017_keeps_a_claim_in_its_earliest_open_batch_and_the_databas
                 {"b": batch_id, "n": number},
             )
     command.upgrade(cfg, "head")
+    batch_columns = {c["name"] for c in sa_inspect(engine).get_columns("payout_batches")}
+    assert {"cancelled_by", "cancelled_at", "cancel_reason"} <= batch_columns
     with store_sessions() as s:
         membership = select(batches.PayoutBatchClaim.batch_id, batches.PayoutBatchClaim.open_claim)
         got = dict(s.execute(membership).all())

@@ -355,6 +355,50 @@ async def test_a_bad_selection_or_event_is_answered_422_naming_it_and_creates_no
     assert alert(no_ref.text, "pay-problem").startswith("转账批次号：请填写银行转账批次号")
 
 
+async def test_a_supervisor_cancels_an_open_batch_and_its_claim_is_ready_again(
+    fixed_console: Console,
+) -> None:
+    sup = await fixed_console.as_user("sup.a", "supervisor", county=COUNTY_A)
+    sheet = await sup.get("/batches/PB20261130-AAAAAA")
+    assert 'id="cancel-form"' in sheet.text and 'action="/batches/PB20261130-AAAAAA/cancel"' in sheet.text
+    assert "JS-IN-BATCH" not in ticked_boxes((await sup.get("/batches")).text)
+    # a reason is required, and bounded: 422 naming the field, nothing cancelled
+    empty = await sup.post("/batches/PB20261130-AAAAAA/cancel", {"reason": ""})
+    assert empty.status_code == 422
+    assert alert(empty.text, "pay-problem").startswith("取消原因：请填写原因")
+    assert 'id="reason" name="reason" value="" maxlength="500" required' in empty.text
+    assert '<dd id="batch-status">待发放</dd>' in empty.text
+    done = await sup.post("/batches/PB20261130-AAAAAA/cancel", {"reason": "暴雨，现场理赔会改期"})
+    assert done.status_code == 303 and done.headers["location"] == "/batches/PB20261130-AAAAAA"
+    after = await sup.get("/batches/PB20261130-AAAAAA")
+    assert '<dd id="batch-status">已取消</dd>' in after.text
+    assert re.search(
+        r'<dd id="batch-cancelled">sup\.a · 20\d\d-\d\d-\d\d \d\d:\d\d · 暴雨，现场理赔会改期</dd>',
+        after.text,
+    )
+    assert 'id="cancel-form"' not in after.text and 'id="pay-form"' not in after.text
+    # the claim is free for a new batch; the list shows the batch cancelled
+    page = await sup.get("/batches")
+    assert "JS-IN-BATCH" in ticked_boxes(page.text)
+    assert "已取消" in batch_row(page.text, "PB20261130-AAAAAA")
+    # paying a cancelled batch is refused with the reason
+    paid = await sup.post("/batches/PB20261130-AAAAAA/pay", {"transfer_ref": "TRF-1"})
+    assert paid.status_code == 422 and alert(paid.text, "pay-problem") == "本批次已取消，不能发放"
+    # another county's supervisor, and a handler, cannot cancel
+    other = await fixed_console.as_user("sup.b", "supervisor", county=COUNTY_B)
+    assert (await other.post("/batches/PB20261130-AAAAAA/cancel", {"reason": "x"})).status_code == 404
+    handler = await fixed_console.as_user("handler.a", "handler", county=COUNTY_A)
+    assert (await handler.post("/batches/PB20261130-AAAAAA/cancel", {"reason": "x"})).status_code == 403
+    assert batch_status(fixed_console.services.sessions, "PB20261130-BBBBBB") == "open"
+
+
+def batch_status(sessions: Sessions, batch_id: str) -> str:
+    with sessions() as s:
+        batch = s.get(PayoutBatch, batch_id)
+        assert batch is not None
+        return batch.status
+
+
 def test_kept_pay_results_belong_to_who_paid_and_to_that_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
     monkeypatch.setattr(batches_route.time, "monotonic", lambda: clock[0])
@@ -547,6 +591,28 @@ async def test_browser_supervisor_creates_a_batch_from_the_page_and_pays_it(
     assert not await serious_violations(page), await serious_violations(page)
     await screenshot(page, "batches-02-sheet-open")
 
+    # the event is called off: the batch is cancelled with a reason, and made again afterwards
+    await expect(page.locator("#cancel-form")).to_be_visible()
+    await page.get_by_label("取消原因").fill("暴雨，现场理赔会改期")
+    await page.get_by_role("button", name="取消批次").click()
+    await expect(page.locator("#batch-status")).to_have_text("已取消")
+    await expect(page.locator("#batch-cancelled")).to_contain_text("暴雨，现场理赔会改期")
+    await expect(page.locator("#cancelled-notice")).to_have_text("本批次已取消，不得据此表发放。")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("现场理赔发放表（已取消）")
+    await expect(page.locator("#pay-form")).to_have_count(0)
+    await expect(page.locator("#cancel-form")).to_have_count(0)
+    assert not await serious_violations(page), await serious_violations(page)
+    await screenshot(page, "batches-02b-sheet-cancelled")
+    await page.locator("header nav").get_by_role("link", name="现场理赔批次").click()
+    await page.wait_for_url("**/batches")
+    await expect(page.locator(f'#batch-list tr[data-batch="{batch_id}"]')).to_contain_text("已取消")
+    await page.get_by_label("活动").fill(EVENT)
+    await page.get_by_label("全选").check()
+    await page.get_by_role("button", name="创建批次").click()
+    await page.wait_for_url(re.compile(r".*/batches/PB\d{8}-[0-9A-F]{6}$"))
+    assert page.url.rsplit("/", 1)[1] != batch_id
+    batch_id = page.url.rsplit("/", 1)[1]
+
     await page.get_by_label("转账批次号").fill("TRF-NX-0920")
     await page.get_by_role("button", name="确认发放 2 件").click()
     await expect(page.locator("#batch-status")).to_have_text("已发放")
@@ -579,6 +645,7 @@ async def test_browser_supervisor_creates_a_batch_from_the_page_and_pays_it(
     await page.get_by_role("button", name="确认发放 1 件").click()
     await expect(page.locator(f'#pay-refused tr[data-claim="{third}"]')).to_have_count(1)
     await expect(page.locator("#batch-status")).to_have_text("待发放")
+    await expect(page.locator("#cancel-form")).to_have_count(0)  # payment was tried: finished, not cancelled
     assert not await serious_violations(page), await serious_violations(page)
     await screenshot(page, "batches-05-sheet-refused")
 

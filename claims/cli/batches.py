@@ -12,7 +12,7 @@ import click
 
 from claims.cli.common import NoAnswerExit, actor_of, refused, run_async, services_of
 from claims.errors import ClaimsError
-from claims.services.batches import BatchSheet, batch_sheet, create_batch, pay_batch
+from claims.services.batches import BatchSheet, batch_sheet, cancel_batch, create_batch, pay_batch
 from claims.services.client import NoAnswer
 
 
@@ -21,12 +21,17 @@ def _print(sheet: BatchSheet) -> None:
         f"batch {sheet.batch_id}  {sheet.county}  {sheet.status}  event: {sheet.event}"
         + (f"  transfer {sheet.transfer_ref}" if sheet.transfer_ref else "")
     )
+    if sheet.cancelled_at is not None:
+        at = f"{sheet.cancelled_at:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"cancelled by {sheet.cancelled_by} at {at}: {sheet.cancel_reason}")
     for r in sheet.rows:
         state = "paid" if r.paid > 0 else ("due" if r.due is not None else "-")
         click.echo(
             f"{r.position:>3}  {r.claim_number}  {r.township} {r.village}  {r.stage}  {r.amount:,.2f} {state}"
         )
-    if sheet.total_paid > 0 or sheet.status == "paid":
+    if sheet.status == "cancelled":
+        click.echo(f"{len(sheet.rows)} claims, none paid under this batch (cancelled)")
+    elif sheet.total_paid > 0 or sheet.status == "paid":
         click.echo(f"{len(sheet.rows)} claims, {sheet.total_paid:,.2f} yuan paid under this batch")
     else:  # before payment the sheet shows what is due (the benefits held at adjudication)
         click.echo(f"{len(sheet.rows)} claims, {sheet.total_amount:,.2f} yuan due, not yet paid")
@@ -82,5 +87,17 @@ def show(ctx: click.Context, batch_id: str) -> None:
     """The batch sheet."""
     try:
         _print(batch_sheet(services_of(ctx), actor_of(ctx), batch_id))
+    except ClaimsError as e:
+        raise refused(e) from None
+
+
+@batch_group.command("cancel")
+@click.argument("batch_id")
+@click.option("--reason", required=True, help="why the batch is cancelled (one line, shown on the sheet)")
+@click.pass_context
+def cancel(ctx: click.Context, batch_id: str, reason: str) -> None:
+    """Cancel BATCH_ID (取消批次) before any payment was tried: its claims may go in another batch."""
+    try:
+        _print(cancel_batch(services_of(ctx), actor_of(ctx), batch_id, reason))
     except ClaimsError as e:
         raise refused(e) from None

@@ -49,6 +49,7 @@ __all__ = [
     "ReadyClaims",
     "batch_id_for",
     "batch_sheet",
+    "cancel_batch",
     "county_batches",
     "create_batch",
     "pay_batch",
@@ -68,6 +69,7 @@ BATCHES_PER_PAGE = 50
 """Batches on one page of :func:`county_batches`."""
 _REF: TypeAdapter[str] = TypeAdapter(TransferRef)
 _PLACE: TypeAdapter[str] = TypeAdapter(PlaceName)
+_REASON: TypeAdapter[str] = TypeAdapter(Reason)
 
 
 class BatchRequest(BaseModel):
@@ -95,13 +97,25 @@ class NotPayable(ClaimsError):
 
     ``params``: ``claim`` (or ``batch`` for a batch paid with another reference) and
     ``reason``, one of :data:`NOT_PAYABLE_REASONS` (``stage`` also gives ``stage``,
-    ``in_batch`` gives ``batch``, ``above_limit`` gives ``total`` and ``limit``), so a reader
+    ``in_batch`` gives ``batch``, ``above_limit`` gives ``total`` and ``limit``; a batch
+    refused as a whole: ``cancelled`` to pay a cancelled batch, ``payment_started`` (with
+    ``transfer_ref``) or ``paid`` to cancel one whose payment was tried or done), so a reader
     can say why in its own language."""
 
     code = "batch.claim_not_payable"
 
 
-NOT_PAYABLE_REASONS = ("stage", "no_decision", "above_limit", "review", "in_batch", "paid_other_ref")
+NOT_PAYABLE_REASONS = (
+    "stage",
+    "no_decision",
+    "above_limit",
+    "review",
+    "in_batch",
+    "paid_other_ref",
+    "cancelled",
+    "payment_started",
+    "paid",
+)
 """The ``reason`` param of :class:`NotPayable`."""
 
 
@@ -119,6 +133,9 @@ class BatchSheet:
     paid_by: str | None
     paid_at: datetime | None
     rows: list[BatchClaimRow]
+    cancelled_by: str | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
 
     @property
     def total_paid(self) -> Decimal:
@@ -342,6 +359,9 @@ def batch_sheet(services: Services, actor: Actor, batch_id: str) -> BatchSheet:
             paid_by=batch.paid_by,
             paid_at=batch.paid_at,
             rows=store.batch_claims(s, batch_id),
+            cancelled_by=batch.cancelled_by,
+            cancelled_at=batch.cancelled_at,
+            cancel_reason=batch.cancel_reason,
         )
 
 
@@ -365,7 +385,7 @@ async def pay_batch(
         InputError: the transfer reference's bounds, or no such batch.
         NotAllowed: not a supervisor of the batch's county.
         NotPayable: the batch's transfer reference is already another one (``reason``
-            ``paid_other_ref``).
+            ``paid_other_ref``), or the batch was cancelled (``cancelled``).
         claims.services.client.NoAnswer: a claim's pay step got no answer within ``timeout``;
             raised once every other claim's step has ended (up to :data:`PAY_CONCURRENCY` are
             paid at once): those are paid, and paying again with the same reference finishes
@@ -380,6 +400,11 @@ async def pay_batch(
     with unit_of_work(services.sessions) as s:
         # the batch's one transfer: fixed by the first attempt, refused after for any other
         fixed = store.fix_transfer_ref(s, batch_id, ref)
+    if fixed is None:
+        raise NotPayable(
+            f"batch {batch_id} was cancelled: {sheet.cancel_reason or '(cancelled meanwhile)'}",
+            params={"batch": batch_id, "reason": "cancelled"},
+        )
     if fixed != ref:
         raise NotPayable(
             f"batch {batch_id} is paid with transfer {fixed}",
@@ -426,6 +451,45 @@ async def pay_batch(
                 store.mark_paid(s, batch, ref, actor.id, datetime.now(UTC))
     return BatchPayResult(
         sheet=batch_sheet(services, actor, batch_id), refused=refused, rejections=rejections
+    )
+
+
+def cancel_batch(services: Services, actor: Actor, batch_id: str, reason: str) -> BatchSheet:
+    """Cancel an open batch whose on-site event does not take place (取消批次): its claims leave
+    it and may go in another batch; the sheet stays, marked cancelled, with who, when and why.
+    Cancelling it again answers the same sheet.
+
+    Only before any payment was tried: once a transfer reference is fixed (a pay attempt,
+    perhaps without answer, perhaps with some claims paid) the batch is finished by paying it
+    with that reference, never cancelled.
+
+    Args:
+        reason: why, one line (1 to 500 characters), shown on the sheet.
+
+    Raises:
+        InputError: the reason's bounds (field ``reason``), or no such batch.
+        NotAllowed: not a supervisor of the batch's county.
+        NotPayable: the batch is paid (``reason`` ``paid``) or its payment was tried
+            (``payment_started``, with ``transfer_ref``).
+    """
+    try:
+        why = _REASON.validate_python(reason)
+    except ValidationError as e:
+        raise InputError("reason", str(e.errors()[0]["msg"])) from None
+    sheet = batch_sheet(services, actor, batch_id)
+    if sheet.status == "cancelled":
+        return sheet
+    with unit_of_work(services.sessions) as s:
+        cancelled = store.mark_cancelled(s, batch_id, actor.id, datetime.now(UTC), why)
+    after = batch_sheet(services, actor, batch_id)
+    if cancelled or after.status == "cancelled":
+        return after
+    if after.status == "paid":
+        raise NotPayable(f"batch {batch_id} is paid", params={"batch": batch_id, "reason": "paid"})
+    raise NotPayable(
+        f"batch {batch_id}: payment was tried with transfer {after.transfer_ref}; "
+        "pay it with that reference to finish",
+        params={"batch": batch_id, "reason": "payment_started", "transfer_ref": str(after.transfer_ref)},
     )
 
 

@@ -32,7 +32,8 @@ _PAYOUTS = sa.table(
 
 
 class PayoutBatch(Base):
-    """One payout batch: county, event, created by/at; status ``open`` until paid."""
+    """One payout batch: county, event, created by/at; status ``open`` until paid, or
+    ``cancelled`` (by, at, reason: migration 0017) when its event did not take place."""
 
     __tablename__ = "payout_batches"
 
@@ -45,6 +46,9 @@ class PayoutBatch(Base):
     transfer_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     paid_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class PayoutBatchClaim(Base):
@@ -361,35 +365,50 @@ def _cents(value: object) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def fix_transfer_ref(s: Session, batch_id: str, transfer_ref: str) -> str:
-    """The batch's transfer reference: ``transfer_ref`` written if the batch has none yet,
-    else the one it has (compare-and-set in one ``UPDATE``, so two racing attempts agree).
+def fix_transfer_ref(s: Session, batch_id: str, transfer_ref: str) -> str | None:
+    """The batch's transfer reference: ``transfer_ref`` written if the batch has none yet and is
+    not cancelled, else the one it has (compare-and-set in one ``UPDATE``, so two racing
+    attempts agree, and an attempt racing a cancellation either fixes the reference first,
+    and the cancellation is refused, or finds the batch cancelled).
+
+    Returns:
+        the reference in force; None when the batch was cancelled before any was fixed.
 
     Raises:
         KeyError: no such batch.
     """
     s.execute(
         sa.update(PayoutBatch)
-        .where(PayoutBatch.batch_id == batch_id, PayoutBatch.transfer_ref.is_(None))
+        .where(
+            PayoutBatch.batch_id == batch_id,
+            PayoutBatch.transfer_ref.is_(None),
+            PayoutBatch.status != "cancelled",
+        )
         .values(transfer_ref=transfer_ref)
         .execution_options(synchronize_session=False)
     )
-    ref = s.scalar(select(PayoutBatch.transfer_ref).where(PayoutBatch.batch_id == batch_id))
-    if ref is None:
+    row = s.execute(
+        select(PayoutBatch.transfer_ref, PayoutBatch.status).where(PayoutBatch.batch_id == batch_id)
+    ).first()
+    if row is None:
         raise KeyError(batch_id)
-    return str(ref)
+    return None if row.transfer_ref is None else str(row.transfer_ref)
 
 
 def paid_under_batch(s: Session, batch_id: str, claim_number: str) -> bool:
     """Whether the claim has a ledger row paid under this batch (stamped with its id, or with
     the batch's transfer reference and no batch id yet)."""
     ref = select(PayoutBatch.transfer_ref).where(PayoutBatch.batch_id == batch_id).scalar_subquery()
-    q = select(sa.func.count()).select_from(_PAYOUTS).where(
-        _PAYOUTS.c.claim_number == claim_number,
-        sa.or_(
-            _PAYOUTS.c.batch_id == batch_id,
-            sa.and_(_PAYOUTS.c.batch_id.is_(None), _PAYOUTS.c.transfer_ref == ref),
-        ),
+    q = (
+        select(sa.func.count())
+        .select_from(_PAYOUTS)
+        .where(
+            _PAYOUTS.c.claim_number == claim_number,
+            sa.or_(
+                _PAYOUTS.c.batch_id == batch_id,
+                sa.and_(_PAYOUTS.c.batch_id.is_(None), _PAYOUTS.c.transfer_ref == ref),
+            ),
+        )
     )
     return bool(s.scalar(q))
 
@@ -414,15 +433,43 @@ def ledger_batch_ids(s: Session, claim_number: str) -> list[str | None]:
     return [b for (b,) in s.execute(q)]
 
 
-def mark_paid(s: Session, batch: PayoutBatch, transfer_ref: str, paid_by: str, paid_at: datetime) -> None:
-    """The batch is paid with one transfer reference; its claims leave the open batches (each
-    may be batched again if reopened and payable again)."""
+def _leave_open_batches(s: Session, batch_id: str) -> None:
     s.execute(
         sa.update(PayoutBatchClaim)
-        .where(PayoutBatchClaim.batch_id == batch.batch_id)
+        .where(PayoutBatchClaim.batch_id == batch_id)
         .values(open_claim=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def mark_cancelled(s: Session, batch_id: str, by: str, at: datetime, reason: str) -> bool:
+    """Cancel the batch if it is open and no payment was tried (no transfer reference fixed),
+    in one compare-and-set ``UPDATE`` (see :func:`fix_transfer_ref` for the race); its claims
+    leave the open batches.
+
+    Returns:
+        True if it was cancelled now; False if it was not open or a reference is fixed.
+    """
+    done = s.execute(
+        sa.update(PayoutBatch)
+        .where(
+            PayoutBatch.batch_id == batch_id,
+            PayoutBatch.status == "open",
+            PayoutBatch.transfer_ref.is_(None),
+        )
+        .values(status="cancelled", cancelled_by=by, cancelled_at=at, cancel_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        return False
+    _leave_open_batches(s, batch_id)
+    return True
+
+
+def mark_paid(s: Session, batch: PayoutBatch, transfer_ref: str, paid_by: str, paid_at: datetime) -> None:
+    """The batch is paid with one transfer reference; its claims leave the open batches (each
+    may be batched again if reopened and payable again)."""
+    _leave_open_batches(s, batch.batch_id)
     batch.status = "paid"
     batch.transfer_ref = transfer_ref
     batch.paid_by = paid_by

@@ -1,4 +1,4 @@
-"""One open payout batch per claim: ``payout_batch_claims.open_claim``, unique
+"""One open payout batch per claim (``payout_batch_claims.open_claim``, unique), and cancelling a batch
 
 A claim may be in one open payout batch (现场理赔) at a time. The batch service checked that
 before it wrote the batch, in another transaction, so two supervisors creating batches at the
@@ -8,6 +8,10 @@ second open membership in the database itself (NULLs never collide, on PostgreSQ
 
 Rows of batches open at upgrade get their claim number, except a claim already in more than
 one open batch (the race this closes), which keeps it only in its earliest batch.
+
+A batch whose on-site event does not take place can be cancelled before any payment is tried
+(status ``cancelled``): ``payout_batches.cancelled_by``, ``cancelled_at`` and
+``cancel_reason`` say who, when and why; its claims leave the open batches.
 
 Revision ID: 0017
 Revises: 0016
@@ -23,6 +27,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("payout_batches", sa.Column("cancelled_by", sa.String(64), nullable=True))
+    op.add_column("payout_batches", sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("payout_batches", sa.Column("cancel_reason", sa.String(500), nullable=True))
     op.add_column("payout_batch_claims", sa.Column("open_claim", sa.String(48), nullable=True))
     op.execute(
         """
@@ -42,3 +49,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_payout_batch_claims_open_claim", table_name="payout_batch_claims")
     op.drop_column("payout_batch_claims", "open_claim")
+    op.drop_column("payout_batches", "cancel_reason")
+    op.drop_column("payout_batches", "cancelled_at")
+    op.drop_column("payout_batches", "cancelled_by")

@@ -23,6 +23,9 @@ county; the actor is always the session's, never a form field).
   nothing again. A bad reference or a batch paid with another one is answered at once (422);
   no answer from a claim's workflow in time is 504 (paying again with the same reference
   finishes the rest, nothing twice).
+* ``POST /batches/{batch_id}/cancel`` (``reason``): ``cancel_batch`` (取消批次: the event did not
+  take place; only before any payment was tried); 303 to the sheet, marked cancelled, its
+  claims ready for a new batch; a missing reason or a batch whose payment was tried → 422.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from claims.services.batches import (
     ReadyClaim,
     ReadyClaims,
     batch_sheet,
+    cancel_batch,
     county_batches,
     create_batch,
     pay_batch,
@@ -67,7 +71,7 @@ PAY_TIMEOUT = timedelta(seconds=20)
 MAX_PAGE = 10_000
 """The highest page number of the batch list accepted in the query string."""
 
-STATUS = {"open": ("待发放", "to be paid"), "paid": ("已发放", "paid")}
+STATUS = {"open": ("待发放", "to be paid"), "paid": ("已发放", "paid"), "cancelled": ("已取消", "cancelled")}
 """A batch's status in words."""
 
 FIELDS = {
@@ -81,6 +85,10 @@ FIELDS = {
     ),
     "township": (f"乡镇：名称不超过 {PLACE_LEN} 字", f"Township: at most {PLACE_LEN} characters"),
     "page": (f"页码：1 至 {MAX_PAGE}", f"Page: a number from 1 to {MAX_PAGE}"),
+    "reason": (
+        f"取消原因：请填写原因（一行，不超过 {REASON_LEN} 字）",
+        f"Reason: say why the batch is cancelled (one line, at most {REASON_LEN} characters)",
+    ),
     "transfer_ref": (
         f"转账批次号：请填写银行转账批次号（一行，不超过 {TRANSFER_REF_LEN} 字）",
         f"Transfer reference: give the bank transfer's reference (one line, at most {TRANSFER_REF_LEN} "
@@ -110,6 +118,13 @@ NOT_PAYABLE = {
         "赔案 {claim} 已在待发放的批次 {batch} 中",
         "Claim {claim} is already in open batch {batch}",
     ),
+    "cancelled": ("本批次已取消，不能发放", "This batch was cancelled; it cannot be paid"),
+    "payment_started": (
+        "本批次已用转账批次号 {transfer_ref} 提交过发放，不能取消：请用同一转账批次号完成发放",
+        "Payment of this batch was tried with transfer {transfer_ref}; it cannot be cancelled: "
+        "finish it with the same reference",
+    ),
+    "paid": ("本批次已发放，不能取消", "This batch is paid; it cannot be cancelled"),
     "paid_other_ref": (
         "本批次的转账批次号是 {transfer_ref}（首次提交时确定），不能用另一个转账批次号发放",
         "This batch's transfer is {transfer_ref} (fixed by the first submission); "
@@ -173,7 +188,7 @@ def pay_results(request: Request) -> PayResults:
 
 
 def status_words(status: str, words: present.Words) -> str:
-    """``open`` → 待发放, ``paid`` → 已发放 (in the reader's language)."""
+    """``open`` → 待发放, ``paid`` → 已发放, ``cancelled`` → 已取消 (in the reader's language)."""
     zh, en = STATUS.get(status, (status, status))
     return words(zh, en)
 
@@ -377,6 +392,7 @@ async def _sheet_response(
     problem: str | None = None,
     problem_field: str | None = None,
     transfer_ref: str = "",
+    reason: str = "",
     status_code: int = 200,
 ) -> Response:
     _county_batch_id(actor, batch_id)
@@ -406,6 +422,8 @@ async def _sheet_response(
         problem=problem,
         problem_field=problem_field,
         transfer_ref=transfer_ref or (kept.transfer_ref if kept is not None else ""),
+        reason=reason,
+        max_reason=REASON_LEN,
         max_ref=TRANSFER_REF_LEN,
         yuan=present.yuan,
         when=present.when,
@@ -458,9 +476,9 @@ async def pay(
     except NoAnswer as e:
         words = present.Words(locale_of(request))
         message = error_message(e, gettext_for(locale_of(request))) + words(
-            "。其余赔案尚未发放：稍后用同一转账批次号再提交一次，已发放的不会重复发放。",
-            ". The other claims are not paid yet: submit again later with the same transfer "
-            "reference; nothing paid is paid twice.",
+            "。其余赔案已处理（见下表）；未应答的赔案稍后用同一转账批次号再提交一次即可发放，已发放的不会重复发放。",
+            ". The other claims were processed (see the sheet); submit again later with the same "
+            "transfer reference to pay the one without answer; nothing paid is paid twice.",
         )
         return await _sheet_response(
             request, actor, services, batch_id, problem=message, transfer_ref=ref, status_code=504
@@ -471,3 +489,35 @@ async def pay(
         actor.id, result.sheet.batch_id, ref.strip(), result.rejections
     )
     return RedirectResponse(f"/batches/{result.sheet.batch_id}", status_code=303)
+
+
+@router.post("/batches/{batch_id}/cancel")
+async def cancel(
+    request: Request,
+    batch_id: str,
+    actor: Annotated[Actor, Depends(current_actor)],
+    services: Annotated[Services, Depends(get_services)],
+) -> Response:
+    """Cancel the batch (取消批次, field ``reason``) before any payment was tried, in the session's
+    supervisor's name; 303 to its sheet, which then shows it cancelled. A missing or too long
+    reason, or a batch whose payment was tried or done → the sheet with 422 naming why."""
+    _county_batch_id(actor, batch_id)
+    form = await request.form()
+    reason = str(form.get("reason") or "")
+    try:
+        await run_in_threadpool(cancel_batch, services, actor, batch_id, reason)
+    except (InputError, NotPayable) as e:
+        if isinstance(e, InputError) and e.field != "reason":  # no such batch (in the reader's county)
+            raise ClaimNotFound(batch_id[:32]) from None
+        _, message = problem_of(e, locale_of(request))
+        return await _sheet_response(
+            request,
+            actor,
+            services,
+            batch_id,
+            problem=message,
+            problem_field="reason",
+            reason=reason,
+            status_code=422,
+        )
+    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
