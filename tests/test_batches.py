@@ -473,3 +473,99 @@ async def test_a_batch_whose_payment_was_tried_is_finished_not_cancelled(
     }
     done = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-TRIED")
     assert done.sheet.status == "paid" and not done.refused
+
+
+async def test_one_claim_s_error_is_raised_after_the_other_claims_are_paid_and_stamped(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Temporal away for one claim: the request ends only when every other claim's step has
+    ended, paid and stamped with the batch (nothing left paying in the background)."""
+    import asyncio
+
+    from claims.errors import Unavailable
+    from claims.services import batches as batch_service
+
+    numbers = [await to_payout(harness, n, 5) for n in ID_NUMBERS]
+    svc = services(harness)
+    sheet = await create_batch(svc, SUPERVISOR, COUNTY, numbers, "现场理赔会")
+    real = batch_service.perform
+
+    async def away_for_the_first(
+        services: Services, actor: Actor, number: str, inp: PayInput, timeout: object
+    ) -> object:
+        if number == numbers[0]:
+            raise Unavailable("pay: the frontend did not answer")
+        await asyncio.sleep(0.3)
+        return await real(services, actor, number, inp, timeout=timeout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch_service, "perform", away_for_the_first)
+    with pytest.raises(Unavailable):
+        await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-AWAY")
+    with harness.sessions() as s:
+        assert sorted(p.claim_number for p in s.scalars(select(Payout))) == sorted(numbers[1:])
+        assert [ledger_batch_ids(s, n) for n in numbers] == [[], [sheet.batch_id], [sheet.batch_id]]
+    monkeypatch.undo()
+    done = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-AWAY")
+    assert done.sheet.status == "paid" and not done.refused
+
+
+async def test_a_claim_with_an_advance_shows_the_rest_due_and_is_paid_by_the_batch(harness: Harness) -> None:
+    """先予支付 5,000 of a 24,000 decision: the sheet shows 19,000 due, the batch pays 19,000
+    with its reference (not refused because the advance is the claim's latest payment row)."""
+    from claims.models import PayAdvanceInput
+
+    report = ClaimReport(
+        policy_numbers=["FA2021NX0001"],
+        id_number=ID_NUMBERS[0],
+        accident_date=date(2021, 9, 1),
+        reported_on=date(2021, 9, 3),
+        outcome=Outcome.DISABILITY,
+        cause="road_accident",
+        disability_grade=5,
+        third_party_record=True,
+        reporter=SECRETARY,
+    )
+    with harness.sessions() as s:
+        number = (
+            await report_claim(harness.client, s, report, task_queue=harness.task_queue)
+        ).claim.claim_number
+    await wait_until_open(harness.client, number)
+    await perform_step(harness.client, number, RegisterInput(actor=HANDLER))
+    await complete_documents(harness.client, number, HANDLER)
+    advance = PayAdvanceInput(actor=HANDLER, amount=Decimal("5000.00"), transfer_ref="TRF-ADV-1")
+    await perform_step(harness.client, number, advance)
+    facts = LossFacts(outcome=Outcome.DISABILITY, cause="road_accident", disability_grades=[5])
+    state = await perform_step(harness.client, number, AdjudicateInput(actor=HANDLER, facts=facts))
+    assert state.stage == Stage.PAYOUT and state.decision is not None
+    assert state.decision.total == Decimal("24000.00")
+    svc = services(harness)
+    sheet = await create_batch(svc, SUPERVISOR, COUNTY, [number], "现场理赔会")
+    assert sheet.rows[0].due == Decimal("19000.00") and sheet.total_amount == Decimal("19000.00")
+    result = await pay_batch(svc, SUPERVISOR, sheet.batch_id, "TRF-BATCH-ADV")
+    assert result.refused == {} and result.sheet.status == "paid"
+    assert result.sheet.rows[0].paid == Decimal("19000.00")
+    with harness.sessions() as s:
+        ledger = sorted((p.transfer_ref, p.amount) for p in s.scalars(select(Payout)))
+        assert ledger == [("TRF-ADV-1", Decimal("5000.00")), ("TRF-BATCH-ADV", Decimal("19000.00"))]
+
+
+async def test_a_claim_in_an_open_batch_is_not_paid_on_its_own_until_the_batch_is_cancelled(
+    harness: Harness,
+) -> None:
+    """Paid alone, the claim would stay on the signed sheet, refused there, and keep the batch
+    open for good: the handler's pay step is refused naming the batch (the workflow is not asked)."""
+    from claims.errors import StepRejected
+    from claims.services.batches import cancel_batch
+    from claims.services.steps import perform
+
+    number = await to_payout(harness, ID_NUMBERS[1], 5)
+    svc = services(harness)
+    sheet = await create_batch(svc, SUPERVISOR, COUNTY, [number], "现场理赔会")
+    alone = PayInput(actor=HANDLER, transfer_ref="TRF-ALONE")
+    with pytest.raises(StepRejected, match=f"is in open payout batch {sheet.batch_id}") as e:
+        await perform(svc, HANDLER, number, alone)
+    assert e.value.code == "payout.in_batch" and e.value.params["batch"] == sheet.batch_id
+    assert (await claim_state(harness.client, number)).stage == Stage.PAYOUT  # nothing paid
+    cancel_batch(svc, SUPERVISOR, sheet.batch_id, "改为单独赔付")
+    paid = await perform(svc, HANDLER, number, alone)
+    assert paid.result.stage == Stage.CLOSED and paid.result.transfer_ref == "TRF-ALONE"

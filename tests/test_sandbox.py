@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from temporalio import workflow
@@ -20,6 +21,7 @@ from temporalio.converter import DataConverter, PayloadCodec, SerializationConte
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox._runner import _Instance as SdkInstance
 
 from claims.audit.replay import new_replayer
 from claims.store.db import Sessions
@@ -33,6 +35,7 @@ from workflows.sandbox import (
     ClaimsSandboxedWorkflowRunner,
     CompiledOnceFinder,
     CompiledOnceLoader,
+    _CompiledSnippetInstance,
     install_compiled_once,
     sandbox_restrictions,
     workflow_runner,
@@ -335,3 +338,59 @@ async def test_both_context_questions_answer_as_the_sdk_s_sandboxed_call_does() 
         store = instance.get_external_store_context(info)
         assert store == SdkInstance.get_external_store_context(instance, info)  # type: ignore[arg-type]
         assert store.target is not None and store.target.id == "sandbox-validate-workflow_id"
+
+
+class _ShadowInstance(_CompiledSnippetInstance):
+    """Answers both context questions both ways, the project's and the SDK's sandboxed call,
+    and keeps every difference (full equality, not a summary)."""
+
+    calls: ClassVar[Counter[str]] = Counter()
+    differences: ClassVar[list[tuple[object, object, object]]] = []
+
+    def get_serialization_context(self, command_info: Any) -> Any:
+        ours = super().get_serialization_context(command_info)
+        sdk = SdkInstance.get_serialization_context(self, command_info)
+        self.calls[type(ours).__name__] += 1
+        if ours != sdk or type(ours) is not type(sdk):
+            self.differences.append((command_info, ours, sdk))
+        return ours
+
+    def get_external_store_context(self, command_info: Any) -> Any:
+        ours = super().get_external_store_context(command_info)
+        sdk = SdkInstance.get_external_store_context(self, command_info)
+        self.calls["external store"] += 1
+        if ours != sdk:
+            self.differences.append((command_info, ours, sdk))
+        return ours
+
+
+@dataclass(frozen=True)
+class _ShadowRunner(ClaimsSandboxedWorkflowRunner):
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _ShadowInstance(det, self.runner_class, self.restrictions)
+
+
+async def test_every_context_answer_over_the_golden_histories_equals_the_sdk_s() -> None:
+    # every payload of every golden history (this version's and the older ones) replayed, each
+    # context question answered both ways and compared in full
+    from temporalio.worker import Replayer
+
+    from claims.audit import read_history
+
+    golden = Path(__file__).resolve().parent / "golden"
+    files = sorted(golden.glob("*.json")) + sorted(golden.glob("v*/*.json"))
+    assert len(files) >= 12
+    replayer = Replayer(
+        workflows=[ClaimWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=_ShadowRunner(restrictions=workflow_runner().restrictions),
+    )
+    for path in files:
+        history = await read_history(path.read_bytes(), str(path))
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, (path.name, result.replay_failure)
+    assert _ShadowInstance.differences == []
+    # the answers compared include the activities' own contexts, not only the workflow's
+    assert _ShadowInstance.calls["ActivitySerializationContext"] > 100
+    assert _ShadowInstance.calls["WorkflowSerializationContext"] > 100
+    assert _ShadowInstance.calls["external store"] > 100

@@ -693,3 +693,9 @@ def test_migration_0017_keeps_a_claim_in_its_earliest_open_batch_and_the_databas
     with store_sessions() as s:
         assert batches.open_batches_of(s, [number]) == {number: "PB3"}
         assert s.get(batches.PayoutBatchClaim, ("PB1", number)).open_claim is None  # type: ignore[union-attr]
+    # a cancelled batch cannot be taken down to 0016, which would pay it
+    with unit_of_work(store_sessions) as s:
+        assert batches.mark_cancelled(s, "PB3", "sup.b", NOW, "改期")
+    with pytest.raises(RuntimeError, match="1 payout batch\\(es\\) are cancelled"):
+        command.downgrade(cfg, "0016")
+    assert "cancel_reason" in {c["name"] for c in sa_inspect(engine).get_columns("payout_batches")}

@@ -78,3 +78,27 @@ async def test_a_control_character_in_the_login_name_is_a_failed_login(client: h
     assert "用户名或密码错误" in got.text
     # and the account itself still logs in
     assert (await login(client, "sup.a")).status_code == 303
+
+
+async def test_a_control_character_in_the_claimant_status_form_is_invalid_input(
+    store_sessions: Sessions, tmp_path: Path
+) -> None:
+    """``POST /status`` (no login): the number is checked before any query; the lookup is still
+    counted (as "-") for the rate limits."""
+    from sqlalchemy import select
+
+    from claims.store.documents import StatusLookup
+
+    services = Services(Settings(store=StoreSettings(data_dir=tmp_path)), sessions=store_sessions)
+    transport = httpx.ASGITransport(app=create_app(services), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        page = await c.get("/status")
+        token = page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+        got = [
+            (await c.post("/status", data={"number": n, "id6": "123456", "csrftoken": token})).status_code
+            for n in ("JS2024\x00X", "JS2024\x1bX", "JS2024X")
+        ]
+    assert got == [422, 422, 404]
+    with store_sessions() as s:
+        logged = sorted(row.claim_number for row in s.scalars(select(StatusLookup)))
+    assert logged == ["-", "-", "JS2024X"]

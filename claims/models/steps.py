@@ -259,6 +259,7 @@ class RejectionCode(StrEnum):
     AUTHORITY_WITHIN_LIMIT = "authority.within_limit"  # approve_payout: no approval needed
     PAYOUT_ALREADY_APPROVED = "payout.already_approved"
     PAYOUT_ALREADY_PAID = "payout.already_paid"  # an earlier pay attempt used another transfer ref
+    PAYOUT_IN_BATCH = "payout.in_batch"  # pay (client): the claim is in an open payout batch, paid with it
     REVIEW_PENDING = "review.pending"  # pay: the claim's review hold is open
     REVIEW_NONE_OPEN = "review.none_open"  # clear_review / refer_to_siu: no open hold
     REOPEN_PERIOD_OVER = "reopen.period_over"  # reopen: the reopen period after close/decline has ended

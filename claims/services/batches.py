@@ -389,7 +389,9 @@ async def pay_batch(
         claims.services.client.NoAnswer: a claim's pay step got no answer within ``timeout``;
             raised once every other claim's step has ended (up to :data:`PAY_CONCURRENCY` are
             paid at once): those are paid, and paying again with the same reference finishes
-            the rest (a step already performed is not performed twice).
+            the rest (a step already performed is not performed twice). Any other error of a
+            claim (``Unavailable``, ``ClaimNotFound``, a store failure) is likewise raised only
+            after every claim's step has ended.
         Unavailable: Temporal does not answer.
     """
     try:
@@ -411,7 +413,7 @@ async def pay_batch(
             params={"batch": batch_id, "reason": "paid_other_ref", "transfer_ref": fixed},
         )
     rejections: dict[str, StepRejected] = {}
-    no_answer: list[NoAnswer] = []
+    other_errors: list[ClaimsError] = []
     gate = asyncio.Semaphore(PAY_CONCURRENCY)
 
     async def pay_one(number: str) -> None:
@@ -430,15 +432,22 @@ async def pay_batch(
         except StepRejected as e:
             rejections[number] = e
             return
-        except NoAnswer as e:
-            no_answer.append(e)
+        except (NoAnswer, ClaimsError) as e:  # no answer, Temporal away, the claim gone
+            other_errors.append(e)
             return
         with unit_of_work(services.sessions) as s:
             store.stamp_payouts(s, batch_id, number, ref)
 
-    await asyncio.gather(*(pay_one(row.claim_number) for row in sheet.rows))
-    if no_answer:
-        raise no_answer[0]  # the others are paid; paying again with the reference finishes it
+    # every claim's task ends before anything is raised: none is left paying in the background
+    outcomes = await asyncio.gather(
+        *(pay_one(row.claim_number) for row in sheet.rows), return_exceptions=True
+    )
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    if failures:
+        raise failures[0]  # the store or the code failed: the claims paid stay paid and stamped
+    if other_errors:
+        # the others are paid; paying again with the reference finishes the rest
+        raise next((e for e in other_errors if isinstance(e, NoAnswer)), other_errors[0])
     rejections = {
         row.claim_number: rejections[row.claim_number] for row in sheet.rows if row.claim_number in rejections
     }

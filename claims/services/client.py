@@ -321,6 +321,11 @@ async def attempt_step(
             earlier_pending=earlier == UpdateStatus.PENDING,
         )
         if isinstance(inp, PayInput) and result.transfer_ref != inp.transfer_ref:
+            # The answer names the claim's latest payment, which sorts after the final one when
+            # an advance (先予支付, payment numbers from 1001) was paid: ask whether this
+            # reference paid anything before saying it was not used.
+            if await _reference_paid(client, claim_number, inp.transfer_ref):
+                return StepAttempt(result=result, update_id=update_id, earlier=earlier)
             # The attempt attached to an earlier pay of this claim (same update id): say so.
             refs = result.transfer_ref or "-"
             raise StepRejected(
@@ -337,6 +342,19 @@ async def attempt_step(
         f"{step}: {MAX_GENERATIONS} earlier attempts of this step failed; ask a supervisor",
         code=RejectionCode.TOO_MANY_ATTEMPTS.value,
     )
+
+
+async def _reference_paid(client: Client, claim_number: str, transfer_ref: str) -> bool:
+    """Whether one of the claim's payments carries ``transfer_ref`` (state Query).
+
+    Raises:
+        claims.errors.Unavailable: the server did not answer.
+    """
+    try:
+        state = await claim_state(client, claim_number)
+    except RPCError as e:
+        raise Unavailable(f"pay: {e.message}") from None
+    return any(p.transfer_ref == transfer_ref for p in state.payments)
 
 
 def _rejection(step: str, err: WorkflowUpdateFailedError) -> StepRejected:

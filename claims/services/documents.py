@@ -594,10 +594,13 @@ async def status_lookup(
     """
     at = _now(now)
     number = claim_number.strip()[:48]
+    # a malformed number (a NUL, a space, a letter outside ASCII) names no claim: it is counted
+    # and logged as "-", never put in a query (PostgreSQL's driver cannot carry a NUL)
+    logged = number if _NUMBER.match(number) else "-"
     since = at - limits.window
     with unit_of_work(services.sessions) as session:
         by_address = store.lookups_since(session, since, address=address)
-        by_claim = store.lookups_since(session, since, claim_number=number)
+        by_claim = store.lookups_since(session, since, claim_number=logged)
         limited = (
             "address"
             if by_address >= limits.per_address
@@ -606,7 +609,7 @@ async def status_lookup(
             else None
         )
         if limited:
-            store.log_lookup(session, address, number, False, True, at)
+            store.log_lookup(session, address, logged, False, True, at)
     if limited:
         raise RateLimited(
             f"too many lookups {'from this address' if limited == 'address' else 'for this claim number'}; "
@@ -632,7 +635,7 @@ async def status_lookup(
                 row[0][-6:].upper().encode(), id_tail.strip().upper().encode()
             ):
                 found = (row[0], row[1], row[2], row[3], row[4])
-        store.log_lookup(session, address, number, found is not None, False, at)
+        store.log_lookup(session, address, logged, found is not None, False, at)
     if problem is not None:
         raise problem
     if found is None:

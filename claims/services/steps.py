@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from claims.errors import NotAllowed
-from claims.models import Actor, StepInput
+from claims.errors import NotAllowed, StepRejected
+from claims.models import Actor, PayInput, RejectionCode, StepInput
 from claims.services.client import StepAttempt, attempt_step
 from claims.services.context import Services
+from claims.store import batches
 
 DEFAULT_TIMEOUT = timedelta(seconds=60)
 """How long a step waits for a worker's answer unless told (``claims step --timeout``)."""
@@ -38,7 +39,9 @@ async def perform(
     Raises:
         claims.errors.NotAllowed: the input names another actor than the caller (a step is
             recorded in the name of who performs it).
-        claims.errors.StepRejected: the claim refused the step (``code`` says why).
+        claims.errors.StepRejected: the claim refused the step (``code`` says why), or a
+            ``pay`` of a claim that is in an open payout batch (``payout.in_batch``: it is paid
+            with the batch).
         claims.errors.ClaimNotFound: no such claim.
         claims.services.client.NoAnswer: no worker answered within ``timeout``; the step may
             still be performed (a retry attaches to it).
@@ -51,5 +54,19 @@ async def perform(
             code="actor.mismatch",
             params={"actor": actor.id},
         )
+    if isinstance(inp, PayInput) and inp.batch_id is None:
+        with services.sessions() as session:
+            batch = batches.open_batches_of(session, [claim_number]).get(claim_number)
+        if batch is not None:
+            # paid on its own, the claim would stay on the batch's signed sheet, refused there
+            # and keeping the batch open for good: it is paid with its batch (or after the
+            # batch is cancelled)
+            raise StepRejected(
+                "pay",
+                f"pay: claim {claim_number} is in open payout batch {batch}: it is paid with the "
+                "batch (claims payout-batch pay), or the batch is cancelled first",
+                code=RejectionCode.PAYOUT_IN_BATCH.value,
+                params={"batch": batch},
+            )
     client = await services.client()
     return await attempt_step(client, claim_number, inp, timeout=timeout)

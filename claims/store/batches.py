@@ -24,11 +24,47 @@ from claims.store.db import Base, BenefitReservation, Claim, InsuredPerson, UtcD
 _PAYOUTS = sa.table(
     "payouts",
     sa.column("claim_number", sa.String),
+    sa.column("kind", sa.String),
     sa.column("transfer_ref", sa.String),
     sa.column("amount", sa.Numeric(14, 2)),
     sa.column("batch_id", sa.String),
 )
 """The ledger's columns this module reads and writes (``batch_id`` is migration 0012's)."""
+
+ADVANCE = "advance"
+"""The ledger ``kind`` of an advance payment (先予支付, ``claims.store.ledger.ADVANCE``)."""
+
+
+def _still_due(claims: sa.Select[tuple[str]] | None = None) -> sa.Subquery:
+    """Per claim (of ``claims`` when given): the benefits held at adjudication less the advances
+    already paid (先予支付), i.e. what the claim's ``pay`` step will pay, yuan (``due``); claims
+    holding nothing are absent."""
+    held_where = [BenefitReservation.status == "held"]
+    advance_where = [_PAYOUTS.c.kind == ADVANCE]
+    if claims is not None:
+        held_where.append(BenefitReservation.claim_number.in_(claims))
+        advance_where.append(_PAYOUTS.c.claim_number.in_(claims))
+    held = (
+        select(BenefitReservation.claim_number, sa.func.sum(BenefitReservation.amount).label("held"))
+        .where(*held_where)
+        .group_by(BenefitReservation.claim_number)
+        .subquery()
+    )
+    advanced = (
+        select(_PAYOUTS.c.claim_number, sa.func.sum(_PAYOUTS.c.amount).label("advanced"))
+        .where(*advance_where)
+        .group_by(_PAYOUTS.c.claim_number)
+        .subquery()
+    )
+    net = held.c.held - sa.func.coalesce(advanced.c.advanced, 0)
+    return (
+        select(
+            held.c.claim_number,
+            sa.case((net < 0, sa.literal(0)), else_=net).label("due"),
+        )
+        .outerjoin(advanced, advanced.c.claim_number == held.c.claim_number)
+        .subquery()
+    )
 
 
 class PayoutBatch(Base):
@@ -147,15 +183,7 @@ def ready_claims(
     Returns:
         The first ``limit`` claims, and how many there are in all.
     """
-    held = (
-        select(
-            BenefitReservation.claim_number,
-            sa.func.sum(BenefitReservation.amount).label("decided"),
-        )
-        .where(BenefitReservation.status == "held")
-        .group_by(BenefitReservation.claim_number)
-        .subquery()
-    )
+    due = _still_due()
     where = [
         Claim.county == county,
         Claim.stage == Stage.PAYOUT.value,
@@ -170,12 +198,12 @@ def ready_claims(
             InsuredPerson.name,
             Claim.township,
             Claim.village,
-            held.c.decided,
+            due.c.due,
             Claim.awaiting_approval,
             Claim.review_queue,
         )
         .join(InsuredPerson, InsuredPerson.id == Claim.person_id)
-        .outerjoin(held, held.c.claim_number == Claim.claim_number)
+        .outerjoin(due, due.c.claim_number == Claim.claim_number)
         .where(*where)
         .order_by(Claim.township, Claim.village, Claim.claim_number)
         .limit(limit)
@@ -321,7 +349,8 @@ def open_batches_of(s: Session, numbers: list[str]) -> dict[str, str]:
 
 def batch_claims(s: Session, batch_id: str) -> list[BatchClaimRow]:
     """The batch's claims in sheet order, with the insured's name, what was paid under the
-    batch and what is decided and not yet paid (the benefits held at adjudication)."""
+    batch and what is decided and not yet paid (the benefits held at adjudication less any
+    advance already paid)."""
     paid = (
         select(_PAYOUTS.c.claim_number, sa.func.coalesce(sa.func.sum(_PAYOUTS.c.amount), 0).label("paid"))
         .where(_PAYOUTS.c.batch_id == batch_id)
@@ -329,12 +358,7 @@ def batch_claims(s: Session, batch_id: str) -> list[BatchClaimRow]:
         .subquery()
     )
     members = select(PayoutBatchClaim.claim_number).where(PayoutBatchClaim.batch_id == batch_id)
-    held = (
-        select(BenefitReservation.claim_number, sa.func.sum(BenefitReservation.amount).label("due"))
-        .where(BenefitReservation.status == "held", BenefitReservation.claim_number.in_(members))
-        .group_by(BenefitReservation.claim_number)
-        .subquery()
-    )
+    held = _still_due(members)
     q = (
         select(
             PayoutBatchClaim.position,

@@ -174,6 +174,10 @@ ERRORS: dict[str, str] = {
     ),
     "payout.already_approved": N_("This payout is already approved"),
     "payout.already_paid": N_("Already paid with another transfer reference"),
+    "payout.in_batch": N_(
+        "The claim is in open payout batch {batch}: it is paid with the batch, "
+        "or the batch is cancelled first"
+    ),
     "reopen.period_over": N_("The reopen period ended at {until}"),  # issue 17
     "reopen.closed_without_decision": N_(  # issue 17
         "Closed without a decision ({closure}): report the event again instead"

@@ -6,8 +6,10 @@ same moment could both put a claim in theirs. ``open_claim`` holds the claim num
 the batch is open and is cleared when the batch is paid; a unique index on it refuses the
 second open membership in the database itself (NULLs never collide, on PostgreSQL and SQLite).
 
-Rows of batches open at upgrade get their claim number, except a claim already in more than
-one open batch (the race this closes), which keeps it only in its earliest batch.
+Rows of batches open at upgrade get their claim number. A claim already in more than one
+open batch (the race this closes) gets it in its earliest batch only; the later batch still
+lists the claim, and paying it there is refused once the earlier batch paid it: cancel the
+later batch before paying it (or take the claim out by cancelling and making it again).
 
 A batch whose on-site event does not take place can be cancelled before any payment is tried
 (status ``cancelled``): ``payout_batches.cancelled_by``, ``cancelled_at`` and
@@ -47,6 +49,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    cancelled = op.get_bind().execute(
+        sa.text("SELECT count(*) FROM payout_batches WHERE status = 'cancelled'")
+    ).scalar_one()
+    if cancelled:
+        # 0016's code knows no cancelled batch: it would pay one, and who cancelled it and why
+        # would be lost with the columns
+        raise RuntimeError(
+            f"{cancelled} payout batch(es) are cancelled: 0016 cannot represent them; "
+            "downgrade refused (nothing was changed)"
+        )
     op.drop_index("uq_payout_batch_claims_open_claim", table_name="payout_batch_claims")
     op.drop_column("payout_batch_claims", "open_claim")
     op.drop_column("payout_batches", "cancel_reason")
