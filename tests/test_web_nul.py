@@ -102,3 +102,51 @@ async def test_a_control_character_in_the_claimant_status_form_is_invalid_input(
     with store_sessions() as s:
         logged = sorted(row.claim_number for row in s.scalars(select(StatusLookup)))
     assert logged == ["-", "-", "JS2024X"]
+
+
+async def test_a_cookie_header_that_is_not_utf8_is_400_not_a_500(services: Services) -> None:
+    app = create_app(services)
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/login",
+        "raw_path": b"/login",
+        "query_string": b"",
+        "headers": [(b"cookie", b"lang=\x85")],
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+        "http_version": "1.1",
+        "root_path": "",
+        "asgi": {"version": "3.0"},
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 400
+    assert sent[1]["body"] == b"cookie: not UTF-8"
+
+
+async def test_temporal_not_answering_is_a_503_page_wherever_a_route_does_not_say_so(
+    services: Services,
+) -> None:
+    from claims.errors import Unavailable
+
+    app = create_app(services)
+
+    async def boom() -> None:
+        raise Unavailable("claim JS2024X: no answer to the state query (deadline exceeded)")
+
+    app.add_api_route("/probe-unavailable", boom, methods=["GET"])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        page = await c.get("/probe-unavailable", headers={"accept": "text/html"})
+        plain = await c.get("/probe-unavailable", headers={"accept": "*/*"})
+    assert page.status_code == 503 and "暂时无法办理" in page.text
+    assert plain.status_code == 503

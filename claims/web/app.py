@@ -3,8 +3,10 @@
 One job: assemble the app from the services context: the middlewares
 (``claims.web.security``: headers, CSRF, session), ``/static``, every router in
 ``claims.web.routes``, ``GET /`` to the role's landing page, and the answers to typed errors
-(a claim not found or out of scope → 404, not allowed → 403, login required → the login page
-or 401), rendered as pages in the reader's language.
+(a claim not found or out of scope → 404, not allowed → 403, Temporal or the store not
+answering → 503, login required → the login page or 401), rendered as pages in the reader's
+language; and a request whose cookie header is not UTF-8 is refused with 400 before the
+middlewares read it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from claims.errors import ClaimNotFound, NotAllowed
+from claims.errors import ClaimNotFound, NotAllowed, Unavailable
 from claims.models import Actor
 from claims.models.bounds import printable
 from claims.services.context import Services
@@ -35,6 +37,7 @@ TITLES = {
     404: N_("Not found"),
     405: N_("Method not allowed"),
     422: N_("Invalid input"),
+    503: N_("Not available"),
 }
 
 
@@ -99,6 +102,11 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(ClaimNotFound)
     async def _not_found(request: Request, exc: ClaimNotFound) -> Response:
         return _error_page(request, 404, error_message(exc, gettext_for(locale_of(request))))
+
+    @app.exception_handler(Unavailable)
+    async def _unavailable(request: Request, exc: Unavailable) -> Response:
+        # Temporal or the store did not answer where a route does not say so itself
+        return _error_page(request, 503, error_message(exc, gettext_for(locale_of(request))))
 
     @app.exception_handler(NotAllowed)
     async def _not_allowed(request: Request, exc: NotAllowed) -> Response:

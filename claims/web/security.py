@@ -33,6 +33,7 @@ from typing import Any
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import PlainTextResponse
 
 from claims.web import csrf_multipart
 
@@ -100,6 +101,26 @@ async def _csrf_failed(scope: Scope, send: Send, message_id: object) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class RefuseUndecodableCookies:
+    """Answers 400 to a request whose ``Cookie`` header is not UTF-8, before any middleware
+    reads it (the CSRF middleware decodes cookies as UTF-8 and raised on every route: a 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", []):
+                if name == b"cookie":
+                    try:
+                        value.decode("utf-8")
+                    except UnicodeDecodeError:
+                        response = PlainTextResponse("cookie: not UTF-8", status_code=400)
+                        await response(scope, receive, send)
+                        return
+        await self.app(scope, receive, send)
+
+
 class SecurityHeaders:
     """Adds :data:`HEADERS` to every response; over https also ``Secure`` on every cookie set
     and ``Strict-Transport-Security``."""
@@ -157,6 +178,7 @@ def install(app: FastAPI, secret: str) -> None:
         send_csrf_failed=_csrf_failed,
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RefuseUndecodableCookies)  # outermost: before the CSRF middleware reads cookies
 
 
 def csrf_token(request: Request) -> str:
