@@ -430,6 +430,30 @@ async def _sheet_response(
     )
 
 
+async def _sheet_with_problem(
+    request: Request,
+    actor: Actor,
+    services: Services,
+    batch_id: str,
+    e: InputError | NotPayable,
+    field: str,
+    **typed: str,
+) -> Response:
+    """A refused form on the sheet (pay: ``transfer_ref``; cancel: ``reason``): the sheet again
+    with 422, the problem named at ``field`` and what was typed kept. An ``InputError`` of
+    another field is no such batch in the reader's county: 404.
+
+    Raises:
+        ClaimNotFound: no such batch (in the reader's county).
+    """
+    if isinstance(e, InputError) and e.field != field:
+        raise ClaimNotFound(batch_id[:32]) from None
+    _, message = problem_of(e, locale_of(request))
+    return await _sheet_response(
+        request, actor, services, batch_id, problem=message, problem_field=field, status_code=422, **typed
+    )
+
+
 @router.get("/batches/{batch_id}")
 async def batch_page(
     request: Request,
@@ -459,19 +483,9 @@ async def pay(
     try:
         result = await pay_batch(services, actor, batch_id, ref, timeout=PAY_TIMEOUT)
     except (InputError, NotPayable) as e:
-        if isinstance(e, InputError) and e.field != "transfer_ref":  # no such batch (in the reader's county)
-            raise ClaimNotFound(batch_id[:32]) from None
-        _, message = problem_of(e, locale_of(request))
         # a bad reference, or the batch's transfer is another one: both are the reference's problem
-        return await _sheet_response(
-            request,
-            actor,
-            services,
-            batch_id,
-            problem=message,
-            problem_field="transfer_ref",
-            transfer_ref=ref,
-            status_code=422,
+        return await _sheet_with_problem(
+            request, actor, services, batch_id, e, "transfer_ref", transfer_ref=ref
         )
     except NoAnswer as e:
         words = present.Words(locale_of(request))
@@ -507,17 +521,5 @@ async def cancel(
     try:
         await run_in_threadpool(cancel_batch, services, actor, batch_id, reason)
     except (InputError, NotPayable) as e:
-        if isinstance(e, InputError) and e.field != "reason":  # no such batch (in the reader's county)
-            raise ClaimNotFound(batch_id[:32]) from None
-        _, message = problem_of(e, locale_of(request))
-        return await _sheet_response(
-            request,
-            actor,
-            services,
-            batch_id,
-            problem=message,
-            problem_field="reason",
-            reason=reason,
-            status_code=422,
-        )
+        return await _sheet_with_problem(request, actor, services, batch_id, e, "reason", reason=reason)
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
