@@ -173,9 +173,10 @@ class _CompiledSnippetInstance(_SdkInstance):
     create the instance, for every activation, and to ask the instance for a payload's
     serialization context, once per payload visited, several visits per activation. ``exec``
     of a string compiles it every time: about 17 µs a call here, 9 % of the worker's busy time
-    (``bench/README.md``). The snippets are a handful of constant strings, so each is compiled
-    once per process and the code object executed instead, which is what ``exec`` of the string
-    does after compiling it: same globals, same sandbox, same restrictions.
+    (README, "Performance", "The sandbox's entry points"). The snippets are a handful of
+    constant strings, so each is compiled once per process and the code object executed
+    instead, which is what ``exec`` of the string does after compiling it: same globals, same
+    sandbox, same restrictions.
     """
 
     _codes: ClassVar[dict[str, CodeType]] = {}
@@ -188,9 +189,10 @@ class _CompiledSnippetInstance(_SdkInstance):
         time once the snippet is compiled. What it runs in there is a lookup in the instance's
         own fields (its info, its pending activities and child workflows) that imports nothing
         and reads no restricted module, so this asks the in-sandbox object directly, on the same
-        thread; the answer is the same object the sandboxed call returns
-        (``tests/test_sandbox.py`` compares both runners' contexts payload by payload). Before
-        the instance exists it falls back to the SDK's way.
+        thread; the answer equals the one the sandboxed call returns (``tests/test_sandbox.py``
+        compares every answer with the SDK's over the golden histories, and both runners'
+        contexts payload by payload on a probe workflow). Before the instance exists it falls
+        back to the SDK's way.
         """
         in_sandbox = self.globals_and_locals.get("__temporal_in_sandbox")
         if in_sandbox is None:
