@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from claims.models import Stage
 from claims.store.db import Base, BenefitReservation, Claim, InsuredPerson, UtcDateTime
+from claims.store.ledger import ADVANCE
 
 _PAYOUTS = sa.table(
     "payouts",
@@ -30,9 +31,6 @@ _PAYOUTS = sa.table(
     sa.column("batch_id", sa.String),
 )
 """The ledger's columns this module reads and writes (``batch_id`` is migration 0012's)."""
-
-ADVANCE = "advance"
-"""The ledger ``kind`` of an advance payment (先予支付, ``claims.store.ledger.ADVANCE``)."""
 
 
 def _still_due(claims: sa.Select[tuple[str]] | None = None) -> sa.Subquery:
@@ -411,9 +409,7 @@ def fix_transfer_ref(s: Session, batch_id: str, transfer_ref: str) -> str | None
         .values(transfer_ref=transfer_ref)
         .execution_options(synchronize_session=False)
     )
-    row = s.execute(
-        select(PayoutBatch.transfer_ref, PayoutBatch.status).where(PayoutBatch.batch_id == batch_id)
-    ).first()
+    row = s.execute(select(PayoutBatch.transfer_ref).where(PayoutBatch.batch_id == batch_id)).first()
     if row is None:
         raise KeyError(batch_id)
     return None if row.transfer_ref is None else str(row.transfer_ref)
